@@ -1,0 +1,1 @@
+"""FineVideo (RECIPES section 1) as assets: metadata to a curated, annotated, aligned release."""

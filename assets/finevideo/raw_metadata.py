@@ -1,0 +1,52 @@
+import dagster as dg
+import polars as pl
+
+from assets.finevideo.youtube_commons import (
+    ShardError,
+    extra_columns,
+    file_sha256,
+    missing_columns,
+    normalise,
+    read_shard,
+)
+from assets.metadata import preview
+from assets.partitions import video_shards
+from resources.landing import LandingZone
+
+
+@dg.asset(
+    partitions_def=video_shards,
+    group_name="finevideo",
+    kinds={"polars", "parquet"},
+    owners=["team:data"],
+    code_version="1",
+    description=(
+        "YouTube-Commons metadata of one landed shard, normalised to one schema. Each file is read "
+        "on its own (real shards differ in columns); every source row is kept with its file, row and "
+        "licence for provenance."
+    ),
+)
+def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone) -> pl.DataFrame:
+    shard = landing.video_shard(context.partition_key)
+    path = landing.fetch(shard.uri)
+    try:
+        raw = read_shard(path)
+    except ShardError as e:
+        raise dg.Failure(description=str(e), allow_retries=False) from e
+    df = normalise(raw, shard=context.partition_key, source_file=shard.uri, source_sha256=file_sha256(path))
+    coerced = df.filter(pl.col("normalization_issues").list.len() > 0).height
+    context.add_output_metadata(
+        {
+            "dagster/row_count": df.height,
+            "source_file": shard.uri,
+            "extra_columns": ", ".join(extra_columns(raw)) or "none",
+            "missing_columns": ", ".join(missing_columns(raw)) or "none",
+            "rows_with_coerced_values": coerced,
+            "licences": dg.MetadataValue.json(
+                {str(k): int(v) for k, v in df.group_by("license").len().iter_rows()}
+            ),
+            "preview": preview(df, ["record_id", "title", "channel", "license", "original_language",
+                                    "transcription_language", "word_count"]),
+        }
+    )
+    return df

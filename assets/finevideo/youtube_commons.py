@@ -1,0 +1,156 @@
+"""Reading YouTube-Commons shards, whose files do not share one schema.
+
+Real files differ: some carry yt-dlp fields (view_count, tags, ...), some `language_id_method`
+instead of `source_language`, counts arrive as strings, text as bytes. Each file is read on its own
+and mapped onto one schema; a value that cannot be cast becomes null and is listed in the row's
+`normalization_issues`, never silently kept in the wrong type nor dropped with its row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+
+STRING_COLUMNS = (
+    "video_id", "video_link", "title", "text", "channel", "channel_id", "date", "license",
+    "original_language", "source_language", "transcription_language", "language_id_method",
+    "duration_string", "upload_date", "description", "resolution", "acodec", "vcodec", "video_path",
+)
+INT_COLUMNS = (
+    "word_count", "character_count", "view_count", "like_count", "comment_count",
+    "channel_follower_count", "age_limit",
+)
+LIST_COLUMNS = ("tags", "categories")
+PROVENANCE_COLUMNS = ("record_id", "shard", "source_file", "source_row", "source_sha256")
+
+SCHEMA: dict[str, pl.DataType] = {
+    **{c: pl.String for c in STRING_COLUMNS},
+    **{c: pl.Int64 for c in INT_COLUMNS},
+    **{c: pl.List(pl.String) for c in LIST_COLUMNS},
+}
+
+
+class ShardError(ValueError):
+    """A shard file that cannot be read at all; the message names the file and the cause."""
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_shard(path: str | Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except Exception as e:  # polars raises several types for a bad file
+        raise ShardError(f"unreadable shard {Path(path).name}: {type(e).__name__}: {e}") from e
+
+
+def _as_string(col: pl.Series) -> pl.Series:
+    if col.dtype == pl.String:
+        return col
+    if col.dtype == pl.Binary:
+        return pl.Series(
+            col.name,
+            [None if v is None else v.decode("utf-8", "replace") for v in col.to_list()],
+            dtype=pl.String,
+        )
+    if isinstance(col.dtype, pl.List):
+        return col.list.join(", ")
+    return col.cast(pl.String, strict=False)
+
+
+def _as_list(col: pl.Series) -> pl.Series:
+    if isinstance(col.dtype, pl.List):
+        return col.cast(pl.List(pl.String), strict=False)
+    values = []
+    for v in _as_string(col).to_list():
+        if v is None or not v.strip():
+            values.append([] if v is not None else None)
+            continue
+        try:
+            parsed = json.loads(v)
+            values.append([str(x) for x in parsed] if isinstance(parsed, list) else [str(parsed)])
+        except json.JSONDecodeError:
+            values.append([t.strip() for t in v.split(",") if t.strip()])
+    return pl.Series(col.name, values, dtype=pl.List(pl.String))
+
+
+def _as_int(col: pl.Series) -> pl.Series:
+    if col.dtype.is_integer():
+        return col.cast(pl.Int64)
+    text = _as_string(col).str.strip_chars().str.replace_all(",", "")
+    return text.cast(pl.Float64, strict=False).round(0).cast(pl.Int64, strict=False)
+
+
+def normalise(raw: pl.DataFrame, shard: str, source_file: str, source_sha256: str) -> pl.DataFrame:
+    """One row per source row, in SCHEMA, with provenance and a list of what had to be coerced."""
+    n = raw.height
+    columns: dict[str, pl.Series] = {}
+    issues: list[list[str]] = [[] for _ in range(n)]
+    for name, dtype in SCHEMA.items():
+        if name not in raw.columns:
+            columns[name] = pl.Series(name, [None] * n, dtype=dtype)
+            continue
+        src = raw[name]
+        if dtype == pl.String:
+            out = _as_string(src)
+        elif dtype == pl.Int64:
+            out = _as_int(src)
+        else:
+            out = _as_list(src)
+        lost = (src.is_not_null() & out.is_null()).to_list()
+        for i in (i for i, flag in enumerate(lost) if flag):
+            issues[i].append(f"{name}: {str(src[i])[:40]!r} is not {dtype}")
+        columns[name] = out.alias(name)
+    df = pl.DataFrame(list(columns.values()))
+    # transcripts without a count still have words; the count is derived and says so
+    derived = df["word_count"].is_null() & df["text"].is_not_null()
+    for i in (i for i, flag in enumerate(derived.to_list()) if flag):
+        issues[i].append("word_count: derived from text")
+    df = df.with_columns(
+        pl.when(pl.col("word_count").is_null())
+        .then(pl.col("text").str.split(" ").list.eval(pl.element().filter(pl.element() != "")).list.len())
+        .otherwise(pl.col("word_count"))
+        .cast(pl.Int64)
+        .alias("word_count"),
+        pl.when(pl.col("character_count").is_null())
+        .then(pl.col("text").str.len_chars())
+        .otherwise(pl.col("character_count"))
+        .cast(pl.Int64)
+        .alias("character_count"),
+    )
+    row = pl.int_range(0, n, dtype=pl.Int64)
+    vid = pl.col("video_id").str.strip_chars()
+    first = pl.col("video_id").is_first_distinct() | pl.col("video_id").is_null()
+    record_id = (
+        pl.when(vid.is_null() | (vid == ""))
+        .then(pl.format("yt-row:{}:{}", pl.lit(shard), row))
+        .when(first)
+        .then(pl.format("yt:{}", vid))
+        .otherwise(pl.format("yt:{}#row{}", vid, row))
+    )
+    return df.with_columns(
+        record_id.alias("record_id"),
+        pl.lit(shard).alias("shard"),
+        pl.lit(source_file).alias("source_file"),
+        row.alias("source_row"),
+        pl.lit(source_sha256).alias("source_sha256"),
+        pl.Series("normalization_issues", issues, dtype=pl.List(pl.String)),
+    ).select([*PROVENANCE_COLUMNS, *SCHEMA, "normalization_issues"])
+
+
+def extra_columns(raw: pl.DataFrame) -> list[str]:
+    """Columns of the file the schema does not carry (reported, not stored)."""
+    return sorted(set(raw.columns) - set(SCHEMA))
+
+
+def missing_columns(raw: pl.DataFrame) -> list[str]:
+    """Schema columns the file lacks (filled with nulls)."""
+    return sorted(set(SCHEMA) - set(raw.columns))

@@ -1,0 +1,102 @@
+"""Metadata a person reads in the Dagster UI: counts, reasons, previews, small pictures.
+
+Pictures are PNGs inlined in Markdown (the UI renders data URIs), drawn with matplotlib's Agg
+backend, imported only when a picture is drawn.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+PREVIEW_ROWS = 10
+_CELL = 80
+
+
+def _cell(v: Any) -> str:
+    text = "" if v is None else str(v)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= _CELL else text[: _CELL - 1] + "…"
+
+
+def markdown_table(df: pl.DataFrame, max_rows: int = PREVIEW_ROWS) -> str:
+    if df.width == 0:
+        return "_(no columns)_"
+    head = df.head(max_rows)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
+    for row in head.iter_rows():
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    if df.height > max_rows:
+        lines.append(f"\n_{df.height - max_rows} more rows_")
+    return "\n".join(lines)
+
+
+def preview(df: pl.DataFrame, columns: Sequence[str] | None = None, max_rows: int = PREVIEW_ROWS):
+    cols = [c for c in (columns or df.columns) if c in df.columns]
+    return dg.MetadataValue.md(markdown_table(df.select(cols), max_rows))
+
+
+def screen_counts(df: pl.DataFrame) -> dict[str, Any]:
+    """kept/rejected totals and rejections by reason, for any frame with `kept` and `reason`."""
+    kept = int(df["kept"].sum()) if df.height else 0
+    reasons = (
+        df.filter(~pl.col("kept")).group_by("reason").len().sort("len", descending=True)
+        if df.height else pl.DataFrame({"reason": [], "len": []})
+    )
+    return {
+        "dagster/row_count": df.height,
+        "inputs": df.height,
+        "kept": kept,
+        "rejected": df.height - kept,
+        "rejected_by_reason": dg.MetadataValue.json(
+            {str(r): int(n) for r, n in reasons.iter_rows()}
+        ),
+    }
+
+
+def png_markdown(fig, alt: str) -> dg.MetadataValue:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode()
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{data})")
+
+
+def bar_chart(counts: Mapping[str, float], title: str, xlabel: str = "") -> dg.MetadataValue:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    items = sorted(counts.items(), key=lambda kv: kv[1])
+    fig, ax = plt.subplots(figsize=(7, max(1.5, 0.3 * len(items) + 0.8)))
+    ax.barh([str(k) for k, _ in items], [v for _, v in items], color="#4C72B0")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    for i, (_, v) in enumerate(items):
+        ax.text(v, i, f" {v:g}", va="center", fontsize=8)
+    return png_markdown(fig, title)
+
+
+def funnel_chart(stages: Sequence[tuple[str, int]], title: str = "funnel") -> dg.MetadataValue:
+    """Stages in pipeline order, drawn top to bottom."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(stages) + 0.8))
+    names = [s for s, _ in stages][::-1]
+    values = [v for _, v in stages][::-1]
+    ax.barh(names, values, color="#55A868")
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v}", va="center", fontsize=8)
+    ax.set_title(title)
+    return png_markdown(fig, title)

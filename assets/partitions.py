@@ -1,0 +1,6 @@
+"""Partitions by shard, not by item (DESIGN principle 6): one key per landed source file/folder."""
+
+import dagster as dg
+
+video_shards = dg.DynamicPartitionsDefinition(name="video_shards")
+document_shards = dg.DynamicPartitionsDefinition(name="document_shards")

@@ -1,0 +1,145 @@
+"""The landing zone: where source shards arrive, on a local folder, s3:// or gs://.
+
+Layout (README): `youtube_commons/<shard>.parquet`, `videos/<video_id>.<ext>` (+ `.en.vtt`),
+`pdfa/<shard>/<doc_key>.pdf` (+ `<doc_key>.json`). A shard's partition key is its file or folder
+name made safe for Dagster ([A-Za-z0-9_.-], commas break UI backfills); a name that had to change gets
+a short hash so two shards never collide. Keys are derived, never stored, so assets and sensors agree
+without shared state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+from upath import UPath
+
+from resources.settings import ConfigError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
+
+
+def safe_key(name: str) -> str:
+    """A partition key (and path component) for `name`: never empty, never `.`/`..`-like."""
+    key = _UNSAFE.sub("_", name).strip("_") or "shard"
+    if key.startswith("."):
+        key = "_" + key.lstrip(".")
+    if key != name:
+        key = f"{key[:80]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return key
+
+
+def safe_id(value: str) -> str:
+    """An id taken from data, usable as a file name that cannot leave its folder."""
+    return safe_key(str(value))
+
+
+@dataclass(frozen=True)
+class Shard:
+    key: str
+    uri: str
+    fingerprint: str  # changes when the shard's content may have changed (size + mtime)
+
+
+def _fingerprint(info: dict[str, Any]) -> str:
+    parts = [str(info.get(k)) for k in ("size", "mtime", "LastModified", "updated", "ETag", "etag")]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+class LandingZone(dg.ConfigurableResource):
+    root: str = Field(description="Landing zone root: a folder, s3://bucket/prefix or gs://...")
+    storage_options: dict[str, Any] = Field(default_factory=dict)
+    cache_dir: str = Field(default=".data/cache/landing", description="Local copies of remote files.")
+
+    def path(self, *parts: str) -> UPath:
+        return UPath(self.root, **self.storage_options).joinpath(*parts)
+
+    def require(self) -> UPath:
+        root = self.path()
+        if not root.exists():
+            raise ConfigError(
+                f"landing zone {self.root} does not exist; build the sample with `make corpus` "
+                "or set MMFOUNDRY_LANDING"
+            )
+        return root
+
+    # -- shards -----------------------------------------------------------------------------------
+
+    def video_shards(self) -> dict[str, Shard]:
+        folder = self.path("youtube_commons")
+        if not folder.exists():
+            return {}
+        shards = {}
+        for p in sorted(folder.iterdir(), key=lambda p: p.name):
+            if p.name.endswith(".parquet") and not p.name.startswith("."):
+                key = safe_key(p.name[: -len(".parquet")])
+                shards[key] = Shard(key, str(p), _fingerprint(_info(p)))
+        return shards
+
+    def document_shards(self) -> dict[str, Shard]:
+        folder = self.path("pdfa")
+        if not folder.exists():
+            return {}
+        shards = {}
+        for d in sorted(folder.iterdir(), key=lambda p: p.name):
+            if d.is_dir() and not d.name.startswith("."):
+                files = sorted(f.name for f in d.iterdir())
+                sizes = "|".join(f"{n}:{_fingerprint(_info(d / n))}" for n in files)
+                key = safe_key(d.name)
+                shards[key] = Shard(key, str(d), hashlib.sha256(sizes.encode()).hexdigest()[:16])
+        return shards
+
+    def fetch(self, uri: str) -> Path:
+        """A local file for a landing-zone URI (remote objects are downloaded once)."""
+        return local_copy(UPath(uri, **self.storage_options), self.cache_dir)
+
+    def video_shard(self, key: str) -> Shard:
+        try:
+            return self.video_shards()[key]
+        except KeyError:
+            raise ConfigError(f"no youtube_commons shard with key {key!r} in {self.root}") from None
+
+    def document_shard(self, key: str) -> Shard:
+        try:
+            return self.document_shards()[key]
+        except KeyError:
+            raise ConfigError(f"no pdfa shard with key {key!r} in {self.root}") from None
+
+    # -- media ------------------------------------------------------------------------------------
+
+    def video_file(self, video_id: str) -> UPath | None:
+        folder = self.path("videos")
+        vid = safe_id(video_id)
+        for ext in VIDEO_EXTENSIONS:
+            p = folder / f"{vid}{ext}"
+            if p.exists():
+                return p
+        return None
+
+    def subtitle_file(self, video_id: str) -> UPath | None:
+        p = self.path("videos") / f"{safe_id(video_id)}.en.vtt"
+        return p if p.exists() else None
+
+
+def _info(p: UPath) -> dict[str, Any]:
+    try:
+        return p.fs.info(p.path)
+    except FileNotFoundError:
+        return {}
+
+
+def local_copy(p: UPath, cache_dir: str) -> Path:
+    """A local file for `p` (remote objects are downloaded once into `cache_dir`)."""
+    if p.protocol in ("", "file", "local"):
+        return Path(p.path)
+    dest = Path(cache_dir) / hashlib.sha256(str(p).encode()).hexdigest()[:16] / p.name
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        p.fs.get_file(p.path, str(dest))
+    return dest

@@ -1,0 +1,97 @@
+"""The Parquet IO manager, warehouse views and media store on a local folder."""
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from upath import UPath
+
+from resources.storage import MediaStore, ParquetIOManager, atomic_write
+from resources.warehouse import sync_views, view_name
+
+shards = dg.DynamicPartitionsDefinition(name="test_shards")
+
+
+@dg.asset(partitions_def=shards)
+def per_shard(context: dg.AssetExecutionContext) -> pl.DataFrame:
+    k = context.partition_key
+    return pl.DataFrame({"shard": [k, k], "value": [1, 2] if k == "a" else [10, 20]})
+
+
+@dg.asset
+def fan_in(per_shard: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat([df for _, df in sorted(per_shard.items())])
+
+
+@dg.asset(key_prefix=["nested"])
+def summary(fan_in: pl.DataFrame) -> pl.DataFrame:
+    return fan_in.group_by("shard").agg(pl.col("value").sum()).sort("shard")
+
+
+def test_partitioned_fan_in_and_views(tmp_path):
+    db = str(tmp_path / "wh.duckdb")
+    io = ParquetIOManager(base_path=str(tmp_path / "data"), warehouse_path=db)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("test_shards", ["a", "b"])
+        for key in ("a", "b"):
+            assert dg.materialize([per_shard], partition_key=key, instance=instance,
+                                  resources={"io_manager": io}).success
+        res = dg.materialize([per_shard, fan_in, summary], selection=[fan_in, summary],
+                             instance=instance, resources={"io_manager": io})
+        assert res.success
+    assert (tmp_path / "data" / "per_shard" / "a.parquet").exists()
+    assert (tmp_path / "data" / "nested" / "summary.parquet").exists()
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.sql("SELECT sum(value) FROM per_shard").fetchall()[0][0] == 33
+        assert con.sql("SELECT count(*) FROM fan_in").fetchall()[0][0] == 4
+        assert con.sql('SELECT value FROM "nested__summary" ORDER BY shard').fetchall() == [(3,), (30,)]
+
+
+def test_sync_views_rebuilds_every_view(tmp_path):
+    data = tmp_path / "data"
+    (data / "x").mkdir(parents=True)
+    pl.DataFrame({"a": [1]}).write_parquet(data / "x" / "p1.parquet")
+    pl.DataFrame({"a": [2], "b": ["new column"]}).write_parquet(data / "x" / "p2.parquet")
+    pl.DataFrame({"c": [3]}).write_parquet(data / "y.parquet")
+    db = str(tmp_path / "wh.duckdb")
+    assert sync_views(db, str(data), [["x"], ["y"], ["never_materialized"]]) == ["x", "y"]
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.sql("SELECT count(*), count(b) FROM x").fetchall()[0] == (2, 1)  # union by name
+    assert view_name(["a", "b-c"]) == "a__b_c"
+
+
+def test_non_dataframe_output_is_a_clear_type_error(tmp_path):
+    @dg.asset
+    def not_a_frame() -> dict:
+        return {"a": 1}
+
+    io = ParquetIOManager(base_path=str(tmp_path))
+    res = dg.materialize([not_a_frame], resources={"io_manager": io}, raise_on_error=False)
+    assert not res.success
+    failure = next(e for e in res.all_events if e.is_step_failure)
+    assert "stores polars DataFrames only" in str(failure.step_failure_data.error.cause or failure.step_failure_data.error)
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = UPath(tmp_path / "t.parquet")
+
+    def explode(f):
+        f.write(b"half")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, explode)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_media_store_is_content_addressed(tmp_path):
+    store = MediaStore(root=str(tmp_path / "media"))
+    src = tmp_path / "clip.MP4"
+    src.write_bytes(b"same bytes")
+    a = store.put_file(src)
+    b = store.put_bytes(b"same bytes", ".mp4")
+    assert a == b and a.uri.startswith("file://") and a.uri.endswith(f"{a.sha256}.mp4")
+    assert store.local_path(a.uri).read_bytes() == b"same bytes"
+    assert store.exists(a.uri) and a.size == 10
+    files = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+    assert len(files) == 1

@@ -1,0 +1,65 @@
+import os
+import time
+
+import pytest
+
+from resources.landing import LandingZone, safe_id, safe_key
+from resources.settings import ConfigError
+
+
+@pytest.mark.parametrize("name", ["shard-001", "part_7.v2", "A.b-C_d"])
+def test_safe_names_are_unchanged(name):
+    assert safe_key(name) == name
+
+
+@pytest.mark.parametrize("name", ["a,b", "with space", "../../etc/passwd", "..", ".hidden", "ünïcode", "a/b", ""])
+def test_unsafe_names_become_safe_distinct_keys(name):
+    key = safe_key(name)
+    assert key and all(c.isalnum() or c in "_.-" for c in key)
+    assert not key.startswith(".") and "/" not in key and key != name
+
+
+def test_sanitised_names_never_collide():
+    assert safe_key("a,b") != safe_key("a b") != safe_key("a_b")
+
+
+def test_ids_from_data_cannot_leave_the_folder(tmp_path):
+    for evil in ["../../x", "/abs/path", "..\\..\\y"]:
+        target = (tmp_path / f"{safe_id(evil)}.mp4").resolve()
+        assert target.parent == tmp_path.resolve()
+
+
+def test_shards_are_listed_with_fingerprints_that_change_on_rewrite(tmp_path):
+    (tmp_path / "youtube_commons").mkdir()
+    f = tmp_path / "youtube_commons" / "s 1.parquet"
+    f.write_bytes(b"x")
+    (tmp_path / "youtube_commons" / "notes.txt").write_text("ignored")
+    (tmp_path / "pdfa" / "batch,1").mkdir(parents=True)
+    (tmp_path / "pdfa" / "batch,1" / "d.pdf").write_bytes(b"%PDF")
+    zone = LandingZone(root=str(tmp_path))
+    shards = zone.video_shards()
+    assert list(shards) == [safe_key("s 1")]
+    before = next(iter(shards.values())).fingerprint
+    time.sleep(0.01)
+    f.write_bytes(b"xy")
+    os.utime(f, (time.time() + 5, time.time() + 5))
+    assert next(iter(zone.video_shards().values())).fingerprint != before
+    assert list(zone.document_shards()) == [safe_key("batch,1")]
+    assert zone.video_shard(safe_key("s 1")).uri.endswith("s 1.parquet")
+    with pytest.raises(ConfigError, match="no youtube_commons shard with key 'nope'"):
+        zone.video_shard("nope")
+
+
+def test_missing_landing_zone_is_one_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="landing zone .* does not exist"):
+        LandingZone(root=str(tmp_path / "absent")).require()
+
+
+def test_video_and_subtitle_lookup(tmp_path):
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "abc.webm").write_bytes(b"1")
+    (tmp_path / "videos" / "abc.en.vtt").write_text("WEBVTT")
+    zone = LandingZone(root=str(tmp_path))
+    assert zone.video_file("abc").name == "abc.webm"
+    assert zone.subtitle_file("abc").name == "abc.en.vtt"
+    assert zone.video_file("zzz") is None
