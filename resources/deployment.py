@@ -16,6 +16,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from resources.embeddings import EmbeddingResource
+from resources.gpu import GPUResource
 from resources.landing import LandingZone
 from resources.llm import LLMResource
 from resources.settings import ConfigError, Settings, load_settings
@@ -78,6 +79,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "embeddings": EmbeddingResource(model_path=os.environ.get("MMFOUNDRY_EMBEDDING_MODEL") or None),
         "video": VideoTools(),
         "duckdb": DuckDBResource(database=s.warehouse_path),
+        "gpu": GPUResource(
+            device=os.environ.get("MMFOUNDRY_GPU_DEVICE", "auto"),
+            threads=int(os.environ.get("MMFOUNDRY_TORCH_THREADS", "0")),
+        ),
     }
     for role in MODEL_ROLES:
         resources[role] = model_resource(role, s)
