@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from definitions import discover_groups
+from definitions import build_definitions
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -84,7 +84,9 @@ def test_webserver_loads_the_location_with_every_group(tmp_path):
         assert entry["name"] == "mmfoundry"
         assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
         nodes = _graphql(port, GROUPS_QUERY)["data"]["assetNodes"]
-        assert {n["groupName"] for n in nodes} == set(discover_groups())
+        graph = build_definitions().resolve_asset_graph()
+        expected = {graph.get(k).group_name for k in graph.materializable_asset_keys}
+        assert {n["groupName"] for n in nodes} == expected
         assert ["raw_video_metadata"] in [n["assetKey"]["path"] for n in nodes]
     finally:
         os.killpg(proc.pid, signal.SIGINT)
