@@ -1,6 +1,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.checks import unique_ids, unique_ids_spec
 from assets.finevideo.youtube_commons import (
     ShardError,
     extra_columns,
@@ -20,13 +21,14 @@ from resources.landing import LandingZone
     kinds={"polars", "parquet"},
     owners=["team:data"],
     code_version="1",
+    check_specs=[unique_ids_spec("raw_video_metadata")],
     description=(
         "YouTube-Commons metadata of one landed shard, normalised to one schema. Each file is read "
         "on its own (real shards differ in columns); every source row is kept with its file, row and "
         "licence for provenance."
     ),
 )
-def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone) -> pl.DataFrame:
+def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone):
     shard = landing.video_shard(context.partition_key)
     path = landing.fetch(shard.uri)
     try:
@@ -35,8 +37,9 @@ def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone) 
         raise dg.Failure(description=str(e), allow_retries=False) from e
     df = normalise(raw, shard=context.partition_key, source_file=shard.uri, source_sha256=file_sha256(path))
     coerced = df.filter(pl.col("normalization_issues").list.len() > 0).height
-    context.add_output_metadata(
-        {
+    yield dg.Output(
+        df,
+        metadata={
             "dagster/row_count": df.height,
             "source_file": shard.uri,
             "extra_columns": ", ".join(extra_columns(raw)) or "none",
@@ -47,6 +50,6 @@ def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone) 
             ),
             "preview": preview(df, ["record_id", "title", "channel", "license", "original_language",
                                     "transcription_language", "word_count"]),
-        }
+        },
     )
-    return df
+    yield unique_ids(df)

@@ -1,0 +1,55 @@
+"""Blocking checks every screening asset carries: a violation would poison what follows.
+
+They are computed inside the asset from the frame it just built (`check_specs` + yielded results),
+so a partitioned asset is checked per partition in the same step, with no reload:
+- `accounted`: inputs == kept + rejected, and every rejected row has a reason (none for kept rows);
+- `unique_ids`: the id column has no nulls and no duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import polars as pl
+
+SCREEN_CHECKS = ("accounted", "unique_ids")
+
+
+def unique_ids_spec(asset: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec("unique_ids", asset=asset, blocking=True,
+                             description="record ids are present and unique")
+
+
+def screen_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec("accounted", asset=asset, blocking=True,
+                          description="inputs == kept + rejected; rejected rows have a reason, kept rows none"),
+        unique_ids_spec(asset),
+    ]
+
+
+def accounted(df: pl.DataFrame, n_inputs: int) -> dg.AssetCheckResult:
+    kept = int(df["kept"].sum()) if df.height else 0
+    rejected = df.height - kept
+    no_reason = df.filter(~pl.col("kept") & pl.col("reason").is_null()).height if df.height else 0
+    reason_on_kept = df.filter(pl.col("kept") & pl.col("reason").is_not_null()).height if df.height else 0
+    ok = n_inputs == kept + rejected and no_reason == 0 and reason_on_kept == 0
+    return dg.AssetCheckResult(
+        check_name="accounted", passed=ok,
+        metadata={"inputs": n_inputs, "kept": kept, "rejected": rejected,
+                  "rejected_without_reason": no_reason, "kept_with_reason": reason_on_kept},
+    )
+
+
+def unique_ids(df: pl.DataFrame, column: str = "record_id") -> dg.AssetCheckResult:
+    nulls = int(df[column].null_count()) if df.height else 0
+    dupes = df.height - nulls - (df[column].drop_nulls().n_unique() if df.height else 0)
+    return dg.AssetCheckResult(check_name="unique_ids", passed=nulls == 0 and dupes == 0,
+                               metadata={"column": column, "nulls": nulls, "duplicates": dupes})
+
+
+def screen_check_results(df: pl.DataFrame, n_inputs: int, id_column: str = "record_id"
+                         ) -> Iterator[dg.AssetCheckResult]:
+    yield accounted(df, n_inputs)
+    yield unique_ids(df, id_column)
