@@ -100,12 +100,14 @@ class LandingZone(dg.ConfigurableResource):
         return local_copy(UPath(uri, **self.storage_options), self.cache_dir)
 
     def video_shard(self, key: str) -> Shard:
+        self.require()
         try:
             return self.video_shards()[key]
         except KeyError:
             raise ConfigError(f"no youtube_commons shard with key {key!r} in {self.root}") from None
 
     def document_shard(self, key: str) -> Shard:
+        self.require()
         try:
             return self.document_shards()[key]
         except KeyError:

@@ -76,11 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         _fail(str(e))
     started = time.perf_counter()
 
-    if not is_remote(settings.landing):
-        from corpus.build import build_corpus
+    from corpus.build import MANIFEST, build_corpus
 
+    landing = Path(settings.landing)
+    if is_remote(settings.landing) or (landing.exists() and not (landing / MANIFEST).exists()):
+        print(f"using the landing zone {settings.landing} as it is (no sample corpus manifest)")
+    elif not landing.exists() and os.environ.get("MMFOUNDRY_LANDING"):
+        _fail(f"landing zone {settings.landing} does not exist (unset MMFOUNDRY_LANDING to build the sample)")
+    else:
         t0 = time.perf_counter()
-        build_corpus(Path(settings.landing), seed=args.seed, size=args.size)
+        build_corpus(landing, seed=args.seed, size=args.size)
         print(f"sample corpus ready in {settings.landing} ({time.perf_counter() - t0:.1f} s)")
 
     import dagster as dg

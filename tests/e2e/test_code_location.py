@@ -41,6 +41,18 @@ def test_bad_env_value_is_one_clear_error(tmp_path):
     assert proc.stderr.strip() == "demo: error: MMFOUNDRY_DEPLOYMENT must be one of local, prod; got 'staging'"
 
 
+def test_missing_landing_zone_is_one_clear_error(tmp_path):
+    env = _env(tmp_path)
+    env["MMFOUNDRY_LANDING"] = str(tmp_path / "no-such-zone")
+    proc = subprocess.run([sys.executable, "-m", "scripts.demo"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"demo: error: landing zone {tmp_path / 'no-such-zone'} does not exist "
+        "(unset MMFOUNDRY_LANDING to build the sample)"
+    ]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
