@@ -33,8 +33,22 @@ def partitioned_by(all_assets: list, partitions_def: dg.PartitionsDefinition) ->
     return dg.AssetSelection.assets(*keys) if keys else None
 
 
+def validate_sql_models(all_assets: list) -> None:
+    """Unknown tables in SQL models or checks fail at load time with the file named."""
+    from assets.quality.check_specs import load_checks
+    from assets.quality.sql_models import MODELS, SQL_DIR
+    from assets.quality.sql_parse import SqlModelError, check_known
+
+    known = {k.path[-1] for a in all_assets if isinstance(a, dg.AssetsDefinition) for k in a.keys}
+    check_known(MODELS, known)
+    unknown = sorted({c.table for c in load_checks(SQL_DIR / "checks.yml")} - known)
+    if unknown:
+        raise SqlModelError(f"checks.yml names tables no asset provides: {', '.join(unknown)}")
+
+
 def build_definitions() -> dg.Definitions:
     all_assets, all_checks = load_groups()
+    validate_sql_models(all_assets)
     sensors = [build_landing_sensor(src, partitioned_by(all_assets, src.partitions_def))
                for src in SHARD_SOURCES]
     return dg.Definitions(
