@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PYTHONPATH := $(CURDIR)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast ui bench audit corpus validate lint clean
+.PHONY: install demo test test-fast ui bench audit corpus validate pools lint clean
 
 install: $(STAMP)
 
@@ -45,6 +45,9 @@ audit: install
 
 corpus: install
 	$(PY) -m corpus.build --out $${MMFOUNDRY_LANDING:-.data/landing} --size $${MMFOUNDRY_DEMO_SIZE:-small}
+
+pools: install
+	$(PY) -m scripts.pools
 
 validate: install
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml

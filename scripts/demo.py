@@ -96,9 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         _fail(str(e))
 
     from scripts.materialize import materialize_graph
+    from scripts.pools import apply_pool_limits
     from scripts.shards import register_landed_shards
 
     instance = dg.DagsterInstance.get()
+    apply_pool_limits(instance)
     added = register_landed_shards(defs, instance)
     for name, keys in added.items():
         print(f"partitions {name}: {len(keys)} shard(s) registered")
