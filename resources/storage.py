@@ -58,6 +58,12 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         super().__init__(base_path=base_path)
         self._warehouse_path = warehouse_path
 
+    def make_safe_partition_path(self, base_path: UPath, partition: str) -> UPath:
+        """A partition key is data (a shard name): it never climbs out of the asset's folder."""
+        from dagster._core.storage.upath_io_manager import escape_dotdot_segments, escape_leading_slash
+
+        return base_path / escape_dotdot_segments(escape_leading_slash(partition))
+
     def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pl.DataFrame):
             raise TypeError(

@@ -95,3 +95,15 @@ def test_media_store_is_content_addressed(tmp_path):
     assert store.exists(a.uri) and a.size == 10
     files = [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
     assert len(files) == 1
+
+
+def test_hostile_partition_keys_stay_inside_the_asset_folder(tmp_path):
+    io = ParquetIOManager(base_path=str(tmp_path / "data"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("test_shards", ["../../escape", "/abs"])
+        for key in ("../../escape", "/abs"):
+            assert dg.materialize([per_shard], partition_key=key, instance=instance,
+                                  resources={"io_manager": io}).success
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.parquet"))
+    assert all(str(p).startswith("data/per_shard/") for p in written), written
+    assert not (tmp_path / "escape.parquet").exists()
