@@ -10,6 +10,7 @@ import dagster as dg
 
 import assets as assets_pkg
 from resources.deployment import build_resources
+from sensors.automation import apply_policy, automation_sensors
 from sensors.landing import SHARD_SOURCES, build_landing_sensor
 
 
@@ -49,8 +50,10 @@ def validate_sql_models(all_assets: list) -> None:
 def build_definitions() -> dg.Definitions:
     all_assets, all_checks = load_groups()
     validate_sql_models(all_assets)
+    all_assets, keys_by_kind = apply_policy(all_assets)
     sensors = [build_landing_sensor(src, partitioned_by(all_assets, src.partitions_def))
                for src in SHARD_SOURCES]
+    sensors += automation_sensors(keys_by_kind)
     return dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,

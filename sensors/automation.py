@@ -1,0 +1,75 @@
+"""When each asset refreshes, decided in one place (declarative automation) and evaluated by
+automation sensors split by kind, which start RUNNING.
+
+- Shard roots (partitioned assets with no partitioned parent): the landing sensors request them when
+  a shard lands or is rewritten; automation re-runs them only when their code version changes.
+- Per-shard assets downstream: `eager` (a new or updated shard flows through) or a code-version
+  change (a new prompt, task version or rule re-runs exactly the affected assets; unchanged model
+  calls come back from the response cache).
+- Fan-ins (unpartitioned dataset assets): `eager`, which waits while any upstream shard is still in
+  progress, so a backfill of many shards refreshes a fan-in once, after them.
+- Reports (`quality`): a daily cron, or a code-version change (an edited SQL file).
+- Training: once when missing, then only on a code-version change; retraining on every data
+  refresh is a decision for a person, not a sensor.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+KINDS = ("shard_roots", "shards", "fan_ins", "reports", "training")
+REPORT_CRON = "0 6 * * *"
+
+
+def kind_of(assets_def: dg.AssetsDefinition, key: dg.AssetKey, parents: set[dg.AssetKey],
+            partitioned: set[dg.AssetKey]) -> str:
+    spec = assets_def.specs_by_key[key]
+    if spec.group_name == "quality":
+        return "reports"
+    if spec.group_name == "training":
+        return "training"
+    if assets_def.partitions_def is not None:
+        return "shards" if parents & partitioned else "shard_roots"
+    return "fan_ins"
+
+
+def condition_for(kind: str) -> dg.AutomationCondition:
+    code_changed = dg.AutomationCondition.code_version_changed()
+    if kind == "shard_roots":
+        return code_changed
+    if kind in ("shards", "fan_ins"):
+        return dg.AutomationCondition.eager() | code_changed
+    if kind == "reports":
+        return dg.AutomationCondition.on_cron(REPORT_CRON) | code_changed
+    return dg.AutomationCondition.on_missing() | code_changed
+
+
+def apply_policy(all_assets: list) -> tuple[list, dict[str, list[dg.AssetKey]]]:
+    """Every asset gets the condition of its kind; returns the assets and the keys per kind."""
+    defs = [a for a in all_assets if isinstance(a, dg.AssetsDefinition)]
+    partitioned = {k for a in defs if a.partitions_def is not None for k in a.keys}
+    by_kind: dict[str, list[dg.AssetKey]] = {k: [] for k in KINDS}
+    kinds = {
+        k: kind_of(a, k, {d.asset_key for d in a.specs_by_key[k].deps}, partitioned)
+        for a in defs for k in a.keys
+    }
+    for key, kind in kinds.items():
+        by_kind[kind].append(key)
+    mapped = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(automation_condition=condition_for(kinds[spec.key])),
+        defs,
+    )
+    return mapped, by_kind
+
+
+def automation_sensors(by_kind: dict[str, list[dg.AssetKey]]) -> list[dg.AutomationConditionSensorDefinition]:
+    return [
+        dg.AutomationConditionSensorDefinition(
+            f"{kind}_automation",
+            target=dg.AssetSelection.assets(*keys),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=60,
+            description=f"Declarative automation for {kind.replace('_', ' ')} (see sensors/automation.py).",
+        )
+        for kind, keys in by_kind.items() if keys
+    ]
