@@ -18,12 +18,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assets.docmatix.qa_filters import STOPWORDS
+from assets.docmatix.qa_prompts import YES_NO_QUESTION
 from resources.llm import Task
 
 BASELINE = "extractive_baseline"
 BASELINE_VERSION = "1"
 _WORD = re.compile(r"[\w.,/-]*\w")
-_YES_NO_START = re.compile(r"^(is|are|was|were|does|do|did|has|have|can|could|will|should)\b", re.I)
 _GENERIC = frozenset([
     "value", "table", "document", "page", "fill", "blank", "heading", "section", "called", "give",
     "tell", "could", "me", "you", "about", "sentence",
@@ -41,7 +41,7 @@ def extractive_answer(question: str, page_text: str) -> str:
         return ""
     overlap = [len(q_terms & set(_terms(ln))) for ln in lines]
     best = lines[max(range(len(lines)), key=lambda i: (overlap[i], -i))]
-    if _YES_NO_START.match(question):
+    if YES_NO_QUESTION.match(question):
         covered = len(q_terms & set(_terms(best))) / max(1, len(q_terms))
         return "Yes" if covered >= 0.8 else "No"
     key, sep, value = best.partition(": ")

@@ -10,11 +10,16 @@ question asked twice of one document is kept once, and absurd lengths are reject
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import polars as pl
 from rapidfuzz import fuzz
+
+from assets.docmatix.qa_prompts import question_form
+from assets.screening import Rule, screen
 
 COMPAT_PATTERNS: dict[str, re.Pattern] = {
     "curly_braces": re.compile(r"\{.*?\}", re.S),
@@ -133,3 +138,50 @@ def judge(question: str | None, answer: str | None, pages: PageIndex, seen: set[
     fails["duplicate_question"] = key in seen
     seen.add(key)
     return Verdict(tuple(r for r in DEFAULT_RULES if fails.get(r)), compat, grounding, page)
+
+
+def verdicts(raw: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
+    """Both profiles' verdicts, the grounding score and the page each pair was found on."""
+    pages = {r["record_id"]: PageIndex.of(["\n".join(p["lines"]["text"]) for p in
+                                           json.loads(r["layout"])["pages"]])
+             for r in documents.filter(pl.col("layout").is_not_null()).iter_rows(named=True)}
+    seen: dict[str, set[str]] = {}
+    rows = []
+    for r in raw.iter_rows(named=True):
+        doc = r["document_id"]
+        v = judge(r["question"], r["answer"], pages.get(doc, PageIndex.of([])), seen.setdefault(doc, set()))
+        rows.append({"failures": list(v.failures), "compat_reasons": list(v.compat),
+                     "grounding": v.grounding, "page": v.page})
+    schema = {"failures": pl.List(pl.String), "compat_reasons": pl.List(pl.String),
+              "grounding": pl.Float64, "page": pl.Int32}
+    out = raw.hstack(pl.DataFrame(rows, schema=schema))
+    out = out.with_columns(
+        (pl.col("compat_reasons").list.len() == 0).alias("compat_kept"),
+        pl.col("question").map_elements(question_form, return_dtype=pl.String).alias("question_form"),
+    )
+    details = {
+        "ungrounded_answer": (pl.col("grounding"), f"grounding >= {GROUNDED_AT}"),
+        "question_length": (pl.col("question").str.split(" ").list.len(), "3-60 words"),
+        "answer_length": (pl.col("answer").str.len_chars(), "1-400 chars, <= 80 words"),
+    }
+    rules = [Rule(name, ~pl.col("failures").list.contains(name), *details.get(name, (None, None)))
+             for name in DEFAULT_RULES]
+    return screen(out, rules).drop("failures")
+
+
+def removal_table(df: pl.DataFrame) -> pl.DataFrame:
+    """Pairs each rule removes on its own and each profile removes, as counts and rates."""
+    n = df.height or 1
+    rows = []
+    for rule in dict.fromkeys(("generation_failed", *COMPAT_RULES, *DEFAULT_RULES)):
+        compat = int(df["compat_reasons"].list.contains(rule).sum()) if rule in (
+            "generation_failed", *COMPAT_RULES) else None
+        default = int(df["reasons"].list.contains(rule).sum()) if rule in DEFAULT_RULES else None
+        rows.append({"rule": rule, "compat": compat, "default": default})
+    rows.append({"rule": "ANY (profile)", "compat": int((~df["compat_kept"]).sum()),
+                 "default": int((~df["kept"]).sum())})
+    table = pl.DataFrame(rows, schema={"rule": pl.String, "compat": pl.Int64, "default": pl.Int64})
+    return table.with_columns(
+        (pl.col("compat") / n).round(3).alias("compat_rate"),
+        (pl.col("default") / n).round(3).alias("default_rate"),
+    )

@@ -142,7 +142,7 @@ def _cloze(sentence: str, match: re.Match) -> str:
     return f'Fill in the blank from the document: "{left}___{right}"'
 
 
-class _Page:
+class PageCandidates:
     """The candidate pairs of one page, by question type."""
 
     def __init__(self, page: Page, index: int, general: bool):
@@ -246,7 +246,7 @@ def generate_pairs(layout: list[Page], key: str, variant: int) -> list[Pair]:
     pairs: list[Pair] = []
     seen: set[str] = set()
     for index, page in enumerate(layout):
-        p = _Page(page, index, general=name == "general")
+        p = PageCandidates(page, index, general=name == "general")
         rng = random.Random(f"{key}:{index}")
         pools = {k: rng.sample(v, len(v)) for k, v in p.candidates.items()}
         chosen: list[Pair] = []

@@ -94,10 +94,12 @@ def parse_qa(text: str) -> list[tuple[int, str, str]]:
     return pairs
 
 
+YES_NO_QUESTION = re.compile(
+    r"^(is|are|was|were|does|do|did|has|have|can|could|will|should)\b(?!\s+you\s+(tell|give|say|list))", re.I
+)
 _FORMS = (
     ("fill_blank", re.compile(r"^fill in the blank", re.I)),
-    ("yes_no", re.compile(r"^(is|are|was|were|does|do|did|has|have|can|could|will|should)\b(?! you tell)",
-                          re.I)),
+    ("yes_no", YES_NO_QUESTION),
     ("summary", re.compile(r"\b(about|summar\w*|purpose)\b.*\?$", re.I)),
     ("how_many", re.compile(r"^how (many|much)\b", re.I)),
 )

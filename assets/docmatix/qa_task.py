@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 from pydantic import BaseModel, Field, field_validator
 
 from assets.docmatix.qa_offline import generate_pairs
-from assets.docmatix.qa_prompts import document_text, format_qa, parse_qa, system_prompt
-from resources.llm import Task
+from assets.docmatix.qa_prompts import VARIANTS, document_text, format_qa, parse_qa, system_prompt
+from resources.llm import Task, TaskRun
 
 
 class GeneratedQA(BaseModel):
@@ -48,3 +49,29 @@ class QAGenerationTask(Task):
         if not pairs:
             raise ValueError("no grounded question found in the document's text")
         return GeneratedQA(text=format_qa([(p.question, p.answer) for p in pairs]))
+
+
+RAW_SCHEMA = {
+    "record_id": pl.String, "document_id": pl.String, "shard": pl.String, "variant": pl.String,
+    "pair_index": pl.Int32, "question": pl.String, "answer": pl.String,
+    "backend": pl.String, "model": pl.String, "task_name": pl.String, "task_version": pl.String,
+    "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int32, "error": pl.String,
+}
+
+
+def raw_rows(docs: pl.DataFrame, variants: list[int], run: TaskRun) -> pl.DataFrame:
+    """One row per parsed pair; a document whose generation failed gets one row with its error
+    (and no question), so `filtered_qa` accounts for it."""
+    rows = []
+    for doc, variant, result in zip(docs.iter_rows(named=True), variants, run.results, strict=True):
+        base = {"document_id": doc["record_id"], "shard": doc["shard"], "variant": VARIANTS[variant][0],
+                **result.provenance()}
+        pairs = parse_qa(result.value.text) if result.ok else []
+        if not pairs:
+            rows.append({**base, "record_id": f"{doc['record_id']}:failed", "pair_index": None,
+                         "question": None, "answer": None,
+                         "error": result.error or "no Q/A pair in the answer"})
+        for i, (number, question, answer) in enumerate(pairs):
+            rows.append({**base, "record_id": f"{doc['record_id']}:qa{number}", "pair_index": i,
+                         "question": question, "answer": answer})
+    return pl.DataFrame(rows, schema=RAW_SCHEMA)
