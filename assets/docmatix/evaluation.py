@@ -31,14 +31,14 @@ def _judge_label(backend: str, model: str) -> str:
 
 
 def evaluation_table(predictions: pl.DataFrame, judgments: pl.DataFrame) -> pl.DataFrame:
-    """One row per adapter. `predictions`: adapter, backend, model, prediction, references, error;
+    """One row per adapter. `predictions`: adapter, backend, model, prediction, answers (the references), error;
     `judgments`: record_id (a prediction's), metric, score, judge_backend, judge_model."""
     rows = []
     for adapter in predictions["adapter"].unique(maintain_order=True):
         p = predictions.filter(pl.col("adapter") == adapter)
         j = judgments.filter(pl.col("record_id").is_in(p["record_id"].implode()))
         answers = p["prediction"].fill_null("").to_list()
-        refs = p["references"].to_list()
+        refs = p["answers"].to_list()
         scored = j.filter(pl.col("score").is_not_null())
         metric = scored["metric"][0] if scored.height else None
         lave_mean = float(scored["score"].mean()) if scored.height else None

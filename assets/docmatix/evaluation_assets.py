@@ -40,14 +40,14 @@ def docvqa_test_split(docmatix_dataset: pl.DataFrame, documents):
         "dagster/row_count": df.height,
         "documents": df["document_id"].n_unique() if df.height else 0,
         "test_documents_in_release": test_ids.len(),
-        "preview": preview(df, ["record_id", "page", "question", "references"]),
+        "preview": preview(df, ["record_id", "page", "question", "answers"]),
     })
     yield unique_ids(df)
 
 
 PREDICTION_SCHEMA = {
     "record_id": pl.String, "item_id": pl.String, "adapter": pl.String, "question": pl.String,
-    "references": pl.List(pl.String), "prediction": pl.String, "anls": pl.Float64,
+    "answers": pl.List(pl.String), "prediction": pl.String, "anls": pl.Float64,
     "exact_match": pl.Float64, "backend": pl.String, "model": pl.String, "task_name": pl.String,
     "task_version": pl.String, "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int32,
     "error": pl.String,
@@ -60,9 +60,9 @@ def _prediction_rows(split: pl.DataFrame, adapter: str, answers: list[str | None
     for item, answer, prov in zip(split.iter_rows(named=True), answers, provenance, strict=True):
         rows.append({
             "record_id": f"{item['record_id']}@{adapter}", "item_id": item["record_id"], "adapter": adapter,
-            "question": item["question"], "references": item["references"], "prediction": answer,
-            "anls": anls_item(answer or "", item["references"]),
-            "exact_match": exact_match_item(answer or "", item["references"]), **prov,
+            "question": item["question"], "answers": item["answers"], "prediction": answer,
+            "anls": anls_item(answer or "", item["answers"]),
+            "exact_match": exact_match_item(answer or "", item["answers"]), **prov,
         })
     return rows
 
@@ -101,7 +101,7 @@ def docvqa_predictions(context: dg.AssetExecutionContext, docvqa_test_split: pl.
         "dagster/row_count": df.height,
         "adapters": dg.MetadataValue.json(df["adapter"].unique(maintain_order=True).to_list()),
         **meta,
-        "preview": preview(df, ["adapter", "question", "references", "prediction", "anls"]),
+        "preview": preview(df, ["adapter", "question", "answers", "prediction", "anls"]),
     })
     yield unique_ids(df)
 
@@ -130,7 +130,7 @@ JUDGMENT_SCHEMA = {
 def docvqa_judgments(context: dg.AssetExecutionContext, docvqa_predictions: pl.DataFrame,
                      judge: LLMResource, embeddings: EmbeddingResource):
     preds = docvqa_predictions
-    items = [{"question": r["question"], "references": keep_common_references(r["references"]),
+    items = [{"question": r["question"], "references": keep_common_references(r["answers"]),
               "candidate": r["prediction"] or ""} for r in preds.iter_rows(named=True)]
     run = judge.run(LaveJudgeTask(encode=embeddings.encode), items, log=context.log)
     rows = []

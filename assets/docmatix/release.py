@@ -93,7 +93,7 @@ def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, 
 def test_items(release: pl.DataFrame, page_texts: dict[str, list[str]], limit: int = TEST_ITEMS
                ) -> pl.DataFrame:
     """The first `limit` Q/A pairs of the test documents, ordered by the split hash then pair order:
-    one row per question with its page image, the page's text and its reference answers."""
+    one row per question with its page image, the page's text and its reference answers (`answers`)."""
     test = release.filter(pl.col("split") == "test").with_columns(
         pl.col("record_id").map_elements(split_rank, return_dtype=pl.Float64).alias("_rank")
     ).sort("_rank")
@@ -102,11 +102,11 @@ def test_items(release: pl.DataFrame, page_texts: dict[str, list[str]], limit: i
         for qa_id, turn, page in zip(r["qa_ids"], r["texts"], r["qa_pages"], strict=True):
             rows.append({
                 "record_id": qa_id, "document_id": r["record_id"], "page": page,
-                "question": turn["user"], "references": [turn["assistant"]],
+                "question": turn["user"], "answers": [turn["assistant"]],
                 "image_uri": r["images"][page], "image_sha256": r["image_sha256"][page],
                 "page_text": page_texts[r["record_id"]][page],
             })
     schema = {"record_id": pl.String, "document_id": pl.String, "page": pl.Int32, "question": pl.String,
-              "references": pl.List(pl.String), "image_uri": pl.String, "image_sha256": pl.String,
+              "answers": pl.List(pl.String), "image_uri": pl.String, "image_sha256": pl.String,
               "page_text": pl.String}
     return pl.DataFrame(rows[:limit], schema=schema)

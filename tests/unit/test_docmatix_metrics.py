@@ -205,7 +205,7 @@ def test_evaluation_table_names_the_lave_column_by_its_judge():
     preds = pl.DataFrame({
         "record_id": ["q1@a", "q2@a", "q1@b", "q2@b"], "adapter": ["a", "a", "b", "b"],
         "backend": ["offline"] * 2 + ["openai"] * 2, "model": ["base"] * 2 + ["vlm"] * 2,
-        "prediction": ["INV-1", "No", None, "Yes"], "references": [["INV-1"], ["Yes"]] * 2,
+        "prediction": ["INV-1", "No", None, "Yes"], "answers": [["INV-1"], ["Yes"]] * 2,
         "error": [None, None, "APITimeoutError: x", None],
     })
     judged = pl.DataFrame({
