@@ -27,6 +27,7 @@ from resources.llm import Task
 RARE_AT = 0.25
 UNPARSEABLE_RATING = 2
 YES_NO = {"yes", "no"}
+VERBOSE_EXTRA_WORDS = 4
 
 RUBRIC = (
     "You are judging answers to questions about documents (invoices, forms, reports, policies). "
@@ -134,8 +135,10 @@ def proxy_rating(candidate: str, references: Sequence[str], similarity: float) -
         rating = 3 if said in refs else 1 if said in YES_NO else 2
     elif cand in refs or a >= 0.8:
         rating = 3
-    elif any(re.search(rf"\b{re.escape(r)}\b", cand) for r in refs if r) and len(cand.split()) <= 10:
-        rating, facts = 3, facts + ", contains a reference"
+    elif contained := [r for r in refs if r and re.search(rf"\b{re.escape(r)}\b", cand)]:
+        # the reference with a few words around it is correct; buried in a long answer, ambiguous
+        short = any(len(cand.split()) <= len(r.split()) + VERBOSE_EXTRA_WORDS for r in contained)
+        rating, facts = (3 if short else 2), facts + ", contains a reference"
     elif a >= 0.5 or similarity >= 0.75 or any(cand and cand in r for r in refs):
         rating = 2
     else:
