@@ -9,10 +9,10 @@ import polars as pl
 from upath import UPath
 
 from assets.checks import screen_check_results, screen_check_specs
+from assets.docmatix.asset_options import PER_SHARD
 from assets.docmatix.pdfa import webdataset_samples
 from assets.docmatix.reading import document_rules, read_document
 from assets.metadata import preview, screen_counts
-from assets.partitions import document_shards
 from assets.screening import screen
 from resources.landing import LandingZone
 from resources.storage import MediaStore
@@ -87,11 +87,9 @@ def document_rows(sources: Iterable[Source], shard: str, media: MediaStore) -> p
 
 
 @dg.asset(
-    partitions_def=document_shards,
-    group_name="docmatix",
-    kinds={"pdf", "polars", "parquet"},
-    owners=["team:data"],
+    **PER_SHARD,
     code_version="1",
+    kinds={"pdf", "polars", "parquet"},
     check_specs=screen_check_specs("documents"),
     description=(
         "Every PDF of one PDFA shard (loose files or webdataset tars), one row each: its lines and "

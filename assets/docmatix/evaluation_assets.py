@@ -7,11 +7,12 @@ import polars as pl
 
 from assets.checks import unique_ids, unique_ids_spec
 from assets.docmatix.answerers import BASELINE, BASELINE_VERSION, VLMAnswerTask, extractive_answer
+from assets.docmatix.asset_options import ACROSS_SHARDS
 from assets.docmatix.evaluation import evaluation_table, lave_metric
 from assets.docmatix.frames import concat_shards
-from assets.docmatix.lave import LaveJudgeTask, keep_common_references, parse_rating, score
+from assets.docmatix.lave import LaveJudgeTask, keep_common_references, parse_rating, rating_or_default, score
 from assets.docmatix.metrics import anls_item, exact_match_item
-from assets.docmatix.release import TEST_ITEMS, test_items
+from assets.docmatix.release import TEST_ITEMS, held_out_items
 from assets.metadata import markdown_table, preview
 from resources.embeddings import EmbeddingResource
 from resources.llm import LLMResource
@@ -19,10 +20,9 @@ from resources.storage import MediaStore
 
 
 @dg.asset(
-    group_name="docmatix",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
+    **ACROSS_SHARDS,
     code_version="1",
+    kinds={"polars", "parquet"},
     check_specs=[unique_ids_spec("docvqa_test_split")],
     description=(
         f"The held-out DocVQA-style test set: the first {TEST_ITEMS} Q/A pairs (all, if fewer) of the "
@@ -35,7 +35,7 @@ def docvqa_test_split(docmatix_dataset: pl.DataFrame, documents):
     test_ids = docmatix_dataset.filter(pl.col("split") == "test")["record_id"]
     texts = {r["record_id"]: ["\n".join(p["lines"]["text"]) for p in json.loads(r["layout"])["pages"]]
              for r in docs.filter(pl.col("record_id").is_in(test_ids.implode())).iter_rows(named=True)}
-    df = test_items(docmatix_dataset, texts)
+    df = held_out_items(docmatix_dataset, texts)
     yield dg.Output(df, metadata={
         "dagster/row_count": df.height,
         "documents": df["document_id"].n_unique() if df.height else 0,
@@ -68,10 +68,9 @@ def _prediction_rows(split: pl.DataFrame, adapter: str, answers: list[str | None
 
 
 @dg.asset(
-    group_name="docmatix",
-    kinds={"vlm", "polars", "parquet"},
-    owners=["team:data"],
+    **ACROSS_SHARDS,
     code_version="1",
+    kinds={"vlm", "polars", "parquet"},
     check_specs=[unique_ids_spec("docvqa_predictions")],
     description=(
         "Answers of each model adapter to the test questions: the extractive text baseline (always) "
@@ -115,10 +114,9 @@ JUDGMENT_SCHEMA = {
 
 
 @dg.asset(
-    group_name="docmatix",
-    kinds={"llm", "polars", "parquet"},
-    owners=["team:data"],
+    **ACROSS_SHARDS,
     code_version="1",
+    kinds={"llm", "polars", "parquet"},
     check_specs=[unique_ids_spec("docvqa_judgments")],
     description=(
         "A LAVE rating (1-3, rationale then 'So rating=N') of every prediction by the `judge` "
@@ -135,11 +133,11 @@ def docvqa_judgments(context: dg.AssetExecutionContext, docvqa_predictions: pl.D
     run = judge.run(LaveJudgeTask(encode=embeddings.encode), items, log=context.log)
     rows = []
     for pred, item, res in zip(preds.iter_rows(named=True), items, run.results, strict=True):
-        parsed = parse_rating(res.value.reply) if res.ok else None
-        rating = None if not res.ok else parsed or 2
+        rating = rating_or_default(res.value.reply) if res.ok else None
         rows.append({
             "record_id": pred["record_id"], "adapter": pred["adapter"], "metric": lave_metric(res.backend),
-            "references_used": item["references"], "rating": rating, "parsed": parsed is not None,
+            "references_used": item["references"], "rating": rating,
+            "parsed": res.ok and parse_rating(res.value.reply) is not None,
             "score": score(rating) if rating else None, "rationale": res.value.reply if res.ok else None,
             "judge_backend": res.backend, "judge_model": res.model, "task_version": res.task_version,
             "prompt_sha": res.prompt_sha, "error": res.error,
@@ -158,10 +156,9 @@ def docvqa_judgments(context: dg.AssetExecutionContext, docvqa_predictions: pl.D
 
 
 @dg.asset(
-    group_name="docmatix",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
+    **ACROSS_SHARDS,
     code_version="1",
+    kinds={"polars", "parquet"},
     description=(
         "The DocVQA-style evaluation table: per model adapter, ANLS, exact match, BLEU (sacrebleu), "
         "CIDEr-D and LAVE side by side (`lave` from a judge model, `lave_proxy` from the offline "

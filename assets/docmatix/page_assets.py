@@ -6,11 +6,11 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
+from assets.docmatix.asset_options import PER_SHARD
 from assets.docmatix.conversations import grounding_pairs as make_grounding_pairs
 from assets.docmatix.rendering import DPI, MAX_SIDE, render_pages
 from assets.docmatix.text_layer import open_pdf
 from assets.metadata import preview, screen_counts
-from assets.partitions import document_shards
 from assets.screening import kept
 from resources.storage import MediaStore
 
@@ -48,11 +48,9 @@ def image_rows(docs: pl.DataFrame, media: MediaStore) -> pl.DataFrame:
 
 
 @dg.asset(
-    partitions_def=document_shards,
-    group_name="docmatix",
-    kinds={"pdf", "png", "polars"},
-    owners=["team:data"],
+    **PER_SHARD,
     code_version="1",
+    kinds={"pdf", "png", "polars"},
     check_specs=screen_check_specs("page_images"),
     description=(
         f"Every page of every kept document rendered as Docmatix did: {DPI} dpi with pypdfium2, the "
@@ -84,11 +82,9 @@ GROUNDING_SCHEMA = {
 
 
 @dg.asset(
-    partitions_def=document_shards,
-    group_name="docmatix",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
+    **PER_SHARD,
     code_version="1",
+    kinds={"polars", "parquet"},
     check_specs=[unique_ids_spec("grounding_pairs")],
     description=(
         "Grounding (where is this text? -> its [x, y, w, h] box) and referring (what does this box "
@@ -129,11 +125,9 @@ DIALOGUE_SCHEMA = {
 
 
 @dg.asset(
-    partitions_def=document_shards,
-    group_name="docmatix",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
+    **PER_SHARD,
     code_version="1",
+    kinds={"polars", "parquet"},
     check_specs=[unique_ids_spec("page_dialogues")],
     description=(
         "Each rendered page's kept Q/A pairs (default profile, attributed to the page their answer "

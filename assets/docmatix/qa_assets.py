@@ -6,21 +6,19 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
+from assets.docmatix.asset_options import PER_SHARD
 from assets.docmatix.qa_filters import removal_table, verdicts
 from assets.docmatix.qa_prompts import variant_for
 from assets.docmatix.qa_task import QAGenerationTask, raw_rows
 from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.partitions import document_shards
 from assets.screening import kept
 from resources.llm import LLMResource
 
 
 @dg.asset(
-    partitions_def=document_shards,
-    group_name="docmatix",
-    kinds={"llm", "polars", "parquet"},
-    owners=["team:data"],
+    **PER_SHARD,
     code_version="1",
+    kinds={"llm", "polars", "parquet"},
     check_specs=[unique_ids_spec("raw_qa")],
     description=(
         "Docmatix's Q/A generation, one model call per kept document: one of five system prompts "
@@ -57,11 +55,9 @@ def raw_qa(context: dg.AssetExecutionContext, documents: pl.DataFrame, llm: LLMR
 
 
 @dg.asset(
-    partitions_def=document_shards,
-    group_name="docmatix",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
+    **PER_SHARD,
     code_version="1",
+    kinds={"polars", "parquet"},
     check_specs=screen_check_specs("filtered_qa"),
     description=(
         "Every raw pair judged by two profiles. `compat`: Docmatix's regexes ({...}, [...], <...>, "

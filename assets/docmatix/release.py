@@ -90,7 +90,7 @@ def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, 
     return out.cast(RELEASE_SCHEMA).sort("split", "record_id"), withheld
 
 
-def test_items(release: pl.DataFrame, page_texts: dict[str, list[str]], limit: int = TEST_ITEMS
+def held_out_items(release: pl.DataFrame, page_texts: dict[str, list[str]], limit: int = TEST_ITEMS
                ) -> pl.DataFrame:
     """The first `limit` Q/A pairs of the test documents, ordered by the split hash then pair order:
     one row per question with its page image, the page's text and its reference answers (`answers`)."""

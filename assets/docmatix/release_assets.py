@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 
 from assets.checks import unique_ids, unique_ids_spec
+from assets.docmatix.asset_options import ACROSS_SHARDS
 from assets.docmatix.dataset_card import dataset_card
 from assets.docmatix.frames import concat_shards
 from assets.docmatix.qa_assets import removal_table
@@ -36,10 +37,9 @@ def sample_grid(release: pl.DataFrame, media: MediaStore) -> dg.MetadataValue:
 
 
 @dg.asset(
-    group_name="docmatix",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
+    **ACROSS_SHARDS,
     code_version="1",
+    kinds={"polars", "parquet"},
     check_specs=[unique_ids_spec("docmatix_dataset")],
     description=(
         "The Docmatix-style release: one row per document with `images` (its rendered pages) and "
@@ -71,10 +71,9 @@ def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images
 
 
 @dg.asset(
-    group_name="docmatix",
-    kinds={"markdown"},
-    owners=["team:data"],
+    **ACROSS_SHARDS,
     code_version="1",
+    kinds={"markdown"},
     description=(
         "The release's dataset card (Hugging Face format): schema, split rule and sizes, generation "
         "models, render settings, per-rule filter removal, question forms and departures from "

@@ -254,3 +254,51 @@ def test_llm_generated_pairs_are_judged_by_both_profiles(tmp_path, monkeypatch):
                                       "template_brackets"]
     assert [list(r) for r in qa["compat_reasons"]][:2] == [["dotted_word"], ["dotted_word"]]
     assert set(qa["backend"]) == {"openai"} and set(qa["model"]) == {"fake-llm"}
+
+
+# ---- a VLM adapter and a judge model -------------------------------------------------------------------
+
+
+def test_vlm_adapter_and_judge_model_fill_the_lave_column(tmp_path):
+    from assets.docmatix.evaluation_assets import docvqa_evaluation, docvqa_judgments, docvqa_predictions
+    from resources.embeddings import EmbeddingResource
+    from resources.storage import MediaStore
+
+    media = MediaStore(root=str(tmp_path / "media"))
+    png = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(png, format="PNG")
+    ref = media.put_bytes(png.getvalue(), ".png")
+    split = pl.DataFrame({
+        "record_id": ["d1:qa1", "d1:qa2"], "document_id": ["d1", "d1"], "page": [0, 0],
+        "question": ["What is the invoice number?", "Who signed it?"], "answers": [["INV-1"], ["Ada Lovelace"]],
+        "image_uri": [ref.uri] * 2, "image_sha256": [ref.sha256] * 2,
+        "page_text": ["Invoice number: INV-1\nSigned by Ada Lovelace"] * 2,
+    })
+
+    def vlm_answers(messages):
+        question = next(p["text"] for m in messages if m["role"] == "user" for p in m["content"] if p["type"] == "text")
+        return json.dumps({"answer": "INV-1" if "number" in question else "Ada Lovelace"})
+
+    def judge_says(messages):
+        candidate = messages[-1]["content"].rsplit("Candidate answer: ", 1)[1]
+        return json.dumps({"reply": "Matches the reference. So rating=3" if candidate.startswith(("INV-1", "Ada"))
+                           else "A different answer. So rating=1"})
+
+    def model(server, name):
+        return LLMResource(backend="openai", model=name, base_url=server.base_url, api_key="k",
+                           cache_path=str(tmp_path / f"{name}.sqlite"), max_concurrency=1)
+
+    def output(gen):
+        return next(o.value for o in list(gen) if isinstance(o, dg.Output))
+
+    with FakeChatServer(vlm_answers) as vlm_server, FakeChatServer(judge_says) as judge_server:
+        preds = output(docvqa_predictions(dg.build_asset_context(), docvqa_test_split=split,
+                                          vlm=model(vlm_server, "vlm-x"), media=media))
+        judged = output(docvqa_judgments(dg.build_asset_context(), docvqa_predictions=preds,
+                                         judge=model(judge_server, "judge-y"), embeddings=EmbeddingResource()))
+    assert preds["adapter"].to_list() == ["extractive_baseline"] * 2 + ["vlm:vlm-x"] * 2
+    assert set(judged["metric"]) == {"lave"} and judged["parsed"].all()
+    table = {r["adapter"]: r for r in docvqa_evaluation(preds, judged).value.iter_rows(named=True)}
+    vlm = table["vlm:vlm-x"]
+    assert (vlm["anls"], vlm["exact_match"], vlm["lave"], vlm["lave_proxy"]) == (1.0, 1.0, 1.0, None)
+    assert vlm["judge"] == "openai:judge-y" and table["extractive_baseline"]["lave"] is not None

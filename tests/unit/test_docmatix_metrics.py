@@ -162,6 +162,7 @@ def test_prompt_uses_eight_demos_or_the_yes_no_set():
 def test_rubric_proxy_ratings():
     assert proxy_rating("3,033.24", ["3,033.24"], 0.1)[0] == 3
     assert proxy_rating("The total is 3,033.24", ["3,033.24"], 0.1)[0] == 3  # short and contains it
+    assert proxy_rating("in 2022 the south region sold the most, with 5,518", ["2022"], 0.4)[0] == 2  # buried
     assert proxy_rating("3,033.2", ["3,033.24"], 0.1)[0] == 3  # ANLS 0.875
     assert proxy_rating("3,033.99", ["3,033.24"], 0.1)[0] == 2  # ANLS 0.75
     assert proxy_rating("Lovelace", ["Ada Lovelace"], 0.1)[0] == 2  # part of the reference
