@@ -1,6 +1,5 @@
 """`documents`: every PDF of a landed PDFA shard, read, judged and stored by content."""
 
-
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 

@@ -130,7 +130,8 @@ def docvqa_judgments(context: dg.AssetExecutionContext, docvqa_predictions: pl.D
     preds = docvqa_predictions
     items = [{"question": r["question"], "references": keep_common_references(r["answers"]),
               "candidate": r["prediction"] or ""} for r in preds.iter_rows(named=True)]
-    run = judge.run(LaveJudgeTask(encode=embeddings.encode), items, log=context.log)
+    task = LaveJudgeTask(encode=embeddings.encode, embedding_model=embeddings.model_name)
+    run = judge.run(task, items, log=context.log)
     rows = []
     for pred, item, res in zip(preds.iter_rows(named=True), items, run.results, strict=True):
         rating = rating_or_default(res.value.reply) if res.ok else None

@@ -155,8 +155,10 @@ class LaveJudgeTask(Task):
     offline_model = "rubric-proxy"
     temperature = 0.0
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray] | None = None):
+    def __init__(self, encode: Callable[[list[str]], np.ndarray] | None = None, embedding_model: str = ""):
         self.encode = encode
+        if embedding_model:  # part of the model label, so of the cache key and the provenance
+            self.offline_model = f"rubric-proxy({embedding_model})"
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, str]]:
         return judge_prompt(item["question"], item["references"], item["candidate"])

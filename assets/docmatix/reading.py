@@ -48,31 +48,38 @@ class Reading:
 
 
 def read_document(pdf: bytes, sidecar: bytes | None = None) -> Reading:
+    """Never raises for a bad file: what cannot be read is a Reading with `open_error` set."""
     try:
         doc = open_pdf(pdf)
     except PdfOpenError as e:
         return Reading(open_error=e.reason, open_detail=str(e))
     try:
-        reading = Reading(pages=len(doc))
-        if sidecar is not None:
-            try:
-                layout = parse_pdfa_json(sidecar)
-                if len(layout) != reading.pages:
-                    reading.sidecar_issue = f"JSON has {len(layout)} pages, the PDF {reading.pages}"
-                elif text_chars(layout) == 0:
-                    reading.sidecar_issue = "JSON has no text"
-                    reading.layout, reading.text_source = layout, PDFA_JSON
-                else:
-                    reading.layout, reading.text_source = layout, PDFA_JSON
-                    return reading
-            except LayoutError as e:
-                reading.sidecar_issue = str(e)
-        layout = document_layout(doc)
-        if reading.text_source is None or text_chars(layout) > 0:
-            reading.layout, reading.text_source = layout, TEXT_LAYER
-        return reading
+        return _read(doc, sidecar)
+    except Exception as e:  # PDFium can open some damaged files it then cannot read
+        return Reading(open_error="unreadable", open_detail=f"text extraction failed: {type(e).__name__}: {e}")
     finally:
         doc.close()
+
+
+def _read(doc, sidecar: bytes | None) -> Reading:
+    reading = Reading(pages=len(doc))
+    if sidecar is not None:
+        try:
+            layout = parse_pdfa_json(sidecar)
+            if len(layout) != reading.pages:
+                reading.sidecar_issue = f"JSON has {len(layout)} pages, the PDF {reading.pages}"
+            elif text_chars(layout) == 0:
+                reading.sidecar_issue = "JSON has no text"
+                reading.layout, reading.text_source = layout, PDFA_JSON
+            else:
+                reading.layout, reading.text_source = layout, PDFA_JSON
+                return reading
+        except LayoutError as e:
+            reading.sidecar_issue = str(e)
+    layout = document_layout(doc)
+    if reading.text_source is None or text_chars(layout) > 0:
+        reading.layout, reading.text_source = layout, TEXT_LAYER
+    return reading
 
 
 MAX_PAGES = 4  # Docmatix skips longer PDFs before generation

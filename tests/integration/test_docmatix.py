@@ -157,7 +157,8 @@ def test_evaluation_table_with_the_rubric_proxy(tiny):
     row = ev.row(0, named=True)
     for metric in ("anls", "exact_match", "bleu", "lave_proxy"):
         assert 0.0 <= row[metric] <= 1.0, metric
-    assert row["cider_d"] >= 0 and row["lave"] is None and row["judge"] == "offline:rubric-proxy"
+    assert row["cider_d"] >= 0 and row["lave"] is None
+    assert row["judge"] == "offline:rubric-proxy(all-MiniLM-L6-v2)"
     judged = table(tiny, "SELECT metric, rating, rationale FROM docvqa_judgments")
     assert set(judged["metric"]) == {"lave_proxy"} and judged["rating"].is_in([1, 2, 3]).all()
 

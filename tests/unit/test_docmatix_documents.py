@@ -200,3 +200,30 @@ def test_render_scale_and_cap():
     assert max(poster.width, poster.height) <= MAX_SIDE and poster.width >= MAX_SIDE - 1
     assert poster.dpi == pytest.approx(72 * MAX_SIDE / 3600, abs=0.01)
     assert Image.open(io.BytesIO(poster.png)).format == "PNG"
+
+
+def test_a_pdf_that_opens_but_cannot_be_read_is_unreadable_not_a_crash(monkeypatch):
+    import assets.docmatix.reading as reading
+
+    def broken(doc):
+        raise RuntimeError("bad content stream")
+
+    monkeypatch.setattr(reading, "document_layout", broken)
+    r = reading.read_document(make_pdf([[(20, 60, "x")]]))
+    assert r.open_error == "unreadable" and r.open_detail == "text extraction failed: RuntimeError: bad content stream"
+
+
+def test_page_images_reject_every_page_of_a_document_that_fails_to_render(tmp_path):
+    from assets.docmatix.page_assets import image_rows
+    from resources.storage import MediaStore
+
+    media = MediaStore(root=str(tmp_path / "media"))
+    good = media.put_bytes(make_pdf([[(20, 60, "one")], [(20, 60, "two")]]), ".pdf")
+    bad = media.put_bytes(b"%PDF-1.7 truncated", ".pdf")
+    docs = pl.DataFrame({"record_id": ["good", "bad"], "shard": ["s", "s"], "pdf_uri": [good.uri, bad.uri],
+                         "pages": [2, 3]})
+    rows = image_rows(docs, media)
+    assert rows["record_id"].to_list() == ["good:p0", "good:p1", "bad:p0", "bad:p1", "bad:p2"]
+    assert rows["kept"].to_list() == [True, True, False, False, False]
+    assert set(rows.filter(~pl.col("kept"))["reason"]) == {"render_failed"}
+    assert rows["image_sha256"][0] != rows["image_sha256"][1] and rows["width"][0] == round(200 * 150 / 72)
