@@ -125,7 +125,14 @@ class JudgeReply(BaseModel):
 
 
 def proxy_rating(candidate: str, references: Sequence[str], similarity: float) -> tuple[int, str]:
-    """The rubric proxy: (rating, rationale). `similarity` is the best embedding cosine."""
+    """The rubric proxy: (rating, rationale). `similarity` is the best embedding cosine.
+
+    3: the same answer (normalised match, ANLS >= 0.8, or a reference with at most four words
+       around it); for yes/no references, the same polarity first.
+    2: a reference buried in a longer answer, ANLS >= 0.5, cosine >= 0.75, or part of a reference;
+       for yes/no, neither yes nor no.
+    1: anything else.
+    """
     cand = normalise_answer(candidate).strip(".!")
     refs = [normalise_answer(r).strip(".!") for r in references]
     a = anls_item(candidate, references)
