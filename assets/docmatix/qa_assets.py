@@ -41,6 +41,8 @@ def raw_qa(context: dg.AssetExecutionContext, documents: pl.DataFrame, llm: LLMR
         metadata={
             "dagster/row_count": df.height,
             "documents": docs.height,
+            "documents_not_asked": dg.MetadataValue.json(  # rejected in `documents`, e.g. > 4 pages
+                {str(k): int(n) for k, n in documents.filter(~pl.col("kept")).group_by("reason").len().iter_rows()}),
             "pairs": pairs.height,
             "failed_documents": df.height - pairs.height,
             "pages": pages,
