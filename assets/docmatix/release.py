@@ -1,0 +1,112 @@
+"""The Docmatix release: its schema, its train/test split and its dataset card.
+
+A row is a document: `images` (its pages, in order) and `texts` (`{user, assistant, source}` per
+kept Q/A pair, `source` the PDFA key), as Docmatix publishes. Provenance rides along in columns the
+published schema does not have (`qa_ids`, `qa_pages`, image hashes, the generating model).
+
+The split is by document, so no page of a test document was seen in training: a document is `test`
+when a salted hash of its key falls under TEST_FRACTION. The assignment depends on the key alone,
+so it never changes as shards land. When the hash sends no document of a release of two or more to
+test, the lowest-hash document goes there, so a small release still has a test set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import polars as pl
+
+TEST_FRACTION = 0.25
+TEST_ITEMS = 200
+SPLIT_SALT = "docmatix-docvqa-test"
+
+
+def split_rank(key: str) -> float:
+    """A document's place in [0, 1) for the split: uniform, stable, salted."""
+    return int(hashlib.sha256(f"{SPLIT_SALT}:{key}".encode()).hexdigest()[:12], 16) / 16**12
+
+
+def assign_splits(keys: Iterable[str], test_fraction: float = TEST_FRACTION) -> dict[str, str]:
+    keys = sorted(set(keys))
+    splits = {k: "test" if split_rank(k) < test_fraction else "train" for k in keys}
+    if len(keys) >= 2 and "test" not in splits.values():
+        splits[min(keys, key=split_rank)] = "test"
+    return splits
+
+
+RELEASE_SCHEMA = {
+    "record_id": pl.String,
+    "shard": pl.String,
+    "split": pl.String,
+    "images": pl.List(pl.String),
+    "image_sha256": pl.List(pl.String),
+    "texts": pl.List(pl.Struct({"user": pl.String, "assistant": pl.String, "source": pl.String})),
+    "qa_ids": pl.List(pl.String),
+    "qa_pages": pl.List(pl.Int32),
+    "backend": pl.String,
+    "model": pl.String,
+    "task_version": pl.String,
+    "prompt_sha": pl.String,
+}
+
+
+def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Release rows from kept Q/A pairs and rendered pages; and the documents withheld, by reason.
+
+    `qa`: kept rows of `filtered_qa`; `images`: rows of `page_images` (kept = rendered). A document
+    is released only when every one of its pages has an image.
+    """
+    pages = (
+        images.sort("document_id", "page")
+        .group_by("document_id", maintain_order=True)
+        .agg(
+            pl.col("image_uri").alias("images"), pl.col("image_sha256"),
+            pl.col("kept").all().alias("all_rendered"),
+        )
+    )
+    grouped = (
+        qa.sort("document_id", "pair_index")
+        .group_by("document_id", maintain_order=True)
+        .agg(
+            pl.col("shard").first(),
+            pl.struct(
+                pl.col("question").alias("user"), pl.col("answer").alias("assistant"),
+                pl.col("document_id").alias("source"),
+            ).alias("texts"),
+            pl.col("record_id").alias("qa_ids"),
+            pl.col("page").cast(pl.Int32).alias("qa_pages"),
+            *(pl.col(c).first() for c in ("backend", "model", "task_version", "prompt_sha")),
+        )
+        .join(pages, on="document_id", how="left")
+    )
+    withheld = {"page_not_rendered": grouped.filter(~pl.col("all_rendered").fill_null(False)).height}
+    released = grouped.filter(pl.col("all_rendered").fill_null(False))
+    splits = assign_splits(released["document_id"].to_list())
+    out = released.with_columns(
+        pl.col("document_id").alias("record_id"),
+        pl.col("document_id").replace_strict(splits, default=None).alias("split"),
+    ).select(list(RELEASE_SCHEMA))
+    return out.cast(RELEASE_SCHEMA).sort("split", "record_id"), withheld
+
+
+def held_out_items(release: pl.DataFrame, page_texts: dict[str, list[str]], limit: int = TEST_ITEMS
+               ) -> pl.DataFrame:
+    """The first `limit` Q/A pairs of the test documents, ordered by the split hash then pair order:
+    one row per question with its page image, the page's text and its reference answers (`answers`)."""
+    test = release.filter(pl.col("split") == "test").with_columns(
+        pl.col("record_id").map_elements(split_rank, return_dtype=pl.Float64).alias("_rank")
+    ).sort("_rank")
+    rows = []
+    for r in test.iter_rows(named=True):
+        for qa_id, turn, page in zip(r["qa_ids"], r["texts"], r["qa_pages"], strict=True):
+            rows.append({
+                "record_id": qa_id, "document_id": r["record_id"], "page": page,
+                "question": turn["user"], "answers": [turn["assistant"]],
+                "image_uri": r["images"][page], "image_sha256": r["image_sha256"][page],
+                "page_text": page_texts[r["record_id"]][page],
+            })
+    schema = {"record_id": pl.String, "document_id": pl.String, "page": pl.Int32, "question": pl.String,
+              "answers": pl.List(pl.String), "image_uri": pl.String, "image_sha256": pl.String,
+              "page_text": pl.String}
+    return pl.DataFrame(rows[:limit], schema=schema)

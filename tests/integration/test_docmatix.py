@@ -1,0 +1,305 @@
+"""The docmatix group materialized through the code location: on the tiny sample corpus (against the
+manifest's stated outcomes), on webdataset tars, and with a model endpoint writing messy Q/A."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+import re
+import shutil
+import tarfile
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from PIL import Image
+from reportlab.pdfgen import canvas
+
+from corpus import documents as corpus_docs
+from corpus.build import build_corpus
+from definitions import build_definitions
+from resources.deployment import build_resources
+from resources.llm import LLMResource
+from resources.settings import load_settings
+from resources.warehouse import query
+from scripts.materialize import materialize_graph
+from scripts.shards import register_landed_shards
+from tests.fakes.openai_server import FakeChatServer
+
+
+def group_keys(defs: dg.Definitions, names: set[str] | None = None) -> list[dg.AssetKey]:
+    graph = defs.resolve_asset_graph()
+    return [k for k in graph.materializable_asset_keys if graph.get(k).group_name == "docmatix"
+            and (names is None or k.path[-1] in names)]
+
+
+def env(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    monkeypatch.setenv("MMFOUNDRY_DEPLOYMENT", "local")
+    monkeypatch.setenv("MMFOUNDRY_DATA", str(root / "data"))
+    monkeypatch.setenv("MMFOUNDRY_LANDING", str(root / "landing"))
+    for var in ("MMFOUNDRY_WAREHOUSE", "MMFOUNDRY_CACHE", "MMFOUNDRY_LLM_BACKEND", "MMFOUNDRY_VLM_BACKEND",
+                "MMFOUNDRY_JUDGE_BACKEND"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The whole group materialized on the tiny corpus; yields (manifest, warehouse path, media root)."""
+    root = tmp_path_factory.mktemp("docmatix")
+    with pytest.MonkeyPatch.context() as mp:
+        env(mp, root)
+        manifest = build_corpus(root / "landing", seed=0, size="tiny")
+        shutil.rmtree(root / "landing" / "youtube_commons")  # this group reads documents only
+        defs = build_definitions()
+        with dg.instance_for_test() as instance:
+            register_landed_shards(defs, instance)
+            run = materialize_graph(defs, instance, selection=group_keys(defs))
+            assert run.success, [r.error for r in run.runs if not r.success]
+            card_meta = instance.fetch_materializations(dg.AssetKey("docmatix_dataset_card"), limit=1)
+        yield manifest, load_settings().warehouse_path, card_meta.records[0].asset_materialization.metadata
+
+
+def table(tiny, sql: str) -> pl.DataFrame:
+    return query(tiny[1], sql)
+
+
+@pytest.mark.slow
+def test_documents_follow_the_manifest(tiny):
+    manifest = tiny[0]
+    expected = {i["id"]: i["expected"] for i in manifest["items"] if i["kind"] == "document"}
+    docs = table(tiny, "SELECT record_id, kept, reasons, text_source, pages FROM documents")
+    assert docs.height == len(expected)  # every PDF is a row
+    for r in docs.iter_rows(named=True):
+        assert (r["kept"], list(r["reasons"])) == (expected[r["record_id"]]["kept"],
+                                                   expected[r["record_id"]]["reasons"]), r
+    sidecars = {i["id"]: i["sidecar"] is not None for i in manifest["items"] if i["kind"] == "document"}
+    for r in docs.filter(pl.col("kept")).iter_rows(named=True):
+        assert r["text_source"] == ("pdfa_json" if sidecars[r["record_id"]] else "pdf_text_layer")
+
+
+@pytest.mark.slow
+def test_every_pdf_page_and_pair_is_accounted_for(tiny):
+    kept_docs = table(tiny, "SELECT record_id, pages FROM documents WHERE kept")
+    raw = table(tiny, "SELECT record_id, document_id FROM raw_qa")
+    filtered = table(tiny, "SELECT record_id, kept, reason FROM filtered_qa")
+    assert set(raw["document_id"]) == set(kept_docs["record_id"])  # every kept PDF was asked
+    assert sorted(raw["record_id"]) == sorted(filtered["record_id"])  # every pair judged once
+    assert filtered.filter(~pl.col("kept") & pl.col("reason").is_null()).height == 0
+    images = table(tiny, "SELECT document_id, page, kept FROM page_images")
+    assert images.height == kept_docs["pages"].sum() and images["kept"].all()
+    pairs_per_page = raw.height / kept_docs["pages"].sum()
+    assert 3 <= pairs_per_page <= 5
+
+
+INVOICE_KEYS = {"invoice number": "invoice_number", "invoice date": "invoice_date", "bill to": "customer",
+                "subtotal": "subtotal", "vat (20%)": "vat", "total due (gbp)": "total_due"}
+
+
+def _facts_check(question: str, answer: str, item: dict) -> bool | None:
+    """Whether an answer agrees with the manifest's facts; None when the question is not about one."""
+    facts = item["facts"]
+    if (m := re.fullmatch(r"In the table, what is the (Q\d|Total) value for (\w+)\?", question)) and "table" in facts:
+        col, row = m.groups()
+        return answer == f"{facts['totals'][row] if col == 'Total' else facts['table'][row][col]:,}"
+    if m := re.fullmatch(r'Fill in the blank from the document: "The (\w+) region sold the most, with ___ units.*',
+                         question):
+        return m[1] == facts["best_region"] and answer == f"{facts['totals'][m[1]]:,}"
+    if question.startswith('Fill in the blank from the document: "Total sales in ___ reached'):
+        return answer == str(facts["year"])
+    if question == "What is this document about?" and "invoice_number" in facts:
+        return facts["invoice_number"] in answer and facts["invoice_date"] in answer
+    if question == "What is this document about?" and "company" in facts:
+        return facts["company"] in answer and str(facts["year"]) in answer
+    if (m := re.fullmatch(r"What is the (.+)\?", question)) and m[1].lower() in INVOICE_KEYS:
+        return answer == facts[INVOICE_KEYS[m[1].lower()]]
+    if (m := re.fullmatch(r"Is the (.+?) (\S+)\?", question)) and m[1].lower() in INVOICE_KEYS:
+        return answer == ("Yes" if facts[INVOICE_KEYS[m[1].lower()]] == m[2] else "No")
+    return None
+
+
+@pytest.mark.slow
+def test_kept_answers_are_the_documents_facts(tiny):
+    items = {i["id"]: i for i in tiny[0]["items"] if i["kind"] == "document"}
+    qa = table(tiny, "SELECT document_id, question, answer, question_form, grounding FROM filtered_qa WHERE kept")
+    checked = [_facts_check(r["question"], r["answer"], items[r["document_id"]]) for r in qa.iter_rows(named=True)]
+    assert all(c for c in checked if c is not None) and sum(c is not None for c in checked) >= 0.6 * len(checked)
+    assert qa["grounding"].min() >= 0.8
+    assert qa["question_form"].n_unique() >= 3  # a mix of question types
+
+
+@pytest.mark.slow
+def test_release_split_and_images(tiny):
+    release = table(tiny, "SELECT * FROM docmatix_dataset")
+    kept_qa = table(tiny, "SELECT document_id, count(*) AS n FROM filtered_qa WHERE kept GROUP BY 1")
+    assert sorted(release["record_id"]) == sorted(kept_qa["document_id"])
+    assert set(release["split"]) == {"train", "test"}
+    for r in release.iter_rows(named=True):
+        assert len(r["texts"]) == kept_qa.filter(pl.col("document_id") == r["record_id"])["n"][0]
+        assert {t["source"] for t in r["texts"]} == {r["record_id"]}
+        for uri, sha in zip(r["images"], r["image_sha256"], strict=True):
+            path = Path(uri.removeprefix("file://"))
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+    with Image.open(Path(release["images"][0][0].removeprefix("file://"))) as im:
+        assert im.format == "PNG" and max(im.size) <= 2940 and abs(im.width - 595.28 * 150 / 72) < 1
+    split = table(tiny, "SELECT record_id, document_id, answers FROM docvqa_test_split")
+    test_docs = set(release.filter(pl.col("split") == "test")["record_id"])
+    assert split.height > 0 and set(split["document_id"]) <= test_docs
+    assert "Departures from Docmatix" in tiny[2]["card"].value
+
+
+@pytest.mark.slow
+def test_evaluation_table_with_the_rubric_proxy(tiny):
+    ev = table(tiny, "SELECT * FROM docvqa_evaluation")
+    assert ev["adapter"].to_list() == ["extractive_baseline"]
+    row = ev.row(0, named=True)
+    for metric in ("anls", "exact_match", "bleu", "lave_proxy"):
+        assert 0.0 <= row[metric] <= 1.0, metric
+    assert row["cider_d"] >= 0 and row["lave"] is None
+    assert row["judge"] == "offline:rubric-proxy(all-MiniLM-L6-v2)"
+    judged = table(tiny, "SELECT metric, rating, rationale FROM docvqa_judgments")
+    assert set(judged["metric"]) == {"lave_proxy"} and judged["rating"].is_in([1, 2, 3]).all()
+
+
+@pytest.mark.slow
+def test_grounding_pairs_and_dialogues(tiny):
+    g = table(tiny, "SELECT kind, text, bbox, user, assistant FROM grounding_pairs")
+    assert set(g["kind"]) == {"grounding", "referring"}
+    for r in g.iter_rows(named=True):
+        x, y, w, h = r["bbox"]
+        assert min(x, y) >= 0 and x + w <= 1 and y + h <= 1 and min(w, h) > 0
+        if r["kind"] == "grounding":
+            assert json.loads(r["assistant"]) == pytest.approx(r["bbox"], abs=5e-4)
+        else:
+            assert r["assistant"] == r["text"]
+    turns = table(tiny, "SELECT sum(n_turns) AS t FROM page_dialogues")["t"][0]
+    assert turns == table(tiny, "SELECT count(*) AS n FROM filtered_qa WHERE kept")["n"][0]
+
+
+# ---- webdataset tars ---------------------------------------------------------------------------------
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def test_pdfa_webdataset_tars_are_read(tmp_path, monkeypatch):
+    env(monkeypatch, tmp_path)
+    work, shard = tmp_path / "work", tmp_path / "landing" / "pdfa" / "wds-000"
+    work.mkdir()
+    shard.mkdir(parents=True)
+    corpus_docs.invoice(random.Random(1), work / "a.pdf", work / "a.json")
+    corpus_docs.report(random.Random(2), work / "b.pdf", None)
+    with tarfile.open(shard / "pdfa-eng-wds-000.tar", "w") as tar:
+        _add(tar, "0000101.pdf", (work / "a.pdf").read_bytes())
+        _add(tar, "0000101.json", (work / "a.json").read_bytes())
+        _add(tar, "0000102.pdf", (work / "b.pdf").read_bytes())
+        _add(tar, "0000103.json", b"{}")  # a sample without its PDF
+    (shard / "0000104.pdf").write_bytes((work / "b.pdf").read_bytes())
+    (shard / "notes.txt").write_text("not a document")
+    defs = build_definitions()
+    with dg.instance_for_test() as instance:
+        register_landed_shards(defs, instance)
+        run = materialize_graph(defs, instance, selection=group_keys(defs, {"documents"}))
+        assert run.success, run.runs[0].error
+        meta = instance.fetch_materializations(dg.AssetKey("documents"), limit=1).records[0]
+        stray = meta.asset_materialization.metadata["files_not_documents"].value
+    docs = query(load_settings().warehouse_path, "SELECT record_id, source_uri, text_source, kept FROM documents "
+                                                 "ORDER BY record_id")
+    assert docs["record_id"].to_list() == ["0000101", "0000102", "0000104"]
+    assert docs["text_source"].to_list() == ["pdfa_json", "pdf_text_layer", "pdf_text_layer"]
+    assert docs["source_uri"][0].endswith("pdfa-eng-wds-000.tar#0000101.pdf") and docs["kept"].all()
+    assert "notes.txt" in stray and any(s.endswith("#0000103.json") for s in stray)
+
+
+# ---- a model endpoint writing messy Q/A ----------------------------------------------------------------
+
+MESSY = ("Q1: What is the total due?\nA1: 1,234.50\n"
+         "Q2: Where can the invoice be paid?\nA2: https://pay.example.com/inv-7\n"
+         "Q3: Who signed the invoice?\nA3: John Smith\n"
+         "Q4: What is the delivery date?\nA4: unanswerable\n"
+         "Q5: What is the total due?\nA5: 1,234.50\n"
+         "Q6: What is the {field}?\nA6: INV-7\n")
+
+
+def test_llm_generated_pairs_are_judged_by_both_profiles(tmp_path, monkeypatch):
+    env(monkeypatch, tmp_path)
+    shard = tmp_path / "landing" / "pdfa" / "s1"
+    shard.mkdir(parents=True)
+    c = canvas.Canvas(str(shard / "0000201.pdf"), pagesize=(595, 842))
+    for i, text in enumerate(("Invoice INV-7", "Total due: 1,234.50", "Pay at https://pay.example.com/inv-7")):
+        c.drawString(60, 780 - 20 * i, text)
+    c.showPage()
+    c.save()
+    defs = build_definitions()
+    selection = group_keys(defs, {"documents", "raw_qa", "filtered_qa"})
+    with FakeChatServer(lambda m: json.dumps({"text": MESSY})) as server:
+        resources = {**build_resources(), "llm": LLMResource(
+            backend="openai", model="fake-llm", base_url=server.base_url, api_key="k", max_concurrency=1,
+            cache_path=str(tmp_path / "llm.sqlite"))}
+        assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and set(a.keys) & set(selection)]
+        with dg.instance_for_test() as instance:
+            instance.add_dynamic_partitions("document_shards", ["s1"])
+            res = dg.materialize(assets, resources=resources, partition_key="s1", instance=instance)
+            assert res.success
+    qa = query(load_settings().warehouse_path,
+               "SELECT record_id, compat_kept, compat_reasons, kept, reason, backend, model FROM filtered_qa "
+               "ORDER BY pair_index")
+    assert qa["compat_kept"].to_list() == [False, False, True, False, False, False]
+    assert qa["kept"].to_list() == [True, True, False, False, False, False]
+    assert qa["reason"].to_list() == [None, None, "ungrounded_answer", "unanswerable", "duplicate_question",
+                                      "template_brackets"]
+    assert [list(r) for r in qa["compat_reasons"]][:2] == [["dotted_word"], ["dotted_word"]]
+    assert set(qa["backend"]) == {"openai"} and set(qa["model"]) == {"fake-llm"}
+
+
+# ---- a VLM adapter and a judge model -------------------------------------------------------------------
+
+
+def test_vlm_adapter_and_judge_model_fill_the_lave_column(tmp_path):
+    from assets.docmatix.evaluation_assets import docvqa_evaluation, docvqa_judgments, docvqa_predictions
+    from resources.embeddings import EmbeddingResource
+    from resources.storage import MediaStore
+
+    media = MediaStore(root=str(tmp_path / "media"))
+    png = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(png, format="PNG")
+    ref = media.put_bytes(png.getvalue(), ".png")
+    split = pl.DataFrame({
+        "record_id": ["d1:qa1", "d1:qa2"], "document_id": ["d1", "d1"], "page": [0, 0],
+        "question": ["What is the invoice number?", "Who signed it?"], "answers": [["INV-1"], ["Ada Lovelace"]],
+        "image_uri": [ref.uri] * 2, "image_sha256": [ref.sha256] * 2,
+        "page_text": ["Invoice number: INV-1\nSigned by Ada Lovelace"] * 2,
+    })
+
+    def vlm_answers(messages):
+        question = next(p["text"] for m in messages if m["role"] == "user" for p in m["content"] if p["type"] == "text")
+        return json.dumps({"answer": "INV-1" if "number" in question else "Ada Lovelace"})
+
+    def judge_says(messages):
+        candidate = messages[-1]["content"].rsplit("Candidate answer: ", 1)[1]
+        return json.dumps({"reply": "Matches the reference. So rating=3" if candidate.startswith(("INV-1", "Ada"))
+                           else "A different answer. So rating=1"})
+
+    def model(server, name):
+        return LLMResource(backend="openai", model=name, base_url=server.base_url, api_key="k",
+                           cache_path=str(tmp_path / f"{name}.sqlite"), max_concurrency=1)
+
+    def output(gen):
+        return next(o.value for o in list(gen) if isinstance(o, dg.Output))
+
+    with FakeChatServer(vlm_answers) as vlm_server, FakeChatServer(judge_says) as judge_server:
+        preds = output(docvqa_predictions(dg.build_asset_context(), docvqa_test_split=split,
+                                          vlm=model(vlm_server, "vlm-x"), media=media))
+        judged = output(docvqa_judgments(dg.build_asset_context(), docvqa_predictions=preds,
+                                         judge=model(judge_server, "judge-y"), embeddings=EmbeddingResource()))
+    assert preds["adapter"].to_list() == ["extractive_baseline"] * 2 + ["vlm:vlm-x"] * 2
+    assert set(judged["metric"]) == {"lave"} and judged["parsed"].all()
+    table = {r["adapter"]: r for r in docvqa_evaluation(preds, judged).value.iter_rows(named=True)}
+    vlm = table["vlm:vlm-x"]
+    assert (vlm["anls"], vlm["exact_match"], vlm["lave"], vlm["lave_proxy"]) == (1.0, 1.0, 1.0, None)
+    assert vlm["judge"] == "openai:judge-y" and table["extractive_baseline"]["lave"] is not None

@@ -1,0 +1,229 @@
+"""Reading PDFs into PDFA's layout: boxes, sidecars, tars, rejection reasons, rendering."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import tarfile
+
+import numpy as np
+import polars as pl
+import pytest
+from PIL import Image
+from reportlab.lib.pdfencrypt import StandardEncryption
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen import canvas
+
+from assets.docmatix.pdfa import (
+    LayoutError,
+    clip_box,
+    page_from_lines,
+    parse_pdfa_json,
+    union_box,
+    webdataset_key,
+    webdataset_samples,
+)
+from assets.docmatix.reading import PDFA_JSON, TEXT_LAYER, document_rules, read_document
+from assets.docmatix.rendering import MAX_SIDE, render_pages, render_scale
+from assets.docmatix.text_layer import document_layout, open_pdf
+from assets.screening import screen
+from corpus import documents as corpus_docs
+
+
+def make_pdf(pages: list[list[tuple[float, float, str]]], size=(200, 100), rotate: int = 0,
+             encrypt=None, font_size: float = 10) -> bytes:
+    """A PDF whose pages draw (x, baseline_y, text) in Helvetica (PDF coordinates, from the bottom)."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=size, invariant=1, encrypt=encrypt)
+    for strings in pages:
+        if rotate:
+            c.setPageRotation(rotate)
+        c.setFont("Helvetica", font_size)
+        for x, y, s in strings:
+            c.drawString(x, y, s)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_boxes_are_normalised_xywh_from_the_top_left():
+    pdf = make_pdf([[(20, 60, "Hello world"), (150, 60, "42")]])
+    (page,) = document_layout(open_pdf(pdf))
+    # "42" sits 130 pt right of "Hello world"'s end: a separate line, as PDFA has table cells
+    assert page["lines"]["text"] == ["Hello world", "42"]
+    assert page["words"]["text"] == ["Hello", "world", "42"]
+    x, y, w, h = page["lines"]["bbox"][0]
+    assert x == pytest.approx(20 / 200, abs=1e-4)
+    assert w == pytest.approx(stringWidth("Hello world", "Helvetica", 10) / 200, abs=1e-3)
+    assert y < (100 - 60) / 100 < y + h  # the baseline (40 pt from the top) lies inside the box
+    assert 0.9 * 10 / 100 < h < 1.3 * 10 / 100
+    assert page["lines"]["bbox"][1][0] == pytest.approx(150 / 200, abs=1e-4)
+    assert page["lines"]["word_slice"] == [[0, 2], [2, 3]]
+    assert page["words"]["line_pos"] == [[0, 0], [0, 1], [1, 0]]
+
+
+def _ink_box(png: bytes) -> tuple[float, float, float, float]:
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    ys, xs = np.where(a < 128)
+    return xs.min() / a.shape[1], ys.min() / a.shape[0], (xs.max() + 1) / a.shape[1], (ys.max() + 1) / a.shape[0]
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_word_boxes_cover_the_rendered_ink_at_every_rotation(rotate):
+    pdf = open_pdf(make_pdf([[(20, 60, "Hello"), (120, 20, "INV-77")]], rotate=rotate))
+    (page,) = document_layout(pdf)
+    (image,) = render_pages(pdf)
+    x0, y0, x1, y1 = _ink_box(image.png)
+    boxes = page["words"]["bbox"]
+    ux0, uy0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    ux1, uy1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    tol = 2 / min(image.width, image.height)
+    assert ux0 - tol <= x0 and uy0 - tol <= y0 and x1 <= ux1 + tol and y1 <= uy1 + tol
+
+
+def test_clip_and_union_boxes():
+    assert clip_box([-0.1, 0.5, 0.3, 0.7]) == [0.0, 0.5, 0.2, 0.5]
+    assert union_box([[0.1, 0.1, 0.2, 0.1], [0.25, 0.05, 0.1, 0.1]]) == [0.1, 0.05, 0.25, 0.15]
+    page = page_from_lines([[("a", [0.1, 0.1, 0.1, 0.1]), ("b", [0.3, 0.1, 0.1, 0.1])]])
+    assert page["lines"]["text"] == ["a b"] and page["lines"]["bbox"] == [[0.1, 0.1, 0.3, 0.1]]
+    with pytest.raises(LayoutError):
+        clip_box([0.1, 0.2])
+
+
+def test_pdfa_json_is_checked():
+    ok = {"pages": [{"lines": {"text": ["a b"], "bbox": [[0, 0, 0.5, 0.1]], "word_slice": [[0, 2]]},
+                     "words": {"text": ["a", "b"], "bbox": [[0, 0, 0.2, 0.1], [0.3, 0, 0.2, 1.5]]},
+                     "images_bbox": []}]}
+    (page,) = parse_pdfa_json(json.dumps(ok))
+    assert page["words"]["bbox"][1] == [0.3, 0.0, 0.2, 1.0]  # clipped to the page
+    assert page["lines"]["score"] == [1.0]
+    bad_slice = json.loads(json.dumps(ok))
+    bad_slice["pages"][0]["lines"]["word_slice"] = [[0, 3]]
+    for bad in ("{not json", json.dumps({"pages": {}}), json.dumps(bad_slice),
+                json.dumps({"pages": [{"lines": {"text": ["x"], "bbox": []}}]})):
+        with pytest.raises(LayoutError):
+            parse_pdfa_json(bad)
+
+
+@pytest.fixture(scope="module")
+def corpus_invoice(tmp_path_factory):
+    """A corpus invoice and its PDFA sidecar (drawn geometry, not an extraction)."""
+    root = tmp_path_factory.mktemp("inv")
+    facts = corpus_docs.invoice(random.Random(3), root / "inv.pdf", root / "inv.json")
+    return (root / "inv.pdf").read_bytes(), (root / "inv.json").read_bytes(), facts
+
+
+def test_text_layer_agrees_with_the_pdfa_sidecar(corpus_invoice):
+    pdf, sidecar, _ = corpus_invoice
+    from_layer = read_document(pdf)
+    from_json = read_document(pdf, sidecar)
+    assert (from_layer.text_source, from_json.text_source) == (TEXT_LAYER, PDFA_JSON)
+    a, b = from_layer.layout[0], from_json.layout[0]
+    assert a["lines"]["text"] == b["lines"]["text"] and a["words"]["text"] == b["words"]["text"]
+    diffs = [abs(u - v) for p, q in zip(a["words"]["bbox"], b["words"]["bbox"], strict=True)
+             for u, v in zip(p, q, strict=True)]
+    assert max(diffs) < 0.01
+
+
+def test_sidecar_disagreements_fall_back_to_the_text_layer(corpus_invoice):
+    pdf, sidecar, facts = corpus_invoice
+    two_pages = json.dumps({"pages": json.loads(sidecar)["pages"] * 2}).encode()
+    r = read_document(pdf, two_pages)
+    assert r.text_source == TEXT_LAYER and r.sidecar_issue == "JSON has 2 pages, the PDF 1"
+    empty = json.dumps({"pages": [{"lines": {"text": [], "bbox": []}, "words": {"text": [], "bbox": []}}]})
+    r = read_document(pdf, empty.encode())
+    assert r.text_source == TEXT_LAYER and r.sidecar_issue == "JSON has no text"
+    assert facts["facts"]["total_due"] in "\n".join(r.layout[0]["lines"]["text"])
+    r = read_document(pdf, b"garbage")
+    assert r.text_source == TEXT_LAYER and r.sidecar_issue.startswith("not JSON")
+
+
+def _verdict(readings: dict[str, object]) -> dict[str, list[str]]:
+    df = pl.DataFrame([{
+        "record_id": k, "duplicate_key": False, "open_error": r.open_error, "open_detail": r.open_detail,
+        "pages": r.pages, "text_chars": r.text_chars,
+    } for k, r in readings.items()], schema_overrides={"pages": pl.Int32, "open_error": pl.String,
+                                                       "open_detail": pl.String})
+    out = screen(df, document_rules())
+    return dict(zip(out["record_id"], out["reasons"].to_list(), strict=True))
+
+
+def test_rejection_reasons():
+    text = [(20, 60, "Some text")]
+    scan = io.BytesIO()
+    c = canvas.Canvas(scan, pagesize=(200, 100))
+    c.rect(10, 10, 100, 50, fill=1)  # ink but no text, as a scanned page
+    c.showPage()
+    c.save()
+    readings = {
+        "ok": read_document(make_pdf([text])),
+        "four_pages": read_document(make_pdf([text] * 4)),
+        "five_pages": read_document(make_pdf([text] * 5)),
+        "encrypted": read_document(make_pdf([text], encrypt=StandardEncryption("user", "owner"))),
+        "owner_only": read_document(make_pdf([text], encrypt=StandardEncryption("", "owner", canCopy=0))),
+        "garbage": read_document(b"%PDF-1.7\n" + random.Random(0).randbytes(500)),
+        "empty": read_document(b""),
+        "scanned": read_document(scan.getvalue()),
+    }
+    assert readings["encrypted"].open_error == "encrypted"
+    assert readings["owner_only"].pages == 1
+    assert _verdict(readings) == {
+        "ok": [], "four_pages": [], "five_pages": ["too_many_pages"], "encrypted": ["encrypted"],
+        "owner_only": [], "garbage": ["unreadable"], "empty": ["unreadable"], "scanned": ["no_text"],
+    }
+
+
+def test_webdataset_tar_groups_consecutive_members_by_key():
+    assert webdataset_key("0001234.pdf") == ("0001234", "pdf")
+    assert webdataset_key("part/0001234.json") == ("part/0001234", "json")
+    assert webdataset_key("a.b.json") == ("a", "b.json")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in (("k1.pdf", b"P1"), ("k1.json", b"J1"), ("k2.pdf", b"P2"), ("k3.json", b"J3")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    assert list(webdataset_samples(buf)) == [
+        ("k1", {"pdf": b"P1", "json": b"J1"}), ("k2", {"pdf": b"P2"}), ("k3", {"json": b"J3"}),
+    ]
+
+
+def test_render_scale_and_cap():
+    assert render_scale(595.28, 841.89) == pytest.approx(150 / 72)
+    assert render_scale(3600, 1000) == pytest.approx(MAX_SIDE / 3600)  # a 50-inch poster
+    a4 = render_pages(open_pdf(make_pdf([[(20, 60, "x")]], size=(595.28, 841.89))))[0]
+    assert abs(a4.width - 595.28 * 150 / 72) < 1 and abs(a4.height - 841.89 * 150 / 72) < 1  # 1240 x 1754
+    assert a4.dpi == 150
+    poster = render_pages(open_pdf(make_pdf([[(20, 60, "x")]], size=(3600, 1000))))[0]
+    assert max(poster.width, poster.height) <= MAX_SIDE and poster.width >= MAX_SIDE - 1
+    assert poster.dpi == pytest.approx(72 * MAX_SIDE / 3600, abs=0.01)
+    assert Image.open(io.BytesIO(poster.png)).format == "PNG"
+
+
+def test_a_pdf_that_opens_but_cannot_be_read_is_unreadable_not_a_crash(monkeypatch):
+    import assets.docmatix.reading as reading
+
+    def broken(doc):
+        raise RuntimeError("bad content stream")
+
+    monkeypatch.setattr(reading, "document_layout", broken)
+    r = reading.read_document(make_pdf([[(20, 60, "x")]]))
+    assert r.open_error == "unreadable" and r.open_detail == "text extraction failed: RuntimeError: bad content stream"
+
+
+def test_page_images_reject_every_page_of_a_document_that_fails_to_render(tmp_path):
+    from assets.docmatix.page_assets import image_rows
+    from resources.storage import MediaStore
+
+    media = MediaStore(root=str(tmp_path / "media"))
+    good = media.put_bytes(make_pdf([[(20, 60, "one")], [(20, 60, "two")]]), ".pdf")
+    bad = media.put_bytes(b"%PDF-1.7 truncated", ".pdf")
+    docs = pl.DataFrame({"record_id": ["good", "bad"], "shard": ["s", "s"], "pdf_uri": [good.uri, bad.uri],
+                         "pages": [2, 3]})
+    rows = image_rows(docs, media)
+    assert rows["record_id"].to_list() == ["good:p0", "good:p1", "bad:p0", "bad:p1", "bad:p2"]
+    assert rows["kept"].to_list() == [True, True, False, False, False]
+    assert set(rows.filter(~pl.col("kept"))["reason"]) == {"render_failed"}
+    assert rows["image_sha256"][0] != rows["image_sha256"][1] and rows["width"][0] == round(200 * 150 / 72)

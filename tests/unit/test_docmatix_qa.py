@@ -1,0 +1,235 @@
+"""Q/A generation (prompt, Q#/A# parser, offline extraction) and the two filter profiles."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from assets.docmatix.pdfa import page_from_lines
+from assets.docmatix.qa_filters import (
+    GROUNDED_AT,
+    PageIndex,
+    compat_failures,
+    judge,
+    removal_table,
+    verdicts,
+)
+from assets.docmatix.qa_offline import PRIORITY, PageCandidates, generate_pairs
+from assets.docmatix.qa_prompts import (
+    NEW_PAGE,
+    VARIANTS,
+    document_text,
+    format_qa,
+    parse_qa,
+    question_form,
+    system_prompt,
+    variant_for,
+)
+
+# ---- the Q#/A# parser ------------------------------------------------------------------------------
+
+
+def test_parse_plain_pairs_and_multiline_answers():
+    text = "Q1: What is the total?\nA1: 3,033.24\nQ2: Who signed?\nA2: Ada\nLovelace\n"
+    assert parse_qa(text) == [(1, "What is the total?", "3,033.24"), (2, "Who signed?", "Ada\nLovelace")]
+
+
+def test_parse_keeps_inner_blank_lines_for_the_filters_to_see():
+    assert parse_qa("Q1: Why?\nA1: first\n\nsecond\n\nQ2: x?\nA2: y") == [
+        (1, "Why?", "first\n\nsecond"), (2, "x?", "y")]
+
+
+def test_parse_markdown_decoration_and_inline_answers():
+    text = "- **Q1:** What is the date?\n- **A1:** 9 May 2024\n### Q2: Total? A2: 12.50\nQ3:Plot?\nA3:B-39"
+    assert parse_qa(text) == [(1, "What is the date?", "9 May 2024"), (2, "Total?", "12.50"),
+                              (3, "Plot?", "B-39")]
+
+
+def test_parse_drops_unpaired_and_keeps_the_first_answer():
+    text = "Intro line\nA0: orphan answer\nQ1: asked\nQ2: asked twice?\nA2: first\nA2: second\nQ3: never answered"
+    assert parse_qa(text) == [(2, "asked twice?", "first")]
+
+
+def test_parse_leaves_a_mid_line_marker_in_the_text():
+    ((_, _, answer),) = parse_qa("Q1: What is due?\nA1: 40.00 then Q2: what else")
+    assert "Q2:" in answer
+
+
+def test_format_round_trips_through_the_parser():
+    pairs = [("What is x?", "1"), ("Is it y?", "No")]
+    assert [(q, a) for _, q, a in parse_qa(format_qa(pairs))] == pairs
+
+
+# ---- the prompt ------------------------------------------------------------------------------------
+
+
+def test_variant_is_deterministic_and_uses_all_five():
+    assert variant_for("0001234") == variant_for("0001234")
+    assert {variant_for(f"{i:07d}") for i in range(200)} == set(range(len(VARIANTS)))
+
+
+def test_prompt_joins_pages_with_new_page_and_asks_four_per_page():
+    layout = [page_from_lines([[("a", [0, 0, 0.1, 0.1])], [("b", [0, 0.2, 0.1, 0.1])]]),
+              page_from_lines([[("c", [0, 0, 0.1, 0.1])]])]
+    assert document_text(layout) == f"a\nb\n{NEW_PAGE}\nc"
+    prompt = system_prompt(2, pages=2)
+    assert "about 8 question" in prompt and "NEW PAGE" in prompt and "unanswerable" in prompt
+    assert VARIANTS[2][1] in prompt and "Q1: <question>" in prompt
+
+
+# ---- offline extraction ----------------------------------------------------------------------------
+
+H = 0.012
+
+
+def line(text: str, x: float, y: float, h: float = H) -> list[tuple[str, list[float]]]:
+    words, out, cx = text.split(), [], x
+    for w in words:
+        out.append((w, [cx, y, 0.01 * len(w), h]))
+        cx += 0.01 * len(w) + 0.005
+    return out
+
+
+PAGE = page_from_lines([
+    line("Acme Sales Report", 0.1, 0.05, h=0.03),
+    line("Invoice number: INV-1", 0.1, 0.10),
+    line("Due date: 9 March 2024", 0.1, 0.12),
+    line("Full name:", 0.1, 0.14), line("Ada Lovelace", 0.4, 0.14),
+    line("Region", 0.1, 0.20), line("Q1", 0.4, 0.20), line("Q2", 0.6, 0.20),
+    line("North", 0.1, 0.22), line("10", 0.4, 0.22), line("20", 0.6, 0.22),
+    line("South", 0.1, 0.24), line("30", 0.4, 0.24), line("40", 0.6, 0.24),
+    line("1. Summary", 0.1, 0.30),
+    line("Total sales in 2023 reached 1,234 units across", 0.1, 0.32),
+    line("four regions. Figures come from the order system.", 0.1, 0.335),
+])
+
+
+def test_page_candidates_read_the_layout():
+    c = PageCandidates(PAGE, 0, general=False).candidates
+    assert c["title"] == [("What is the title of this document?", "Acme Sales Report")]
+    assert c["key_value"] == [("What is the invoice number?", "INV-1"), ("What is the due date?", "9 March 2024"),
+                              ("What is the full name?", "Ada Lovelace")]
+    assert sorted(c["table_cell"]) == sorted([
+        ("In the table, what is the Q1 value for North?", "10"), ("In the table, what is the Q2 value for North?", "20"),
+        ("In the table, what is the Q1 value for South?", "30"), ("In the table, what is the Q2 value for South?", "40"),
+    ])
+    assert c["heading"] == [("What is the heading of section 1?", "Summary")]
+    # the paragraph's two lines are one sentence; its first date is blanked out
+    assert c["date"] == [('Fill in the blank from the document: "Total sales in ___ reached 1,234 units across '
+                          'four regions."', "2023")]
+    assert ("Is the invoice number INV-1?", "Yes") in c["yes_no"]
+    assert ("Is the due date 9 March 2024?", "Yes") not in c["yes_no"]  # odd ones get another key's value
+    assert PageCandidates(PAGE, 0, general=False).summary() == (
+        "What is this document about?", "Acme Sales Report. Invoice number: INV-1; Due date: 9 March 2024.")
+
+
+def test_identifiers_urls_and_emails_are_not_cloze_answers():
+    page = page_from_lines([line("Pay online at https://pay.example/inv-2024-6631 before the due date today.", 0.1, 0.1),
+                            line("Questions go to billing@acme.example in 2024 please write soon.", 0.1, 0.2)])
+    c = PageCandidates(page, 0, general=False).candidates
+    assert c["date"] == [('Fill in the blank from the document: "Questions go to billing@acme.example in ___ '
+                          'please write soon."', "2024")]
+
+
+@pytest.mark.parametrize("variant", range(len(VARIANTS)))
+def test_generation_takes_about_four_per_page_and_one_summary(variant):
+    pairs = generate_pairs([PAGE, PAGE], "0000001", variant)
+    per_page = [sum(p.page == i for p in pairs) for i in (0, 1)]
+    assert per_page == [4, 4]
+    assert [p.kind for p in pairs].count("summary") == 1
+    assert len({p.question.lower() for p in pairs}) == len(pairs)
+    first = pairs[0] if VARIANTS[variant][0] == "summary_and_detail" else next(p for p in pairs if p.kind != "summary")
+    assert first.kind in ("summary", PRIORITY[VARIANTS[variant][0]][0])
+    assert generate_pairs([PAGE], "0000001", variant) == generate_pairs([PAGE], "0000001", variant)
+
+
+def test_question_forms():
+    assert [question_form(q) for q in (
+        "Is the total 3?", 'Fill in the blank from the document: "a ___"', "What is this document about?",
+        "How many units?", "In the table, what is the Q1 value for North?", "When is it due?", "Plot?",
+        "Could you tell me the due date?",
+    )] == ["yes_no", "fill_blank", "summary", "how_many", "what", "when", "other", "other"]
+
+
+# ---- filters ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question,answer,rules", [
+    ("What is {company_name}?", "Acme", ["curly_braces"]),
+    ("What is the total?", "[amount]", ["square_brackets"]),
+    ("What does <b>bold</b> mean?", "strong", ["angle_brackets"]),
+    ("Which server hosts it?", "10.0.0.1", ["ipv4", "dotted_word"]),
+    ("What is the subtotal?", "3,207.80", ["dotted_word"]),
+    ("Where to pay?", "https://pay.example/x", ["dotted_word"]),
+    ("What is it?", "first\n\nsecond", ["blank_line"]),
+    ("What is it?", "", ["blank_line"]),
+    ("Who signed it?", "Unanswerable", ["unanswerable"]),
+    ("What is the date?", "9 May 2024 Q2: and the total", ["leftover_marker"]),
+    ("What is the date?", "9 May 2024", []),
+])
+def test_each_compat_rule_on_its_own(question, answer, rules):
+    assert compat_failures(question, answer) == rules
+
+
+PAGES = PageIndex.of([
+    "Invoice INV-1\nSubtotal: 3,207.80\nPay at https://pay.example.com/inv-1\nSee config.yaml [1]",
+    "Second page\nSigned by Ada Lovelace on 9 May 2024",
+])
+
+
+def verdict(q, a, seen=None):
+    return judge(q, a, PAGES, set() if seen is None else seen)
+
+
+def test_decimals_urls_and_printed_text_survive_the_default_profile():
+    for q, a in (("What is the subtotal?", "3,207.80"), ("Where can it be paid?", "https://pay.example.com/inv-1"),
+                 ("Which file is mentioned?", "config.yaml"), ("Which note is cited?", "[1]")):
+        v = verdict(q, a)
+        assert v.failures == () and v.compat != (), (q, a, v)
+
+
+def test_default_profile_rejections():
+    assert verdict("Which file holds the settings?", "settings.toml").failures == ("dotted_token", "ungrounded_answer")
+    assert verdict("Who is the customer?", "[Customer name]").failures == ("template_brackets", "ungrounded_answer")
+    hallucinated = verdict("Who signed the invoice?", "John Smith")
+    assert hallucinated.failures == ("ungrounded_answer",) and hallucinated.grounding < GROUNDED_AT
+    assert verdict("Total?", "3,207.80").failures == ("question_length",)
+    assert verdict("What is the subtotal?", "3,207.80 " * 100).failures == ("answer_length",)
+    assert verdict("Who signed it?", "unanswerable").failures == ("unanswerable", "ungrounded_answer")
+    assert verdict(None, None).failures == ("generation_failed",)
+
+
+def test_grounding_finds_the_page_and_judges_yes_no_by_the_question():
+    v = verdict("Who signed the document?", "Ada Lovelace")
+    assert v.failures == () and v.page == 1 and v.grounding == 1.0
+    assert verdict("Was it signed by Ada Lovelace?", "Yes").failures == ()
+    assert verdict("Was it signed by Grace Hopper?", "No").failures == ("ungrounded_answer",)
+    # a paraphrase that keeps the page's content words is grounded
+    assert verdict("What is the subtotal?", "The subtotal is 3,207.80").failures == ()
+
+
+def test_a_question_asked_twice_of_one_document_is_kept_once():
+    seen: set[str] = set()
+    assert verdict("What is the subtotal?", "3,207.80", seen).failures == ()
+    assert verdict("what is the  Subtotal", "3,207.80", seen).failures == ("duplicate_question",)
+
+
+def test_verdicts_and_removal_table_account_for_every_pair():
+    layout = '{"pages": [{"lines": {"text": ["Subtotal: 3,207.80", "Ada Lovelace"]}}]}'
+    docs = pl.DataFrame({"record_id": ["d1"], "layout": [layout]})
+    raw = pl.DataFrame({
+        "record_id": ["d1:qa1", "d1:qa2", "d1:qa3", "d1:qa4", "d1:failed"],
+        "document_id": ["d1"] * 5,
+        "question": ["What is the subtotal?", "Who signed it?", "What is the subtotal?", "Who is the buyer?", None],
+        "answer": ["3,207.80", "Ada Lovelace", "3,207.80", "Bob", None],
+    })
+    out = verdicts(raw, docs)
+    assert out.height == raw.height
+    assert out["kept"].to_list() == [True, True, False, False, False]
+    assert out["reason"].to_list() == [None, None, "duplicate_question", "ungrounded_answer", "generation_failed"]
+    assert out["compat_kept"].to_list() == [False, True, False, True, False]
+    table = {r["rule"]: r for r in removal_table(out).iter_rows(named=True)}
+    assert table["dotted_word"]["compat"] == 2 and table["dotted_word"]["default"] is None
+    assert table["dotted_token"]["default"] == 0
+    assert table["ANY (profile)"]["compat"] == 3 and table["ANY (profile)"]["default"] == 3
+    assert table["ANY (profile)"]["compat_rate"] == 0.6

@@ -1,0 +1,101 @@
+"""The release: schema, document-level split, the held-out test items; grounding pairs and the card."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from assets.docmatix.conversations import grounding_pairs
+from assets.docmatix.dataset_card import dataset_card
+from assets.docmatix.pdfa import page_from_lines
+from assets.docmatix.release import TEST_FRACTION, assign_splits, held_out_items, release_rows, split_rank
+
+
+def test_split_is_by_hash_stable_and_never_empty():
+    keys = [f"{i:07d}" for i in range(400)]
+    splits = assign_splits(keys)
+    share = sum(s == "test" for s in splits.values()) / len(keys)
+    assert abs(share - TEST_FRACTION) < 0.07
+    assert all(splits[k] == ("test" if split_rank(k) < TEST_FRACTION else "train") for k in keys)
+    # adding documents never moves one that was already assigned
+    more = assign_splits(keys + [f"x{i}" for i in range(100)])
+    assert all(more[k] == splits[k] for k in keys)
+    # two documents that both hash to train: the lower-hash one goes to test
+    train_only = [k for k in keys if split_rank(k) >= TEST_FRACTION][:2]
+    pair = assign_splits(train_only)
+    assert sorted(pair.values()) == ["test", "train"] and pair[min(train_only, key=split_rank)] == "test"
+    assert assign_splits(train_only[:1]) == {train_only[0]: "train"}
+
+
+def _qa(doc: str, n: int, pages: list[int]) -> list[dict]:
+    return [{"record_id": f"{doc}:qa{i + 1}", "document_id": doc, "shard": "s1", "pair_index": i,
+             "question": f"Question {i} of {doc}?", "answer": f"answer {i}", "page": pages[i],
+             "backend": "offline", "model": "m", "task_version": "1", "prompt_sha": "p"} for i in range(n)]
+
+
+def _images(doc: str, pages: int, rendered: bool = True) -> list[dict]:
+    return [{"document_id": doc, "page": p, "image_uri": f"file:///{doc}-{p}.png", "image_sha256": f"{doc}{p}",
+             "kept": rendered} for p in range(pages)]
+
+
+def test_release_rows_have_docmatix_schema_and_withhold_unrendered_documents():
+    docs = [f"{i:07d}" for i in range(8)]
+    qa = pl.DataFrame(sum((_qa(d, 3, [0, 1, 1]) for d in docs), []))
+    images = pl.DataFrame(sum((_images(d, 2, rendered=d != docs[0]) for d in docs), []))
+    release, withheld = release_rows(qa, images)
+    assert withheld == {"page_not_rendered": 1} and docs[0] not in release["record_id"].to_list()
+    row = release.filter(pl.col("record_id") == docs[1]).row(0, named=True)
+    assert row["images"] == [f"file:///{docs[1]}-0.png", f"file:///{docs[1]}-1.png"]
+    assert row["texts"][0] == {"user": f"Question 0 of {docs[1]}?", "assistant": "answer 0", "source": docs[1]}
+    assert row["qa_ids"] == [f"{docs[1]}:qa1", f"{docs[1]}:qa2", f"{docs[1]}:qa3"] and row["qa_pages"] == [0, 1, 1]
+    assert set(release["split"]) == {"train", "test"}
+
+    texts = {d: [f"page 0 of {d}", f"page 1 of {d}"] for d in docs}
+    items = held_out_items(release, texts)
+    test_docs = set(release.filter(pl.col("split") == "test")["record_id"])
+    assert set(items["document_id"]) == test_docs and items.height == 3 * len(test_docs)
+    first = items.row(0, named=True)
+    assert first["answers"] == ["answer 0"] and first["page_text"] == f"page 0 of {first['document_id']}"
+    ranks = [split_rank(d) for d in items["document_id"]]
+    assert ranks == sorted(ranks)  # in split-hash order
+    assert held_out_items(release, texts, limit=2).height == 2
+
+
+def test_grounding_pairs_ask_both_ways_and_skip_repeated_text():
+    page = page_from_lines([
+        [("Invoice", [0.1, 0.1, 0.1, 0.02]), ("INV-2024-0007", [0.21, 0.1, 0.2, 0.02])],
+        [("Total", [0.1, 0.2, 0.1, 0.02]), ("due", [0.21, 0.2, 0.05, 0.02])],
+        [("Total", [0.1, 0.3, 0.1, 0.02]), ("due", [0.21, 0.3, 0.05, 0.02])],  # printed twice
+        [("Harbourside", [0.1, 0.5, 0.2, 0.02])],
+    ])
+    pairs = grounding_pairs([page], "0000001")
+    lines = {p.text for p in pairs if p.unit == "line"}
+    assert lines == {"Invoice INV-2024-0007"}  # "Total due" is ambiguous; one-word lines are words
+    assert {p.text for p in pairs if p.unit == "word"} == {"Harbourside"}  # INV-... is inside a chosen line
+    where = next(p for p in pairs if p.kind == "grounding" and p.unit == "line")
+    assert where.assistant == "[0.100, 0.100, 0.310, 0.020]" and '"Invoice INV-2024-0007"' in where.user
+    what = next(p for p in pairs if p.kind == "referring" and p.unit == "line")
+    assert what.assistant == "Invoice INV-2024-0007" and "[0.100, 0.100, 0.310, 0.020]" in what.user
+    assert grounding_pairs([page], "0000001") == pairs
+
+
+def test_card_states_the_numbers_it_is_built_from():
+    docs = [f"{i:07d}" for i in range(8)]
+    release, _ = release_rows(pl.DataFrame(sum((_qa(d, 2, [0, 0]) for d in docs), [])),
+                              pl.DataFrame(sum((_images(d, 1) for d in docs), [])))
+    removal = pl.DataFrame({"rule": ["dotted_word"], "compat": [3], "default": [None]},
+                           schema_overrides={"default": pl.Int64})
+    forms = pl.DataFrame({"question_form": ["what"], "len": [16]})
+    card = dataset_card(release, removal, forms)
+    assert card.startswith("---\nlicense:") and "8 documents, 16 question/answer pairs" in card
+    assert "| dotted_word | 3 |" in card and "Departures from Docmatix" in card
+    n_test = int((release["split"] == "test").sum())
+    assert f"| test | {n_test} | {n_test} | {2 * n_test} |" in card
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_single_and_small_releases(n):
+    docs = [f"{i:07d}" for i in range(n)]
+    release, _ = release_rows(pl.DataFrame(sum((_qa(d, 1, [0]) for d in docs), [])),
+                              pl.DataFrame(sum((_images(d, 1) for d in docs), [])))
+    assert release.height == n and ("test" in set(release["split"])) == (n >= 2 or split_rank(docs[0]) < TEST_FRACTION)
