@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -249,3 +249,51 @@ def analyse(path: str | Path, duration_s: float, noise: float = NOISE, threshold
         motion_per_second=motion_profile(changes, duration_s), frames_decoded=decoded + full,
         cpu_s=round(time.process_time() - started, 4),
     )
+
+
+def _worker_init() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # processes give the parallelism; threads would only add CPU time
+
+
+def measure(job: tuple[str, str, float]) -> dict:
+    """Process-pool entry: (record_id, local path, duration) to the row's fields, or its error."""
+    record_id, path, duration_s = job
+    try:
+        return {"record_id": record_id, "error": None, **asdict(analyse(path, duration_s))}
+    except Exception as e:  # this video fails; the others go on
+        return {"record_id": record_id, "error": f"{type(e).__name__}: {e}"}
+
+
+def measure_all(jobs: list[tuple[str, str, float]], workers: int) -> list[dict]:
+    """Measure videos in a process pool of `workers`. A worker that dies (a decoder crash takes the
+    process with it) breaks the pool; its unfinished videos are then retried one per fresh process,
+    so the crash is pinned on the video that caused it and every other video is still measured."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    if not jobs:
+        return []
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+
+    def pool(n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n, mp_context=context, initializer=_worker_init)
+
+    results: dict[str, dict] = {}
+    retry = []
+    with pool(max(1, min(workers, len(jobs)))) as executor:
+        futures = [(job, executor.submit(measure, job)) for job in jobs]
+        for job, future in futures:
+            try:
+                results[job[0]] = future.result()
+            except BrokenProcessPool:
+                retry.append(job)
+    for job in retry:
+        with pool(1) as executor:
+            try:
+                results[job[0]] = executor.submit(measure, job).result()
+            except BrokenProcessPool as e:
+                results[job[0]] = {"record_id": job[0], "error": f"worker process died: {e}"}
+    return [results[job[0]] for job in jobs]
