@@ -60,9 +60,12 @@ class VideoSource(dg.ConfigurableResource):
         for uri in self.candidates(video_id, video_path):
             tried.append(str(uri))
             try:
-                if not uri.exists():
+                if _remote(uri):
+                    path = local_copy(uri, self.cache_dir)  # fsspec's exists() hides network errors
+                elif uri.exists():
+                    path = Path(uri.path)
+                else:
                     continue
-                path = local_copy(uri, self.cache_dir) if _remote(uri) else Path(uri.path)
             except FileNotFoundError:
                 continue
             except Exception as e:  # network, permissions, credentials: this id only
