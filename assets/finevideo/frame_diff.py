@@ -31,6 +31,16 @@ PLANAR = frozenset(
 @dataclass(frozen=True)
 class Pixels:
     planes: tuple[np.ndarray, ...]
+    chunks: tuple[np.ndarray, ...]  # the same samples, luma in four bands, so comparisons can stop early
+    samples: int
+    bits: int
+
+
+@dataclass(frozen=True)
+class _Layout:
+    dtype: type
+    shapes: tuple[tuple[int, int], ...]  # (rows, columns) freezedetect reads per plane
+    bands: tuple[tuple[int, int], ...]  # luma row ranges
     samples: int
     bits: int
 
@@ -42,30 +52,50 @@ def _rows(frame_height: int, plane_height: int, chroma: bool) -> int:
     return frame_height >> shift  # freezedetect rounds chroma heights down
 
 
-def pixels(frame) -> Pixels:
-    """Views of the samples freezedetect compares (the frame must stay referenced while used)."""
-    fmt = frame.format
-    name = fmt.name[:-2] if fmt.name.endswith("le") else fmt.name
-    comps = fmt.components
-    planar = len({c.plane for c in comps}) == len(comps)  # one component per plane
-    if name not in PLANAR or not planar or (comps[0].bits > 8 and not fmt.name.endswith("le")):
-        frame = frame.reformat(format="yuv420p")
-        fmt, comps = frame.format, frame.format.components
-    bits = comps[0].bits
-    dtype = np.uint8 if bits <= 8 else np.uint16
-    views = []
-    for comp, plane in zip(comps, frame.planes, strict=True):
-        per_row = plane.line_size // np.dtype(dtype).itemsize
-        arr = np.frombuffer(plane, dtype=dtype).reshape(-1, per_row)
-        views.append(arr[: _rows(frame.height, plane.height, bool(comp.is_chroma)), : plane.width])
-    return Pixels(tuple(views), sum(v.size for v in views), bits)
+class Sampler:
+    """Turns decoded frames into `Pixels`; the layout is worked out once per format and size, and
+    formats freezedetect does not read as decoded go through one reused swscale context."""
 
+    def __init__(self):
+        self._layouts: dict[tuple, _Layout | None] = {}
+        self._reformatter = None
 
-def _chunks(px: Pixels) -> list[np.ndarray]:
-    """The planes, luma in four bands, so a comparison can stop early."""
-    luma = px.planes[0]
-    step = max(1, -(-luma.shape[0] // 4))
-    return [luma[i : i + step] for i in range(0, luma.shape[0], step)] + list(px.planes[1:])
+    def _layout(self, frame) -> _Layout | None:
+        key = (frame.format.name, frame.width, frame.height)
+        if key not in self._layouts:
+            fmt = frame.format
+            name = fmt.name[:-2] if fmt.name.endswith("le") else fmt.name
+            comps = fmt.components
+            planar = len({c.plane for c in comps}) == len(comps)  # one component per plane
+            if name not in PLANAR or not planar or (comps[0].bits > 8 and not fmt.name.endswith("le")):
+                self._layouts[key] = None
+            else:
+                shapes = tuple((_rows(frame.height, p.height, bool(c.is_chroma)), p.width)
+                               for c, p in zip(comps, frame.planes, strict=True))
+                step = max(1, -(-shapes[0][0] // 4))
+                self._layouts[key] = _Layout(
+                    np.uint8 if comps[0].bits <= 8 else np.uint16, shapes,
+                    tuple((i, min(i + step, shapes[0][0])) for i in range(0, shapes[0][0], step)),
+                    sum(r * c for r, c in shapes), comps[0].bits)
+        return self._layouts[key]
+
+    def pixels(self, frame) -> Pixels:
+        """Views of the samples freezedetect compares (the frame must stay referenced while used)."""
+        layout = self._layout(frame)
+        if layout is None:
+            if self._reformatter is None:
+                from av.video.reformatter import VideoReformatter
+
+                self._reformatter = VideoReformatter()
+            frame = self._reformatter.reformat(frame, format="yuv420p")
+            layout = self._layout(frame)
+        planes = tuple(
+            np.frombuffer(plane, layout.dtype).reshape(-1, plane.line_size // layout.dtype().itemsize)[:rows, :cols]
+            for plane, (rows, cols) in zip(frame.planes, layout.shapes, strict=True)
+        )
+        luma = planes[0]
+        chunks = tuple(luma[a:b] for a, b in layout.bands) + planes[1:]
+        return Pixels(planes, chunks, layout.samples, layout.bits)
 
 
 def differs(a: Pixels, b: Pixels, noise: float) -> bool:
@@ -74,7 +104,7 @@ def differs(a: Pixels, b: Pixels, noise: float) -> bool:
     import cv2
 
     sad = 0
-    for x, y in zip(_chunks(a), _chunks(b), strict=True):
+    for x, y in zip(a.chunks, b.chunks, strict=True):
         sad += int(cv2.norm(x, y, cv2.NORM_L1))
         if float(sad) / a.samples / (1 << a.bits) > noise:
             return True
@@ -86,4 +116,4 @@ def identical(a: Pixels, b: Pixels) -> bool:
     difference."""
     import cv2
 
-    return all(cv2.norm(x, y, cv2.NORM_INF) == 0 for x, y in zip(_chunks(a), _chunks(b), strict=True))
+    return all(cv2.norm(x, y, cv2.NORM_INF) == 0 for x, y in zip(a.chunks, b.chunks, strict=True))

@@ -84,6 +84,11 @@ class FreezeRun:
     def detected(self) -> bool:
         return bool(self.events)
 
+    @property
+    def in_freeze(self) -> bool:
+        """A reported freeze has not ended yet."""
+        return self._frozen
+
 
 @dataclass(frozen=True)
 class Window:
@@ -95,22 +100,30 @@ class Window:
     d_us: int = FREEZE_US
 
 
-@dataclass
 class WindowRun:
-    window: Window
-    run: FreezeRun
-    _first: Fraction | None = None
-    _closed: bool = False
+    """One call's freezedetect, fed from a shared decode: it takes the frames that call would see.
+    Bounds are precomputed in stream timestamps, so a frame costs two integer comparisons."""
 
-    def accepts(self, t: Fraction) -> bool:
-        """Whether the frame at `t` (seconds from the stream start) reaches this call's filter."""
-        if self._closed or t < self.window.start:
+    def __init__(self, window: Window, time_base: Fraction, origin: Fraction, frame_rate: Fraction | None = None):
+        self.window = window
+        self.run = FreezeRun(window.d_us, time_base, frame_rate)
+        self._start = math.ceil((window.start + origin) / time_base)  # t >= start, as pts
+        self._span = None if window.span is None else math.ceil(window.span / time_base)
+        self._first: int | None = None
+        self._closed = False
+
+    def accepts(self, pts: int) -> bool:
+        if self._closed or pts < self._start:
             return False
         if self._first is None:
-            self._first = t
-        if self.window.span is not None and t - self._first >= self.window.span:
+            self._first = pts
+        if self._span is not None and pts - self._first >= self._span:
             self._closed = True  # the frame that ends the output still passes the filter
         return True
+
+    def feed(self, pts: int, frame: object, differs: Callable[[object, object], bool]) -> None:
+        if self.accepts(pts):
+            self.run.feed(pts, frame, differs)
 
 
 def finevideo_windows(format_duration_s: float) -> tuple[list[Window], int]:
@@ -147,44 +160,34 @@ def intervals(events: Sequence[Sequence[int | None]], time_base: Fraction, origi
     return out
 
 
-class FreezeProof:
-    """Whether keyframes alone rule out every `d_s`-long freeze in [start, end].
+def unbroken(breaks: Sequence[tuple[float, float]], start: float, end: float, d_s: float
+             ) -> list[tuple[float, float]]:
+    """Where a `d_s`-long freeze could still begin inside [start, end]: intervals of reference times
+    that the breaks do not rule out (empty: keyframes alone prove there is no such freeze).
 
     A break (s, e) is two decoded frames at times s < e that differ by more than 2n. A freeze with
     reference r makes every frame in [r, r + d) within n of r, so any two of them lie within 2n of
     each other (the mean absolute difference obeys the triangle inequality): a break with r <= s and
-    e - r < d rules out every reference in [e - d, s]. Breaks arrive in the order they are found
-    (by e); `frontier` is the earliest reference not ruled out yet. Once the newest frame is more
-    than d past the frontier, no later break can rule it out, and the answer is known early: the
-    caller stops skimming keyframes and decodes everything. `EPS_S` errs on the side of "possible".
+    e - r < d rules out r. With E(x) the earliest end of a break starting at or after x, a reference
+    x is ruled out when E(x) - x <= d; E only changes just after a break start, so the answer is a
+    few intervals. A reference also needs a frame d after it, before `end`. `EPS_S` errs on the side
+    of "possible" (timestamps are rounded to 1 us by the filter).
     """
-
-    def __init__(self, start: float, end: float, d_s: float):
-        self.end = end
-        self.d = d_s - EPS_S
-        self.frontier = start
-        self._open = True  # whether a reference exactly at the frontier is still possible
-        self._waiting: list[tuple[float, float]] = []
-
-    def add_break(self, s: float, e: float) -> None:
-        self._waiting.append((s, e))
-        moved = True
-        while moved:  # a moved frontier can make an earlier-found break usable
-            moved = False
-            for brk in list(self._waiting):
-                bs, be = brk
-                if bs < self.frontier or (bs == self.frontier and not self._open):
-                    self._waiting.remove(brk)
-                elif be - self.frontier <= self.d:
-                    self.frontier, self._open, moved = bs, False, True
-                    self._waiting.remove(brk)
-
-    def hopeless(self, now: float) -> bool:
-        """True when a freeze can no longer be ruled out, given every break ending by `now`."""
-        return now - self.frontier > self.d and not self.proven
-
-    @property
-    def proven(self) -> bool:
-        """No frame can come d after a reference that is still possible (final once the last
-        keyframe's breaks are in)."""
-        return self.end - self.frontier <= self.d
+    d = d_s - EPS_S
+    inside = sorted((s, e) for s, e in breaks if s >= start and e <= end)
+    values = sorted({s for s, _ in inside})
+    earliest: list[float] = []  # per value: earliest end of the breaks starting at or after it
+    running, i = math.inf, len(inside) - 1
+    for v in reversed(values):
+        while i >= 0 and inside[i][0] >= v:
+            running = min(running, inside[i][1])
+            i -= 1
+        earliest.append(running)
+    earliest.reverse()
+    # references in [start, v0], then in (v_k, v_k+1], then after the last break start
+    out = []
+    for lo, hi, first_end in zip([start, *values], [*values, math.inf], [*earliest, math.inf], strict=True):
+        limit = min(first_end - d, end - d)  # ruled out from first_end - d on; no frame d later after end - d
+        if lo < limit:
+            out.append((lo, min(hi, limit)))
+    return out

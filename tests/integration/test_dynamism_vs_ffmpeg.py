@@ -41,6 +41,8 @@ def test_finevideo_verdicts_match_the_per_segment_ffmpeg_calls(clips, name):
         assert (ours.static_segments, ours.segments) == (theirs.static_segments, theirs.segments)
         assert ours.finevideo_static == theirs.static
     assert decoded.fixed_static == skimmed.fixed_static
+    assert (decoded.fixed_static_segments, decoded.freeze_intervals) == (
+        skimmed.fixed_static_segments, skimmed.freeze_intervals)
     assert decoded.scene_cuts_s == detect_scene_cuts(path)
     assert decoded.scene_cuts_s == pytest.approx(spec.cut_times_s, abs=0.21)
 
@@ -55,7 +57,9 @@ def test_edges_of_the_rule(clips):
     short = results["short_last"]
     assert (short.static_segments, short.fixed_static_segments, short.fixed_static) == (0, 1, True)
     assert short.freeze_intervals == [(50.0, 108.0)]  # open at the end of the stream, closed there
-    assert results["frozen_start"].static_segments == 1 and results["frozen_start"].decode_mode == "full"
+    assert results["frozen_start"].static_segments == 1
+    assert results["frozen_start"].decode_mode == "partial"  # 0-66 s decoded, the moving rest settled
+    assert results["frozen_start"].freeze_intervals == [(0.0, 65.0)]
     assert results["moving"].decode_mode == "keyframes" and results["moving"].scene_cuts_s is None
 
 

@@ -5,8 +5,9 @@ import math
 import random
 from fractions import Fraction
 
+import pytest
+
 from assets.finevideo.freezes import (
-    FreezeProof,
     FreezeRun,
     Window,
     WindowRun,
@@ -15,6 +16,7 @@ from assets.finevideo.freezes import (
     intervals,
     is_static,
     rescale_us,
+    unbroken,
 )
 
 TB = Fraction(1, 1000)  # pts in milliseconds
@@ -24,14 +26,11 @@ def differs_by(noise):
     return lambda ref, frame: abs(ref - frame) > noise
 
 
-def run_frames(values, fps=10, d_s=5, noise=0.05, window=None):
+def run_frames(values, fps=10, d_s=5, noise=0.05):
     """Feed values[i] at i / fps through one freezedetect; returns (run, events in seconds)."""
     run = FreezeRun(d_s * 1_000_000, TB)
-    wr = WindowRun(window or Window(Fraction(0), None, d_s * 1_000_000), run)
     for i, v in enumerate(values):
-        t = Fraction(i, fps)
-        if wr.accepts(t):
-            run.feed(int(t / TB), v, differs_by(noise))
+        run.feed(int(Fraction(i, fps) / TB), v, differs_by(noise))
     return run, intervals(run.events, TB, Fraction(0), len(values) / fps)
 
 
@@ -68,18 +67,15 @@ def test_the_frame_that_reaches_d_may_differ_and_still_reports_the_freeze():
 
 
 def test_per_segment_calls_see_from_the_first_frame_at_start_through_the_first_60_s_later():
-    seen = []
-    wr = WindowRun(Window(Fraction(60), Fraction(60)), FreezeRun(50_000_000, TB))
-    for i in range(1300):  # 10 fps, 130 s
-        if wr.accepts(Fraction(i, 10)):
-            seen.append(i)
+    wr = WindowRun(Window(Fraction(60), Fraction(60)), Fraction(1, 10240), Fraction(0))
+    seen = [i for i in range(1300) if wr.accepts(i * 1024)]  # 10 fps, 130 s
     assert seen[0] == 600 and seen[-1] == 1200  # 60.0 s .. 120.0 s, both ends included (601 frames)
-    ntsc, seen = Fraction(1001, 30000), []
-    wr = WindowRun(Window(Fraction(60), Fraction(60)), FreezeRun(50_000_000, TB))
-    for i in range(3900):
-        if wr.accepts(i * ntsc):
-            seen.append(i)
+    wr = WindowRun(Window(Fraction(60), Fraction(60)), Fraction(1, 30000), Fraction(0))
+    seen = [i for i in range(3900) if wr.accepts(i * 1001)]  # 29.97 fps
+    ntsc = Fraction(1001, 30000)
     assert len(seen) == 1800 and seen[0] * ntsc >= 60 > (seen[0] - 1) * ntsc  # as ffmpeg 9 passes them
+    late = WindowRun(Window(Fraction(60), Fraction(60)), Fraction(1, 10240), Fraction(1, 2))
+    assert [i for i in range(1300) if late.accepts(i * 1024)][0] == 605  # -ss counts from the container start
 
 
 def test_finevideo_segments_and_denominator_follow_the_script():
@@ -96,17 +92,15 @@ def segment_counts(still, duration, fps=5):
         t = i / fps
         return 500.0 if still[0] <= t < still[1] else float(i)  # moving frames differ by 1 > n
 
-    frames = [(Fraction(i, fps), value(i)) for i in range(round(duration * fps))]
+    frames = [(int(Fraction(i, fps) / TB), value(i)) for i in range(round(duration * fps))]
 
     def count(windows):
         static = 0
         for w in windows:
-            run = FreezeRun(w.d_us, TB)
-            wr = WindowRun(w, run)
-            for t, v in frames:
-                if wr.accepts(t):
-                    run.feed(int(t / TB), v, differs_by(0.05))
-            static += run.detected
+            wr = WindowRun(w, TB, Fraction(0))
+            for pts, v in frames:
+                wr.feed(pts, v, differs_by(0.05))
+            static += wr.run.detected
         return static
 
     compat, n = finevideo_windows(duration)
@@ -142,22 +136,25 @@ def test_freeze_intervals_of_the_whole_video_straddle_segment_boundaries():
     assert events == [(30.0, 100.0)]  # one 70 s freeze, not split at 60 s
 
 
-def proof_for(values, keyframes, d_s, fps=10, noise=0.05, breaks_above=None):
-    """FreezeProof fed the way dynamism.py skims: each keyframe against the pending earlier ones."""
-    proof = FreezeProof(0.0, len(values) / fps, d_s)
-    pending = []
+def breaks_for(values, keyframes, d_s, fps=10, noise=0.05, breaks_above=None):
+    """Breaks found the way dynamism.py skims: each keyframe against the pending earlier ones."""
+    breaks, pending = [], []
     for k in keyframes:
         t, v = k / fps, values[k]
         rest = []
         for ti, vi in pending:
-            if t - ti > proof.d:
+            if t - ti > d_s:
                 continue
             if abs(vi - v) > (2 * noise if breaks_above is None else breaks_above):
-                proof.add_break(ti, t)
+                breaks.append((ti, t))
             else:
                 rest.append((ti, vi))
         pending = [*rest, (t, v)]
-    return proof
+    return breaks
+
+
+def proven(values, keyframes, d_s, fps=10, noise=0.05, breaks_above=None):
+    return not unbroken(breaks_for(values, keyframes, d_s, fps, noise, breaks_above), 0.0, len(values) / fps, d_s)
 
 
 def footage(seed):
@@ -179,27 +176,45 @@ def footage(seed):
 
 
 def test_keyframe_proof_never_rules_out_a_freeze_that_exists():
-    proven = detected = unsound_with_n = 0
+    n_proven = detected = unsound_with_n = 0
     for seed in range(300):
         values, gop = footage(seed)
         keyframes = range(0, len(values), gop)
         run, _ = run_frames(values, fps=10, d_s=3)
-        proof = proof_for(values, keyframes, d_s=3)
-        assert not (proof.proven and run.detected), f"seed {seed}: proof missed a freeze"
-        proven += proof.proven
+        settled = proven(values, keyframes, d_s=3)
+        assert not (settled and run.detected), f"seed {seed}: keyframes ruled out a real freeze"
+        n_proven += settled
         detected += run.detected
-        unsound_with_n += proof_for(values, keyframes, d_s=3, breaks_above=0.05).proven and run.detected
-    assert proven >= 10 and detected >= 100  # both outcomes are exercised
+        unsound_with_n += proven(values, keyframes, d_s=3, breaks_above=0.05) and run.detected
+        for a, b in unbroken(breaks_for(values, keyframes, d_s=3), 0.0, len(values) / 10, 3):
+            assert a <= b
+        if run.detected:  # every reported freeze starts where the keyframes left a freeze possible
+            first = run.events[0][0] / 1000
+            gaps = unbroken(breaks_for(values, keyframes, d_s=3), 0.0, len(values) / 10, 3)
+            assert any(a - 1e-9 <= first <= b + 1e-9 for a, b in gaps), seed
+    assert n_proven >= 10 and detected >= 100  # both outcomes are exercised
     assert unsound_with_n > 0  # breaks at > n instead of > 2n would rule out real freezes
 
 
-def test_the_proof_settles_dynamic_footage_and_gives_up_early_on_still_footage():
+def test_the_keyframes_settle_moving_footage_and_leave_still_stretches_open():
     moving = [float(i % 7) for i in range(1000)]  # differs by >= 1 within every second
-    assert proof_for(moving, range(0, 1000, 20), d_s=50).proven
+    assert proven(moving, range(0, 1000, 20), d_s=50)
     still = [3.0] * 1000
-    proof = proof_for(still, range(0, 1000, 20), d_s=50)
-    assert not proof.proven and proof.hopeless(51.0) and not proof.hopeless(49.0)
+    ((a, b),) = unbroken(breaks_for(still, range(0, 1000, 20), 50), 0.0, 100.0, 50)
+    assert (a, b) == (0.0, pytest.approx(50.001))
     # slides every 20 s: keyframes either side of a slide change differ, so no 50 s freeze fits
     slides = [float(i // 200) for i in range(1200)]
-    assert proof_for(slides, range(0, 1200, 20), d_s=50).proven
-    assert not proof_for(slides, range(0, 1200, 20), d_s=15).proven  # 20 s slides hold 15 s freezes
+    assert proven(slides, range(0, 1200, 20), d_s=50)
+    assert not proven(slides, range(0, 1200, 20), d_s=15)  # 20 s slides hold 15 s freezes
+    # moving, then still from 60 s on: only references from about 60 s on stay possible
+    mixed = [float(i % 7) if i < 600 else 9.0 for i in range(1300)]
+    ((a, b),) = unbroken(breaks_for(mixed, range(0, 1300, 20), 50), 0.0, 130.0, 50)
+    assert 56 <= a <= 60 and b == pytest.approx(80.001)
+
+
+def test_unbroken_intervals_by_hand():
+    # breaks (10, 20) and (30, 45); d = 20; video 0-100
+    gaps = unbroken([(10, 20), (30, 45)], 0.0, 100.0, 20)
+    # refs <= 10 with 20 - x < 20 -> x > 0 ruled out; x = 0 has 20 - 0 = 20 >= d: open
+    # refs in (10, 30]: ruled out from 45 - 20 = 25 on -> (10, 25) open; after 30: up to 80 open
+    assert [iv for gap in gaps for iv in gap] == pytest.approx([0.0, 0.001, 10, 25.001, 30, 80.001])
