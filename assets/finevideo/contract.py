@@ -66,8 +66,8 @@ DYNAMISM_SCREEN = {
     "static_fraction_time": pl.Float64,
     "longest_freeze_s": pl.Float64,
     "freeze_intervals": pl.List(FREEZE),
-    "decode_mode": pl.String,
-    "scene_cuts_s": pl.List(pl.Float64),
+    "decode_mode": pl.String,  # "keyframes" | "partial" | "full"
+    "scene_cuts_s": pl.List(pl.Float64),  # only from a full decode; else null (use detect_scene_cuts)
     "motion_per_second": pl.List(pl.Float64),
     **SCREEN,
     # additions: the fixed rule's own count, and what the measurement cost

@@ -43,7 +43,7 @@ from assets.finevideo.freezes import (
 from assets.finevideo.scene_cuts import THRESHOLD, CutDetector, DetectionImages
 
 MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
-SKIM_STEP_S = 10.0  # keyframes decoded first are this far apart
+SKIM_STEP_S = 20.0  # keyframes decoded first are this far apart (a 50 s window holds two pairs)
 FULL_SHARE = 0.8  # decode everything once the stretches to decode cover this share of the video
 MERGE_GAP_S = 10.0  # stretches closer than this are decoded as one
 FRAME_SLACK_S = 1.0  # a FineVideo call also sees the first frame after its 60 s

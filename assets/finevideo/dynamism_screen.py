@@ -63,8 +63,10 @@ def _histogram(df: pl.DataFrame) -> dg.MetadataValue:
     description=(
         "FineVideo's visual dynamism rule (freezedetect n=0.05 d=50 per 60 s segment, static at >= 40% "
         "static segments) from one decode pass per video: keyframes first, which prove most videos "
-        "dynamic; a full decode only where they cannot, feeding every segment's freezedetect, the "
-        "whole-video freezes and PySceneDetect's ContentDetector(15) at once. finevideo_static is "
+        "dynamic (decode_mode 'keyframes'); then only the windows and stretches they could not settle "
+        "('partial'), or the whole video when that is most of it ('full', which also gives the "
+        "PySceneDetect ContentDetector(15) scene cuts). Each decoded frame feeds every open segment's "
+        "freezedetect exactly as FineVideo's per-segment ffmpeg calls see it. finevideo_static is "
         "FineVideo's exact verdict; fixed_static (a short last segment judged on the last 60 s) "
         "decides kept. Screens the kept rows of word_density_screen."
     ),

@@ -5,9 +5,10 @@ is prepared here is the frames it sees and the arithmetic of its score:
 - frames are shrunk to the size `SceneManager`'s auto-downscale picks (about 256 px wide) by
   nearest-neighbour sampling, and only then converted to BGR, instead of converting the full frame
   and resizing it in OpenCV (that alone would cost as much as decoding);
-- the score's channel means are sums of absolute differences computed by OpenCV rather than through
-  int32 copies in numpy; the sums are integers, so the floats are bit-identical (a unit test holds
-  the two side by side), and an image fed twice in a row scores 0, as the stock arithmetic gives.
+- the score's channel means are per-channel sums of absolute differences computed by OpenCV in one
+  pass rather than through int32 copies in numpy; the sums are integers, so the floats are
+  bit-identical (a unit test holds the two side by side), and an image fed twice in a row scores 0,
+  as the stock arithmetic gives.
 The dynamism screen feeds its one decode to a `CutDetector` too, so a video's cuts are the same
 whichever of the two computed them.
 """
@@ -69,12 +70,13 @@ def content_detector(threshold: float = THRESHOLD):
                 return super()._calculate_frame_score(timecode, frame_img)
             if frame_img is self._image:
                 return 0.0
-            hsv = cv2.split(cv2.cvtColor(frame_img, cv2.COLOR_BGR2HSV))
+            hsv = cv2.cvtColor(frame_img, cv2.COLOR_BGR2HSV)
             last, self._image, self._hsv = self._hsv, frame_img, hsv
             if last is None:
                 return 0.0
             pixels = float(frame_img.shape[0] * frame_img.shape[1])
-            components = [cv2.norm(a, b, cv2.NORM_L1) / pixels for a, b in zip(hsv, last, strict=True)]
+            sums = cv2.sumElems(cv2.absdiff(hsv, last))  # per channel: hue, saturation, value
+            components = [sums[0] / pixels, sums[1] / pixels, sums[2] / pixels]
             components.append(0.0)  # edges: weight 0 and no stats file, as in the stock detector
             return sum(c * w for c, w in zip(components, self._weights, strict=True)) / sum(
                 abs(w) for w in self._weights
