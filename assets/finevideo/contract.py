@@ -12,6 +12,9 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from assets.checks import screen_check_specs
+from assets.partitions import video_shards
+
 SCREEN = {
     "kept": pl.Boolean,
     "reason": pl.String,
@@ -99,3 +102,22 @@ def schema_result(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> dg.AssetC
     wrong = {c: str(df.schema.get(c)) for c, t in schema.items() if df.schema.get(c) != t}
     return dg.AssetCheckResult(check_name="schema", passed=not wrong,
                                metadata={"columns": len(schema), "mismatched": dg.MetadataValue.json(wrong)})
+
+
+def screen_asset(description: str, kinds: tuple[str, ...] = ("polars", "parquet"), code_version: str = "1"):
+    """@asset for a per-shard FineVideo screen: its group, owner, and the blocking checks every
+    screen carries (accounted, unique_ids, schema)."""
+
+    def decorate(fn):
+        return dg.asset(
+            name=fn.__name__,
+            partitions_def=video_shards,
+            group_name="finevideo",
+            kinds=set(kinds),
+            owners=["team:data"],
+            code_version=code_version,
+            check_specs=[*screen_check_specs(fn.__name__), schema_spec(fn.__name__)],
+            description=description,
+        )(fn)
+
+    return decorate

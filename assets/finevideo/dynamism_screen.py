@@ -9,12 +9,11 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results, screen_check_specs
-from assets.finevideo.contract import DYNAMISM_SCREEN, conform, schema_result, schema_spec
+from assets.checks import screen_check_results
+from assets.finevideo.contract import DYNAMISM_SCREEN, conform, schema_result, screen_asset
 from assets.finevideo.dynamism import measure_all
 from assets.finevideo.freezes import STATIC_RATIO
 from assets.metadata import funnel_chart, png_markdown, preview, screen_counts
-from assets.partitions import video_shards
 from assets.screening import Rule, kept, screen
 from resources.storage import MediaStore
 
@@ -53,23 +52,16 @@ def _histogram(df: pl.DataFrame) -> dg.MetadataValue:
     return png_markdown(fig, "static fraction per video")
 
 
-@dg.asset(
-    partitions_def=video_shards,
-    group_name="finevideo",
-    kinds={"polars", "parquet", "video"},
-    owners=["team:data"],
-    code_version="1",
-    check_specs=[*screen_check_specs("dynamism_screen"), schema_spec("dynamism_screen")],
-    description=(
-        "FineVideo's visual dynamism rule (freezedetect n=0.05 d=50 per 60 s segment, static at >= 40% "
-        "static segments) from one decode pass per video: keyframes first, which prove most videos "
-        "dynamic (decode_mode 'keyframes'); then only the windows and stretches they could not settle "
-        "('partial'), or the whole video when that is most of it ('full', which also gives the "
-        "PySceneDetect ContentDetector(15) scene cuts). Each decoded frame feeds every open segment's "
-        "freezedetect exactly as FineVideo's per-segment ffmpeg calls see it. finevideo_static is "
-        "FineVideo's exact verdict; fixed_static (a short last segment judged on the last 60 s) "
-        "decides kept. Screens the kept rows of word_density_screen."
-    ),
+@screen_asset(
+    "FineVideo's visual dynamism rule (freezedetect n=0.05 d=50 per 60 s segment, static at >= 40% "
+    "static segments) from one decode pass per video: keyframes first, which prove most videos "
+    "dynamic (decode_mode 'keyframes'); then only the windows and stretches they could not settle "
+    "('partial'), or the whole video when that is most of it ('full', which also gives the "
+    "PySceneDetect ContentDetector(15) scene cuts). Each decoded frame feeds every open segment's "
+    "freezedetect exactly as FineVideo's per-segment ffmpeg calls see it. finevideo_static is "
+    "FineVideo's exact verdict; fixed_static (a short last segment judged on the last 60 s) "
+    "decides kept. Screens the kept rows of word_density_screen.",
+    kinds=("polars", "parquet", "video"),
 )
 def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, word_density_screen: pl.DataFrame,
                     video_files: pl.DataFrame, language_screen: pl.DataFrame, media: MediaStore):

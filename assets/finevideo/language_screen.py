@@ -1,26 +1,17 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results, screen_check_specs
+from assets.checks import screen_check_results
 from assets.finevideo import metadata_rules
-from assets.finevideo.contract import LANGUAGE_SCREEN, conform, schema_result, schema_spec
+from assets.finevideo.contract import LANGUAGE_SCREEN, conform, schema_result, screen_asset
 from assets.metadata import preview, screen_counts
-from assets.partitions import video_shards
 
 
-@dg.asset(
-    partitions_def=video_shards,
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version="1",
-    check_specs=[*screen_check_specs("language_screen"), schema_spec("language_screen")],
-    description=(
-        "FineVideo's raw filter on every metadata row of the shard: original and transcription "
-        "language 'en' and more than 50 transcript words; empty and in-shard duplicate video ids "
-        "are rejected too. Each rejection names its rule; ids and measured columns only (join "
-        "raw_video_metadata on record_id for the rest)."
-    ),
+@screen_asset(
+    "FineVideo's raw filter on every metadata row of the shard: original and transcription "
+    "language 'en' and more than 50 transcript words; empty and in-shard duplicate video ids "
+    "are rejected too. Each rejection names its rule; ids and measured columns only (join "
+    "raw_video_metadata on record_id for the rest).",
 )
 def language_screen(raw_video_metadata: pl.DataFrame):
     df = conform(metadata_rules.language_screen(raw_video_metadata), LANGUAGE_SCREEN)

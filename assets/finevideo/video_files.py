@@ -13,10 +13,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results, screen_check_specs
-from assets.finevideo.contract import VIDEO_FILES, conform, schema_result, schema_spec
+from assets.checks import screen_check_results
+from assets.finevideo.contract import VIDEO_FILES, conform, schema_result, screen_asset
 from assets.metadata import bar_chart, preview, screen_counts
-from assets.partitions import video_shards
 from assets.screening import Rule, kept, screen
 from resources.storage import MediaStore, sha256_file
 from resources.video import VideoError, VideoTools
@@ -53,20 +52,13 @@ def failure_rules() -> list[Rule]:
     return [Rule(r, pl.col("failure").ne_missing(r), detail) for r in FAILURES]
 
 
-@dg.asset(
-    partitions_def=video_shards,
-    group_name="finevideo",
-    kinds={"polars", "parquet", "video"},
-    owners=["team:data"],
-    code_version="1",
-    check_specs=[*screen_check_specs("video_files"), schema_spec("video_files")],
-    description=(
-        "Each language-kept video fetched by the video_source resource (the row's video_path, the "
-        "landing zone's videos/<id>.<ext>, an http(s)/s3/gs URI, or yt-dlp when enabled), probed "
-        "(duration covered by packets, fps, size, codecs), stored in the content-addressed media "
-        "store with its English subtitles. A missing, empty, truncated or undecodable file is that "
-        "row's rejection with its reason; the shard goes on."
-    ),
+@screen_asset(
+    "Each language-kept video fetched by the video_source resource (the row's video_path, the "
+    "landing zone's videos/<id>.<ext>, an http(s)/s3/gs URI, or yt-dlp when enabled), probed "
+    "(duration covered by packets, fps, size, codecs), stored in the content-addressed media "
+    "store with its English subtitles. A missing, empty, truncated or undecodable file is that "
+    "row's rejection with its reason; the shard goes on.",
+    kinds=("polars", "parquet", "video"),
 )
 def video_files(context: dg.AssetExecutionContext, language_screen: pl.DataFrame,
                 raw_video_metadata: pl.DataFrame, video_source: VideoSource, video: VideoTools,

@@ -1,26 +1,17 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results, screen_check_specs
+from assets.checks import screen_check_results
 from assets.finevideo import metadata_rules
-from assets.finevideo.contract import WORD_DENSITY_SCREEN, conform, schema_result, schema_spec
+from assets.finevideo.contract import WORD_DENSITY_SCREEN, conform, schema_result, screen_asset
 from assets.metadata import preview, screen_counts
-from assets.partitions import video_shards
 from assets.screening import kept
 
 
-@dg.asset(
-    partitions_def=video_shards,
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version="1",
-    check_specs=[*screen_check_specs("word_density_screen"), schema_spec("word_density_screen")],
-    description=(
-        "Transcript words per second of the video's measured duration (from the file, not the "
-        "metadata's duration_string), kept strictly above 0.5 as in FineVideo. Screens the kept "
-        "rows of video_files."
-    ),
+@screen_asset(
+    "Transcript words per second of the video's measured duration (from the file, not the "
+    "metadata's duration_string), kept strictly above 0.5 as in FineVideo. Screens the kept "
+    "rows of video_files.",
 )
 def word_density_screen(video_files: pl.DataFrame, language_screen: pl.DataFrame):
     videos = kept(video_files).join(language_screen.select("record_id", "word_count"), on="record_id",
