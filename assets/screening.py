@@ -45,14 +45,16 @@ def screen(df: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
         raise ValueError("screen() needs at least one rule")
     if len(rules) > 62:
         raise ValueError("screen() takes at most 62 rules")
-    fails = [(~r.keep).fill_null(True) for r in rules]
+    names = [f"__fail{i}" for i in range(len(rules))]
+    out = df.with_columns((~r.keep).fill_null(True).alias(n) for r, n in zip(rules, names, strict=True))
+    fails = [pl.col(n) for n in names]  # each rule evaluated once, then read twice
     detail = pl.when(fails[0]).then(rules[0].detail())
     for rule, failed in zip(rules[1:], fails[1:], strict=True):
         detail = detail.when(failed).then(rule.detail())
     mask = pl.sum_horizontal([f.cast(pl.Int64) * (1 << i) for i, f in enumerate(fails)])
-    out = df.with_columns(
+    out = out.with_columns(
         mask.alias("__failed"), detail.otherwise(pl.lit(None, dtype=pl.String)).alias("__detail")
-    )
+    ).drop(names)
     masks = out["__failed"].unique().to_list()
     failed = [[r.reason for i, r in enumerate(rules) if m >> i & 1] for m in masks]
     lookup = pl.DataFrame(
