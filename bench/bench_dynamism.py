@@ -10,8 +10,9 @@ For each video both methods run back to back (so machine load hits both alike):
   video_files stage has already measured (as FineVideo's script is given its file); CPU = this
   process's user+sys time.
 Printed: video seconds per CPU second for both, the ratio, how often the keep/drop decisions are
-identical (our `finevideo_static` against FineVideo's verdict), and how many videos needed a full
-decode. Timing figures depend on the machine and its load; run it on a quiet one.
+identical (our `finevideo_static` against FineVideo's verdict), how many videos needed a full
+decode, and the same figures per decode mode (keyframes only / partial / full). Timing figures
+depend on the machine and its load; run it on a quiet one.
 """
 
 from __future__ import annotations
@@ -103,8 +104,12 @@ def main() -> None:
         results[name] = [measure(p, ffmpeg) for p in paths]
     header = ("set", "videos", "video s", "FineVideo CPU s", "ours CPU s", "FineVideo vs/cpu-s",
               "ours vs/cpu-s", "throughput", "identical decisions", "full decodes", "fixed rule differs")
+    everything = [r for rs in results.values() for r in rs]
     rows = [_row(name, r) for name, r in results.items()]
-    rows.append(_row("all", [r for rs in results.values() for r in rs]))
+    rows.append(_row("all", everything))
+    for mode in ("keyframes", "partial", "full"):  # where the time goes
+        if any(r["mode"] == mode for r in everything):
+            rows.append(_row(f"all, {mode}", [r for r in everything if r["mode"] == mode]))
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
     print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)))
     for r in rows:
