@@ -15,7 +15,7 @@ Manifest: {builder, version, seed, size, rules (thresholds the expectations use)
 {youtube_commons: [{shard, path, flavour, rows, columns}], pdfa: [{shard, path, documents}]}, counts,
 items}. A video item (one per metadata row) has id, case, shard, title, channel, channel_id, topic
 (taxonomy leaf path joined with " > "), language, word_count, speakers, file {state: ok | truncated |
-empty | undecodable | missing, path, vtt, bytes, sha256} or null when no download happens, video
+empty | corrupt | missing, path, vtt, bytes, sha256} or null when no download happens, video
 {duration_s, width, height, fps, gop_frames, has_audio, scene_cuts_s, still_intervals_s, slow_drift,
 segments} or null, and expected {language, video_file, word_density, dynamism, annotation,
 first_rejection, selectable}, each screen present only if the row reaches it. A document item has id
@@ -42,7 +42,7 @@ from corpus.topics import FOREIGN, TOPIC_BY_KEY, Topic
 from corpus.transcripts import Cue, compose, compose_foreign, join, layout_cues, word_count, write_vtt
 from corpus.videos import MOVING_SOURCES, Segment, VideoSpec, render, truncate
 
-VERSION = "1"
+VERSION = "2"
 MANIFEST = "corpus_manifest.json"
 SIZES = ("tiny", "small")
 
@@ -103,7 +103,7 @@ CASES: tuple[Case, ...] = (
     Case("dynamic_cuts", "shard-003", "gradient_descent", 75, S),
 )
 NO_FILE = {"non_english", "few_words", "missing_file"}  # no download happens, or it failed
-BROKEN = {"truncated": "truncated", "empty_file": "empty", "garbage_file": "undecodable"}
+BROKEN = {"truncated": "truncated", "empty_file": "empty", "garbage_file": "corrupt"}  # VideoError reasons
 
 # (case, shard, sidecar, sizes); a PDFA key is a 7-digit string
 DOC_CASES: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
@@ -414,12 +414,12 @@ def _write_doc(out: Path, d: dict) -> dict:
 
 def _damage(path: Path, state: str, rng: random.Random) -> None:
     """Truncated keeps the first half of the bytes (header first, so it still probes with its full
-    duration, then decoding fails part way); empty is 0 bytes; undecodable is noise."""
+    duration, then decoding fails part way); empty is 0 bytes; corrupt is noise (no container at all)."""
     if state == "truncated":
         truncate(path, 0.5)
     elif state == "empty":
         path.write_bytes(b"")
-    elif state == "undecodable":
+    elif state == "corrupt":
         path.write_bytes(rng.randbytes(48_000))
 
 
@@ -495,7 +495,7 @@ def build_corpus(out: Path, seed: int = 0, size: str = "small", jobs: int | None
         _damage(out / rel, state, drng)
     for it in p.items:
         f = it["file"]
-        if f and f["state"] in ("empty", "undecodable"):
+        if f and f["state"] in ("empty", "corrupt"):
             _damage(out / f["path"], f["state"], drng)
         if f and f["state"] == "truncated":
             f["bytes_before_truncation"] = full[f["path"]]

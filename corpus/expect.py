@@ -53,28 +53,29 @@ def dynamism(duration_s: float, still: list[tuple[float, float]]) -> dict:
 
     - `finevideo`: segment static iff it holds a still run >= 50 s; video static iff static
       segments / ceil(duration/60) >= 0.4. A last segment under 50 s can never be static.
-    - `fixed`: as above, but a segment of length L < 60 s needs a still run >= 50 * L / 60.
+    - `fixed`: as above, but the last segment is judged on the video's last 60 s (a still run
+      >= 50 s inside [duration - 60, duration]); a video shorter than 60 s needs a still run of
+      50 * duration / 60. (Scaling the requirement to a short last segment instead would ask a 4 s
+      tail to hold still for 3.3 s, which moving footage does at n = 0.05.)
     - `frozen_fraction`: seconds inside freezes freezedetect reports on the whole video (still runs
       >= 50 s) over the duration.
     A freeze that runs to the end of the stream is reported by freezedetect with `freeze_start`
     only (no `freeze_end`); the intervals here are closed at the video's end.
     """
     seg = RULES["segment_s"]
-    d = RULES["freeze_min_s"]
     n = max(1, math.ceil(duration_s / seg - 1e-9))
-    fv, fixed, runs = [], [], []
-    for i in range(n):
-        a, b = i * seg, min((i + 1) * seg, duration_s)
-        run = _longest_still(still, a, b)
-        runs.append(round(run, 3))
-        fv.append(run >= d)
-        fixed.append(run >= d * min(1.0, (b - a) / seg))
-    freezes = [[s, e] for s, e in still if e - s >= d]
+    runs = [round(_longest_still(still, i * seg, min((i + 1) * seg, duration_s)), 3) for i in range(n)]
+    fv = [run >= RULES["freeze_min_s"] for run in runs]
+    window, need = fixed_last_window(duration_s)
+    last = round(_longest_still(still, *window), 3)
+    fixed = [*fv[:-1], last >= need]
+    freezes = [[s, e] for s, e in still if e - s >= RULES["freeze_min_s"]]
     frozen = sum(e - s for s, e in freezes)
     ratio = RULES["static_ratio_ge"]
     return {
         "segments": n,
         "longest_still_per_segment_s": runs,
+        "longest_still_last_window_s": last,
         "freezes_d50_s": freezes,
         "finevideo": {"static_segments": sum(fv), "static": sum(fv) / n >= ratio},
         "fixed": {"static_segments": sum(fixed), "static": sum(fixed) / n >= ratio},
@@ -83,16 +84,24 @@ def dynamism(duration_s: float, still: list[tuple[float, float]]) -> dict:
     }
 
 
+def fixed_last_window(duration_s: float) -> tuple[tuple[float, float], float]:
+    """The fixed rule's last window and the still run it needs."""
+    seg, d = RULES["segment_s"], RULES["freeze_min_s"]
+    if duration_s >= seg:
+        return (duration_s - seg, duration_s), d
+    return (0.0, duration_s), d * duration_s / seg
+
+
 def fragile(duration_s: float, still: list[tuple[float, float]]) -> list[str]:
     """Why a design's expected outcome could flip on a frame or two; empty when robust."""
-    seg, d = RULES["segment_s"], RULES["freeze_min_s"]
+    d = RULES["freeze_min_s"]
     problems = []
     out = dynamism(duration_s, still)
-    for i, run in enumerate(out["longest_still_per_segment_s"]):
-        length = min(seg, duration_s - i * seg)
-        for limit in (d, d * min(1.0, length / seg)):
-            if run > 0 and abs(run - limit) < MARGIN_S:
-                problems.append(f"segment {i}: still run {run} s is within {MARGIN_S} s of {limit:.1f} s")
+    checks = [(f"segment {i}", run, d) for i, run in enumerate(out["longest_still_per_segment_s"])]
+    checks.append(("last window", out["longest_still_last_window_s"], fixed_last_window(duration_s)[1]))
+    for name, run, limit in checks:
+        if run > 0 and abs(run - limit) < MARGIN_S:
+            problems.append(f"{name}: still run {run} s is within {MARGIN_S} s of {limit:.1f} s")
     for s, e in still:
         if abs((e - s) - d) < MARGIN_S:
             problems.append(f"still run {s}-{e} is within {MARGIN_S} s of {d} s")

@@ -22,6 +22,7 @@ from resources.llm import LLMResource
 from resources.settings import ConfigError, Settings, load_settings
 from resources.storage import MediaStore, ParquetIOManager
 from resources.video import VideoTools
+from resources.video_source import VideoSource
 
 MODEL_ROLES = ("llm", "vlm", "judge")
 BACKENDS = ("offline", "openai", "gemini")
@@ -62,6 +63,11 @@ def model_resource(role: str, settings: Settings, environ: dict[str, str] | None
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     s = settings or load_settings()
     opts = storage_options(s.data)
+    landing = LandingZone(
+        root=s.landing,
+        storage_options=storage_options(s.landing),
+        cache_dir=os.path.join(s.cache_dir, "landing"),
+    )
     resources: dict[str, Any] = {
         "io_manager": ParquetIOManager(
             base_path=s.data, warehouse_path=s.warehouse_path, storage_options=opts
@@ -71,10 +77,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             cache_dir=os.path.join(s.cache_dir, "media"),
             storage_options=opts,
         ),
-        "landing": LandingZone(
-            root=s.landing,
-            storage_options=storage_options(s.landing),
-            cache_dir=os.path.join(s.cache_dir, "landing"),
+        "landing": landing,
+        "video_source": VideoSource(
+            landing=landing,
+            cache_dir=os.path.join(s.cache_dir, "videos"),
+            use_ytdlp=os.environ.get("MMFOUNDRY_YTDLP", "0") == "1",
         ),
         "embeddings": EmbeddingResource(model_path=os.environ.get("MMFOUNDRY_EMBEDDING_MODEL") or None),
         "video": VideoTools(),

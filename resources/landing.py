@@ -10,6 +10,7 @@ without shared state.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,5 +144,11 @@ def local_copy(p: UPath, cache_dir: str) -> Path:
     dest = Path(cache_dir) / hashlib.sha256(str(p).encode()).hexdigest()[:16] / p.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        p.fs.get_file(p.path, str(dest))
+        # an interrupted download must not stay behind looking like a cached copy
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        try:
+            p.fs.get_file(p.path, str(tmp))
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
     return dest

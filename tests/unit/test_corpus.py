@@ -62,7 +62,7 @@ def freezes(path: Path) -> list[list[float | None]]:
 def test_layout_and_manifest(corpus):
     root, m = corpus
     assert json.loads((root / MANIFEST).read_text())["items"] == m["items"]
-    assert (m["version"], m["seed"], m["size"]) == ("1", 0, "tiny")
+    assert (m["version"], m["seed"], m["size"]) == ("2", 0, "tiny")
     assert {s["shard"] for s in m["shards"]["youtube_commons"]} == {"shard-001", "shard-002"}
     assert len(m["shards"]["pdfa"]) >= 2
     for it in m["items"]:
@@ -260,6 +260,11 @@ def test_rules_on_hand_computed_cases():
     # a 45 s frozen last segment is invisible to the 50 s rule, not to the fixed one
     d = expect.dynamism(105, [(52, 105)])
     assert d["longest_still_per_segment_s"] == [8, 45] and d["fixed"]["static_segments"] == 1
+    # a quiet 3.5 s tail is not half of a 64 s video: the last window is the last 60 s, not the tail
+    d = expect.dynamism(64, [(60.5, 64)])
+    assert d["longest_still_last_window_s"] == 3.5 and not d["fixed"]["static"]
+    # under 60 s the whole video is the window, needing 50 * 45 / 60 = 37.5 s of stillness
+    assert expect.dynamism(45, [(0, 40)])["fixed"]["static"] and not expect.dynamism(45, [(0, 35)])["fixed"]["static"]
     # 70 s slides put a 50 s still run in the second segment: a frame decides; refused
     assert expect.fragile(210, [(0, 70), (70, 140), (140, 210)])
     assert expect.language("en", "en", 51)["kept"] and not expect.language("en", "en", 50)["kept"]

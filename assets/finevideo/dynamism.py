@@ -1,0 +1,428 @@
+"""FineVideo's dynamism measurement of one video, decoding as little as the decisions allow.
+
+FineVideo spent one full-decode ffmpeg call per 60 s segment. Here a video is first skimmed by its
+keyframes (a few percent of the decode work). Two keyframes that differ by more than 2n rule out
+every freeze that would hold both (`freezes.unbroken`), so where such pairs fall inside every
+window a freeze would need, no 50 s freeze can exist and nothing else is decoded: most moving
+videos end there ("keyframes"). Otherwise only what the keyframes could not settle is decoded: each
+60 s window of FineVideo's and of the fixed rule that could still hold a freeze, and the stretches
+where a whole-video freeze could start ("partial"); when that is most of the video, all of it
+("full", which also yields the scene cuts). Each decoded frame feeds every open window's
+freezedetect (`WindowRun`, exactly as FineVideo's per-segment calls see it), a freezedetect run over
+the decoded stretch (freeze intervals, time-based static fraction), and in a full decode
+PySceneDetect's ContentDetector. Every path gives the per-segment verdicts FineVideo's method gives,
+frame for frame; a window the keyframes settled could not have held a freeze.
+
+Freeze intervals come from freezedetect run over each decoded stretch from its first frame (a full
+decode: one run over the whole video, exactly ffmpeg's). Every 50 s freeze lies inside a stretch,
+since its start is a reference the keyframes could not rule out.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from assets.finevideo.frame_diff import Pixels, Sampler, differs, identical
+from assets.finevideo.freezes import (
+    FREEZE_US,
+    NOISE,
+    US,
+    FreezeRun,
+    Window,
+    WindowRun,
+    finevideo_windows,
+    fixed_windows,
+    intervals,
+    is_static,
+    unbroken,
+)
+from assets.finevideo.scene_cuts import THRESHOLD, CutDetector, DetectionImages
+
+MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
+SKIM_STEP_S = 20.0  # keyframes decoded first are this far apart (a 50 s window holds two pairs)
+FULL_SHARE = 0.8  # decode everything once the stretches to decode cover this share of the video
+MERGE_GAP_S = 10.0  # stretches closer than this are decoded as one
+FRAME_SLACK_S = 1.0  # a FineVideo call also sees the first frame after its 60 s
+
+
+@dataclass(frozen=True)
+class Dynamism:
+    duration_s: float
+    format_duration_s: float
+    segments: int
+    static_segments: int
+    finevideo_static: bool
+    fixed_segments: int
+    fixed_static_segments: int
+    fixed_static: bool
+    static_fraction_segments: float
+    static_fraction_time: float
+    longest_freeze_s: float
+    freeze_intervals: list[tuple[float, float]]
+    decode_mode: str  # "keyframes" | "partial" | "full"
+    scene_cuts_s: list[float] | None
+    motion_per_second: list[float]
+    frames_decoded: int
+    cpu_s: float
+
+
+@dataclass(frozen=True)
+class _Stream:
+    time_base: Fraction
+    rate: Fraction | None
+    origin: Fraction  # the container's start time: ffmpeg's -ss counts from it
+    format_duration_s: float
+
+    def seconds(self, pts: int | None) -> float:
+        if pts is None:
+            raise ValueError("a decoded frame has no timestamp")
+        return float(pts * self.time_base - self.origin)
+
+
+def _open(path: Path):
+    import av
+
+    container = av.open(str(path))
+    stream = container.streams.video[0]
+    stream.thread_type = "NONE"  # workers run in parallel; one thread each costs the least CPU
+    stream.codec_context.thread_count = 1
+    return container, stream
+
+
+def _stream_info(container, stream, duration_s: float) -> _Stream:
+    rate = stream.average_rate or stream.guessed_rate
+    fmt_duration = container.duration / US if container.duration else duration_s
+    return _Stream(Fraction(stream.time_base), Fraction(rate) if rate else None,
+                   Fraction(container.start_time or 0, US), fmt_duration)
+
+
+@dataclass
+class _Skim:
+    """Keyframes visited in time order, each compared with the earlier ones no break has settled
+    yet (within d): the breaks found, and small grey images for the motion profile."""
+
+    noise: float
+    d_s: float
+    breaks: list[tuple[float, float]] = field(default_factory=list)
+    greys: dict[float, object] = field(default_factory=dict)
+    decoded: int = 0
+    _pending: list[tuple[float, Pixels]] = field(default_factory=list)
+    _sampler: Sampler = field(default_factory=Sampler)
+    _images: DetectionImages = field(default_factory=DetectionImages)
+
+    def restart(self) -> None:
+        self._pending = []
+
+    def visit(self, t: float, frame) -> Pixels:
+        px = self._sampler.pixels(frame)
+        still_pending = []
+        for ti, pi in self._pending:
+            if t - ti > self.d_s:
+                continue  # too far apart to rule anything out
+            if differs(pi, px, 2 * self.noise):
+                self.breaks.append((ti, t))
+            else:
+                still_pending.append((ti, pi))
+        self._pending = [*still_pending, (t, px)][-MAX_PENDING_KEYFRAMES:]
+        self.greys[t] = _grey(self._images.bgr(frame))
+        return px
+
+    def changes(self) -> list[tuple[float, float, float]]:
+        times = sorted(self.greys)
+        return [(a, b, _change(self.greys[a], self.greys[b])) for a, b in zip(times, times[1:], strict=False)]
+
+
+def _skim(path: Path, info: _Stream, skim: _Skim, step_s: float,
+          regions: list[tuple[float, float]] | None = None) -> bool:
+    """Visit keyframes (in `regions` only, if given); returns whether every one of them was visited.
+
+    Keyframes about `step_s` apart are decoded first, each on its own (a keyframe needs no other
+    frame); where two of them fail to differ, the keyframes skipped between them are visited too.
+    Moving footage is settled by a handful of frames."""
+    container, stream = _open(path)
+    ctx = stream.codec_context
+    ctx.skip_frame = "NONKEY"
+    skim.restart()
+
+    def decode(packet):
+        frames = [*ctx.decode(packet), *ctx.decode(None)]
+        ctx.flush_buffers()
+        skim.decoded += 1
+        if not frames:
+            raise ValueError(f"the keyframe at pts {packet.pts} does not decode on its own")
+        return frames[-1]
+
+    complete, skipped, last = True, [], None  # last: (time, pixels) of the last keyframe visited
+    with container:
+        for packet in container.demux(stream):
+            if not packet.is_keyframe or packet.pts is None or not packet.size:
+                continue
+            t = info.seconds(packet.pts)
+            if regions is not None and not any(a <= t <= b for a, b in regions):
+                if last is not None:
+                    skim.restart()  # regions are separate: do not pair across the gap
+                last, skipped = None, []
+                continue
+            if last is not None and t - last[0] < step_s:
+                skipped.append((t, packet))
+                continue
+            frame = decode(packet)
+            if skipped and not differs(last[1], skim._sampler.pixels(frame), 2 * skim.noise):
+                for ts, pk in skipped:  # the gap did not settle itself: visit every keyframe in it
+                    skim.visit(ts, decode(pk))
+            elif skipped:
+                complete = False
+            skipped = []
+            last = (t, skim.visit(t, frame))
+        for ts, pk in skipped:
+            skim.visit(ts, decode(pk))
+    return complete
+
+
+def _plan(breaks: list[tuple[float, float]], windows: list[Window], whole: Window, duration_s: float
+          ) -> tuple[set[Window], list[tuple[float, float]]]:
+    """The windows the keyframes did not settle, and the stretches of video to decode for them and
+    for every whole-video freeze that could exist."""
+    open_windows, stretches = set(), []
+    for w in windows:
+        lo = float(w.start)
+        hi = duration_s if w.span is None else min(duration_s, lo + float(w.span) + FRAME_SLACK_S)
+        if unbroken(breaks, lo, hi, w.d_us / US):
+            open_windows.add(w)
+            stretches.append((lo, hi))
+    d = whole.d_us / US
+    stretches += [(a, min(duration_s, b + d + FRAME_SLACK_S)) for a, b in unbroken(breaks, 0.0, duration_s, d)]
+    merged: list[list[float]] = []
+    for a, b in sorted(stretches):
+        if merged and a <= merged[-1][1] + MERGE_GAP_S:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return open_windows, [(a, b) for a, b in merged]
+
+
+def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, threshold: float
+                ) -> tuple[dict[Window, WindowRun], list[float], list[tuple[float, float, float]], int]:
+    container, stream = _open(path)
+    runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
+    cutter = CutDetector(stream, threshold)
+    changes: list[tuple[float, float, float]] = []
+    previous: tuple[float, Pixels, object] | None = None  # (time, pixels, grey detection image)
+    verdicts = _Verdicts(noise)
+    sampler = Sampler()
+    active = list(runs.values())
+    decoded = 0
+    with container:
+        for frame in container.decode(stream):
+            decoded += 1
+            t, px = info.seconds(frame.pts), sampler.pixels(frame)
+            repeat = previous is not None and identical(previous[1], px)
+            verdicts.next_frame(px, previous[1] if repeat else None)
+            for run in active:
+                run.feed(frame.pts, px, verdicts.differs)
+            cutter.feed(frame, repeat)
+            if previous is None:
+                grey = _grey(cutter.image)
+            elif repeat:
+                grey = previous[2]
+                changes.append((previous[0], t, 0.0))
+            else:
+                grey = _grey(cutter.image)
+                changes.append((previous[0], t, _change(previous[2], grey)))
+            previous = (t, px, grey)
+    return runs, cutter.cuts(), changes, decoded
+
+
+def _decode_stretches(path: Path, info: _Stream, stretches: list[tuple[float, float]], windows: set[Window],
+                      noise: float) -> tuple[dict[Window, WindowRun], list[FreezeRun], int]:
+    """Decode each stretch from the keyframe before it; a stretch runs on while a freeze is open."""
+    container, stream = _open(path)
+    runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
+    sampler, whole_runs, decoded = Sampler(), [], 0
+    with container:
+        for lo, hi in stretches:
+            container.seek(math.floor((Fraction(lo).limit_denominator(US) + info.origin) / info.time_base),
+                           stream=stream, backward=True, any_frame=False)
+            whole = FreezeRun(FREEZE_US, info.time_base, info.rate)
+            verdicts, previous = _Verdicts(noise), None
+            for frame in container.decode(stream):
+                decoded += 1
+                px = sampler.pixels(frame)
+                repeat = previous is not None and identical(previous, px)
+                verdicts.next_frame(px, previous if repeat else None)
+                for run in runs.values():
+                    run.feed(frame.pts, px, verdicts.differs)
+                whole.feed(frame.pts, px, verdicts.differs)
+                previous = px
+                if info.seconds(frame.pts) >= hi and not whole.in_freeze:
+                    break
+            whole_runs.append(whole)
+    return runs, whole_runs, decoded
+
+
+class _Verdicts:
+    """`differs(reference, frame)` for the current frame. Windows usually share their reference,
+    so each reference is measured once per frame; a frame that repeats the previous one exactly
+    inherits the previous frame's verdicts (same pixels, same distance to every reference)."""
+
+    def __init__(self, noise: float):
+        self.noise = noise
+        self._frame: Pixels | None = None
+        self._repeats: Pixels | None = None
+        self._now: dict[int, tuple[Pixels, bool]] = {}
+        self._before: dict[int, tuple[Pixels, bool]] = {}
+
+    def next_frame(self, frame: Pixels, repeats: Pixels | None) -> None:
+        self._before = self._now if repeats is not None else {}
+        self._now, self._frame, self._repeats = {}, frame, repeats
+
+    def differs(self, ref: Pixels, frame: Pixels) -> bool:
+        for cache in (self._now, self._before):
+            hit = cache.get(id(ref))
+            if hit is not None and hit[0] is ref:
+                self._now[id(ref)] = hit
+                return hit[1]
+        verdict = False if ref is self._repeats else differs(ref, self._frame, self.noise)
+        self._now[id(ref)] = (ref, verdict)
+        return verdict
+
+
+def _grey(bgr):
+    import cv2
+
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+
+
+def _change(a, b) -> float:
+    """Mean absolute luma difference, 0-1, on the small images the scene detector sees."""
+    import cv2
+
+    return cv2.norm(a, b, cv2.NORM_L1) / a.size / 255.0
+
+
+def motion_profile(changes: list[tuple[float, float, float]], duration_s: float) -> list[float]:
+    """Mean luma change per second of video: each change between two decoded frames counts for the
+    seconds it spans; seconds after the last decoded frame repeat the last value."""
+    n = max(1, math.ceil(duration_s - 1e-9))
+    sums, counts = [0.0] * n, [0] * n
+    for a, b, change in changes:
+        first = min(n - 1, max(0, math.floor(a)))
+        last = min(n - 1, max(first, math.ceil(b) - 1))
+        for s in range(first, last + 1):
+            sums[s] += change
+            counts[s] += 1
+    out, last_value = [], 0.0
+    for s, c in zip(sums, counts, strict=True):
+        last_value = s / c if c else last_value
+        out.append(round(last_value, 6))
+    return out
+
+
+def analyse(path: str | Path, duration_s: float, noise: float = NOISE, threshold: float = THRESHOLD,
+            skim: bool = True) -> Dynamism:
+    """Measure one video; `duration_s` is its real (packet-covered) duration. `skim=False` decodes
+    everything (the reference the keyframe shortcuts are tested against)."""
+    started = time.process_time()
+    path = Path(path)
+    container, stream = _open(path)
+    with container:
+        info = _stream_info(container, stream, duration_s)
+    compat, segments = finevideo_windows(info.format_duration_s)
+    fixed = fixed_windows(duration_s)
+    whole = Window(Fraction(0), None, FREEZE_US)
+    windows = list(dict.fromkeys([*compat, *fixed]))
+
+    def result(mode: str, static: int, fixed_static: int, freezes: list[tuple[float, float]],
+               cuts: list[float] | None, changes: list[tuple[float, float, float]], decoded: int) -> Dynamism:
+        frozen = sum(b - a for a, b in freezes)
+        return Dynamism(
+            duration_s=duration_s, format_duration_s=info.format_duration_s, segments=segments,
+            static_segments=static, finevideo_static=is_static(static, segments),
+            fixed_segments=len(fixed), fixed_static_segments=fixed_static,
+            fixed_static=is_static(fixed_static, len(fixed)),
+            static_fraction_segments=round(static / segments, 6) if segments else 0.0,
+            static_fraction_time=round(min(1.0, frozen / duration_s), 6) if duration_s > 0 else 0.0,
+            longest_freeze_s=round(max((b - a for a, b in freezes), default=0.0), 6),
+            freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=cuts,
+            motion_per_second=motion_profile(changes, duration_s), frames_decoded=decoded,
+            cpu_s=round(time.process_time() - started, 4),
+        )
+
+    def full(decoded: int) -> Dynamism:
+        runs, cuts, changes, n = _decode_all(path, info, [*windows, whole], noise, threshold)
+        freezes = intervals(runs[whole].run.events, info.time_base, info.origin, duration_s)
+        return result("full", sum(runs[w].run.detected for w in compat), sum(runs[w].run.detected for w in fixed),
+                      freezes, cuts, changes, decoded + n)
+
+    if not skim:
+        return full(0)
+    keyframes = _Skim(noise, min(w.d_us for w in [*windows, whole]) / US)
+    try:
+        complete = _skim(path, info, keyframes, SKIM_STEP_S)
+        open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
+        if stretches and not complete:  # look at every keyframe where it matters before decoding more
+            _skim(path, info, keyframes, 0.0, [(a, b + keyframes.d_s) for a, b in stretches])
+            open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
+    except ValueError:  # a keyframe that does not decode on its own
+        return full(keyframes.decoded)
+    if not stretches:
+        return result("keyframes", 0, 0, [], None, keyframes.changes(), keyframes.decoded)
+    if sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
+        return full(keyframes.decoded)
+    runs, whole_runs, n = _decode_stretches(path, info, stretches, open_windows, noise)
+    freezes = [iv for run in whole_runs for iv in intervals(run.events, info.time_base, info.origin, duration_s)]
+    return result("partial", sum(runs[w].run.detected for w in compat if w in runs),
+                  sum(runs[w].run.detected for w in fixed if w in runs), freezes, None, keyframes.changes(),
+                  keyframes.decoded + n)
+
+
+def _worker_init() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # processes give the parallelism; threads would only add CPU time
+
+
+def measure(job: tuple[str, str, float]) -> dict:
+    """Process-pool entry: (record_id, local path, duration) to the row's fields, or its error."""
+    record_id, path, duration_s = job
+    try:
+        return {"record_id": record_id, "error": None, **asdict(analyse(path, duration_s))}
+    except Exception as e:  # this video fails; the others go on
+        return {"record_id": record_id, "error": f"{type(e).__name__}: {e}"}
+
+
+def measure_all(jobs: list[tuple[str, str, float]], workers: int) -> list[dict]:
+    """Measure videos in a process pool of `workers`. A worker that dies (a decoder crash takes the
+    process with it) breaks the pool; its unfinished videos are then retried one per fresh process,
+    so the crash is pinned on the video that caused it and every other video is still measured."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    if not jobs:
+        return []
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+
+    def pool(n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n, mp_context=context, initializer=_worker_init)
+
+    results: dict[str, dict] = {}
+    retry = []
+    with pool(max(1, min(workers, len(jobs)))) as executor:
+        futures = [(job, executor.submit(measure, job)) for job in jobs]
+        for job, future in futures:
+            try:
+                results[job[0]] = future.result()
+            except BrokenProcessPool:
+                retry.append(job)
+    for job in retry:
+        with pool(1) as executor:
+            try:
+                results[job[0]] = executor.submit(measure, job).result()
+            except BrokenProcessPool as e:
+                results[job[0]] = {"record_id": job[0], "error": f"worker process died: {e}"}
+    return [results[job[0]] for job in jobs]

@@ -1,0 +1,90 @@
+"""Video files: every kept row's video fetched, probed, checksummed and stored by content.
+
+FineVideo's download job wrote an error file for a failed id and moved on; nothing downstream knew
+which ids had no video or why. Here each failure is the row's recorded rejection: `missing` (no file
+anywhere), `empty`, `corrupt`, `truncated` (packets stop short of the declared duration),
+`no_video_stream`, `unsupported_codec`, `undecodable`, `unreachable` (network or credentials), or
+`fetch_failed` (anything else, with the exception in `detail`). The shard always completes.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from assets.checks import screen_check_results
+from assets.finevideo.contract import VIDEO_FILES, conform, schema_result, screen_asset
+from assets.metadata import bar_chart, preview, screen_counts
+from assets.screening import Rule, kept, screen
+from resources.storage import MediaStore, sha256_file
+from resources.video import VideoError, VideoTools
+from resources.video_source import UNREACHABLE, VideoSource
+
+FAILED = "fetch_failed"
+FAILURES = (VideoError.MISSING, VideoError.EMPTY, VideoError.CORRUPT, VideoError.TRUNCATED,
+            VideoError.NO_VIDEO, VideoError.UNSUPPORTED, VideoError.UNDECODABLE, UNREACHABLE, FAILED)
+
+
+def fetch_one(row: dict[str, Any], source: VideoSource, tools: VideoTools, media: MediaStore) -> dict[str, Any]:
+    """The measured columns of one row, or its failure and why."""
+    out: dict[str, Any] = {"record_id": row["record_id"], "failure": None, "failure_detail": None}
+    try:
+        got = source.fetch(row["video_id"], row.get("video_path"), row.get("video_link"))
+        out["source_uri"] = got.source_uri
+        if got.path.exists():
+            out["size_bytes"] = got.path.stat().st_size
+            out["sha256"] = sha256_file(got.path) if out["size_bytes"] else None
+        p = tools.probe(got.path)
+        ref = media.put_file(got.path)
+        out.update(p.model_dump(exclude={"video_packets"}), media_uri=ref.uri, sha256=ref.sha256)
+        if got.subtitle is not None:
+            out["subtitle_uri"] = media.put_file(got.subtitle, ".vtt").uri
+    except VideoError as e:
+        out.update(failure=e.reason, failure_detail=str(e))
+    except Exception as e:  # a bug or an environment problem: this id fails, the shard goes on
+        out.update(failure=FAILED, failure_detail=f"{type(e).__name__}: {e}")
+    return out
+
+
+def failure_rules() -> list[Rule]:
+    detail = pl.col("failure_detail")
+    return [Rule(r, pl.col("failure").ne_missing(r), detail) for r in FAILURES]
+
+
+@screen_asset(
+    "Each language-kept video fetched by the video_source resource (the row's video_path, the "
+    "landing zone's videos/<id>.<ext>, an http(s)/s3/gs URI, or yt-dlp when enabled), probed "
+    "(duration covered by packets, fps, size, codecs), stored in the content-addressed media "
+    "store with its English subtitles. A missing, empty, truncated or undecodable file is that "
+    "row's rejection with its reason; the shard goes on.",
+    kinds=("polars", "parquet", "video"),
+)
+def video_files(context: dg.AssetExecutionContext, language_screen: pl.DataFrame,
+                raw_video_metadata: pl.DataFrame, video_source: VideoSource, video: VideoTools,
+                media: MediaStore):
+    todo = kept(language_screen).join(
+        raw_video_metadata.select("record_id", "video_path", "video_link"), on="record_id", how="left")
+    with ThreadPoolExecutor(max(1, video_source.workers)) as pool:
+        measured = list(pool.map(lambda r: fetch_one(r, video_source, video, media), todo.iter_rows(named=True)))
+    schema = {c: t for c, t in VIDEO_FILES.items() if c not in ("record_id", "video_id", "shard", "kept",
+                                                               "reason", "reasons", "detail")}
+    schema |= {"failure": pl.String, "failure_detail": pl.String}
+    schema = {"record_id": pl.String, **schema}
+    found = pl.DataFrame([{c: row.get(c) for c in schema} for row in measured], schema=schema)
+    rows = todo.select("record_id", "video_id", "shard").join(found, on="record_id", how="left")
+    df = conform(screen(rows, failure_rules()), VIDEO_FILES)
+    reasons = {str(r): int(n) for r, n in df.filter(~pl.col("kept")).group_by("reason").len().iter_rows()}
+    metadata = {
+        **screen_counts(df),
+        "stored_bytes": int(df.filter(pl.col("kept"))["size_bytes"].sum() or 0),
+        "video_seconds": round(float(df.filter(pl.col("kept"))["duration_s"].sum() or 0.0), 1),
+        "preview": preview(df, ["record_id", "duration_s", "fps", "width", "height", "vcodec", "kept",
+                                "reason", "detail"]),
+    }
+    if reasons:
+        metadata["rejections"] = bar_chart(reasons, "video files rejected by reason")
+    context.log.info(f"{kept(df).height}/{df.height} videos stored")
+    yield dg.Output(df, metadata=metadata)
+    yield from screen_check_results(df, todo.height)
+    yield schema_result(df, VIDEO_FILES)
