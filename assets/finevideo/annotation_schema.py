@@ -184,7 +184,7 @@ def schema_problems(s: Schema, duration_s: float | None) -> list[str]:
             return None, None
         if required and a is None:
             problems.append(f"{where}: {text!r} is not a time")
-        for t in (a, b):
+        for t in dict.fromkeys((a, b)):
             if t is not None and limit is not None and t > limit:
                 problems.append(f"{where}: {text!r} is after the video's end ({duration_s:.1f} s)")
         return a, b

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -176,10 +177,14 @@ class VideoAnnotationTask(Task):
 
 
 def frame_times(cuts_s: Sequence[float], duration_s: float, limit: int = MAX_FRAMES) -> list[float]:
-    """Middle of every shot, thinned evenly to `limit`; at least one frame per 30 s of video."""
-    mids = [(a + b) / 2 for a, b in scene_spans(cuts_s, duration_s)]
-    even = [duration_s * (k + 0.5) / max(1, round(duration_s / 30)) for k in range(max(1, round(duration_s / 30)))]
-    times = sorted(set(mids) | set(even))
+    """The middle of every shot, plus the middle of any 30 s window no shot middle falls in,
+    thinned evenly to `limit`."""
+    times = [(a + b) / 2 for a, b in scene_spans(cuts_s, duration_s)]
+    for k in range(math.ceil(duration_s / 30)):
+        a, b = 30 * k, min(30 * (k + 1), duration_s)
+        if not any(a <= t < b for t in times):
+            times.append((a + b) / 2)
+    times.sort()
     if len(times) > limit:
         times = [times[round(i * (len(times) - 1) / (limit - 1))] for i in range(limit)]
     return times

@@ -26,6 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+# what a candidate carries from each stage, for selection, annotation and release
+RAW_COLUMNS = ["title", "channel", "channel_id", "license", "date", "view_count", "like_count",
+               "comment_count", "channel_follower_count", "text", "source_file", "source_row"]
+FILE_COLUMNS = ["sha256", "size_bytes", "subtitle_uri", "width", "height", "container", "vcodec"]
+DYNAMISM_COLUMNS = ["media_uri", "duration_s", "fps", "scene_cuts_s", "motion_per_second", "freeze_intervals",
+                    "decode_mode"]
+LABEL_COLUMNS = ["category_path", "content_parent_category", "content_fine_category", "confidence", "margin",
+                 "backend", "model", "task_version", "prompt_sha", "taxonomy_version"]
+
 WEIGHTS = {"comment_count": 0.2, "view_count": 0.5, "like_count": 0.3}
 CHANNEL_PENALTY = 0.1
 FINAL_FILLS = ("ranked", "shortest_first")
@@ -129,7 +138,8 @@ class _Selection:
             share, used = remaining / n_left, 0.0
             for r in by_cat[cat]:
                 if used >= share:
-                    self.why[r.i] = (NO_BUDGET, f"{cat} had filled its share of {share:.0f} s")
+                    self.why[r.i] = (NO_BUDGET, f"its category had filled its share of {share:.0f} s" if share > 0
+                                     else "no budget was left for its category")
                 elif self._draw(r, taken):
                     self.picked.append(r.i)
                     used += r.duration_s
@@ -190,3 +200,44 @@ def hours_per_category(selected: pl.DataFrame) -> dict[str, float]:
         return {}
     per = selected.group_by("category_path").agg((pl.col("duration_s").sum() / 3600).alias("h"))
     return {c: round(h, 4) for c, h in per.sort("category_path").iter_rows()}
+
+
+def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame, dyn: pl.DataFrame
+                    ) -> pl.DataFrame:
+    """Kept labels with what selection, annotation and release need, joined per (shard, record_id):
+    a video id may land in two shards, so record ids alone are not unique across shards."""
+    key = ["record_id", "shard"]
+    label_cols = [c for c in LABEL_COLUMNS if c in labels.columns]
+    out = labels.filter(pl.col("kept")).select(*key, "video_id", *label_cols).rename(
+        {c: f"label_{c}" for c in ("backend", "model", "task_version", "prompt_sha") if c in label_cols})
+    for frame, cols in ((raw, RAW_COLUMNS), (files, FILE_COLUMNS), (dyn, DYNAMISM_COLUMNS)):
+        present = [c for c in cols if c in frame.columns and c not in out.columns]
+        if frame.height:
+            out = out.join(frame.select(*key, *present), on=key, how="left")
+    return out.with_columns(pl.format("{}/{}", "shard", "record_id").alias("candidate_id"))
+
+
+def curate(candidates: pl.DataFrame, budget_s: float, seed: int) -> dict[str, pl.DataFrame]:
+    """Per final-fill rule, every candidate with kept (= selected), reason, reasons and detail.
+    Cross-shard duplicates (first shard wins) and rows without a duration are rejected first."""
+    first = pl.col("candidate_id").rank("ordinal").over("video_id") == 1
+    pre = candidates.sort("candidate_id").with_columns(
+        pl.when(~first).then(pl.lit("duplicate_video_id"))
+        .when(pl.col("duration_s").is_null()).then(pl.lit("no_duration")).alias("reason"),
+    )
+    eligible = pre.filter(pl.col("reason").is_null()).drop("reason")
+    dup_of = pre.filter(first).select("video_id", pl.col("candidate_id").alias("_first"))
+    rejected = pre.filter(pl.col("reason").is_not_null()).join(dup_of, on="video_id", how="left").with_columns(
+        pl.when(pl.col("reason") == "duplicate_video_id")
+        .then(pl.format("same video as {}", pl.col("_first")))
+        .otherwise(pl.lit("no duration measured")).alias("detail"),
+        pl.lit(False).alias("selected"),
+    ).drop("_first")
+    out = {}
+    for rule in FINAL_FILLS:
+        picked = select(eligible, SelectionConfig(budget_s=budget_s, seed=seed, final_fill=rule))
+        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("candidate_id")
+        out[rule] = df.rename({"selected": "kept"}).with_columns(
+            pl.when(pl.col("reason").is_null()).then(pl.lit([], dtype=pl.List(pl.String)))
+            .otherwise(pl.concat_list(pl.col("reason"))).alias("reasons"))
+    return out

@@ -40,7 +40,7 @@ from assets.finevideo.timestamps import format_timestamp
 Encode = Callable[[list[str]], np.ndarray]
 
 MIN_SCENE_S = 1.0  # cuts closer than this to each other or to an end do not open a scene
-MOTION_SCALE = 0.01  # mean absolute luma change per frame (0-1) at which dynamism reaches 1 - 1/e
+MOTION_SCALE = 0.01  # per-second mean absolute luma change (0-1) at which dynamism reaches 1 - 1/e
 SILENCE_S = 5.0  # a stretch without speech this long is a trimming candidate
 MOOD_CHANGE_MARGIN = 0.05  # a cue's mood must beat the running mood by this much to count as a change
 NARRATIVE_PER_SCENE = 3
@@ -97,9 +97,11 @@ def covered_fraction(intervals: Sequence[tuple[float, float]], a: float, b: floa
 
 
 def dynamism(motion: Sequence[float], a: float, b: float) -> float:
+    """1 - exp(-m / MOTION_SCALE) for the median per-second motion m of the seconds in [a, b): the
+    median, because the second holding a cut carries the cut's jump, which is not motion."""
     seconds = [m for i, m in enumerate(motion) if a - 1 < i < b and m is not None]
-    mean = float(np.mean(seconds)) if seconds else 0.0
-    return round(1.0 - math.exp(-mean / MOTION_SCALE), 3)
+    typical = float(np.median(seconds)) if seconds else 0.0
+    return round(1.0 - math.exp(-typical / MOTION_SCALE), 3)
 
 
 def silences(cues: Sequence[Cue], duration_s: float) -> list[tuple[float, float]]:

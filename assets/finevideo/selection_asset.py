@@ -7,26 +7,13 @@ import polars as pl
 from pydantic import Field
 
 from assets.checks import accounted, unique_ids, unique_ids_spec
-from assets.finevideo.content_selection import (
-    FINAL_FILLS,
-    SelectionConfig,
-    balance,
-    hours_per_category,
-    select,
-)
+from assets.finevideo.content_selection import balance, candidate_frame, curate, hours_per_category
 from assets.finevideo.shard_frames import concat_shards
 from assets.metadata import bar_chart, markdown_table, preview, screen_counts
 from assets.screening import kept
 from resources.settings import load_settings
 
 PROD_BUDGET_HOURS = 4000.0
-RAW_COLUMNS = ["title", "channel", "channel_id", "license", "date", "view_count", "like_count",
-               "comment_count", "channel_follower_count", "text", "source_file", "source_row"]
-FILE_COLUMNS = ["sha256", "size_bytes", "subtitle_uri", "width", "height", "container", "vcodec"]
-DYNAMISM_COLUMNS = ["media_uri", "duration_s", "fps", "scene_cuts_s", "motion_per_second", "freeze_intervals",
-                    "decode_mode"]
-LABEL_COLUMNS = ["category_path", "content_parent_category", "content_fine_category", "confidence", "margin",
-                 "backend", "model", "task_version", "prompt_sha", "taxonomy_version"]
 
 
 class CurationConfig(dg.Config):
@@ -41,21 +28,6 @@ class CurationConfig(dg.Config):
         default="ranked", description="Order of the final pass: FineVideo's shortest_first favours short videos.")
 
 
-def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame, dyn: pl.DataFrame
-                    ) -> pl.DataFrame:
-    """Kept labels with what selection, annotation and release need, joined per (shard, record_id):
-    a video id may land in two shards, so record ids alone are not unique across shards."""
-    key = ["record_id", "shard"]
-    label_cols = [c for c in LABEL_COLUMNS if c in labels.columns]
-    out = kept(labels).select(*key, "video_id", *label_cols).rename(
-        {c: f"label_{c}" for c in ("backend", "model", "task_version", "prompt_sha") if c in label_cols})
-    for frame, cols in ((raw, RAW_COLUMNS), (files, FILE_COLUMNS), (dyn, DYNAMISM_COLUMNS)):
-        present = [c for c in cols if c in frame.columns and c not in out.columns]
-        if frame.height:
-            out = out.join(frame.select(*key, *present), on=key, how="left")
-    return out.with_columns(pl.format("{}/{}", "shard", "record_id").alias("candidate_id"))
-
-
 def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float, str]:
     if cfg.budget_hours is not None:
         return cfg.budget_hours * 3600, "configured"
@@ -63,32 +35,6 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
         return PROD_BUDGET_HOURS * 3600, "prod default"
     total = float(candidates["duration_s"].sum() or 0.0) if candidates.height else 0.0
     return round(total * cfg.local_budget_share, 1), f"{cfg.local_budget_share:.0%} of the candidates' hours"
-
-
-def curate(candidates: pl.DataFrame, cfg: CurationConfig, budget_s: float) -> dict[str, pl.DataFrame]:
-    """Per final-fill rule, every candidate with kept (= selected), reason, reasons and detail.
-    Cross-shard duplicates (first shard wins) and rows without a duration are rejected first."""
-    first = pl.col("candidate_id").rank("ordinal").over("video_id") == 1
-    pre = candidates.sort("candidate_id").with_columns(
-        pl.when(~first).then(pl.lit("duplicate_video_id"))
-        .when(pl.col("duration_s").is_null()).then(pl.lit("no_duration")).alias("reason"),
-    )
-    eligible = pre.filter(pl.col("reason").is_null()).drop("reason")
-    dup_of = pre.filter(first).select("video_id", pl.col("candidate_id").alias("_first"))
-    rejected = pre.filter(pl.col("reason").is_not_null()).join(dup_of, on="video_id", how="left").with_columns(
-        pl.when(pl.col("reason") == "duplicate_video_id")
-        .then(pl.format("same video as {}", pl.col("_first")))
-        .otherwise(pl.lit("no duration measured")).alias("detail"),
-        pl.lit(False).alias("selected"),
-    ).drop("_first")
-    out = {}
-    for rule in FINAL_FILLS:
-        picked = select(eligible, SelectionConfig(budget_s=budget_s, seed=cfg.seed, final_fill=rule))
-        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("candidate_id")
-        out[rule] = df.rename({"selected": "kept"}).with_columns(
-            pl.when(pl.col("reason").is_null()).then(pl.lit([], dtype=pl.List(pl.String)))
-            .otherwise(pl.concat_list(pl.col("reason"))).alias("reasons"))
-    return out
 
 
 @dg.asset(
@@ -117,7 +63,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
     candidates = candidate_frame(labels, concat_shards(raw_video_metadata), concat_shards(video_files),
                                  concat_shards(dynamism_screen))
     budget_s, how = budget_seconds(config, candidates)
-    by_rule = curate(candidates, config, budget_s)
+    by_rule = curate(candidates, budget_s, config.seed)
     out = by_rule[config.final_fill]
     chosen = kept(out)
     sides = {rule: balance(kept(df)) for rule, df in by_rule.items()}

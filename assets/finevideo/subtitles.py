@@ -40,11 +40,13 @@ def parse_vtt(text: str) -> list[Cue]:
             continue
         g = _TIMING.search(lines[at]).groups()
         start, end = _seconds(*g[:4]), _seconds(*g[4:])
-        body = [_TAG.sub("", ln).strip() for ln in lines[at + 1 :]]
-        body = [ln for ln in body if ln and ln != previous]
+        body = []
+        for ln in (_TAG.sub("", x).strip() for x in lines[at + 1 :]):
+            if ln and ln != previous:  # rolling captions repeat the line before
+                body.append(ln)
+                previous = ln
         if not body or end <= start:
             continue
-        previous = body[-1]
         cues.append(Cue(start, end, " ".join(body)))
     return sorted(cues, key=lambda c: c.start)
 
