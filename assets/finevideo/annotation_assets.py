@@ -8,7 +8,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from assets.checks import screen_check_results, screen_check_specs
-from assets.finevideo.alignment import REJECT_FRAMES, WARN_FRAMES, align
+from assets.finevideo.alignment import REJECT_FRAMES, WARN_FRAMES, Alignment, align
 from assets.finevideo.annotation_schema import Schema
 from assets.finevideo.annotation_tasks import (
     MAX_MINUTES,
@@ -25,6 +25,21 @@ from resources.llm import LLMResource, TaskRun
 from resources.storage import MediaStore
 
 SCENE_THRESHOLD = 15.0  # PySceneDetect ContentDetector, as FineVideo
+_SCREEN = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String, "kept": pl.Boolean,
+           "reason": pl.String, "reasons": pl.List(pl.String), "detail": pl.String, "duration_s": pl.Float64,
+           "fps": pl.Float64}
+ANNOTATION_SCHEMA = {
+    **_SCREEN, "media_uri": pl.String, "scene_cuts_s": pl.List(pl.Float64), "cuts_source": pl.String,
+    "cues_source": pl.String, "description_text": pl.String, "content_metadata": pl.String, "scenes": pl.Int64,
+    "qa_pairs": pl.Int64, "backend": pl.String, "model": pl.String, "task_name": pl.String,
+    "task_version": pl.String, "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int64,
+    "description_model": pl.String, "description_prompt_sha": pl.String,
+}
+ALIGNED_SCHEMA = {
+    **_SCREEN, "content_metadata": pl.String, "max_shift_frames": pl.Int64, "shifts_frames": pl.List(pl.Int64),
+    "snapped_boundaries": pl.Int64, "clamped_timestamps": pl.Int64, "last_end_shift_frames": pl.Int64,
+    "warnings": pl.List(pl.String), "annotation_prompt_sha": pl.String,
+}
 RETRY_CONCISE = ("ValidationError", "IncompleteOutputException", "JSONDecodeError")
 
 
@@ -134,6 +149,8 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             continue
         try:
             items.append((i, *_item(row, media, vlm.backend)))
+        except ImportError:
+            raise  # a missing module is the code's fault, not the video's
         except Exception as e:  # a video whose cuts or frames cannot be read is that row's rejection
             problems[i] = ("unreadable_video", f"{type(e).__name__}: {str(e)[:200]}")
     first, second, described = describe_and_structure(
@@ -160,14 +177,7 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             **{k: v for k, v in (a.provenance() if a else {}).items() if k != "error"},
             "description_model": d.model if d else None, "description_prompt_sha": d.prompt_sha if d else None,
         })
-    df = pl.DataFrame(out_rows, schema_overrides={
-        "reason": pl.String, "detail": pl.String, "reasons": pl.List(pl.String), "fps": pl.Float64,
-        "scene_cuts_s": pl.List(pl.Float64), "cuts_source": pl.String, "cues_source": pl.String,
-        "description_text": pl.String, "content_metadata": pl.String, "scenes": pl.Int64, "qa_pairs": pl.Int64,
-        "backend": pl.String, "model": pl.String, "task_name": pl.String, "task_version": pl.String,
-        "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int64, "description_model": pl.String,
-        "description_prompt_sha": pl.String, "media_uri": pl.String,
-    }) if out_rows else _empty_annotations()
+    df = pl.DataFrame(out_rows, schema=ANNOTATION_SCHEMA)
     yield dg.Output(df, metadata={
         **screen_counts(df),
         **{f"description_{k}": v for k, v in first.metadata().items()},
@@ -179,15 +189,6 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
     })
     yield from screen_check_results(df, n_inputs=selected.height)
     yield schema_check(df)
-
-
-def _empty_annotations() -> pl.DataFrame:
-    return pl.DataFrame(schema={
-        "record_id": pl.String, "video_id": pl.String, "shard": pl.String, "kept": pl.Boolean,
-        "reason": pl.String, "reasons": pl.List(pl.String), "detail": pl.String, "duration_s": pl.Float64,
-        "fps": pl.Float64, "media_uri": pl.String, "scene_cuts_s": pl.List(pl.Float64),
-        "content_metadata": pl.String,
-    })
 
 
 @dg.asset(
@@ -209,7 +210,8 @@ def aligned_annotations(video_annotations: pl.DataFrame):
     out_rows = []
     for row in rows:
         a = align(json.loads(row["content_metadata"]), row["scene_cuts_s"] or [], float(row["fps"]),
-                  float(row["duration_s"]))
+                  float(row["duration_s"])) if row.get("fps") else Alignment(
+            content=None, fps=0.0, rejection="no_frame_rate", detail="the video's frame rate was not measured")
         out_rows.append({
             "record_id": row["record_id"], "video_id": row["video_id"], "shard": row["shard"],
             "kept": a.rejection is None, "reason": a.rejection, "reasons": [a.rejection] if a.rejection else [],
@@ -220,17 +222,13 @@ def aligned_annotations(video_annotations: pl.DataFrame):
             "last_end_shift_frames": a.last_end_shift_frames, "warnings": a.warnings,
             "annotation_prompt_sha": row.get("prompt_sha"),
         })
-    df = pl.DataFrame(out_rows, schema_overrides={
-        "reason": pl.String, "detail": pl.String, "reasons": pl.List(pl.String), "warnings": pl.List(pl.String),
-        "shifts_frames": pl.List(pl.Int64), "content_metadata": pl.String, "annotation_prompt_sha": pl.String,
-    }) if out_rows else _empty_annotations().select("record_id", "video_id", "shard", "kept", "reason", "reasons",
-                                                   "detail", "duration_s", "fps", "content_metadata")
-    warned = int((df["warnings"].list.len() > 0).sum()) if "warnings" in df.columns and df.height else 0
+    df = pl.DataFrame(out_rows, schema=ALIGNED_SCHEMA)
+    warned = int((df["warnings"].list.len() > 0).sum()) if df.height else 0
     shifts = {str(r): int(n) for r, n in df.group_by(
         pl.col("max_shift_frames").cut([0, WARN_FRAMES, REJECT_FRAMES],
                                        labels=["0", f"1-{WARN_FRAMES}", f"{WARN_FRAMES + 1}-{REJECT_FRAMES}",
                                                f">{REJECT_FRAMES}"]).cast(pl.String)
-    ).len().iter_rows()} if df.height and "max_shift_frames" in df.columns else {}
+    ).len().iter_rows()} if df.height else {}
     yield dg.Output(df, metadata={
         **screen_counts(df),
         "warned_videos": warned,

@@ -207,6 +207,9 @@ def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame
     """Kept labels with what selection, annotation and release need, joined per (shard, record_id):
     a video id may land in two shards, so record ids alone are not unique across shards."""
     key = ["record_id", "shard"]
+    if "kept" not in labels.columns:  # no shard has been labelled yet
+        labels = pl.DataFrame(schema={"record_id": pl.String, "shard": pl.String, "video_id": pl.String,
+                                      "kept": pl.Boolean, "category_path": pl.String})
     label_cols = [c for c in LABEL_COLUMNS if c in labels.columns]
     out = labels.filter(pl.col("kept")).select(*key, "video_id", *label_cols).rename(
         {c: f"label_{c}" for c in ("backend", "model", "task_version", "prompt_sha") if c in label_cols})

@@ -95,6 +95,8 @@ class TaxonomyLabelTask(Task):
 
     def similarities(self, items: Sequence[dict[str, Any]]) -> np.ndarray:
         """Cosine similarity of each video to each leaf, shape (items, leaves)."""
+        if not items:
+            return np.zeros((0, len(self.leaf_paths)), dtype=np.float32)
         if self._leaf_vectors is None:
             key = (self._encoder, tuple(self.leaf_paths))
             vectors = _LEAF_VECTORS.get(key) if self._encoder else None
@@ -107,8 +109,6 @@ class TaxonomyLabelTask(Task):
         new = list(dict.fromkeys(t for t in texts if t not in self._memo))
         if new:
             self._memo.update(zip(new, self._encode(new), strict=True))
-        if not texts:
-            return np.zeros((0, len(self.leaf_paths)), dtype=np.float32)
         return np.stack([self._memo[t] for t in texts]) @ self._leaf_vectors.T
 
     def offline(self, item: dict[str, Any]) -> TaxonomyLabel:

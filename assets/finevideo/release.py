@@ -37,10 +37,12 @@ JSON_FIELDS = ("record_id", "video_id", "youtube_title", "youtube_channel", "you
 
 def release_rows(aligned: pl.DataFrame, annotations: pl.DataFrame, selection: pl.DataFrame) -> pl.DataFrame:
     """One row per aligned, kept annotation, joined to its selection row and annotation provenance."""
-    sel = selection.filter(pl.col("kept")).select(
-        "record_id", *[pl.col(c).alias(n) for c, n in SELECTION_COLUMNS.items() if c in selection.columns])
-    ann = annotations.select("record_id", *[pl.col(c).alias(n) for c, n in ANNOTATION_COLUMNS.items()
-                                            if c in annotations.columns])
+    def pick(df: pl.DataFrame, columns: dict[str, str]) -> list[pl.Expr]:
+        # every release column exists, null where an upstream frame has no such column
+        return [pl.col(c).alias(n) if c in df.columns else pl.lit(None).alias(n) for c, n in columns.items()]
+
+    sel = selection.filter(pl.col("kept")).select("record_id", *pick(selection, SELECTION_COLUMNS))
+    ann = annotations.select("record_id", *pick(annotations, ANNOTATION_COLUMNS))
     rows = aligned.filter(pl.col("kept")).select(
         "record_id", "content_metadata", pl.col("max_shift_frames").alias("alignment_max_shift_frames"))
     return rows.join(sel, on="record_id", how="left").join(ann, on="record_id", how="left").sort("record_id")

@@ -33,7 +33,8 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
         return cfg.budget_hours * 3600, "configured"
     if load_settings().deployment == "prod":
         return PROD_BUDGET_HOURS * 3600, "prod default"
-    total = float(candidates["duration_s"].sum() or 0.0) if candidates.height else 0.0
+    videos = candidates.unique("video_id", keep="first") if candidates.height else candidates
+    total = float(videos["duration_s"].sum() or 0.0) if videos.height else 0.0
     return round(total * cfg.local_budget_share, 1), f"{cfg.local_budget_share:.0%} of the candidates' hours"
 
 

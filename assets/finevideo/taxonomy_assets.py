@@ -1,6 +1,7 @@
 """Taxonomy, per-shard labels and the feedback on the taxonomy (RECIPES section 1, "Taxonomy")."""
 
 import dagster as dg
+import numpy as np
 import polars as pl
 from pydantic import Field
 
@@ -102,7 +103,7 @@ def taxonomy_labels(context: dg.AssetExecutionContext, dynamism_screen: pl.DataF
     ).with_columns(pl.lit(taxonomy["taxonomy_version"][0] if taxonomy.height else None).alias("taxonomy_version"))
     out = screen(df, [
         Rule("label_failed", pl.col("category_path").is_not_null(), value=pl.col("label_error")),
-        Rule("discard_only_category", ~pl.col("discard_only"), value=pl.col("category_path"),
+        Rule("discard_only_category", ~pl.col("discard_only").fill_null(False), value=pl.col("category_path"),
              threshold="not a discard-only category"),
     ]).drop("discard_only")
     counts = {str(k): int(v) for k, v in kept(out).group_by("category_path").len().sort("len").iter_rows()}
@@ -146,7 +147,7 @@ def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.Data
     labelled = labels.filter(pl.col("category_path").is_not_null()).join(
         raw.select("record_id", "shard", "title", "text"), on=["record_id", "shard"], how="left")
     texts = [video_text({"title": t, "text": x}) for t, x in labelled.select("title", "text").rows()]
-    vectors = embeddings.encode(texts)
+    vectors = embeddings.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
     findings = pl.concat([
         leaf_findings(labelled, taxonomy.filter(~pl.col("discard_only"))["leaf_path"].to_list(), config.low_margin),
         confused_pairs(labelled, config.low_margin),
