@@ -1,6 +1,7 @@
 """Video annotations and their fine alignment (RECIPES section 1, "Annotation", "Fine alignment")."""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -21,7 +22,7 @@ from assets.finevideo.subtitles import estimated_cues, parse_vtt
 from assets.metadata import bar_chart, preview, screen_counts
 from assets.screening import kept
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, TaskRun
+from resources.llm import LLMResource, TaskResult, TaskRun
 from resources.storage import MediaStore
 
 SCENE_THRESHOLD = 15.0  # PySceneDetect ContentDetector, as FineVideo
@@ -98,28 +99,46 @@ def _item(row: dict[str, Any], media: MediaStore, backend: str) -> tuple[dict[st
     return item, (cuts_source, cues_source)
 
 
+@dataclass
+class Annotated:
+    item: dict[str, Any]  # what was structured: the Task item with its description
+    description: TaskResult
+    annotation: TaskResult | None  # None when there was no description to structure
+
+
+def _structure(vlm: LLMResource, structure: VideoAnnotationTask, describe: VideoDescriptionTask,
+               items: list[dict[str, Any]], log) -> tuple[list[Annotated], list[TaskRun]]:
+    described = vlm.run(describe, items, log=log)
+    ok = [i for i, r in enumerate(described.results) if r.ok]
+    todo = [{**items[i], "description": described.results[i].value.text} for i in ok]
+    structured = vlm.run(structure, todo, log=log)
+    out = [Annotated({**it, "description": None}, r, None) for it, r in zip(items, described.results, strict=True)]
+    for i, it, r in zip(ok, todo, structured.results, strict=True):
+        out[i] = Annotated(it, described.results[i], r)
+    return out, [described, structured]
+
+
 def describe_and_structure(vlm: LLMResource, encode, items: list[dict[str, Any]], log=None
-                           ) -> tuple[TaskRun, TaskRun, list[dict[str, Any]]]:
-    """FineVideo's two steps; on a remote backend, items whose structuring failed validation or was
-    cut off are described again with "be concise" and structured once more."""
+                           ) -> tuple[list[Annotated], list[TaskRun]]:
+    """FineVideo's two steps, then, on a remote backend, a second round for the items whose
+    structuring failed validation or was cut off: described again with "be concise", structured again.
+    Returns one `Annotated` per item and every TaskRun (for the UI's call counts)."""
     describe = VideoDescriptionTask(mode="video" if vlm.backend == "gemini" else "frames")
     structure = VideoAnnotationTask(encode)
-    first = vlm.run(describe, items, log=log)
-    described = [{**it, "description": r.value.text if r.ok else ""} for it, r in zip(items, first.results, strict=True)]
-    second = vlm.run(structure, described, log=log)
-    retry = [i for i, r in enumerate(second.results)
-             if vlm.backend != "offline" and first.results[i].ok and not r.ok and r.error.startswith(RETRY_CONCISE)]
+    out, runs = _structure(vlm, structure, describe, items, log)
+    retry = [i for i, a in enumerate(out) if vlm.backend != "offline" and a.annotation is not None
+             and not a.annotation.ok and a.annotation.error.startswith(RETRY_CONCISE)]
     if retry:
-        again = vlm.run(describe, [{**items[i], "concise": True} for i in retry], log=log)
-        redescribed = [{**items[i], "concise": True, "description": r.value.text if r.ok else ""}
-                       for i, r in zip(retry, again.results, strict=True)]
-        restructured = vlm.run(structure, redescribed, log=log)
-        for k, i in enumerate(retry):
-            first.results[i], second.results[i], described[i] = again.results[k], restructured.results[k], redescribed[k]
-        first.calls += again.calls
-        second.calls += restructured.calls
-        second.failed = sum(1 for r in second.results if not r.ok)
-    return first, second, described
+        again, more = _structure(vlm, structure, describe, [{**items[i], "concise": True} for i in retry], log)
+        for i, a in zip(retry, again, strict=True):
+            out[i] = a
+        runs += more
+    return out, runs
+
+
+def run_metadata(runs: list[TaskRun]) -> dict[str, Any]:
+    return {"model_calls": sum(r.calls for r in runs), "cache_hits": sum(r.cache_hits for r in runs),
+            "model_seconds": round(sum(r.seconds for r in runs), 2)}
 
 
 @dg.asset(
@@ -153,35 +172,36 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             raise  # a missing module is the code's fault, not the video's
         except Exception as e:  # a video whose cuts or frames cannot be read is that row's rejection
             problems[i] = ("unreadable_video", f"{type(e).__name__}: {str(e)[:200]}")
-    first, second, described = describe_and_structure(
-        vlm, embeddings.encode, [it for _, it, _ in items], log=context.log)
-    results = {i: (it, src, d, a, desc) for (i, it, src), d, a, desc in
-               zip(items, first.results, second.results, described, strict=True)}
+    annotated, runs = describe_and_structure(vlm, embeddings.encode, [it for _, it, _ in items], log=context.log)
+    results = {i: (it, src, a) for (i, it, src), a in zip(items, annotated, strict=True)}
     out_rows = []
     for i, row in enumerate(rows):
-        it, sources, d, a, desc = results.get(i, (None, (None, None), None, None, None))
+        it, sources, a = results.get(i, (None, (None, None), None))
         reason, detail = problems.get(i, (None, None))
-        if a is not None and not a.ok:
-            reason, detail = ("description_failed", d.error) if not d.ok else ("annotation_failed", a.error)
-        value = a.value if a is not None and a.ok else None
+        if a is not None and not a.description.ok:
+            reason, detail = "description_failed", a.description.error
+        elif a is not None and not a.annotation.ok:
+            reason, detail = "annotation_failed", a.annotation.error
+        value = a.annotation.value if reason is None and a is not None else None
         cuts_source, cues_source = sources
+        provenance = a.annotation.provenance() if a is not None and a.annotation is not None else {}
         out_rows.append({
             "record_id": row["record_id"], "video_id": row["video_id"], "shard": row["shard"],
             "kept": reason is None, "reason": reason, "reasons": [reason] if reason else [], "detail": detail,
             "duration_s": row["duration_s"], "fps": row.get("fps"), "media_uri": row.get("media_uri"),
             "scene_cuts_s": it["cuts"] if it else row.get("scene_cuts_s"), "cuts_source": cuts_source,
-            "cues_source": cues_source, "description_text": desc["description"] if desc else None,
+            "cues_source": cues_source, "description_text": a.item["description"] if a is not None else None,
             "content_metadata": value.model_dump_json() if value is not None else None,
             "scenes": len(value.scenes) if value is not None else None,
             "qa_pairs": len(value.qAndA) if value is not None else None,
-            **{k: v for k, v in (a.provenance() if a else {}).items() if k != "error"},
-            "description_model": d.model if d else None, "description_prompt_sha": d.prompt_sha if d else None,
+            **{k: v for k, v in provenance.items() if k != "error"},
+            "description_model": a.description.model if a is not None else None,
+            "description_prompt_sha": a.description.prompt_sha if a is not None else None,
         })
     df = pl.DataFrame(out_rows, schema=ANNOTATION_SCHEMA)
     yield dg.Output(df, metadata={
         **screen_counts(df),
-        **{f"description_{k}": v for k, v in first.metadata().items()},
-        **second.metadata(),
+        **run_metadata(runs),
         "cuts_detected_here": int((df["cuts_source"] == "detected").sum()) if df.height else 0,
         "mean_scenes": round(float(kept(df)["scenes"].mean() or 0), 2) if kept(df).height else 0.0,
         "preview": preview(df, ["video_id", "duration_s", "scenes", "qa_pairs", "cuts_source", "kept", "reason",

@@ -71,7 +71,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
     side_by_side = pl.DataFrame([{"final_fill": r, **s} for r, s in sides.items()])
     per_category = hours_per_category(chosen)
     context.log.info(f"selected {chosen.height} videos, {sides[config.final_fill]['hours']:.3f} h of "
-                     f"{budget_s / 3600:.3f} h")
+                     f"{budget_s / 3600:.3f} h; both final-fill rules:\n{markdown_table(side_by_side)}")
     yield dg.Output(
         out,
         metadata={

@@ -16,7 +16,7 @@ from assets.screening import Rule, kept, screen
 from resources.embeddings import EmbeddingResource
 from resources.llm import LLMResource
 
-LABEL_COLUMNS = ["record_id", "video_id", "shard", "category_path", "content_parent_category",
+PREVIEW_COLUMNS = ["record_id", "video_id", "shard", "category_path", "content_parent_category",
                  "content_fine_category", "confidence", "margin", "runner_up_path"]
 
 
@@ -115,7 +115,7 @@ def taxonomy_labels(context: dg.AssetExecutionContext, dynamism_screen: pl.DataF
             "taxonomy_version": out["taxonomy_version"][0] if out.height else "",
             "median_margin": float(out["margin"].median() or 0.0) if out.height else 0.0,
             "labels": bar_chart(counts, "videos per category") if counts else "none",
-            "preview": preview(out, [*LABEL_COLUMNS, "kept", "reason", "backend"]),
+            "preview": preview(out, [*PREVIEW_COLUMNS, "kept", "reason", "backend"]),
         },
     )
     yield from screen_check_results(out, n_inputs=inputs.height)

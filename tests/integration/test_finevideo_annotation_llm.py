@@ -47,17 +47,28 @@ def test_invalid_structure_is_described_again_concisely_then_accepted(tmp_path):
         vlm = LLMResource(backend="openai", model="fake-vlm", base_url=server.base_url, api_key="k",
                           cache_path=str(tmp_path / "llm.sqlite"), max_concurrency=1, validation_retries=1,
                           backoff_initial_s=0.01, backoff_max_s=0.02)
-        first, second, described = describe_and_structure(vlm, encode, [ITEM])
-    assert second.results[0].ok, second.results[0].error
-    assert second.results[0].value.scenes[0].timestamps.end_timestamp == "00:30"
-    assert described[0]["concise"] and described[0]["description"] == "one calm scene until 00:30"
-    assert first.results[0].backend == "openai" and first.results[0].model == "fake-vlm"
+        (result,), runs = describe_and_structure(vlm, encode, [ITEM])
+    assert result.annotation.ok, result.annotation.error
+    assert result.annotation.value.scenes[0].timestamps.end_timestamp == "00:30"
+    assert result.item["concise"] and result.item["description"] == "one calm scene until 00:30"
+    assert result.description.backend == "openai" and result.description.model == "fake-vlm"
+    assert sum(r.calls for r in runs) == 7
     prompts = [json.dumps(r["messages"]) for r in server.requests]
     # describe; structure + instructor's re-ask; the task's repair ("Be concise") + its re-ask, all
     # still past the end because the description is; describe concisely; structure
     assert len(prompts) == 7 and "after the video's end" in prompts[2]
     assert "Be concise with your answer: fewer, shorter entries" in prompts[3]
     assert "be concise with your answer" in prompts[5] and "be concise" not in prompts[0].lower()
+
+
+def test_a_failed_description_is_not_structured(tmp_path):
+    with FakeChatServer(Model(), default="500") as server:
+        vlm = LLMResource(backend="openai", model="fake-vlm", base_url=server.base_url, api_key="k",
+                          cache_path=str(tmp_path / "llm.sqlite"), max_attempts=2, backoff_initial_s=0.01,
+                          backoff_max_s=0.02)
+        (result,), _ = describe_and_structure(vlm, encode, [ITEM])
+    assert not result.description.ok and "InternalServerError" in result.description.error
+    assert result.annotation is None and server.calls == 2  # two tries of the description, nothing else
 
 
 def test_a_vlm_gets_frames_sampled_at_shot_middles_and_the_timed_transcript(tmp_path):
