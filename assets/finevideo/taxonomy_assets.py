@@ -9,7 +9,7 @@ from assets.checks import screen_check_results, screen_check_specs
 from assets.finevideo.labelling import TaxonomyLabelTask, confidence, video_text
 from assets.finevideo.shard_frames import concat_shards
 from assets.finevideo.taxonomy import APPROVED_VERSION, DEFAULT_DISCARD_ONLY, load_tree, taxonomy_frame
-from assets.finevideo.taxonomy_review import candidate_leaves, confused_pairs, leaf_findings
+from assets.finevideo.taxonomy_review import candidate_leaves, confused_pairs, leaf_findings, low_confidence
 from assets.metadata import bar_chart, markdown_table, preview, screen_counts
 from assets.partitions import video_shards
 from assets.screening import Rule, kept, screen
@@ -146,12 +146,13 @@ def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.Data
     labels = concat_shards(taxonomy_labels)
     labelled = labels.filter(pl.col("category_path").is_not_null()).join(
         raw.select("record_id", "shard", "title", "text"), on=["record_id", "shard"], how="left")
-    texts = [video_text({"title": t, "text": x}) for t, x in labelled.select("title", "text").rows()]
+    low = labelled.filter(low_confidence(config.low_margin))
+    texts = [video_text({"title": t, "text": x}) for t, x in low.select("title", "text").rows()]
     vectors = embeddings.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
     findings = pl.concat([
         leaf_findings(labelled, taxonomy.filter(~pl.col("discard_only"))["leaf_path"].to_list(), config.low_margin),
         confused_pairs(labelled, config.low_margin),
-        candidate_leaves(labelled, vectors, texts, config.low_margin),
+        candidate_leaves(low, vectors, texts),
     ], how="vertical")
     by_kind = {str(k): int(v) for k, v in findings.group_by("kind").len().sort("kind").iter_rows()}
     show = ["leaf_path", "related_path", "videos", "mean_margin", "suggestion"]
@@ -163,7 +164,7 @@ def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.Data
         "dagster/row_count": findings.height,
         "labelled_videos": labelled.height,
         "low_margin": config.low_margin,
-        "low_confidence_videos": labelled.filter(pl.col("margin") < config.low_margin).height,
+        "low_confidence_videos": low.height,
         "findings": dg.MetadataValue.json(by_kind),
         "confused_pairs": table("confused_pair"),
         "candidate_leaves": table("candidate_leaf"),

@@ -48,7 +48,7 @@ def leaf_findings(labels: pl.DataFrame, leaf_paths: Sequence[str], low_margin: f
         pl.lit("low_confidence_leaf").alias("kind"),
         pl.col("category_path").alias("leaf_path"),
         pl.format("{}% of its videos have a margin under {}; most often confused with {}: reword it or "
-                  "add examples", (pl.col("low_share") * 100).round(0), pl.lit(low_margin),
+                  "add examples", (pl.col("low_share") * 100).round(0).cast(pl.Int64), pl.lit(low_margin),
                   pl.col("related_path")).alias("suggestion"),
     )
     used = set(labels["category_path"].drop_nulls().to_list())
@@ -79,30 +79,27 @@ def confused_pairs(labels: pl.DataFrame, low_margin: float, min_videos: int = 1)
     ).sort("videos", "leaf_path", descending=[True, False]))
 
 
-def candidate_leaves(labels: pl.DataFrame, vectors: np.ndarray, texts: Sequence[str],
-                     low_margin: float) -> pl.DataFrame:
-    """Clusters of low-margin videos (rows of `labels`, embedded as `vectors`), each named by the
+def candidate_leaves(low: pl.DataFrame, vectors: np.ndarray, texts: Sequence[str]) -> pl.DataFrame:
+    """Clusters of low-margin videos (rows of `low`, embedded as `vectors`), each named by the
     words that set its texts apart, under the top-level category most of them were given."""
-    mask = labels.select(low_confidence(low_margin)).to_series().to_numpy()
-    idx = np.flatnonzero(mask)
-    if len(idx) < MIN_CLUSTER:
+    if low.height < MIN_CLUSTER:
         return _shape(pl.DataFrame())
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     clusters = AgglomerativeClustering(n_clusters=None, distance_threshold=CLUSTER_DISTANCE,
-                                       metric="cosine", linkage="average").fit_predict(vectors[idx])
+                                       metric="cosine", linkage="average").fit_predict(vectors)
     tfidf = TfidfVectorizer(stop_words="english", max_features=5000, ngram_range=(1, 2), min_df=1)
-    weights = tfidf.fit_transform([texts[i] for i in idx])
+    weights = tfidf.fit_transform(list(texts))
     terms = np.array(tfidf.get_feature_names_out())
     rows = []
     for c in sorted(set(clusters)):
-        members = idx[clusters == c]
+        members = np.flatnonzero(clusters == c)
         if len(members) < MIN_CLUSTER:
             continue
         centre = np.asarray(weights[clusters == c].mean(axis=0)).ravel()
         name = " ".join(t.title() for t in terms[np.argsort(-centre)[:2]])
-        sub = labels[members.tolist()]
+        sub = low[members.tolist()]
         top = sub["category_path"].str.split(" > ").list.first().mode().sort()[0]
         rows.append({
             "kind": "candidate_leaf", "leaf_path": f"{top} > {name}",
