@@ -33,7 +33,8 @@ _SCREEN = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String, "k
            "fps": pl.Float64}
 ANNOTATION_SCHEMA = {
     **_SCREEN, "media_uri": pl.String, "scene_cuts_s": pl.List(pl.Float64), "cuts_source": pl.String,
-    "cues_source": pl.String, "description_text": pl.String, "content_metadata": pl.String, "scenes": pl.Int64,
+    "cues_source": pl.String, "description_text": pl.String, "content_metadata": pl.String,
+    "schema_valid": pl.Boolean, "scenes": pl.Int64,
     "qa_pairs": pl.Int64, "backend": pl.String, "model": pl.String, "task_name": pl.String,
     "task_version": pl.String, "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int64,
     "description_model": pl.String, "description_prompt_sha": pl.String,
@@ -203,6 +204,8 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             "scene_cuts_s": it["cuts"] if it else row.get("scene_cuts_s"), "cuts_source": cuts_source,
             "cues_source": cues_source, "description_text": a.item["description"] if a is not None else None,
             "content_metadata": value.model_dump_json() if value is not None else None,
+            # None: never structured (too long, unreadable, no description)
+            "schema_valid": None if a is None or a.annotation is None else a.annotation.ok,
             "scenes": len(value.scenes) if value is not None else None,
             "qa_pairs": len(value.qAndA) if value is not None else None,
             **{k: v for k, v in provenance.items() if k != "error"},
