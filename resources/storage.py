@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_origin
 
 import dagster as dg
 import polars as pl
@@ -75,6 +75,14 @@ class ParquetUPathIOManager(dg.UPathIOManager):
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pl.DataFrame:
         with path.open("rb") as f:
             return pl.read_parquet(f)
+
+    def load_partitions(self, context: dg.InputContext):
+        """A fan-in (`dict[str, DataFrame]` input) gets a dict even when one partition exists: the
+        base class hands back the bare frame for a single partition."""
+        loaded = super().load_partitions(context)
+        if isinstance(loaded, pl.DataFrame) and get_origin(context.dagster_type.typing_type) is dict:
+            return {context.asset_partition_keys[0]: loaded}
+        return loaded
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         super().handle_output(context, obj)

@@ -47,6 +47,16 @@ def test_partitioned_fan_in_and_views(tmp_path):
         assert con.sql('SELECT value FROM "nested__summary" ORDER BY shard').fetchall() == [(3,), (30,)]
 
 
+def test_a_fan_in_over_a_single_partition_still_gets_a_dict(tmp_path):
+    io = ParquetIOManager(base_path=str(tmp_path / "data"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("test_shards", ["a"])
+        assert dg.materialize([per_shard], partition_key="a", instance=instance, resources={"io_manager": io}).success
+        res = dg.materialize([per_shard, fan_in], selection=[fan_in], instance=instance, resources={"io_manager": io})
+        assert res.success
+        assert res.output_for_node("fan_in")["value"].to_list() == [1, 2]
+
+
 def test_sync_views_rebuilds_every_view(tmp_path):
     data = tmp_path / "data"
     (data / "x").mkdir(parents=True)

@@ -1,0 +1,275 @@
+"""Video annotations and their fine alignment (RECIPES section 1, "Annotation", "Fine alignment")."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from pydantic import ValidationError
+
+from assets.checks import screen_check_results, screen_check_specs
+from assets.finevideo.alignment import REJECT_FRAMES, WARN_FRAMES, Alignment, align
+from assets.finevideo.annotation_schema import Schema
+from assets.finevideo.annotation_tasks import (
+    MAX_MINUTES,
+    VideoAnnotationTask,
+    VideoDescriptionTask,
+    frame_times,
+    sample_frames,
+)
+from assets.finevideo.subtitles import estimated_cues, parse_vtt
+from assets.metadata import bar_chart, preview, screen_counts
+from assets.screening import kept
+from resources.embeddings import EmbeddingResource
+from resources.llm import LLMResource, TaskResult, TaskRun
+from resources.storage import MediaStore
+
+SCENE_THRESHOLD = 15.0  # PySceneDetect ContentDetector, as FineVideo
+PREPARE_THREADS = 2
+_SCREEN = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String, "kept": pl.Boolean,
+           "reason": pl.String, "reasons": pl.List(pl.String), "detail": pl.String, "duration_s": pl.Float64,
+           "fps": pl.Float64}
+ANNOTATION_SCHEMA = {
+    **_SCREEN, "media_uri": pl.String, "scene_cuts_s": pl.List(pl.Float64), "cuts_source": pl.String,
+    "cues_source": pl.String, "description_text": pl.String, "content_metadata": pl.String,
+    "schema_valid": pl.Boolean, "scenes": pl.Int64,
+    "qa_pairs": pl.Int64, "backend": pl.String, "model": pl.String, "task_name": pl.String,
+    "task_version": pl.String, "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int64,
+    "description_model": pl.String, "description_prompt_sha": pl.String,
+}
+ALIGNED_SCHEMA = {
+    **_SCREEN, "content_metadata": pl.String, "max_shift_frames": pl.Int64, "shifts_frames": pl.List(pl.Int64),
+    "snapped_boundaries": pl.Int64, "clamped_timestamps": pl.Int64, "last_end_shift_frames": pl.Int64,
+    "warnings": pl.List(pl.String), "annotation_prompt_sha": pl.String,
+}
+RETRY_CONCISE = ("ValidationError", "IncompleteOutputException", "JSONDecodeError")
+
+
+def schema_check(df: pl.DataFrame) -> dg.AssetCheckResult:
+    """Every kept row's content_metadata validates against the schema for its video's duration."""
+    bad: list[str] = []
+    for rid, content, duration in kept(df).select("record_id", "content_metadata", "duration_s").rows():
+        try:
+            Schema.model_validate_json(content, context={"duration_s": duration})
+        except (ValidationError, TypeError) as e:
+            bad.append(f"{rid}: {str(e).splitlines()[0][:200]}")
+    return dg.AssetCheckResult(check_name="schema_valid", passed=not bad,
+                               metadata={"checked": kept(df).height, "invalid": len(bad),
+                                         "examples": dg.MetadataValue.json(bad[:5])})
+
+
+def schema_spec(asset: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec("schema_valid", asset=asset, blocking=True,
+                             description="kept annotations validate against FineVideo's schema")
+
+
+def _cues(row: dict[str, Any], media: MediaStore) -> tuple[list, str]:
+    if row.get("subtitle_uri"):
+        try:
+            cues = parse_vtt(media.local_path(row["subtitle_uri"]).read_text(encoding="utf-8", errors="replace"))
+            if cues:
+                return cues, "subtitles"
+        except OSError:
+            pass
+    return estimated_cues(row.get("text") or "", float(row["duration_s"])), "transcript_estimate"
+
+
+def _cuts(row: dict[str, Any], media: MediaStore) -> tuple[list[float], str]:
+    if row.get("scene_cuts_s") is not None:
+        return list(row["scene_cuts_s"]), "dynamism_screen"
+    from assets.finevideo.scene_cuts import detect_scene_cuts
+
+    return detect_scene_cuts(str(media.local_path(row["media_uri"])), threshold=SCENE_THRESHOLD), "detected"
+
+
+def _item(row: dict[str, Any], media: MediaStore, backend: str) -> tuple[dict[str, Any], tuple[str, str]]:
+    """The Tasks' item for a selected video, and where its cuts and cues came from."""
+    cues, cues_source = _cues(row, media)
+    cuts, cuts_source = _cuts(row, media)
+    item = {
+        "record_id": row["record_id"], "title": row.get("title") or "", "channel": row.get("channel") or "",
+        "duration_s": float(row["duration_s"]), "category": row.get("category_path") or "",
+        "transcript": row.get("text") or "", "cues": [[c.start, c.end, c.text, c.estimated] for c in cues],
+        "cuts": cuts, "motion": list(row.get("motion_per_second") or []),
+        "freezes": [[f["start_s"], f["end_s"]] for f in row.get("freeze_intervals") or []],
+    }
+    if backend == "gemini":
+        item["video_path"] = str(media.local_path(row["media_uri"]))
+    elif backend != "offline":
+        item["frames"] = sample_frames(media.local_path(row["media_uri"]), frame_times(cuts, item["duration_s"]))
+    return item, (cuts_source, cues_source)
+
+
+@dataclass
+class Annotated:
+    item: dict[str, Any]  # what was structured: the Task item with its description
+    description: TaskResult
+    annotation: TaskResult | None  # None when there was no description to structure
+
+
+def _structure(vlm: LLMResource, structure: VideoAnnotationTask, describe: VideoDescriptionTask,
+               items: list[dict[str, Any]], log) -> tuple[list[Annotated], list[TaskRun]]:
+    described = vlm.run(describe, items, log=log)
+    ok = [i for i, r in enumerate(described.results) if r.ok]
+    todo = [{**items[i], "description": described.results[i].value.text} for i in ok]
+    structured = vlm.run(structure, todo, log=log)
+    out = [Annotated({**it, "description": None}, r, None) for it, r in zip(items, described.results, strict=True)]
+    for i, it, r in zip(ok, todo, structured.results, strict=True):
+        out[i] = Annotated(it, described.results[i], r)
+    return out, [described, structured]
+
+
+def describe_and_structure(vlm: LLMResource, encode, items: list[dict[str, Any]], log=None
+                           ) -> tuple[list[Annotated], list[TaskRun]]:
+    """FineVideo's two steps, then, on a remote backend, a second round for the items whose
+    structuring failed validation or was cut off: described again with "be concise", structured again.
+    Returns one `Annotated` per item and every TaskRun (for the UI's call counts)."""
+    describe = VideoDescriptionTask(mode="video" if vlm.backend == "gemini" else "frames")
+    structure = VideoAnnotationTask(encode)
+    out, runs = _structure(vlm, structure, describe, items, log)
+    retry = [i for i, a in enumerate(out) if vlm.backend != "offline" and a.annotation is not None
+             and not a.annotation.ok and a.annotation.error.startswith(RETRY_CONCISE)]
+    if retry:
+        again, more = _structure(vlm, structure, describe, [{**items[i], "concise": True} for i in retry], log)
+        for i, a in zip(retry, again, strict=True):
+            out[i] = a
+        runs += more
+    return out, runs
+
+
+def run_metadata(runs: list[TaskRun]) -> dict[str, Any]:
+    return {"model_calls": sum(r.calls for r in runs), "cache_hits": sum(r.cache_hits for r in runs),
+            "model_seconds": round(sum(r.seconds for r in runs), 2)}
+
+
+@dg.asset(
+    group_name="finevideo",
+    kinds={"polars", "parquet"},
+    owners=["team:data"],
+    code_version="1",
+    ins={"curated_selection": dg.AssetIn()},
+    check_specs=[*screen_check_specs("video_annotations"), schema_spec("video_annotations")],
+    description=(
+        "FineVideo's annotation schema for every selected video of at most 10 minutes (longer ones "
+        "are rejected with a reason). Task `video_description` (Gemini with the video, or a VLM with "
+        "frames + transcript) then Task `video_annotation` (structured output, retried with 'be "
+        "concise'). Offline: scenes from the detected cuts, speech per scene from the subtitles, "
+        "dynamism from measured motion, audio-visual correlation from speech/scene overlap, mood by "
+        "embedding similarity, Q/A from the transcript; fields nothing grounds stay empty."
+    ),
+)
+def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.DataFrame, vlm: LLMResource,
+                      embeddings: EmbeddingResource, media: MediaStore):
+    selected = kept(curated_selection).sort("record_id")
+    limit = MAX_MINUTES * 60
+    rows, items, problems = selected.to_dicts(), [], {}
+
+    def prepare(i: int):
+        try:
+            return i, _item(rows[i], media, vlm.backend), None
+        except ImportError:
+            raise  # a missing module is the code's fault, not the video's
+        except Exception as e:  # a video whose cuts or frames cannot be read is that row's rejection
+            return i, None, ("unreadable_video", f"{type(e).__name__}: {str(e)[:200]}")
+
+    for i, row in enumerate(rows):
+        if row["duration_s"] > limit:
+            problems[i] = ("too_long", f"{row['duration_s']:.0f} s (keep if <= {limit} s)")
+    # cut detection decodes whole videos; the decoder releases the GIL, so two threads nearly halve it
+    with ThreadPoolExecutor(max_workers=PREPARE_THREADS) as pool:
+        for i, prepared, problem in pool.map(prepare, [i for i in range(len(rows)) if i not in problems]):
+            if problem:
+                problems[i] = problem
+            else:
+                items.append((i, *prepared))
+    annotated, runs = describe_and_structure(vlm, embeddings.encode, [it for _, it, _ in items], log=context.log)
+    results = {i: (it, src, a) for (i, it, src), a in zip(items, annotated, strict=True)}
+    out_rows = []
+    for i, row in enumerate(rows):
+        it, sources, a = results.get(i, (None, (None, None), None))
+        reason, detail = problems.get(i, (None, None))
+        if a is not None and not a.description.ok:
+            reason, detail = "description_failed", a.description.error
+        elif a is not None and not a.annotation.ok:
+            reason, detail = "annotation_failed", a.annotation.error
+        value = a.annotation.value if reason is None and a is not None else None
+        cuts_source, cues_source = sources
+        provenance = a.annotation.provenance() if a is not None and a.annotation is not None else {}
+        out_rows.append({
+            "record_id": row["record_id"], "video_id": row["video_id"], "shard": row["shard"],
+            "kept": reason is None, "reason": reason, "reasons": [reason] if reason else [], "detail": detail,
+            "duration_s": row["duration_s"], "fps": row.get("fps"), "media_uri": row.get("media_uri"),
+            "scene_cuts_s": it["cuts"] if it else row.get("scene_cuts_s"), "cuts_source": cuts_source,
+            "cues_source": cues_source, "description_text": a.item["description"] if a is not None else None,
+            "content_metadata": value.model_dump_json() if value is not None else None,
+            # None: never structured (too long, unreadable, no description)
+            "schema_valid": None if a is None or a.annotation is None else a.annotation.ok,
+            "scenes": len(value.scenes) if value is not None else None,
+            "qa_pairs": len(value.qAndA) if value is not None else None,
+            **{k: v for k, v in provenance.items() if k != "error"},
+            "description_model": a.description.model if a is not None else None,
+            "description_prompt_sha": a.description.prompt_sha if a is not None else None,
+        })
+    df = pl.DataFrame(out_rows, schema=ANNOTATION_SCHEMA)
+    yield dg.Output(df, metadata={
+        **screen_counts(df),
+        **run_metadata(runs),
+        "cuts_detected_here": int((df["cuts_source"] == "detected").sum()) if df.height else 0,
+        "mean_scenes": round(float(kept(df)["scenes"].mean() or 0), 2) if kept(df).height else 0.0,
+        "preview": preview(df, ["video_id", "duration_s", "scenes", "qa_pairs", "cuts_source", "kept", "reason",
+                                "backend", "model"]),
+    })
+    yield from screen_check_results(df, n_inputs=selected.height)
+    yield schema_check(df)
+
+
+@dg.asset(
+    group_name="finevideo",
+    kinds={"polars", "parquet"},
+    owners=["team:data"],
+    code_version="1",
+    ins={"video_annotations": dg.AssetIn()},
+    check_specs=[*screen_check_specs("aligned_annotations"), schema_spec("aligned_annotations")],
+    description=(
+        "Annotations whose scene boundaries are snapped to content-detector cuts within +-2 s and "
+        "made contiguous (each scene starts one frame after the previous ends, the last ends with the "
+        f"video); a start moved more than {WARN_FRAMES} frames is a warning, more than {REJECT_FRAMES} "
+        "rejects the video; inner timestamps are clamped into their scene."
+    ),
+)
+def aligned_annotations(video_annotations: pl.DataFrame):
+    rows = kept(video_annotations).to_dicts()
+    out_rows = []
+    for row in rows:
+        a = align(json.loads(row["content_metadata"]), row["scene_cuts_s"] or [], float(row["fps"]),
+                  float(row["duration_s"])) if row.get("fps") else Alignment(
+            content=None, fps=0.0, rejection="no_frame_rate", detail="the video's frame rate was not measured")
+        out_rows.append({
+            "record_id": row["record_id"], "video_id": row["video_id"], "shard": row["shard"],
+            "kept": a.rejection is None, "reason": a.rejection, "reasons": [a.rejection] if a.rejection else [],
+            "detail": a.detail, "duration_s": row["duration_s"], "fps": row["fps"],
+            "content_metadata": json.dumps(a.content, ensure_ascii=False) if a.content else None,
+            "max_shift_frames": a.max_shift_frames, "shifts_frames": a.shifts_frames,
+            "snapped_boundaries": a.snapped, "clamped_timestamps": a.clamped,
+            "last_end_shift_frames": a.last_end_shift_frames, "warnings": a.warnings,
+            "annotation_prompt_sha": row.get("prompt_sha"),
+        })
+    df = pl.DataFrame(out_rows, schema=ALIGNED_SCHEMA)
+    warned = int((df["warnings"].list.len() > 0).sum()) if df.height else 0
+    shifts = {str(r): int(n) for r, n in df.group_by(
+        pl.col("max_shift_frames").cut([0, WARN_FRAMES, REJECT_FRAMES],
+                                       labels=["0", f"1-{WARN_FRAMES}", f"{WARN_FRAMES + 1}-{REJECT_FRAMES}",
+                                               f">{REJECT_FRAMES}"]).cast(pl.String)
+    ).len().iter_rows()} if df.height else {}
+    yield dg.Output(df, metadata={
+        **screen_counts(df),
+        "warned_videos": warned,
+        "max_shift_frames": dg.MetadataValue.json(shifts),
+        "shift_histogram": bar_chart(shifts, "videos by largest scene-start shift (frames)") if shifts else "none",
+        "preview": preview(df, ["video_id", "max_shift_frames", "snapped_boundaries", "clamped_timestamps",
+                                "kept", "reason", "detail"]),
+    })
+    yield from screen_check_results(df, n_inputs=len(rows))
+    yield schema_check(df)

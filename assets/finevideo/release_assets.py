@@ -1,0 +1,125 @@
+"""The released dataset and its card (RECIPES section 1, the end of the funnel)."""
+
+import json
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from assets.checks import unique_ids, unique_ids_spec
+from assets.finevideo.annotation_assets import schema_check, schema_spec
+from assets.finevideo.dataset_card import card, funnel, markdown
+from assets.finevideo.release import release_rows, sample_json, write_tar
+from assets.finevideo.shard_frames import concat_shards
+from assets.metadata import bar_chart, funnel_chart, preview
+from resources.landing import safe_id
+from resources.storage import MediaStore
+
+
+class ReleaseConfig(dg.Config):
+    webdataset: bool = Field(default=True, description="Also write webdataset tar shards to the media store.")
+    shard_size: int = Field(default=100, gt=0, description="Videos per tar shard.")
+
+
+@dg.asset(
+    group_name="finevideo",
+    kinds={"polars", "parquet"},
+    owners=["team:data"],
+    code_version="1",
+    ins={"aligned_annotations": dg.AssetIn(), "video_annotations": dg.AssetIn(), "curated_selection": dg.AssetIn()},
+    check_specs=[
+        unique_ids_spec("finevideo_dataset"),
+        schema_spec("finevideo_dataset"),
+        dg.AssetCheckSpec("complete", asset="finevideo_dataset", blocking=True,
+                          description="every aligned annotation is released with its video's URI and sha256"),
+    ],
+    description=(
+        "The FineVideo release: one row per aligned annotation with the video's URI and sha256, its "
+        "YouTube metadata and licence, content_parent_category, content_fine_category, "
+        "content_metadata (FineVideo's schema as JSON) and the provenance of every model step; "
+        "optionally the same samples as webdataset tar shards (<key>.mp4 + <key>.json) in the media store."
+    ),
+)
+def finevideo_dataset(context: dg.AssetExecutionContext, config: ReleaseConfig, aligned_annotations: pl.DataFrame,
+                      video_annotations: pl.DataFrame, curated_selection: pl.DataFrame, media: MediaStore):
+    df = release_rows(aligned_annotations, video_annotations, curated_selection)
+    shard_uris: list[str | None] = [None] * df.height
+    keys = [safe_id(v) for v in df["video_id"].to_list()] if df.height else []
+    if config.webdataset and df.height:
+        rows = df.to_dicts()
+        with tempfile.TemporaryDirectory(prefix="finevideo-wds-") as tmp:
+            for start in range(0, len(rows), config.shard_size):
+                chunk = range(start, min(start + config.shard_size, len(rows)))
+                path = Path(tmp) / f"shard-{start // config.shard_size:05d}.tar"
+                write_tar([(keys[i], media.local_path(rows[i]["video_uri"]), sample_json(rows[i])) for i in chunk], path)
+                ref = media.put_file(path, suffix=".tar")
+                for i in chunk:
+                    shard_uris[i] = ref.uri
+    df = df.with_columns(pl.Series("wds_key", keys, dtype=pl.String),
+                         pl.Series("wds_shard_uri", shard_uris, dtype=pl.String))
+    expected = int(aligned_annotations["kept"].sum()) if aligned_annotations.height else 0
+    missing = df.filter(pl.col("video_uri").is_null() | pl.col("video_sha256").is_null()).height
+    hours = round(float(df["duration_seconds"].sum() or 0.0) / 3600, 4) if df.height else 0.0
+    context.log.info(f"released {df.height} videos ({hours} h)")
+    yield dg.Output(df, metadata={
+        "dagster/row_count": df.height,
+        "hours": hours,
+        "webdataset_shards": dg.MetadataValue.json(sorted({u for u in shard_uris if u})),
+        "preview": preview(df, ["video_id", "youtube_title", "content_parent_category", "content_fine_category",
+                                "duration_seconds", "license", "annotation_backend"]),
+    })
+    yield unique_ids(df)
+    yield schema_check(df.rename({"duration_seconds": "duration_s"}).with_columns(pl.lit(True).alias("kept")))
+    yield dg.AssetCheckResult(check_name="complete", passed=df.height == expected and missing == 0,
+                              metadata={"aligned_kept": expected, "released": df.height,
+                                        "without_uri_or_sha": missing})
+
+
+STAGES = ("raw_video_metadata", "language_screen", "video_files", "word_density_screen", "dynamism_screen",
+          "taxonomy_labels", "curated_selection", "video_annotations", "aligned_annotations", "finevideo_dataset")
+
+
+@dg.asset(
+    group_name="finevideo",
+    kinds={"polars", "parquet", "markdown"},
+    owners=["team:data"],
+    code_version="1",
+    ins={name: dg.AssetIn() for name in STAGES},
+    description=(
+        "The dataset card (Markdown + JSON in the media store, and shown here): the funnel across every "
+        "FineVideo stage computed from the stages' own verdicts, hours, categories and licences. "
+        "The table is the funnel."
+    ),
+)
+def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore, **stages):
+    frames = {name: concat_shards(v) if isinstance(v, dict) else v for name, v in stages.items()}
+    funnel_df = funnel([(name, frames[name]) for name in STAGES])
+    dataset = frames["finevideo_dataset"]
+    extra = {
+        "taxonomy_version": ", ".join(sorted(set(dataset["taxonomy_version"].drop_nulls().to_list())))
+        if "taxonomy_version" in dataset.columns else "",
+        "label_models": ", ".join(sorted(set(dataset["label_model"].drop_nulls().to_list())))
+        if "label_model" in dataset.columns else "",
+        "annotation_models": ", ".join(sorted(set(dataset["annotation_model"].drop_nulls().to_list())))
+        if "annotation_model" in dataset.columns else "",
+        "source_shards": frames["raw_video_metadata"]["shard"].n_unique() if frames["raw_video_metadata"].height else 0,
+    }
+    data = card(dataset, funnel_df, extra)
+    text = markdown(data)
+    md_ref = media.put_bytes(text.encode("utf-8"), ".md")
+    json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"), ".json")
+    categories = {r["name"]: r["hours"] for r in data["parent_categories"]}
+    return dg.Output(funnel_df, metadata={
+        "dagster/row_count": funnel_df.height,
+        "videos": data["videos"],
+        "hours": data["hours"],
+        "card_uri": md_ref.uri,
+        "card_json_uri": json_ref.uri,
+        "funnel": funnel_chart(list(zip(funnel_df["stage"].to_list(), funnel_df["kept"].to_list(), strict=True)),
+                               "FineVideo funnel (kept per stage)"),
+        "category_hours": bar_chart(categories, "released hours by top-level category", "hours")
+        if categories else "none",
+        "card": dg.MetadataValue.md(text),
+    })

@@ -1,0 +1,59 @@
+import json
+import tarfile
+
+import polars as pl
+
+from assets.finevideo.dataset_card import card, funnel, markdown
+from assets.finevideo.release import release_rows, sample_json, write_tar
+
+CONTENT = json.dumps({"title": "t", "scenes": [], "fps": 10.0})
+
+
+def test_release_rows_join_selection_and_annotation_provenance_and_keep_every_column():
+    aligned = pl.DataFrame({"record_id": ["yt:a", "yt:b"], "kept": [True, False], "content_metadata": [CONTENT, None],
+                            "max_shift_frames": [3, 200]})
+    annotations = pl.DataFrame({"record_id": ["yt:a", "yt:b"], "backend": ["offline"] * 2, "model": ["m"] * 2,
+                                "task_version": ["1"] * 2, "prompt_sha": ["p", "q"]})
+    selection = pl.DataFrame({"record_id": ["yt:a", "yt:b", "yt:c"], "kept": [True, True, False],
+                              "video_id": ["a", "b", "c"], "media_uri": ["file:///a.mp4", "file:///b.mp4", None],
+                              "sha256": ["s"] * 3, "duration_s": [60.0, 70.0, 80.0], "title": ["A", "B", "C"],
+                              "license": ["CC-BY"] * 3, "content_parent_category": ["Sports"] * 3})
+    rows = release_rows(aligned, annotations, selection)
+    assert rows.height == 1
+    r = rows.row(0, named=True)
+    assert (r["video_uri"], r["video_sha256"], r["youtube_title"], r["annotation_prompt_sha"]) == \
+        ("file:///a.mp4", "s", "A", "p")
+    assert r["alignment_max_shift_frames"] == 3 and r["duration_seconds"] == 60.0
+    assert r["youtube_channel"] is None  # a column the selection lacked is still released, as null
+    meta = json.loads(sample_json(r))
+    assert meta["content_metadata"]["fps"] == 10.0 and meta["license"] == "CC-BY"
+
+
+def test_tar_shards_are_reproducible_and_hold_a_video_and_json_per_sample(tmp_path):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"\x00video")
+    samples = [("b", video, b'{"k": 2}'), ("a", video, b'{"k": 1}')]
+    write_tar(samples, tmp_path / "one.tar")
+    write_tar(list(reversed(samples)), tmp_path / "two.tar")
+    assert (tmp_path / "one.tar").read_bytes() == (tmp_path / "two.tar").read_bytes()
+    with tarfile.open(tmp_path / "one.tar") as tar:
+        assert tar.getnames() == ["a.mp4", "a.json", "b.mp4", "b.json"]
+        assert tar.extractfile("b.json").read() == b'{"k": 2}' and tar.getmember("a.mp4").mtime == 0
+
+
+def test_the_card_funnel_counts_each_stage_from_its_own_verdicts():
+    raw = pl.DataFrame({"record_id": ["a", "b", "c"]})
+    screen = pl.DataFrame({"kept": [True, False, False], "reason": [None, "static", "static"],
+                           "duration_s": [3600.0, 60.0, 60.0]})
+    dataset = pl.DataFrame({"duration_seconds": [1800.0, 1800.0], "license": ["CC-BY", "CC-BY-SA"],
+                            "content_parent_category": ["Sports", "Sports"],
+                            "content_category_path": ["Sports > X > Y", "Sports > X > Z"]})
+    f = funnel([("raw_video_metadata", raw), ("dynamism_screen", screen), ("finevideo_dataset", dataset)])
+    assert f.select("stage", "inputs", "kept", "rejected").rows() == [
+        ("raw_video_metadata", 3, 3, 0), ("dynamism_screen", 3, 1, 2), ("finevideo_dataset", 2, 2, 0)]
+    assert f["kept_hours"].to_list() == [None, 1.0, 1.0] and f["top_rejections"][1] == "static 2"
+    c = card(dataset, f, {"taxonomy_version": "abc"})
+    assert c["hours"] == 1.0 and c["licences"] == {"CC-BY": 1, "CC-BY-SA": 1}
+    assert c["parent_categories"] == [{"name": "Sports", "videos": 2, "hours": 1.0}]
+    text = markdown(c)
+    assert "| dynamism_screen | 3 | 1 | 2 | 1.0 | static 2 |" in text and "- taxonomy_version: abc" in text
