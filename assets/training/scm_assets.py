@@ -82,7 +82,7 @@ def _run(context, gpu: GPUResource, payload: dict, media: MediaStore):
     ),
 )
 def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu: GPUResource,
-                media: MediaStore) -> pl.DataFrame:
+                media: MediaStore) -> dg.Output[pl.DataFrame]:
     from assets.training.scm.config import scm_config, with_overrides
     from assets.training.scm.plots import loss_curve
 
@@ -91,7 +91,8 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
     payload = {"job": "teacher", "config": cfg.as_dict()}
     summary, ref, curve = _run(context, gpu, payload, media)
     df = _checkpoint_frame(curve, ref, {"profile": profile})
-    context.add_output_metadata({
+    # an explicit Output: a Pipes session requires a typed event stream from the step
+    return dg.Output(df, metadata={
         "dagster/row_count": df.height,
         "profile": profile,
         "checkpoint_uri": ref.uri,
@@ -103,7 +104,6 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
                                    "teacher loss curve"),
         "preview": preview(df.tail(5), ["step", "loss", "lr", "grad_norm", "elapsed_s"]),
     })
-    return df
 
 
 @dg.asset(
@@ -121,7 +121,7 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
     ),
 )
 def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu: GPUResource,
-                media: MediaStore, scm_teacher: pl.DataFrame) -> pl.DataFrame:
+                media: MediaStore, scm_teacher: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     from assets.training.scm.config import scm_config, with_overrides
     from assets.training.scm.plots import loss_curve, ratio_curve
 
@@ -148,8 +148,7 @@ def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu
     }
     if any(r.get("ratio_1step") is not None for r in curve):
         meta["fd_ratio_curve"] = png_markdown(ratio_curve(curve), "FD ratio curve")
-    context.add_output_metadata(meta)
-    return df
+    return dg.Output(df, metadata=meta)
 
 
 @dg.asset(
