@@ -3,7 +3,9 @@ teacher 2-step, student 1-step and 2-step (t_mid tuned on val), FD on the test s
 real-vs-real floor, wall-clock per sample measured side by side, class coverage.
 
 Selection (the reference NFE, every t_mid, the student's chosen sampler) uses FD on the val split;
-the reported figures are FD on the test split of the same samples. All samplers draw their initial
+the reported figures are FD on the test split of the same samples. The chosen student sampler is
+the cheapest one whose val FD is within `target_ratio` of the teacher's reference sampler (1 step
+before 2), else the one with the lower val FD. All samplers draw their initial
 noise from the same seed (common random numbers).
 """
 
@@ -53,6 +55,14 @@ def reference_steps(fd_by_steps: dict[int, float], tolerance: float) -> int:
     return min(s for s, fd in fd_by_steps.items() if fd <= top * (1 + tolerance))
 
 
+def choose_sampler(fd_val: dict[str, float], teacher_fd_val: float, target_ratio: float) -> str:
+    """`fd_val` maps sampler name to val FD, cheapest first."""
+    for name, fd in fd_val.items():
+        if fd <= target_ratio * teacher_fd_val:
+            return name
+    return min(fd_val, key=fd_val.get)
+
+
 def time_samplers(samplers: dict[str, Callable[[], torch.Tensor]], batch: int, repeats: int,
                   sync: Callable[[], None] = lambda: None) -> dict[str, float]:
     """Seconds per sample of each sampler: one warm-up, then `repeats` rounds interleaving the
@@ -96,7 +106,8 @@ def build_report(teacher: nn.Module, student: nn.Module, data: ImageData, cfg: R
     t_euler, euler2 = tune(teacher, "euler2")
     cm1 = measure(student, "cm1")
     t_cm2, cm2 = tune(student, "cm2")
-    chosen = "student_2step" if cm2[0] < cm1[0] else "student_1step"
+    chosen = choose_sampler({"student_1step": cm1[0], "student_2step": cm2[0]}, sweep[ref_steps][0],
+                            cfg.target_ratio)
 
     b = cfg.timing_batch
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
