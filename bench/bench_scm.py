@@ -48,9 +48,10 @@ def main() -> None:
     from assets.training.scm.train import load_checkpoint
 
     profile = os.environ.get("MMFOUNDRY_SCM_BENCH_PROFILE", "default")
-    threads = int(os.environ.get("MMFOUNDRY_TORCH_THREADS", "0")) or os.cpu_count() or 1
-    torch.set_num_threads(threads)
     cfg = scm_config(profile)
+    threads = int(os.environ.get("MMFOUNDRY_TORCH_THREADS", "0")) or os.cpu_count() or 1
+    threads = min(threads, cfg.max_threads or threads)
+    torch.set_num_threads(threads)
     print(f"profile {profile}; torch {torch.__version__} on CPU, {threads} threads; "
           f"load average at start {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     print(f"teacher: {cfg.teacher.net.arch} net {cfg.teacher.net.channels} ch x {cfg.teacher.net.channel_mult}, "
@@ -62,10 +63,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_scm_") as work:
         tdir, sdir = Path(work, "teacher"), Path(work, "student")
         c0 = time.process_time()
-        tsum = run_job({"job": "teacher", "config": cfg.teacher.as_dict()}, tdir, "cpu", log)
+        tsum = run_job({"job": "teacher", "config": cfg.teacher.as_dict(), "max_threads": threads}, tdir, "cpu", log)
         c1 = time.process_time()
         ssum = run_job({"job": "student", "config": cfg.student.as_dict(), "report": cfg.report.as_dict(),
-                        "teacher_checkpoint": str(tdir / CHECKPOINT)}, sdir, "cpu", log)
+                        "teacher_checkpoint": str(tdir / CHECKPOINT), "max_threads": threads}, sdir, "cpu", log)
         t2, c2 = time.perf_counter(), time.process_time()
         teacher, ckpt = load_checkpoint(tdir / CHECKPOINT)
         student, _ = load_checkpoint(sdir / CHECKPOINT)

@@ -87,8 +87,9 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
     from assets.training.scm.plots import loss_curve
 
     profile = training_profile(config.profile)
-    cfg = with_overrides(scm_config(profile).teacher, source=config.source, steps=config.steps, seed=config.seed)
-    payload = {"job": "teacher", "config": cfg.as_dict()}
+    full = scm_config(profile)
+    cfg = with_overrides(full.teacher, source=config.source, steps=config.steps, seed=config.seed)
+    payload = {"job": "teacher", "config": cfg.as_dict(), "max_threads": full.max_threads}
     summary, ref, curve = _run(context, gpu, payload, media)
     df = _checkpoint_frame(curve, ref, {"profile": profile})
     # an explicit Output: a Pipes session requires a typed event stream from the step
@@ -130,6 +131,7 @@ def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu
     cfg = with_overrides(full.student, steps=config.steps, seed=config.seed, sigma_weight=config.sigma_weight)
     teacher_uri, teacher_sha = scm_teacher["checkpoint_uri"][0], scm_teacher["checkpoint_sha256"][0]
     payload = {"job": "student", "config": cfg.as_dict(), "report": full.report.as_dict(),
+               "max_threads": full.max_threads,
                "teacher_checkpoint": str(media.local_path(teacher_uri)), "teacher_sha256": teacher_sha}
     summary, ref, curve = _run(context, gpu, payload, media)
     df = _checkpoint_frame(curve, ref, {"profile": profile, "teacher_checkpoint_uri": teacher_uri,
@@ -170,12 +172,15 @@ def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: 
     from assets.training.scm import plots as scm_plots
     from assets.training.scm.config import scm_config
     from assets.training.scm.data import load_images
+    from assets.training.scm.jobs import cap_threads
     from assets.training.scm.report import ROW_COLUMNS, build_report
     from assets.training.scm.train import load_checkpoint
 
     profile = training_profile(config.profile)
-    cfg = scm_config(profile).report
+    full = scm_config(profile)
+    cfg = full.report
     gpu.setup()
+    cap_threads(full.max_threads)
     device = gpu.torch_device()
     teacher, tckpt = load_checkpoint(media.local_path(scm_teacher["checkpoint_uri"][0]), device)
     student, _ = load_checkpoint(media.local_path(scm_student["checkpoint_uri"][0]), device)

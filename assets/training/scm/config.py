@@ -100,6 +100,12 @@ class ScmConfig:
     teacher: TeacherConfig
     student: StudentConfig
     report: ReportConfig
+    # torch CPU threads cap for this profile's jobs (0: no cap). A tiny model's ops are too small
+    # to split: a second thread only adds synchronisation, and on a busy machine a lot of it.
+    max_threads: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 def scm_config(profile: str) -> ScmConfig:
@@ -110,11 +116,12 @@ def scm_config(profile: str) -> ScmConfig:
         return ScmConfig(
             TeacherConfig(net=net, steps=400, batch=128, lr=3e-3, warmup_steps=20, ema_decay=0.99,
                           log_every=20),
-            StudentConfig(steps=150, batch=128, lr=1e-4, tangent_warmup=50, ema_decay=0.95,
+            StudentConfig(steps=150, batch=128, lr=5e-4, tangent_warmup=50, ema_decay=0.95,
                           log_every=10, eval_every=50, eval_samples=300, eval_t_mids=(1.1,)),
             ReportConfig(eval_samples=300, heun_steps=(1, 2, 4, 8, 16, 32, 63),
                          t_mids=(0.7, 0.9, 1.1, 1.3), timing_batch=128, timing_repeats=2,
                          classifier_hidden=(64, 32)),
+            max_threads=1,
         )
     if profile == "default":
         return ScmConfig(TeacherConfig(), StudentConfig(), ReportConfig())

@@ -56,8 +56,10 @@ class FeatureClassifier:
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
+        from threadpoolctl import threadpool_limits
 
-        with warnings.catch_warnings():
+        # one BLAS thread: the matrices are small, and extra threads on a busy machine cost 10x
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model.fit(_flat(x), y)
         return self

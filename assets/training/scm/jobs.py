@@ -37,7 +37,16 @@ def report_config_from(d: dict):
     return ReportConfig(**d)
 
 
+def cap_threads(max_threads: int | None) -> None:
+    """Lower torch's CPU thread count to `max_threads` (0 or None: leave it)."""
+    import torch
+
+    if max_threads and torch.get_num_threads() > max_threads:
+        torch.set_num_threads(max_threads)
+
+
 def run_job(payload: dict, workdir: str | Path, device="cpu", log: Callable[[str], None] = print) -> dict:
+    cap_threads(payload.get("max_threads"))
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if payload["job"] == "teacher":
