@@ -16,7 +16,7 @@ from pydantic import Field
 
 from assets.metadata import png_markdown, preview
 from assets.training.profiles import training_profile
-from resources.gpu import GPUResource
+from resources.gpu import GPUResource, estimate_memory
 from resources.storage import MediaStore
 
 GPU_OP_TAGS = {"dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}}}}
@@ -55,6 +55,14 @@ def _summary_meta(summary: dict) -> dict:
         elif isinstance(v, bool | int | str):
             out[k] = v
     return out
+
+
+def _memory(params: int, with_reference: bool) -> dg.MetadataValue:
+    """RECIPES section 7's accounting for this job in fp32 (activations not included): the
+    student's reference is the frozen teacher, a copy of the same network."""
+    est = estimate_memory(int(params), "fp32", with_reference=with_reference)
+    return dg.MetadataValue.json({k: (round(v, 6) if isinstance(v, float) else v)
+                                  for k, v in est.as_dict().items()})
 
 
 def _run(context, gpu: GPUResource, payload: dict, media: MediaStore):
@@ -101,6 +109,7 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
         "checkpoint_bytes": ref.size,
         **_summary_meta(summary),
         "config": dg.MetadataValue.json(cfg.as_dict()),
+        "memory_gb": _memory(summary["params"], with_reference=False),
         "loss_curve": png_markdown(loss_curve(curve, f"sCM teacher ({profile})", ("loss", "grad_norm")),
                                    "teacher loss curve"),
         "preview": preview(df.tail(5), ["step", "loss", "lr", "grad_norm", "elapsed_s"]),
@@ -144,6 +153,7 @@ def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu
         "teacher_checkpoint_sha256": teacher_sha,
         **_summary_meta(summary),
         "config": dg.MetadataValue.json(cfg.as_dict()),
+        "memory_gb": _memory(summary["params"], with_reference=True),
         "loss_curve": png_markdown(loss_curve(curve, f"sCD student ({profile})",
                                               ("loss", "raw_tangent_norm", "weight_mean")), "student curves"),
         "preview": preview(df.tail(5), ["step", "loss", "tangent_r", "raw_tangent_norm", "weight_mean"]),

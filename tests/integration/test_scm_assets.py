@@ -35,6 +35,8 @@ def test_fast_profile_teacher_student_report(mmf_env, one_thread):
     assert teacher["checkpoint_uri"][0].endswith(f"{sha}.pt") and meta["scm_teacher"]["checkpoint_sha256"].value == sha
     assert "data:image/png;base64," in meta["scm_teacher"]["loss_curve"].value
     assert student["teacher_checkpoint_sha256"][0] == sha
+    memory = meta["scm_student"]["memory_gb"].value  # RECIPES section 7: reference = the frozen teacher
+    assert memory["reference_gb"] == memory["policy_gb"] > 0 and memory["optimizer_gb"] == 2 * memory["gradients_gb"]
     ratios = student.drop_nulls("ratio_1step")
     assert ratios["step"].to_list()[0] == 0 and ratios.height >= 2
     # distillation: the 1-step student beats the 1-step teacher it started from

@@ -38,7 +38,7 @@ class TeacherConfig:
     net: NetConfig = field(default_factory=NetConfig)
     source: str = "digits"
     image_size: int = 8
-    steps: int = 1500
+    steps: int = 1200
     batch: int = 128
     lr: float = 2e-3
     lr_min_ratio: float = 0.02  # cosine decay to lr * lr_min_ratio

@@ -2,7 +2,9 @@
 the in-process launch and the Dagster Pipes launch (`scm_pipes.py`). No Dagster here.
 
 A job reads its inputs from `payload` (plain JSON: configs, the teacher checkpoint's local path),
-writes `checkpoint.pt` and `curve.json` into `workdir`, and returns a JSON-able summary.
+writes `checkpoint.pt` and `curve.json` into `workdir`, and returns a JSON-able summary. Training
+is in fp32 whatever `GPUResource.dtype` says: the models are small, and the sCD tangent (a JVP
+through the student) is sensitive to reduced precision.
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ def _teacher(payload: dict, workdir: Path, device, log) -> dict:
     res = train_teacher(cfg, data, device, on_log)
     (workdir / CHECKPOINT).write_bytes(checkpoint_bytes("scm_teacher", res, cfg.as_dict(), data))
     (workdir / CURVE).write_text(json.dumps(res.curve))
-    return {**res.meta, "final_loss": res.curve[-1]["loss"], "n_train": int((data.split == "train").sum())}
+    return {**res.meta, "final_loss": res.curve[-1]["loss"], "n_train": int((data.split == "train").sum()),
+            "precision": "fp32"}
 
 
 def _student(payload: dict, workdir: Path, device, log) -> dict:
@@ -118,6 +121,6 @@ def _student(payload: dict, workdir: Path, device, log) -> dict:
     (workdir / CHECKPOINT).write_bytes(checkpoint_bytes("scm_student", res, config, data))
     (workdir / CURVE).write_text(json.dumps(res.curve))
     last = [r for r in res.curve if "ratio_1step" in r]
-    return {**res.meta, "final_loss": res.curve[-1]["loss"],
+    return {**res.meta, "final_loss": res.curve[-1]["loss"], "precision": "fp32",
             **({"final_ratio_1step": last[-1]["ratio_1step"], "final_ratio_2step": last[-1]["ratio_2step"]}
                if last else {})}
