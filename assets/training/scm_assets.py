@@ -1,7 +1,7 @@
 """sCM consistency distillation as assets: `scm_teacher` -> `scm_student` -> `scm_report`.
 
 Thin wrappers: the budgets come from the training profile (`profile` in the run config, else
-MMFOUNDRY_TRAINING_PROFILE), the training itself from `scm_jobs.run_job`, launched in-process or as
+MMFOUNDRY_TRAINING_PROFILE), the training itself from `scm/jobs.run_job`, launched in-process or as
 a separate process under Dagster Pipes according to `GPUResource.launch`. Checkpoints go to the
 media store (URI + sha256 in the returned frame and the metadata); the next asset loads them by URI.
 """

@@ -1,9 +1,17 @@
 """sCM budgets per training profile (`assets/training/profiles.py`).
 
 Budgets are counted in optimiser STEPS, never in seconds, so a busy machine slows a run down
-without changing its result. `default` is calibrated to train teacher + student in at most
-10 minutes on a quiet 2-core CPU; `fast` keeps each asset well under a minute (tests, demo);
-`large` is for a GPU node (wider net, large batches: a tiny model is launch-bound on a GPU).
+without changing its result.
+
+- `default` (CPU figures): the conv UNet, 1200 teacher + 500 student steps at batch 128, about
+  7 minutes of training on one core of a quiet 2-core machine, 8.5 minutes while it was shared
+  (RECIPES' budget: at most 10). One torch thread: a second one was 2-6x SLOWER whenever another
+  process shared the two cores. At equal steps the UNet distils far faster than the residual MLP
+  (FD ratio 1.3 after 300 student steps vs 4.4 after 250 for a 1.4M-parameter MLP), which pays
+  for its ~5x cost per step.
+- `fast` (tests, `make demo`): a small residual MLP, the three assets in under a minute.
+- `large` (a GPU node): a wider three-level UNet and batch 1024 (a tiny model is launch-bound on
+  a GPU); not run on a GPU yet.
 """
 
 from __future__ import annotations
@@ -124,7 +132,7 @@ def scm_config(profile: str) -> ScmConfig:
             max_threads=1,
         )
     if profile == "default":
-        return ScmConfig(TeacherConfig(), StudentConfig(), ReportConfig())
+        return ScmConfig(TeacherConfig(), StudentConfig(), ReportConfig(), max_threads=1)
     if profile == "large":
         net = NetConfig(arch="unet", channels=96, channel_mult=(1, 2, 2), blocks=2, emb_dim=256, groups=16)
         return ScmConfig(

@@ -1,5 +1,5 @@
 """The two sCM training jobs as one entry point, `run_job(payload, workdir, device, log)`, shared by
-the in-process launch and the Dagster Pipes launch (`scm_pipes.py`). No Dagster here.
+the in-process launch and the Dagster Pipes launch (`scm/pipes.py`). No Dagster here.
 
 A job reads its inputs from `payload` (plain JSON: configs, the teacher checkpoint's local path),
 writes `checkpoint.pt` and `curve.json` into `workdir`, and returns a JSON-able summary. Training

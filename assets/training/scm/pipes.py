@@ -6,7 +6,7 @@
 The orchestrating asset passes everything as Pipes extras: `payload` (the job and its configs),
 `workdir` (where checkpoint.pt and curve.json go) and `gpu` (GPUResource fields, so device,
 threads and seeds are set up exactly as in-process). The process runs the very same
-`scm_jobs.run_job` as the in-process launch, streams its progress through the Pipes log, and
+`jobs.run_job` as the in-process launch, streams its progress through the Pipes log, and
 reports the summary as materialization metadata.
 """
 

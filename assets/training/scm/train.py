@@ -1,7 +1,7 @@
 """Training loops for the sCM teacher (TrigFlow diffusion) and student (sCD), no Dagster.
 
 The same functions run in-process inside an asset and in a separate process under Dagster Pipes
-(`assets/training/scm_pipes.py`). All randomness comes from seeded CPU generators (moved to the
+(`assets/training/scm/pipes.py`). All randomness comes from seeded CPU generators (moved to the
 device afterwards), so a run is reproducible for a given device and thread count.
 """
 
