@@ -84,9 +84,9 @@ def _run(context, gpu: GPUResource, payload: dict, media: MediaStore):
     op_tags=GPU_OP_TAGS,
     description=(
         "sCM teacher: a TrigFlow diffusion model (v-prediction, sigma_d = 0.5, log-normal time "
-        "proposal) on 8x8 digits by default (or a folder / Parquet of images), a small conv UNet with "
-        "GroupNorm, positional time embedding and adaptive double normalisation. One row per logged "
-        "step; the EMA checkpoint is in the media store."
+        "proposal) on 8x8 digits by default (or a folder / Parquet of images): a small conv UNet with "
+        "GroupNorm, positional time embedding and adaptive double normalisation (a residual MLP in the "
+        "fast profile). One row per logged step; the EMA checkpoint is in the media store."
     ),
 )
 def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu: GPUResource,

@@ -6,7 +6,7 @@ without changing its result.
 - `default` (CPU figures): the conv UNet, 1200 teacher + 500 student steps at batch 128, about
   7 minutes of training on one core of a near-idle 2-core machine (from per-step costs), 8.3
   minutes measured by bench/bench_scm.py while the machine was shared
-  (RECIPES' budget: at most 10). One torch thread: a second one was 2-6x SLOWER whenever another
+  (the budget: at most 10). One torch thread: a second one was 2-6x SLOWER whenever another
   process shared the two cores. At equal steps the UNet distils far faster than the residual MLP
   (FD ratio 1.3 after 300 student steps vs 4.4 after 250 for a 1.4M-parameter MLP), which pays
   for its ~5x cost per step.
