@@ -26,6 +26,7 @@ from resources.video_source import VideoSource
 
 MODEL_ROLES = ("llm", "vlm", "judge")
 BACKENDS = ("offline", "openai", "gemini")
+GPU_LAUNCHES = ("in_process", "pipes")
 
 
 def storage_options(uri: str) -> dict[str, Any]:
@@ -60,6 +61,19 @@ def model_resource(role: str, settings: Settings, environ: dict[str, str] | None
     return LLMResource(**common)
 
 
+def gpu_resource(environ: dict[str, str] | None = None) -> GPUResource:
+    """`MMFOUNDRY_GPU_DEVICE`, `MMFOUNDRY_TORCH_THREADS` and `MMFOUNDRY_GPU_LAUNCH` (in_process | pipes)."""
+    env = os.environ if environ is None else environ
+    launch = env.get("MMFOUNDRY_GPU_LAUNCH", "in_process").strip() or "in_process"
+    if launch not in GPU_LAUNCHES:
+        raise ConfigError(f"MMFOUNDRY_GPU_LAUNCH must be one of {', '.join(GPU_LAUNCHES)}; got {launch!r}")
+    return GPUResource(
+        device=env.get("MMFOUNDRY_GPU_DEVICE", "auto"),
+        threads=int(env.get("MMFOUNDRY_TORCH_THREADS", "0")),
+        launch=launch,
+    )
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     s = settings or load_settings()
     opts = storage_options(s.data)
@@ -86,10 +100,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "embeddings": EmbeddingResource(model_path=os.environ.get("MMFOUNDRY_EMBEDDING_MODEL") or None),
         "video": VideoTools(),
         "duckdb": DuckDBResource(database=s.warehouse_path),
-        "gpu": GPUResource(
-            device=os.environ.get("MMFOUNDRY_GPU_DEVICE", "auto"),
-            threads=int(os.environ.get("MMFOUNDRY_TORCH_THREADS", "0")),
-        ),
+        "gpu": gpu_resource(),
     }
     for role in MODEL_ROLES:
         resources[role] = model_resource(role, s)

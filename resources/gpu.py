@@ -5,14 +5,23 @@ training asset starts the same way on a laptop, a CI runner or a GPU node. `plan
 arithmetic of RECIPES section 7 (policy + reference + gradients + two AdamW states, activations on
 top), used to choose precision, LoRA, batch, gradient accumulation and checkpointing for a VRAM
 budget, or to refuse with the numbers when nothing fits.
+
+Two launch modes run the same training code: `in_process` (default: the job function is called
+inside the asset's step) and `pipes` (the job's module runs as a separate process under
+`dg.PipesSubprocessClient`, reporting its summary as materialization metadata through
+dagster-pipes). In production the same module runs in a GPU pod through `dagster_k8s.PipesK8sClient`
+or an ECS task through `dagster_aws.pipes.PipesECSClient` (deploy/gpu_pipes.md).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
@@ -129,6 +138,11 @@ class GPUResource(dg.ConfigurableResource):
     threads: int = Field(default=0, description="torch CPU threads; 0 = all cores.")
     seed: int = 0
     vram_gb: float | None = Field(default=None, description="Override the detected GPU memory.")
+    launch: Literal["in_process", "pipes"] = Field(
+        default="in_process",
+        description="in_process: call the job in the step; pipes: run its module as a subprocess "
+                    "under dg.PipesSubprocessClient (same code, separate process).",
+    )
 
     def torch_device(self):
         import torch
@@ -179,3 +193,36 @@ class GPUResource(dg.ConfigurableResource):
         name = torch.cuda.get_device_name(0) if dev.type == "cuda" else dev.type
         return {"device": name, "dtype": str(self.torch_dtype()).replace("torch.", ""),
                 "threads": str(torch.get_num_threads()), "seed": str(self.seed)}
+
+    def settings(self) -> dict[str, Any]:
+        """The fields a separate process needs to set itself up the same way."""
+        return {"device": self.device, "dtype": self.dtype, "threads": self.threads, "seed": self.seed,
+                "vram_gb": self.vram_gb}
+
+    def run_job(
+        self,
+        context: dg.AssetExecutionContext,
+        job: Callable[..., dict],
+        module: str,
+        payload: dict,
+        workdir: str | os.PathLike,
+    ) -> dict[str, Any]:
+        """Run a training job and return its summary, in the chosen launch mode.
+
+        `job(payload, workdir, device, log)` is the in-process entry point; `python -m module` must
+        run the same job from Pipes extras {payload, workdir, gpu} and report its summary with
+        `report_asset_materialization(metadata=...)`."""
+        if self.launch == "in_process":
+            self.setup()
+            summary = job(payload, workdir, self.torch_device(), context.log.info)
+            return {**summary, **{f"gpu_{k}": v for k, v in self.describe().items()}, "launch": "in_process"}
+        root = str(Path(__file__).resolve().parents[1])
+        pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        client = dg.PipesSubprocessClient(cwd=root, env={"PYTHONPATH": pythonpath})
+        invocation = client.run(
+            command=[sys.executable, "-m", module],
+            context=context,
+            extras={"payload": payload, "workdir": str(workdir), "gpu": self.settings()},
+        )
+        result = invocation.get_materialize_result()
+        return {k: getattr(v, "value", v) for k, v in (result.metadata or {}).items()}

@@ -1,0 +1,126 @@
+"""The two sCM training jobs as one entry point, `run_job(payload, workdir, device, log)`, shared by
+the in-process launch and the Dagster Pipes launch (`scm/pipes.py`). No Dagster here.
+
+A job reads its inputs from `payload` (plain JSON: configs, the teacher checkpoint's local path),
+writes `checkpoint.pt` and `curve.json` into `workdir`, and returns a JSON-able summary. Training
+is in fp32 whatever `GPUResource.dtype` says: the models are small, and the sCD tangent (a JVP
+through the student) is sensitive to reduced precision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+CHECKPOINT = "checkpoint.pt"
+CURVE = "curve.json"
+
+
+def teacher_config_from(d: dict):
+    from assets.training.scm.config import NetConfig, TeacherConfig
+
+    d = dict(d)
+    d["net"] = NetConfig.from_dict(d["net"])
+    return TeacherConfig(**d)
+
+
+def student_config_from(d: dict):
+    from assets.training.scm.config import StudentConfig
+
+    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return StudentConfig(**d)
+
+
+def report_config_from(d: dict):
+    from assets.training.scm.config import ReportConfig
+
+    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return ReportConfig(**d)
+
+
+def cap_threads(max_threads: int | None) -> None:
+    """Lower torch's CPU thread count to `max_threads` (0 or None: leave it)."""
+    import torch
+
+    if max_threads and torch.get_num_threads() > max_threads:
+        torch.set_num_threads(max_threads)
+
+
+def run_job(payload: dict, workdir: str | Path, device="cpu", log: Callable[[str], None] = print) -> dict:
+    cap_threads(payload.get("max_threads"))
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if payload["job"] == "teacher":
+        return _teacher(payload, workdir, device, log)
+    if payload["job"] == "student":
+        return _student(payload, workdir, device, log)
+    raise ValueError(f"unknown sCM job {payload['job']!r}")
+
+
+def _every(n_rows: int) -> int:
+    return max(1, n_rows // 10)
+
+
+def _teacher(payload: dict, workdir: Path, device, log) -> dict:
+    from assets.training.scm.data import load_images
+    from assets.training.scm.train import checkpoint_bytes, train_teacher
+
+    cfg = teacher_config_from(payload["config"])
+    data = load_images(cfg.source, cfg.image_size, seed=cfg.seed)
+    log(f"sCM teacher: {cfg.net.arch} net, {cfg.steps} steps x batch {cfg.batch} on "
+        f"{int((data.split == 'train').sum())} training images from {cfg.source!r}")
+    every = _every(cfg.steps // cfg.log_every)
+    n = [0]
+
+    def on_log(row: dict) -> None:
+        n[0] += 1
+        if n[0] % every == 0:
+            log(f"step {row['step']}: loss {row['loss']:.4f} lr {row['lr']:.2e} ({row['elapsed_s']:.0f} s)")
+
+    res = train_teacher(cfg, data, device, on_log)
+    (workdir / CHECKPOINT).write_bytes(checkpoint_bytes("scm_teacher", res, cfg.as_dict(), data))
+    (workdir / CURVE).write_text(json.dumps(res.curve))
+    return {**res.meta, "final_loss": res.curve[-1]["loss"], "n_train": int((data.split == "train").sum()),
+            "precision": "fp32"}
+
+
+def _student(payload: dict, workdir: Path, device, log) -> dict:
+    from assets.training.scm.config import NetConfig
+    from assets.training.scm.data import load_images
+    from assets.training.scm.evaluate import Judge, RatioCurve
+    from assets.training.scm.train import checkpoint_bytes, load_checkpoint, train_student
+
+    cfg = student_config_from(payload["config"])
+    report = report_config_from(payload["report"])
+    teacher, ckpt = load_checkpoint(payload["teacher_checkpoint"], device)
+    tcfg = ckpt["config"]
+    data = load_images(tcfg["source"], tcfg["image_size"], seed=tcfg["seed"], sigma_d=ckpt["data"]["sigma_d"])
+    evaluate = None
+    if cfg.eval_every and data.labelled:
+        judge = Judge(data, report.classifier_hidden, seed=report.seed)
+        evaluate = RatioCurve(judge, teacher, cfg.eval_samples, cfg.eval_t_mids,
+                              teacher_steps=max(report.heun_steps), seed=report.seed, device=device)
+        log(f"FD-ratio curve against the teacher's Heun at {evaluate.teacher_nfe} NFE "
+            f"(FD val {evaluate.teacher_fd:.3f}, {cfg.eval_samples} samples)")
+    log(f"sCD student: {cfg.steps} steps x batch {cfg.batch}, tangent warm-up {cfg.tangent_warmup}, "
+        f"1/sigma weight {'on' if cfg.sigma_weight else 'off'}")
+    every = _every(cfg.steps // cfg.log_every)
+    n = [0]
+
+    def on_log(row: dict) -> None:
+        n[0] += 1
+        if "ratio_1step" in row:
+            log(f"step {row['step']}: FD ratio to teacher 1-step {row['ratio_1step']:.2f}, "
+                f"2-step {row['ratio_2step']:.2f}")
+        elif n[0] % every == 0:
+            log(f"step {row['step']}: loss {row['loss']:.4f} r {row['tangent_r']:.2f} ({row['elapsed_s']:.0f} s)")
+
+    res = train_student(cfg, teacher, NetConfig.from_dict(ckpt["net_config"]), data, device, on_log, evaluate)
+    config = {**cfg.as_dict(), "teacher_sha256": payload.get("teacher_sha256"), "teacher_config": tcfg}
+    (workdir / CHECKPOINT).write_bytes(checkpoint_bytes("scm_student", res, config, data))
+    (workdir / CURVE).write_text(json.dumps(res.curve))
+    last = [r for r in res.curve if "ratio_1step" in r]
+    return {**res.meta, "final_loss": res.curve[-1]["loss"], "precision": "fp32",
+            **({"final_ratio_1step": last[-1]["ratio_1step"], "final_ratio_2step": last[-1]["ratio_2step"]}
+               if last else {})}

@@ -1,0 +1,76 @@
+"""sCM teacher -> student -> report materialized through the code location in the fast profile,
+and the Pipes launch path (the same training job in a separate process)."""
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from definitions import build_definitions
+from resources.gpu import GPUResource
+from scripts.materialize import materialize_graph
+
+KEYS = [dg.AssetKey(k) for k in ("scm_teacher", "scm_student", "scm_report")]
+
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    monkeypatch.setenv("MMFOUNDRY_TORCH_THREADS", "1")
+    monkeypatch.setenv("MMFOUNDRY_GPU_DEVICE", "cpu")
+    monkeypatch.setenv("MMFOUNDRY_TRAINING_PROFILE", "fast")
+
+
+def test_fast_profile_teacher_student_report(mmf_env, one_thread):
+    defs = build_definitions()
+    with dg.instance_for_test() as instance:
+        run = materialize_graph(defs, instance, selection=KEYS)
+        assert run.success, run.runs[-1].error
+        meta = {k.path[-1]: instance.get_latest_materialization_event(k).asset_materialization.metadata
+                for k in KEYS}
+    teacher = pl.read_parquet(f"{mmf_env.data}/scm_teacher.parquet")
+    student = pl.read_parquet(f"{mmf_env.data}/scm_student.parquet")
+    report = pl.read_parquet(f"{mmf_env.data}/scm_report.parquet")
+    # the teacher learned: its loss fell; its checkpoint is in the media store under its sha256
+    assert teacher["loss"][-1] < 0.7 * teacher["loss"][0]
+    sha = teacher["checkpoint_sha256"][0]
+    assert teacher["checkpoint_uri"][0].endswith(f"{sha}.pt") and meta["scm_teacher"]["checkpoint_sha256"].value == sha
+    assert "data:image/png;base64," in meta["scm_teacher"]["loss_curve"].value
+    assert student["teacher_checkpoint_sha256"][0] == sha
+    memory = meta["scm_student"]["memory_gb"].value  # RECIPES section 7: reference = the frozen teacher
+    assert memory["reference_gb"] == memory["policy_gb"] > 0 and memory["optimizer_gb"] == 2 * memory["gradients_gb"]
+    ratios = student.drop_nulls("ratio_1step")
+    assert ratios["step"].to_list()[0] == 0 and ratios.height >= 2
+    # distillation: the 1-step student beats the 1-step teacher it started from
+    assert ratios["ratio_1step"][-1] < ratios["ratio_1step"][0]
+    samplers = {r["sampler"]: r for r in report.filter(pl.col("section") == "sampler").to_dicts()}
+    assert set(samplers) == {"teacher_reference", "teacher_2step", "student_1step", "student_2step"}
+    assert samplers["student_1step"]["nfe"] == 1 and samplers["student_2step"]["nfe"] == 2
+    assert samplers["student_1step"]["speedup_vs_reference"] > 1
+    assert sum(r["chosen"] for r in samplers.values()) == 1
+    sweep = report.filter(pl.col("section") == "heun_sweep")
+    assert sweep["nfe"].max() == 126 and sweep["reference"].sum() == 1
+    assert meta["scm_report"]["reference_nfe"].value == sweep.filter("reference")["nfe"][0]
+    floor = report.filter(pl.col("section") == "floor")
+    assert floor["fd_test"][0] < samplers["teacher_2step"]["fd_test"]
+    assert "data:image/png;base64," in meta["scm_report"]["sample_grid"].value
+    assert meta["scm_report"]["fd_ratio_chosen"].value > 0
+
+
+def test_pipes_launch_runs_the_same_job_in_a_subprocess(mmf_env, one_thread):
+    defs = build_definitions()
+    pipes_gpu = GPUResource(device="cpu", threads=1, launch="pipes")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [defs.get_assets_def("scm_teacher")],
+            resources={**defs.resources, "gpu": pipes_gpu},
+            run_config={"ops": {"scm_teacher": {"config": {"profile": "fast", "steps": 20}}}},
+            instance=instance,
+        )
+        assert result.success
+        meta = result.asset_materializations_for_node("scm_teacher")[0].metadata
+        logs = [e.message for e in instance.all_logs(result.run_id)]
+    assert meta["launch"].value == "pipes" and meta["steps"].value == 20
+    assert meta["gpu_threads"].value == "1"
+    assert any("sCM teacher" in (m or "") for m in logs)  # progress streamed through the Pipes log
+    df = result.output_for_node("scm_teacher")
+    assert df["step"].max() == 20
+    assert (mmf_env.data and df["checkpoint_uri"][0].startswith("file://"))
