@@ -46,7 +46,8 @@ def summary_rows(defs, warehouse_path: str) -> list[tuple[str, str, str, str, st
             else:
                 (n,) = con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0]
                 rows.append((group, key.to_user_string(), str(n), "", ""))
-    return rows
+    groups = list(dict.fromkeys(r[0] for r in rows))
+    return sorted(rows, key=lambda r: groups.index(r[0]))  # stable: pipeline order within a group
 
 
 def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
