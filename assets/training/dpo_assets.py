@@ -19,6 +19,7 @@ from pydantic import Field
 
 from assets.metadata import markdown_table, png_markdown, preview
 from assets.training import digit_scenes as ds
+from assets.training.dpo_memory import activation_gb_per_pair, plan_row
 from assets.training.mllm_assets import (
     GROUP,
     OWNERS,
@@ -33,7 +34,7 @@ from assets.training.mllm_assets import (
     scenes_from_frame,
     training_asset,
 )
-from resources.gpu import GB, GPUResource, MemoryPlanError, estimate_memory, plan_memory
+from resources.gpu import GB, GPUResource, estimate_memory
 from resources.storage import MediaStore
 
 CAPTION_QUESTION = ds.CAPTION_PROMPTS[0]
@@ -125,26 +126,6 @@ class MemoryPlanConfig(MllmConfig):
     target_seq_len: int = Field(default=2048, description="Tokens per sequence (image tokens + text).")
     target_vram_gb: float = Field(default=80.0, description="GPU memory per device for the production run.")
     target_effective_batch: int = 64
-
-
-def activation_gb_per_pair(seq_len: int, hidden: int, layers: int, bytes_per_value: int) -> float:
-    """Stored activations of one preference pair (chosen + rejected sequences) for the backward pass:
-    34 values per token, layer and hidden unit (Korthikanti et al. 2022 with flash attention, which
-    stores no attention matrix), at 2 bytes in 16-bit (scaled for fp32)."""
-    return 2 * seq_len * hidden * layers * 34 * (bytes_per_value / 2) / GB
-
-
-def plan_row(name: str, n_params: int, lora_params: int, vram_gb: float | None, effective_batch: int,
-             per_pair_gb: float, device: str) -> dict:
-    row = {"plan": name, "device": device, "params": n_params, "lora_params": lora_params, "vram_gb": vram_gb,
-           "effective_batch": effective_batch, "activation_gb_per_pair": per_pair_gb}
-    if vram_gb is None:
-        return {**row, "status": "refused", "message": "no device memory figure"}
-    try:
-        plan = plan_memory(n_params, vram_gb, effective_batch, per_pair_gb, lora_params)
-    except MemoryPlanError as e:
-        return {**row, "status": "refused", "message": str(e)}
-    return {**row, "status": "planned", "message": None, **plan.as_dict()}
 
 
 @dg.asset(
