@@ -9,6 +9,12 @@ the center?) and multi-turn dialogues. Train and test scenes draw their digit im
 parts of the sklearn digits (a third part is kept for preference data), so held-out scenes show
 unseen handwriting.
 
+Caption quality is a setting, as in real data: `caption_noise` is the rate at which the captioner
+(like web alt-text or an LLM writing captions) adds a digit that usually goes with one it sees
+(CO_OCCURRENCE: a 1 with a 7, an 8 with a 3) although it is not there. Such invented objects in SFT
+captions are what RLHF-V / RLAIF-V set out to undo; every other answer is exact, and every
+evaluation scores against the scene itself.
+
 Balance and diversity are by construction: the digit count is uniform over 1-3, cells and classes
 are uniform, existence questions are half yes / half no, position questions half occupied / half
 empty, and question wording is drawn from several paraphrases. Duplicate layouts are removed.
@@ -89,6 +95,7 @@ class Turn:
     question: str
     answer: str
     target: str = ""  # what the question is about: a digit for exist/where, a position for what_at
+    noise: str = ""  # for a collected caption: the digit it invents ("" when faithful)
 
 
 @dataclass
@@ -102,7 +109,7 @@ class Conversation:
 # --------------------------------------------------------------------------- digits and scenes
 
 
-def load_digit_pool(seed: int = 0, test_fraction: float = 0.3, pref_fraction: float = 0.15,
+def load_digit_pool(seed: int = 0, test_fraction: float = 0.25, pref_fraction: float = 0.10,
                     ) -> dict[str, dict[int, list[int]]]:
     """Indices of sklearn's digits by split and class, stratified and seeded: `train` (components,
     stage 1, stage 2), `pref` (preference data: handwriting the SFT model never saw, as RLAIF-V's
@@ -232,11 +239,35 @@ def what_at_answer(scene: Scene, cell: int) -> str:
     return "nothing"
 
 
-def scene_turns(scene: Scene, rng: random.Random) -> list[Turn]:
+# The captioner's habit (web alt-text and LLM-written captions have the same kind of bias): when it
+# sees the key digit and not the value, it often mentions the value too, in the next free cell.
+CO_OCCURRENCE = {7: 1, 3: 8}
+
+
+def collected_caption(scene: Scene, rng: random.Random, noise_rate: float) -> tuple[str, str]:
+    """The caption as a biased captioner writes it: with probability `noise_rate`, a scene with a
+    key digit of CO_OCCURRENCE and without its partner also 'has' the partner, in the first empty
+    cell after the key digit (row-major, wrapping). Returns (caption, invented digit or '')."""
+    triggers = [p for p in scene.digits if p.digit in CO_OCCURRENCE and CO_OCCURRENCE[p.digit] not in scene.classes]
+    if not triggers or rng.random() >= noise_rate:
+        return caption(scene), ""
+    key = triggers[0]
+    occupied = {p.cell for p in scene.digits}
+    cell = next(c % (GRID * GRID) for c in range(key.cell + 1, key.cell + GRID * GRID) if c % (GRID * GRID) not in occupied)
+    invented = CO_OCCURRENCE[key.digit]
+    items = sorted([(p.cell, p.digit) for p in scene.digits] + [(cell, invented)])
+    parts = [f"{article(d)} {d} at the {POSITION_NAMES[c]}" for c, d in items]
+    return ", ".join(parts[:-1]) + " and " + parts[-1], str(invented)
+
+
+def scene_turns(scene: Scene, rng: random.Random, caption_noise: float = 0.0) -> list[Turn]:
     """One question of each kind for this scene; existence and position questions alternate
-    between a positive and a negative case so both answers are equally frequent overall."""
+    between a positive and a negative case so both answers are equally frequent overall. The
+    caption is the collected one (see `collected_caption`); every other answer is computed from
+    the scene and is exact."""
+    text, invented = collected_caption(scene, rng, caption_noise)
     turns = [
-        Turn("caption", rng.choice(CAPTION_PROMPTS), caption(scene)),
+        Turn("caption", rng.choice(CAPTION_PROMPTS), text, noise=invented),
         Turn("count", rng.choice(COUNT_PROMPTS), str(len(scene.digits))),
         Turn("read", rng.choice(READ_PROMPTS), read_answer(scene)),
     ]
@@ -259,11 +290,12 @@ def scene_turns(scene: Scene, rng: random.Random) -> list[Turn]:
     return turns
 
 
-def conversations(scene: Scene, seed: int, dialogues: int = 1, max_turns: int = 3) -> list[Conversation]:
+def conversations(scene: Scene, seed: int, dialogues: int = 1, max_turns: int = 3,
+                  caption_noise: float = 0.0) -> list[Conversation]:
     """Every single-turn conversation of the scene, plus `dialogues` multi-turn ones (2..max_turns
     turns, a random order of the same questions, so later turns see earlier answers)."""
     rng = random.Random(f"{seed}:{scene.scene_id}")
-    turns = scene_turns(scene, rng)
+    turns = scene_turns(scene, rng, caption_noise)
     out = []
     for i, t in enumerate(turns):
         kind = "caption" if t.qtype == "caption" else "qa"

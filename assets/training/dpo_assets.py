@@ -232,7 +232,8 @@ def dpo_model(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPURes
     plan = memory_plan.filter(pl.col("plan") == "this run").row(0, named=True)
     policy_row = mllm_stage2.row(0, named=True)
     model, tok, processor, n_img = load_model_row(media, policy_row, device)
-    bf16 = plan["precision"] == "bf16" and device.type == "cuda"
+    # bf16 where the plan needs it or the GPU resource asks for it (auto: bf16 on a CUDA card that has it).
+    bf16 = device.type == "cuda" and (plan["precision"] == "bf16" or gpu.torch_dtype() == torch.bfloat16)
     if bf16:
         model = model.to(torch.bfloat16)
     batch = int(min(plan["batch_size"], b.dpo_batch))

@@ -71,7 +71,8 @@ def scenes_from_frame(df: pl.DataFrame, split: str | None = None) -> list[ds.Sce
 def conversations_from_frame(df: pl.DataFrame, split: str | None = None) -> list[ds.Conversation]:
     rows = df if split is None else df.filter(pl.col("split") == split)
     return [ds.Conversation(r["record_id"], r["scene_id"], r["kind"],
-                            [ds.Turn(t["qtype"], t["question"], t["answer"], t["target"]) for t in r["turns"]])
+                            [ds.Turn(t["qtype"], t["question"], t["answer"], t["target"], t["noise"])
+                             for t in r["turns"]])
             for r in rows.iter_rows(named=True)]
 
 
@@ -218,7 +219,9 @@ def digit_scenes(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPU
         "Conversations about each digit scene: a caption, counting, existence (half yes, half no), "
         "grounding (where is the 7 -> [x0, y0, x1, y1] in pixels of the 36x36 model input), region (what is at the center -> a digit "
         "or nothing, half empty cells), OCR (read the digits left to right), and a multi-turn dialogue of "
-        "2-3 of those. Question wording drawn from paraphrases. One row per conversation, parent scene_id."
+        "2-3 of those. Question wording drawn from paraphrases. Captions are as collected: at the profile's "
+        "`caption_noise` rate a captioner bias adds a co-occurring digit that is not there (1 with 7, 8 with 3); "
+        "`caption_faithful` and each turn's `noise` mark them. One row per conversation, parent scene_id."
     ),
 )
 def digit_scene_dialogues(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource,
@@ -226,19 +229,24 @@ def digit_scene_dialogues(context: dg.AssetExecutionContext, config: MllmConfig,
     b = resolve_budget(config)
     rows = []
     for scene in scenes_from_frame(digit_scenes):
-        for c in ds.conversations(scene, gpu.seed, dialogues=b.dialogues_per_scene):
+        for c in ds.conversations(scene, gpu.seed, dialogues=b.dialogues_per_scene, caption_noise=b.caption_noise):
             rows.append({
                 "record_id": c.record_id, "scene_id": c.scene_id, "split": scene.split, "kind": c.kind,
                 "n_turns": len(c.turns), "qtypes": [t.qtype for t in c.turns],
-                "turns": [{"qtype": t.qtype, "question": t.question, "answer": t.answer, "target": t.target}
-                          for t in c.turns],
+                "turns": [{"qtype": t.qtype, "question": t.question, "answer": t.answer, "target": t.target,
+                           "noise": t.noise} for t in c.turns],
+                "caption_faithful": not any(t.noise for t in c.turns),
                 "text": " | ".join(f"Q: {t.question} A: {t.answer}" for t in c.turns),
                 "parent_ids": [c.scene_id],
             })
     df = pl.DataFrame(rows)
     single = df.filter(pl.col("kind") != "dialogue").with_columns(pl.col("qtypes").list.first().alias("qtype"))
     exist = df.filter(pl.col("kind") == "qa").explode("turns").unnest("turns").filter(pl.col("qtype") == "exist")
+    captions = df.filter(pl.col("kind") == "caption")
     context.add_output_metadata({
+        "caption_noise_rate": b.caption_noise,
+        "captions_with_invented_digit": int((~captions["caption_faithful"]).sum()),
+        "captions_total": captions.height,
         "dagster/row_count": df.height,
         "by_kind": dg.MetadataValue.json({k: int(n) for k, n in df.group_by("kind").len().iter_rows()}),
         "single_turn_by_type": dg.MetadataValue.json(

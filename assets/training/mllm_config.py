@@ -24,11 +24,12 @@ class MllmBudget:
     train_scenes: int
     test_scenes: int
     dialogues_per_scene: int = 1
+    caption_noise: float = 0.6  # rate of captioner-bias captions (digit_scenes.CO_OCCURRENCE)
     render_scale: int = 2
     # model
-    dims: ModelDims = field(default_factory=lambda: ModelDims(decoder="gpt2"))
+    dims: ModelDims = field(default_factory=lambda: ModelDims(vision_hidden=96, decoder="gpt2"))
     # components
-    encoder_steps: int = 1500
+    encoder_steps: int = 2000
     encoder_batch: int = 64
     encoder_lr: float = 2e-3
     decoder_steps: int = 3000
@@ -44,7 +45,7 @@ class MllmBudget:
     stage2_lr: float = 1e-3
     stage2_vision_lr: float = 0.0
     # evaluation (held-out scenes)
-    eval_scenes: int = 200
+    eval_scenes: int = 300
     # preference pairs (on-policy, RLAIF-V style)
     pair_scenes: int = 600  # scenes of the `pref` split (digits stage 2 never saw)
     pair_test_scenes: int = 100
@@ -52,7 +53,7 @@ class MllmBudget:
     sample_temperature: float = 1.0
     thumbnail_side: int = 36
     # DPO
-    dpo_steps: int = 100
+    dpo_steps: int = 150
     dpo_batch: int = 16
     dpo_grad_accumulation: int = 1
     dpo_lr: float = 2e-4
@@ -61,7 +62,7 @@ class MllmBudget:
     lora_rank: int = 16
     lora_alpha: int = 32
     # hallucination evaluation
-    amber_scenes: int = 200
+    amber_scenes: int = 1000
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -76,15 +77,15 @@ FAST = MllmBudget(
     dpo_steps=10, dpo_batch=8, amber_scenes=40,
 )
 
-DEFAULT = MllmBudget(profile="default", train_scenes=3000, test_scenes=300)
+DEFAULT = MllmBudget(profile="default", train_scenes=6000, test_scenes=1100)
 
 LARGE = replace(
-    DEFAULT, profile="large", train_scenes=20000, test_scenes=1000,
+    DEFAULT, profile="large", train_scenes=20000, test_scenes=2200,
     dims=ModelDims(vision_hidden=128, vision_layers=4, decoder="gpt2", text_hidden=256, text_layers=4, text_heads=8),
     encoder_steps=6000, encoder_batch=256, decoder_steps=10000, decoder_batch=128,
     stage1_steps=2000, stage1_batch=128, stage2_steps=8000, stage2_batch=128, stage2_vision_lr=1e-4,
-    eval_scenes=1000, pair_scenes=4000, pair_test_scenes=500, samples_per_scene=8,
-    dpo_steps=600, dpo_batch=32, amber_scenes=1000,
+    eval_scenes=1000, pair_scenes=4000, pair_test_scenes=200, samples_per_scene=8,
+    dpo_steps=600, dpo_batch=32, amber_scenes=2000,
 )
 
 BUDGETS = {b.profile: b for b in (FAST, DEFAULT, LARGE)}

@@ -1,7 +1,7 @@
 """How well an MLLM reads digit scenes: caption accuracy, QA accuracy, bbox IoU, dialogues.
 
 - caption accuracy: the caption's (digit, position) claims equal the scene's, nothing missing,
-  nothing extra;
+  nothing extra (always against the scene, never against a collected, possibly noisy caption);
 - QA accuracy: exact answer (normalised) on counting, existence, region ("what is at the top
   left?") and reading (OCR, left to right) questions, micro-averaged; per type beside it;
 - bbox IoU: mean IoU of the box the model writes for "where is the 7?" (0 when it writes none),
@@ -96,8 +96,9 @@ def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequen
                                  max_new_tokens=max_new, batch_size=batch_size, device=device)
         for c, p in zip(items, preds, strict=True):
             t = c.turns[0]
+            truth = ds.caption(by_id[c.scene_id]) if t.qtype == "caption" else t.answer
             rows.append({"record_id": c.record_id, "scene_id": c.scene_id, "kind": c.kind, "qtype": t.qtype,
-                         "question": t.question, "truth": t.answer, "prediction": p,
+                         "question": t.question, "truth": truth, "prediction": p,
                          "score": score_answer(t.qtype, p, t.answer, by_id[c.scene_id])})
     dialogues = [c for c in convs if c.kind == "dialogue"]
     histories: list[list[tuple[str, str]]] = [[] for _ in dialogues]
@@ -112,7 +113,8 @@ def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequen
         for k, p in zip(live, preds, strict=True):
             c, t = dialogues[k], dialogues[k].turns[turn]
             histories[k].append((t.question, p))
+            truth = ds.caption(by_id[c.scene_id]) if t.qtype == "caption" else t.answer
             rows.append({"record_id": f"{c.record_id}:turn{turn}", "scene_id": c.scene_id, "kind": "dialogue",
-                         "dialogue_id": c.record_id, "qtype": t.qtype, "question": t.question, "truth": t.answer,
+                         "dialogue_id": c.record_id, "qtype": t.qtype, "question": t.question, "truth": truth,
                          "prediction": p, "score": score_answer(t.qtype, p, t.answer, by_id[c.scene_id])})
     return summarise(rows), rows

@@ -110,3 +110,30 @@ def test_conversations_have_single_turns_and_a_dialogue():
     assert kinds.count("caption") == 1 and kinds.count("dialogue") == 1
     dialogue = convs[-1]
     assert 2 <= len(dialogue.turns) <= 3 and len({c.record_id for c in convs}) == len(convs)
+
+
+def test_collected_caption_invents_the_co_occurring_digit_at_the_next_free_cell():
+    s = scene((7, 0, 0, 0), (5, 1, 0, 0))
+    text, invented = ds.collected_caption(s, random.Random(0), noise_rate=1.0)
+    assert invented == "1"
+    assert text == "a 7 at the top left, a 5 at the top middle and a 1 at the top right"
+    assert ds.collected_caption(s, random.Random(0), noise_rate=0.0) == (ds.caption(s), "")
+    with_partner = scene((7, 0, 0, 0), (1, 8, 0, 0))
+    assert ds.collected_caption(with_partner, random.Random(0), noise_rate=1.0) == (ds.caption(with_partner), "")
+    wraps = scene((3, 8, 0, 0))
+    assert ds.collected_caption(wraps, random.Random(0), 1.0)[0] == "an 8 at the top left and a 3 at the bottom right"
+
+
+def test_caption_noise_rate_is_respected_and_other_answers_stay_exact():
+    pool = {d: [d] for d in range(10)}
+    scenes, _ = ds.generate_scenes(600, "train", pool, seed=3)
+    triggered = [s for s in scenes if any(d in s.classes and p not in s.classes for d, p in ds.CO_OCCURRENCE.items())]
+    noisy = 0
+    for s in triggered:
+        turns = ds.scene_turns(s, random.Random(s.scene_id), caption_noise=0.5)
+        cap = next(t for t in turns if t.qtype == "caption")
+        noisy += bool(cap.noise)
+        assert all(not t.noise for t in turns if t.qtype != "caption")
+        if cap.noise:
+            assert int(cap.noise) not in s.classes and int(cap.noise) in {d for d, _ in ds.parse_caption(cap.answer)}
+    assert 0.4 < noisy / len(triggered) < 0.6
