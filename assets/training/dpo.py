@@ -84,11 +84,15 @@ def train_dpo(model, processor, rows: Sequence[dict], *, steps: int, batch_size:
     summary = {"steps": steps, "seconds": seconds, "trainable_params": int(trainable), "total_params": int(total),
                "trainer": f"trl.DPOTrainer {__import__('trl').__version__}",
                "peft": __import__("peft").__version__}
-    train_logs = [e for e in logs if "rewards/accuracies" in e]
-    if train_logs:
-        last = train_logs[-1]
+    step_logs = [e for e in logs if "rewards/accuracies" in e and "loss" in e]  # per logging step
+    if step_logs:
+        last = step_logs[-1]
         summary.update({k: float(last[k]) for k in ("loss", "rewards/chosen", "rewards/rejected",
                                                      "rewards/accuracies", "rewards/margins") if k in last})
+        summary["logged_at_step"] = int(last.get("step", steps))
+    final = next((e for e in reversed(logs) if "train_loss" in e), None)
+    if final:
+        summary["train_loss_mean"] = float(final["train_loss"])
     return merged, logs, summary
 
 

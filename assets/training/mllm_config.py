@@ -40,7 +40,7 @@ class MllmBudget:
     stage1_batch: int = 32
     stage1_lr: float = 3e-3
     # stage 2: projector + decoder (+ encoder at a lower lr when > 0), instructions
-    stage2_steps: int = 2500
+    stage2_steps: int = 3000
     stage2_batch: int = 32
     stage2_lr: float = 1e-3
     stage2_vision_lr: float = 0.0
