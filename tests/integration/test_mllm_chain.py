@@ -89,7 +89,7 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
                   "image_path"):
         assert field in pairs.columns
     assert set(pairs["origin_split"]) == {"pref", "test"}
-    assert all(size == [36, 36] for size in pairs["thumbnail_size"])
+    assert pairs["thumbnail_size"].to_list() == [[36, 36]] * pairs.height
     assert (pairs["chosen"] != pairs["rejected"]).all()
     plan = query(mmf_env.warehouse_path, "SELECT * FROM memory_plan ORDER BY plan")
     target = plan.filter(pl.col("plan").str.starts_with("Idefics2")).row(0, named=True)
