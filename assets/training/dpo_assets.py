@@ -6,7 +6,6 @@ Thin wrappers over `preference.py` (on-policy RLAIF-V pairs), `resources/gpu.pla
 section-7 memory formula), `dpo.py` (TRL DPOTrainer + peft LoRA) and `hallucination.py` (AMBER).
 """
 
-
 import json
 import os
 import random
@@ -44,10 +43,11 @@ CAPTION_QUESTION = ds.CAPTION_PROMPTS[0]
     code_version="1",
     description=(
         "Preference pairs in RLAIF-V's fields (ds_name, image, question, chosen, rejected, origin_dataset, "
-        "origin_split, idx, image_path), built on-policy: the stage-2 model samples captions, each claim is "
-        "checked against the scene (the labeler; RLAIF-V uses an open MLLM), chosen = a faithful caption "
-        "(sampled, else the reference), rejected = a sampled caption with a hallucinated digit or a wrong "
-        "position (else a synthetic one). Images thumbnail-resized and inline as PNG bytes."
+        "origin_split, idx, image_path), built on-policy on the `pref` scenes (handwriting stage 2 never saw): "
+        "the stage-2 model samples captions, each claim is checked against the scene (the labeler; RLAIF-V "
+        "uses an open MLLM) and samples are ranked by wrong claims; chosen = a sample with none (else the "
+        "reference caption), rejected = a sample with a hallucinated digit or a wrong position (else a "
+        "synthetic one). Held-out pairs from unused test scenes. Images thumbnail-resized, inline PNG bytes."
     ),
 )
 def preference_pairs(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource, media: MediaStore,

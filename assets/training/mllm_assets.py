@@ -10,7 +10,6 @@ media store, referenced by `checkpoint_uri` + `checkpoint_sha256`. Budgets are o
 chosen by the training profile (config `profile`, else MMFOUNDRY_TRAINING_PROFILE).
 """
 
-
 import hashlib
 import json
 import os
@@ -261,8 +260,8 @@ def digit_scene_dialogues(context: dg.AssetExecutionContext, config: MllmConfig,
 # --------------------------------------------------------------------------- components
 
 
-@training_asset(
-    kinds={"tokenizers"}, code_version="1",
+@dg.asset(
+    group_name=GROUP, owners=OWNERS, kinds={"tokenizers"}, code_version="1",
     description="A BPE tokenizer trained offline on the train dialogues (`tokenizers`, wrapped in "
                 "PreTrainedTokenizerFast); digits are single tokens; <image>, <s>, </s>, <pad> are special.",
 )
