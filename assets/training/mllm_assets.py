@@ -89,8 +89,14 @@ def load_model_row(media: MediaStore, row: dict, device="cpu"):
     """(model, tokenizer, processor, image tokens) of a frame row written by a model asset."""
     from assets.training import mllm_components as mc
 
-    if row.get("pretrained_path") and not row.get("checkpoint_uri"):
-        model, processor = mc.load_pretrained_llava(row["pretrained_path"], device)
+    if row.get("pretrained_path"):  # production: processor from the local checkpoint folder
+        from transformers import AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(row["pretrained_path"], local_files_only=True)
+        if row.get("checkpoint_uri"):
+            model = mc.load_checkpoint(str(media.local_path(row["checkpoint_uri"])), device)
+        else:
+            model, _ = mc.load_pretrained_llava(row["pretrained_path"], device)
         return model, processor.tokenizer, processor, count_image_tokens(processor)
     model = mc.load_checkpoint(str(media.local_path(row["checkpoint_uri"])), device)
     tokenizer = mc.wrap_tokenizer(media.local_path(row["tokenizer_uri"]).read_text())
@@ -114,14 +120,18 @@ def scene_pixels(processor, df: pl.DataFrame, split: str | None = None):
     return pixel_values(processor, rows["image_png"].to_list())
 
 
-def model_row(kind: str, uri: str, sha: str, size: int, tokenizer_row: dict | None, dims, b: MllmBudget,
+def model_row(kind: str, uri: str, sha: str, size: int, parent_row: dict | None, dims, b: MllmBudget,
               parents: list[str], **extra) -> pl.DataFrame:
+    """One-row frame of a model asset; tokenizer and production checkpoint folder carry over from
+    the parent row (the tokenizer asset or the model it was trained from)."""
+    parent_row = parent_row or {}
     return pl.DataFrame([{
         "record_id": f"{kind}:{sha[:16]}", "component": kind, "checkpoint_uri": uri, "checkpoint_sha256": sha,
-        "checkpoint_bytes": size, "tokenizer_uri": tokenizer_row["tokenizer_uri"] if tokenizer_row else None,
+        "checkpoint_bytes": size, "tokenizer_uri": parent_row.get("tokenizer_uri"),
         "dims": json.dumps(dims.as_dict()) if dims is not None else None, "profile": b.profile,
-        "parent_ids": parents, "pretrained_path": None, "metrics": json.dumps(extra, default=float),
-    }])
+        "parent_ids": parents, "pretrained_path": parent_row.get("pretrained_path"),
+        "metrics": json.dumps(extra, default=float),
+    }], schema_overrides={"tokenizer_uri": pl.String, "dims": pl.String, "pretrained_path": pl.String})
 
 
 def loss_chart(curves: dict[str, list], title: str) -> dg.MetadataValue:

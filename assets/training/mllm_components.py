@@ -468,29 +468,16 @@ def save_checkpoint(model, path: str, extra: dict | None = None) -> None:
 
 
 def load_checkpoint(path: str, device="cpu"):
+    """Rebuild the model class named in the header from its config and load the weights (any
+    transformers class: the tiny parts, LlavaForConditionalGeneration, a fine-tuned production model)."""
+    import transformers
     from safetensors import safe_open
     from safetensors.torch import load_file
-    from transformers import (
-        CLIPVisionConfig,
-        CLIPVisionModel,
-        GPT2Config,
-        GPT2LMHeadModel,
-        LlamaConfig,
-        LlamaForCausalLM,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-    )
 
     with safe_open(path, framework="pt") as f:
         meta = f.metadata()
-    classes = {
-        "LlavaForConditionalGeneration": (LlavaConfig, LlavaForConditionalGeneration),
-        "CLIPVisionModel": (CLIPVisionConfig, CLIPVisionModel),
-        "LlamaForCausalLM": (LlamaConfig, LlamaForCausalLM),
-        "GPT2LMHeadModel": (GPT2Config, GPT2LMHeadModel),
-    }
-    cfg_cls, model_cls = classes[meta["class"]]
-    cfg = cfg_cls.from_dict(json.loads(meta["config"]))
+    model_cls = getattr(transformers, meta["class"])
+    cfg = model_cls.config_class.from_dict(json.loads(meta["config"]))
     model = model_cls(cfg)
     missing, unexpected = model.load_state_dict(load_file(path), strict=False)
     if unexpected or [m for m in missing if not m.endswith("lm_head.weight")]:

@@ -116,3 +116,23 @@ def test_generation_batches_by_length_without_changing_answers(world):
     both = mt.generate(dec, tok, prompts, None, max_new_tokens=5)
     alone = [mt.generate(dec, tok, [p], None, max_new_tokens=5)[0] for p in prompts]
     assert both == alone
+
+
+def test_production_path_loads_a_llava_checkpoint_folder_offline(world, tmp_path):
+    """`pretrained_path`: a LLaVA-style checkpoint saved with save_pretrained loads from the folder
+    (local files only) with its processor, and the image-token count is read from the processor."""
+    from assets.training.mllm_assets import count_image_tokens
+
+    _, _, tok = world
+    dims = mc.ModelDims(vision_hidden=32, vision_layers=1, vision_heads=2, text_hidden=32, text_layers=1,
+                        text_heads=2, decoder="llama")
+    enc = __import__("transformers").CLIPVisionModel(mc.vision_config(dims))
+    dec = __import__("transformers").AutoModelForCausalLM.from_config(mc.text_config(dims, tok))
+    model = mc.assemble_llava(enc, dec, tok, dims)
+    folder = tmp_path / "llava-tiny"
+    model.save_pretrained(folder)
+    mc.build_processor(tok, dims).save_pretrained(folder)
+    loaded, processor = mc.load_pretrained_llava(str(folder))
+    assert type(loaded).__name__ == "LlavaForConditionalGeneration"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True))
+    assert count_image_tokens(processor) == dims.image_tokens
