@@ -1,0 +1,98 @@
+"""One prepared run on a lent GPU node, through the pure modules only (the node has torch,
+transformers, scikit-learn and matplotlib, but no Dagster or polars):
+
+1. sCM with the `large` profile's network and batch, step counts from the command line (the full
+   profile's 20k/5k steps do not fit a short lease), teacher and student trained on the GPU, the
+   report (Heun sweep, samplers, FD, wall-clock per sample) measured on the GPU;
+2. the MLLM stages in bf16 autocast (bench/mllm_gpu_check.py).
+
+Each part writes its JSON under --out as soon as it ends, so a run cut short keeps what it did.
+    python3 -m bench.gpu_check --out $OUT --teacher-steps 3000 --student-steps 800 --mllm-scale 1.0
+Not a `bench_*` module: `make bench` (CPU) does not run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+
+def scm_part(teacher_steps: int, student_steps: int, out: Path, profile: str = "large") -> dict:
+    import torch
+
+    from assets.training.scm.config import scm_config
+    from assets.training.scm.data import load_images
+    from assets.training.scm.jobs import CHECKPOINT, CURVE, run_job
+    from assets.training.scm.report import build_report
+    from assets.training.scm.train import load_checkpoint
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    cfg = scm_config(profile)
+    cfg = dataclasses.replace(
+        cfg,
+        teacher=dataclasses.replace(cfg.teacher, steps=teacher_steps,
+                                    warmup_steps=min(cfg.teacher.warmup_steps, teacher_steps // 10)),
+        student=dataclasses.replace(cfg.student, steps=student_steps),
+    )
+    result: dict = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+                    "torch": torch.__version__, "config": cfg.as_dict()}
+    with tempfile.TemporaryDirectory() as work:
+        tdir, sdir = Path(work, "t"), Path(work, "s")
+        result["teacher"] = run_job({"job": "teacher", "config": cfg.teacher.as_dict()}, tdir, device, print)
+        result["student"] = run_job({"job": "student", "config": cfg.student.as_dict(),
+                                     "report": cfg.report.as_dict(),
+                                     "teacher_checkpoint": str(tdir / CHECKPOINT)}, sdir, device, print)
+        teacher, ckpt = load_checkpoint(tdir / CHECKPOINT)
+        student, _ = load_checkpoint(sdir / CHECKPOINT)
+        teacher, student = teacher.to(device), student.to(device)
+        d = ckpt["config"]
+        data = load_images(d["source"], d["image_size"], seed=d["seed"])
+        start = time.perf_counter()
+        rep = build_report(teacher, student, data, cfg.report, device, print)
+        result["report_seconds"] = time.perf_counter() - start
+        result["reference_nfe"] = rep.reference_nfe
+        result["chosen"] = rep.chosen
+        result["rows"] = rep.rows
+        result["curve"] = json.loads((sdir / CURVE).read_text())
+    (out / "scm_gpu.json").write_text(json.dumps(result, indent=1, default=str))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--teacher-steps", type=int, default=3000)
+    ap.add_argument("--student-steps", type=int, default=800)
+    ap.add_argument("--mllm-scale", type=float, default=1.0)
+    ap.add_argument("--scm-profile", default="large", help="network and batch (fast: a CPU dry run)")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: scm, mllm")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    skip = set(args.skip.split(","))
+    if "scm" not in skip:
+        try:
+            start = time.perf_counter()
+            r = scm_part(args.teacher_steps, args.student_steps, out, args.scm_profile)
+            chosen = next(row for row in r["rows"] if row.get("sampler") == r["chosen"])
+            print(f"sCM on {r['device']}: {time.perf_counter() - start:.0f} s; reference Heun NFE "
+                  f"{r['reference_nfe']}; chosen {r['chosen']}: ratio {chosen['ratio_to_teacher']:.3f}, "
+                  f"speedup {chosen['speedup_vs_reference']:.1f}x", flush=True)
+        except Exception:
+            traceback.print_exc()
+    if "mllm" not in skip:
+        try:
+            from bench import mllm_gpu_check
+
+            mllm_gpu_check.main(["--scale", str(args.mllm_scale), "--out", str(out / "mllm_gpu.json")])
+        except Exception:
+            traceback.print_exc()
+
+
+if __name__ == "__main__":
+    main()
