@@ -35,9 +35,14 @@ def scm_part(teacher_steps: int, student_steps: int, out: Path, profile: str = "
     cfg = scm_config(profile)
     cfg = dataclasses.replace(
         cfg,
+        # a short run keeps the profile's net and batch; warm-ups and EMA half-lives scale with it
         teacher=dataclasses.replace(cfg.teacher, steps=teacher_steps,
-                                    warmup_steps=min(cfg.teacher.warmup_steps, teacher_steps // 10)),
-        student=dataclasses.replace(cfg.student, steps=student_steps),
+                                    warmup_steps=min(cfg.teacher.warmup_steps, teacher_steps // 10),
+                                    ema_decay=min(cfg.teacher.ema_decay, 1 - 10 / teacher_steps)),
+        student=dataclasses.replace(cfg.student, steps=student_steps,
+                                    tangent_warmup=min(cfg.student.tangent_warmup, student_steps // 4),
+                                    ema_decay=min(cfg.student.ema_decay, 1 - 10 / student_steps),
+                                    eval_every=max(1, student_steps // 4)),
     )
     result: dict = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
                     "torch": torch.__version__, "config": cfg.as_dict()}
