@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    # the summary is the demo's output: library deprecation notices (transformers, peft) only bury it
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"(peft|transformers|torch)\.")
 
     from resources.settings import ConfigError, is_remote, load_settings
 

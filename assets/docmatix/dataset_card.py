@@ -29,6 +29,33 @@ def _split_table(release: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+LIMITATIONS = (
+    "Licences are not tracked per document: each document keeps the licence of its PDFA source.",
+    "Questions are written from the text layer; charts and figures without text get no questions.",
+    "Without a judge model the LAVE column of the evaluation is a rubric proxy, not LAVE.",
+)
+
+
+def card_data(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame) -> dict:
+    """The machine-readable card: the same numbers as the Markdown, for tools that gate a release."""
+    models = release.group_by("backend", "model", "task_version").len().sort("len", descending=True)
+    return {
+        "name": "docmatix",
+        "documents": release.height,
+        "qa_pairs": int(release["texts"].list.len().sum() or 0),
+        "images": int(release["images"].list.len().sum() or 0),
+        "splits": _split_table(release).to_dicts(),
+        "split_rule": {"salt": SPLIT_SALT, "test_fraction": TEST_FRACTION, "eval_items": TEST_ITEMS},
+        "models": models.rename({"len": "documents"}).to_dicts(),
+        "render": {"dpi": DPI, "max_side_px": MAX_SIDE, "format": "png"},
+        "filter_removal": removal.to_dicts(),
+        "question_forms": forms.rename({"len": "pairs"}).to_dicts(),
+        "licences": "per PDFA source (not tracked per document)",
+        "known_limitations": list(LIMITATIONS),
+        "columns": release.columns,
+    }
+
+
 def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame) -> str:
     """Markdown with a YAML header in the Hugging Face card format.
 
@@ -100,4 +127,8 @@ def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFra
         f"See `docvqa_evaluation`: ANLS (threshold {ANLS_THRESHOLD}), exact match, BLEU, CIDEr-D and "
         "LAVE per model adapter. Without a judge model the LAVE column is `lave_proxy`, a rubric proxy "
         "(normalised match, ANLS and embedding similarity mapped to 1-3), not LAVE.",
+        "",
+        "## Known limitations",
+        "",
+        *[f"- {line}" for line in LIMITATIONS],
     ])

@@ -1,11 +1,13 @@
 """`docmatix_dataset` and `docmatix_dataset_card`: the release, over every document shard."""
 
+import json
+
 import dagster as dg
 import polars as pl
 
 from assets.checks import unique_ids, unique_ids_spec
 from assets.docmatix.asset_options import ACROSS_SHARDS
-from assets.docmatix.dataset_card import dataset_card
+from assets.docmatix.dataset_card import card_data, dataset_card
 from assets.docmatix.frames import concat_shards
 from assets.docmatix.qa_filters import removal_table
 from assets.docmatix.release import release_rows
@@ -72,10 +74,10 @@ def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images
 
 @dg.asset(
     **ACROSS_SHARDS,
-    code_version="1",
+    code_version="2",
     kinds={"markdown"},
     description=(
-        "The release's dataset card (Hugging Face format): schema, split rule and sizes, generation "
+        "The release's dataset card (Hugging Face format Markdown + a JSON card): schema, split rule and sizes, generation "
         "models, render settings, per-rule filter removal, question forms and departures from "
         "Docmatix. Stored by content in the media store; the row holds its URI and text."
     ),
@@ -83,9 +85,12 @@ def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images
 def docmatix_dataset_card(docmatix_dataset: pl.DataFrame, filtered_qa, media: MediaStore):
     qa = concat_shards(filtered_qa, "filtered_qa")
     forms = kept(qa).group_by("question_form").len().sort("len", descending=True)
-    card = dataset_card(docmatix_dataset, removal_table(qa), forms)
+    removal = removal_table(qa)
+    card = dataset_card(docmatix_dataset, removal, forms)
+    data = card_data(docmatix_dataset, removal, forms)
     ref = media.put_bytes(card.encode(), ".md")
+    json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(), ".json")
     df = pl.DataFrame({"record_id": ["docmatix_dataset_card"], "card_uri": [ref.uri],
-                       "card_sha256": [ref.sha256], "markdown": [card]})
-    return dg.Output(df, metadata={"dagster/row_count": 1, "card_uri": ref.uri,
+                       "card_sha256": [ref.sha256], "card_json_uri": [json_ref.uri], "markdown": [card]})
+    return dg.Output(df, metadata={"dagster/row_count": 1, "card_uri": ref.uri, "card_json_uri": json_ref.uri,
                                    "card": dg.MetadataValue.md(card)})

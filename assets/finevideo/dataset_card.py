@@ -12,6 +12,15 @@ from typing import Any
 
 import polars as pl
 
+LIMITATIONS = (
+    "Selection reaches its hour budget per category only when enough videos of it pass the screens; "
+    "small builds leave categories under budget (see the category table).",
+    "Without a VLM backend the annotations are the offline method's: scene boundaries from detected cuts, "
+    "speech from subtitles, mood by embedding similarity; fields nothing grounds stay empty.",
+    "Licences are those YouTube-Commons declares per video; they are not re-verified against YouTube.",
+    "Without an LLM backend taxonomy labels come from embedding similarity to the leaf paths; labels with a "
+    "low confidence margin are listed in `taxonomy_feedback` for review.",
+)
 FUNNEL_SCHEMA = {"order": pl.Int32, "stage": pl.String, "inputs": pl.Int64, "kept": pl.Int64,
                  "rejected": pl.Int64, "kept_hours": pl.Float64, "top_rejections": pl.String}
 
@@ -56,6 +65,7 @@ def card(dataset: pl.DataFrame, funnel_df: pl.DataFrame, extra: dict[str, Any]) 
         "licences": {str(k): int(v) for k, v in dataset.group_by("license").len().sort("license").iter_rows()}
         if dataset.height else {},
         "columns": dataset.columns,
+        "known_limitations": list(LIMITATIONS),
         **extra,
     }
 
@@ -94,6 +104,7 @@ def markdown(c: dict[str, Any]) -> str:
     ]
     lines += [f"- {k}: {v}" for k, v in c.items()
               if k not in {"name", "videos", "hours", "funnel", "parent_categories", "fine_categories",
-                           "licences", "columns"}]
+                           "licences", "columns", "known_limitations"}]
+    lines += ["", "## Known limitations", "", *[f"- {x}" for x in c["known_limitations"]]]
     lines += ["", "## Columns", "", ", ".join(f"`{x}`" for x in c["columns"]), ""]
     return "\n".join(lines)

@@ -85,7 +85,7 @@ STAGES = ("raw_video_metadata", "language_screen", "video_files", "word_density_
     group_name="finevideo",
     kinds={"polars", "parquet", "markdown"},
     owners=["team:data"],
-    code_version="1",
+    code_version="2",
     ins={name: dg.AssetIn() for name in STAGES},
     description=(
         "The dataset card (Markdown + JSON in the media store, and shown here): the funnel across every "

@@ -1,7 +1,8 @@
 """Every `dbt_like_sql/*.sql` file as a DuckDB-backed asset, every `checks.yml` entry as a check.
 
-A model runs `CREATE OR REPLACE TABLE <name> AS <query>` in the warehouse through dagster-duckdb's
-resource, in the `duckdb` pool (one writer per file). Upstream Python assets are visible to SQL as
+A model runs `CREATE OR REPLACE TABLE <name> AS <query>` (or `VIEW`, with a `-- materialized: view`
+header) in the warehouse through dagster-duckdb's resource, in the `duckdb` pool (one writer per
+file). A `-- chart: <label column> <value column>` header adds a bar chart of the result to the UI. Upstream Python assets are visible to SQL as
 views under their names; their views are refreshed first so a model never reads a stale glob. The
 materialization records row count, column schema and column lineage (sqlglot), so the UI shows
 which upstream column each report column comes from.
@@ -13,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.metadata import markdown_table
+from assets.metadata import bar_chart, markdown_table
 from assets.quality.check_specs import DataCheck, load_checks
 from assets.quality.sql_parse import SqlModel, column_lineage, load_models
 
@@ -29,6 +30,19 @@ def _existing(con, names: list[str]) -> set[str]:
 
 def _schema(con, table: str) -> dict[str, str]:
     return {r[0]: r[1] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+
+
+def _chart(con, model: SqlModel):
+    spec = model.header.get("chart", "").split()
+    if len(spec) != 2:
+        return None
+    label, value = spec
+    rows = con.execute(
+        f'SELECT CAST("{label}" AS VARCHAR), sum("{value}") FROM "{model.name}" GROUP BY 1 ORDER BY 2 DESC LIMIT 40'
+    ).fetchall()
+    if not rows:
+        return None
+    return bar_chart({str(k): float(v or 0) for k, v in rows}, f"{model.name}: {value} by {label}", value)
 
 
 def refresh_upstream_views(deps: tuple[str, ...], database: str) -> None:
@@ -53,17 +67,19 @@ def build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
                   "source_file": f"dbt_like_sql/{Path(model.path).name}"},
     )
     def _sql_model(duckdb: DuckDBResource) -> dg.MaterializeResult:
+        kind = "VIEW" if model.header.get("materialized", "table").lower() == "view" else "TABLE"
         refresh_upstream_views(model.deps, duckdb.database)
         with duckdb.get_connection() as con:
             missing = set(model.deps) - _existing(con, list(model.deps))
             if missing:
                 raise dg.Failure(f"{model.name}: the warehouse has no table or view for "
                                  f"{', '.join(sorted(missing))}; materialize them first")
-            con.execute(f'CREATE OR REPLACE TABLE "{model.name}" AS {model.sql}')
+            con.execute(f'CREATE OR REPLACE {kind} "{model.name}" AS {model.sql}')
             rows = con.execute(f'SELECT count(*) FROM "{model.name}"').fetchall()[0][0]
             columns = _schema(con, model.name)
             upstream = {d: _schema(con, d) for d in model.deps}
             preview = con.sql(f'SELECT * FROM "{model.name}" LIMIT 20').pl()
+            chart = _chart(con, model)
         lineage = column_lineage(model.sql, upstream)
         return dg.MaterializeResult(
             metadata={
@@ -78,6 +94,7 @@ def build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
                     }
                 ),
                 "preview": dg.MetadataValue.md(markdown_table(preview, 20)),
+                **({"chart": chart} if chart is not None else {}),
             }
         )
 

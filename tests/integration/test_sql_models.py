@@ -75,3 +75,22 @@ def test_sql_model_materializes_a_table_with_schema_and_lineage(tmp_path, monkey
     assert lineage.deps_by_column["total"][0].column_name == "total"
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.sql("SELECT total FROM per_status WHERE status = 'open'").fetchall() == [(12.0,)]
+
+
+def test_view_header_and_chart_header(tmp_path, monkeypatch):
+    """`materialized: view` keeps the model live over its inputs; `chart` draws the result in the UI."""
+    db = tmp_path / "wh.duckdb"
+    _warehouse(db, [(1, "open", "ann", 10.0), (2, "shipped", "bob", 2.0)])
+    monkeypatch.setenv("MMFOUNDRY_DATA", str(tmp_path / "data"))
+    (tmp_path / "open_orders.sql").write_text(
+        "-- materialized: view\n-- chart: status total\nSELECT status, total FROM orders WHERE status = 'open'")
+    model = build_sql_asset(parse_model(tmp_path / "open_orders.sql"))
+    res = dg.materialize([dg.AssetSpec("orders"), model], selection=[model],
+                         resources={"duckdb": DuckDBResource(database=str(db))})
+    mat = res.asset_materializations_for_node("open_orders")[0]
+    assert mat.metadata["chart"].value.startswith("![")
+    with duckdb.connect(str(db)) as con:
+        kinds = con.sql("SELECT table_type FROM information_schema.tables WHERE table_name = 'open_orders'").fetchall()
+        assert kinds == [("VIEW",)]
+        con.execute("INSERT INTO orders VALUES (3, 'open', 'bob', 5.0)")
+        assert con.sql("SELECT count(*) FROM open_orders").fetchall() == [(2,)]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
 from assets.docmatix.conversations import grounding_pairs
-from assets.docmatix.dataset_card import dataset_card
+from assets.docmatix.dataset_card import card_data, dataset_card
 from assets.docmatix.pdfa import page_from_lines
 from assets.docmatix.release import TEST_FRACTION, assign_splits, held_out_items, release_rows, split_rank
 
@@ -91,6 +93,11 @@ def test_card_states_the_numbers_it_is_built_from():
     assert "| dotted_word | 3 |" in card and "Departures from Docmatix" in card
     n_test = int((release["split"] == "test").sum())
     assert f"| test | {n_test} | {n_test} | {2 * n_test} |" in card
+    data = json.loads(json.dumps(card_data(release, removal, forms)))  # the JSON card must serialise
+    assert (data["documents"], data["qa_pairs"], data["images"]) == (8, 16, 8)
+    assert {s["split"]: s["documents"] for s in data["splits"]}.get("test", 0) == n_test
+    assert data["filter_removal"] == [{"rule": "dotted_word", "compat": 3, "default": None}]
+    assert data["known_limitations"] and "## Known limitations" in card
 
 
 @pytest.mark.parametrize("n", [1, 3])

@@ -57,3 +57,4 @@ def test_the_card_funnel_counts_each_stage_from_its_own_verdicts():
     assert c["parent_categories"] == [{"name": "Sports", "videos": 2, "hours": 1.0}]
     text = markdown(c)
     assert "| dynamism_screen | 3 | 1 | 2 | 1.0 | static 2 |" in text and "- taxonomy_version: abc" in text
+    assert "## Known limitations" in text and all(f"- {x}" in text for x in c["known_limitations"])
