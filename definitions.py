@@ -9,6 +9,7 @@ import pkgutil
 import dagster as dg
 
 import assets as assets_pkg
+from assets.quality.provenance_assets import build_provenance_index
 from resources.deployment import build_resources
 from sensors.automation import apply_policy, automation_sensors
 from sensors.landing import SHARD_SOURCES, build_landing_sensor
@@ -49,6 +50,7 @@ def validate_sql_models(all_assets: list) -> None:
 
 def build_definitions() -> dg.Definitions:
     all_assets, all_checks = load_groups()
+    all_assets.append(build_provenance_index(all_assets))
     validate_sql_models(all_assets)
     all_assets, keys_by_kind = apply_policy(all_assets)
     sensors = [build_landing_sensor(src, partitioned_by(all_assets, src.partitions_def))

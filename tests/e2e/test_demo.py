@@ -35,6 +35,16 @@ def test_demo_materializes_everything_and_exposes_every_asset_in_the_warehouse(t
         for key in graph.materializable_asset_keys:
             assert view_name(key.path) in names, f"no warehouse view for {key.to_user_string()}"
         assert con.sql("SELECT count(*) FROM raw_video_metadata").fetchall()[0][0] > 0
+        from assets.quality.sql_models import MODELS
+
+        empty = [m.name for m in MODELS if con.sql(f'SELECT count(*) FROM "{m.name}"').fetchall()[0][0] == 0]
+        assert not empty, f"report tables left empty by the demo: {empty}"
+        released = con.sql("SELECT min(record_id) FROM finevideo_dataset").fetchall()[0][0]
+        rejected = con.sql("SELECT min(record_id) FROM provenance_index WHERE NOT kept").fetchall()[0][0]
+    for record_id, expected in [(released, "released in: finevideo_dataset"), (rejected, "rejected at ")]:
+        out = subprocess.run([sys.executable, "-m", "scripts.audit", record_id], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and expected in out.stdout and "code_version" in out.stdout, out.stderr
     import dagster as dg
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
