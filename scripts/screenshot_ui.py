@@ -18,7 +18,8 @@ from scripts.webserver import ROOT, graphql, running_webserver
 
 PAGES = {
     "asset_graph.png": "/asset-groups",
-    "finevideo_group.png": "/locations/__repository__@mmfoundry/asset-groups/finevideo/lineage",
+    "finevideo_group.png": "/asset-groups~group%3A%22finevideo%22",
+    "quality_group.png": "/asset-groups~group%3A%22quality%22",
     "runs.png": "/runs",
 }
 CHROMIUM_FLAGS = [

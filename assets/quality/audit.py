@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 MAX_SHOWN_CHARS = 100
-MAX_DEPTH = 4
+MAX_DEPTH = 3
 CHILDREN_SHOWN = 3
 HIDDEN = {"record_id", "kept", "reason", "reasons", "detail", "shard", "cached", "attempts", "task_name"}
 # model provenance columns are shown once, on the stage's `model` lines
