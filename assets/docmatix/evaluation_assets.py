@@ -9,11 +9,11 @@ from assets.checks import unique_ids, unique_ids_spec
 from assets.docmatix.answerers import BASELINE, BASELINE_VERSION, VLMAnswerTask, extractive_answer
 from assets.docmatix.asset_options import ACROSS_SHARDS
 from assets.docmatix.evaluation import evaluation_table, lave_metric
-from assets.docmatix.frames import concat_shards
 from assets.docmatix.lave import LaveJudgeTask, keep_common_references, parse_rating, rating_or_default, score
 from assets.docmatix.metrics import anls_item, exact_match_item
 from assets.docmatix.release import TEST_ITEMS, held_out_items
 from assets.metadata import markdown_table, preview
+from assets.shard_frames import concat_shards
 from resources.embeddings import EmbeddingResource
 from resources.llm import LLMResource
 from resources.storage import MediaStore
