@@ -10,6 +10,7 @@ from assets.cinepile.mcq import MCQ
 from assets.cinepile.refinement import DEGENERATE_AT, MAX_ROUNDS, STATUSES, refine
 from assets.cinepile.roles import Roles
 from assets.cinepile.tables import ROUND_SCHEMA, final_rows, refinement_figures, round_rows
+from assets.cinepile.vectors import memoized
 from assets.metadata import bar_chart, markdown_table, preview, screen_counts
 from assets.screening import kept
 from resources.embeddings import EmbeddingResource
@@ -50,7 +51,7 @@ def refinement_rounds(context: dg.AssetExecutionContext, config: RefinementConfi
         triples.append((r["record_id"], mcq, {
             "question_id": r["record_id"], "scene_text": sc["scene_text"], "scene_start": sc["start_s"],
             "scene_end": sc["end_s"], "pool": r["distractor_pool"], "quote_time": r["quote_time"]}))
-    roles = Roles(llm, embeddings.encode, context.log)
+    roles = Roles(llm, memoized(embeddings.encode), context.log)
     outcomes = refine(triples, roles.blind, roles.context, roles.rewrite, max_rounds=config.max_rounds)
     df = pl.DataFrame(round_rows(outcomes, qs, roles.rewrites), schema=ROUND_SCHEMA)
     figures = refinement_figures(df)

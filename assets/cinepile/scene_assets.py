@@ -23,6 +23,7 @@ from assets.cinepile.generation import (
 )
 from assets.cinepile.mcq import MCQ
 from assets.cinepile.sources import external_clips, finevideo_clips, scene_rows
+from assets.cinepile.vectors import memoized
 from assets.metadata import bar_chart, preview, screen_counts
 from assets.screening import kept
 from resources.embeddings import EmbeddingResource
@@ -127,8 +128,9 @@ def _per_scene(n_questions: int, n_scenes: int) -> int:
 def scene_questions(context: dg.AssetExecutionContext, config: QuestionConfig, cinepile_scenes: pl.DataFrame,
                     question_templates: pl.DataFrame, llm: LLMResource, embeddings: EmbeddingResource):
     scenes = kept(cinepile_scenes).sort("video_record_id", "scene_id")
+    encode = memoized(embeddings.encode)
     temps = question_templates.filter(pl.col("error").is_null()).sort("record_id")
-    kinds = template_kinds(temps["prototypical_question"].to_list(), temps["category"].to_list(), embeddings.encode)
+    kinds = template_kinds(temps["prototypical_question"].to_list(), temps["category"].to_list(), encode)
     templates = [{"template_id": r["record_id"], "name": r["name"], "prototype": r["prototypical_question"],
                   "category": r["category"], "kind": k} for r, k in zip(temps.iter_rows(named=True), kinds, strict=True)]
     by_id = {t["template_id"]: t for t in templates}
@@ -142,7 +144,7 @@ def scene_questions(context: dg.AssetExecutionContext, config: QuestionConfig, c
     pick_items = [{"scene_text": r["scene_text"], "templates": templates,
                    "groundable": groundable(clips[r["record_id"]], pools[r["video_record_id"]]),
                    "n": _per_scene(config.questions_per_video, per_video[r["video_record_id"]])} for r in rows_in]
-    picks = llm.run(TemplatePickTask(embeddings.encode), pick_items, log=context.log)
+    picks = llm.run(TemplatePickTask(encode), pick_items, log=context.log)
 
     out, write_items, write_meta = [], [], []
     for r, item, res in zip(rows_in, pick_items, picks.results, strict=True):
