@@ -1,0 +1,223 @@
+"""The refinement, release and leaderboard tables, built from plain rows (no Dagster).
+
+Release rule for `hard_split` (CinePile: "questions a model gets wrong even with the full scene
+text"): "True" when the context-aware answerer of the refinement, shown the full scene text and the
+final question in its released order, picks a wrong option. A `fixed` question passed that answerer
+by construction, so hard questions come from questions that were fine as written.
+`visual_reliance` is "1" when the answer rests on what is seen (a timed visual description or the
+measured on-screen motion), "0" when the subtitles or audio suffice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from assets.cinepile.answering import parse_reply, score_reply
+from assets.cinepile.categories import CATEGORIES
+from assets.cinepile.refinement import DEGENERATE_AT, Outcome
+from resources.llm import sha256_text
+
+ROUND_SCHEMA = {
+    "record_id": pl.String, "question_id": pl.String, "video_record_id": pl.String, "round": pl.Int64,
+    "question": pl.String, "choices": pl.List(pl.String), "answer_key": pl.String,
+    "answer_key_position": pl.Int64, "rationale": pl.String, "start_timestamp": pl.String,
+    "end_timestamp": pl.String, "visual_reliance": pl.Boolean, "blind_positions": pl.List(pl.Int64),
+    "blind_rationales": pl.List(pl.String), "blind_correct": pl.Int64, "blind_failed": pl.Int64,
+    "degenerate": pl.Boolean, "context_answer": pl.String, "context_correct": pl.Boolean, "outcome": pl.String,
+    "final_status": pl.String, "is_final": pl.Boolean, "status_reason": pl.String, "backend": pl.String,
+    "model": pl.String, "task_version": pl.String, "prompt_sha": pl.String, "error": pl.String,
+}
+KEPT_STATUSES = ("fine", "fixed")
+
+
+def round_rows(outcomes: Sequence[Outcome], questions: pl.DataFrame,
+               rewrites: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per tested version. Round 0 carries the writer's provenance, rewrites the rewriter's."""
+    writer = {r["record_id"]: r for r in questions.iter_rows(named=True)}
+    rows = []
+    for o in outcomes:
+        q = writer[o.question_id]
+        for v, outcome in o.rounds:
+            prov = ({k: q[k] for k in ("backend", "model", "task_version", "prompt_sha")} | {"error": None}
+                    if v.round == 0 else rewrites.get((o.question_id, v.round), {}))
+            m = v.mcq
+            rows.append({
+                "record_id": sha256_text(f"round:{o.question_id}:{v.round}")[:16], "question_id": o.question_id,
+                "video_record_id": q["video_record_id"], "round": v.round, "question": m.question,
+                "choices": m.choices, "answer_key": m.answer_key, "answer_key_position": m.answer_key_position,
+                "rationale": m.rationale, "start_timestamp": m.start_timestamp, "end_timestamp": m.end_timestamp,
+                "visual_reliance": m.visual_reliance, "blind_positions": [x.position for x in v.votes],
+                "blind_rationales": [x.rationale or (x.error or "") for x in v.votes],
+                "blind_correct": v.blind_correct if v.votes else None, "blind_failed": v.blind_failed if v.votes else None,
+                "degenerate": (v.blind_correct >= DEGENERATE_AT) if v.votes and not v.blind_failed else None,
+                "context_answer": v.check.answer if v.check else None,
+                "context_correct": v.check.correct if v.check else None, "outcome": outcome,
+                "final_status": o.status, "is_final": v is o.final,
+                "status_reason": o.reason,
+                **{k: prov.get(k) for k in ("backend", "model", "task_version", "prompt_sha", "error")},
+            })
+    return rows
+
+
+def _share(part: int, whole: int) -> float | str:
+    return round(part / whole, 4) if whole else "n/a"
+
+
+def refinement_figures(rounds: pl.DataFrame) -> dict[str, Any]:
+    """What the issue asks to show: degenerate share before and after, fixed share, answerability."""
+    if rounds.height == 0:
+        return {"questions": 0}
+    first = rounds.filter(pl.col("round") == 0)
+    final = rounds.filter(pl.col("is_final"))
+    verified = first.filter(pl.col("outcome") != "unverified")
+    degenerate = int((verified["outcome"] == "degenerate").sum())
+    status = final["final_status"]
+    still = int(status.is_in(["still_degenerate", "unanswerable"]).sum())
+    fixed = int((status == "fixed").sum())
+    refined = final.filter(pl.col("final_status").is_in(list(KEPT_STATUSES)))
+    answerable = int(refined["context_correct"].fill_null(False).sum())
+    rewrites = rounds.filter(pl.col("round") > 0)
+    return {
+        "questions": first.height,
+        "verified_questions": verified.height,
+        "degenerate_before": degenerate,
+        "degenerate_share_before": _share(degenerate, verified.height),
+        "degenerate_after": still,
+        "degenerate_share_after": _share(still, verified.height),
+        "fixed": fixed,
+        "fixed_share_of_degenerate": _share(fixed, degenerate),
+        "refined": refined.height,
+        "answerable_share_of_refined": _share(answerable, refined.height),
+        "answerable_share_as_written": _share(int(verified["context_correct"].fill_null(False).sum()),
+                                              verified.height),
+        "blind_accuracy_refined_rotations": _share(int(refined["blind_correct"].sum()), 5 * refined.height),
+        "rewrites": rewrites.height,
+        "max_round": int(rounds["round"].max()),
+        "unverified": int((status == "unverified").sum()),
+    }
+
+
+REFINED_SCHEMA = {
+    "record_id": pl.String, "video_record_id": pl.String, "scene_record_id": pl.String, "video_id": pl.String,
+    "scene_id": pl.Int64, "template_id": pl.String, "kind": pl.String, "category": pl.String,
+    "question_category": pl.String, "question": pl.String, "choices": pl.List(pl.String), "answer_key": pl.String,
+    "answer_key_position": pl.Int64, "rationale": pl.String, "start_timestamp": pl.String,
+    "end_timestamp": pl.String, "visual_reliance": pl.Boolean, "original_question": pl.String,
+    "status": pl.String, "kept": pl.Boolean, "reason": pl.String, "detail": pl.String, "rounds": pl.Int64,
+    "blind_correct_before": pl.Int64, "blind_correct_after": pl.Int64, "context_correct": pl.Boolean,
+    "backend": pl.String, "model": pl.String, "task_version": pl.String, "prompt_sha": pl.String,
+}
+
+
+def final_rows(rounds: pl.DataFrame, questions: pl.DataFrame) -> pl.DataFrame:
+    """One row per scene question: its final version and status (kept = fine or fixed)."""
+    if rounds.height == 0:
+        return pl.DataFrame(schema=REFINED_SCHEMA)
+    final = {r["question_id"]: r for r in rounds.filter(pl.col("is_final")).iter_rows(named=True)}
+    first = {r["question_id"]: r for r in rounds.filter(pl.col("round") == 0).iter_rows(named=True)}
+    used = dict(rounds.group_by("question_id").agg(pl.col("round").max()).rows())
+    rows = []
+    for q in questions.sort("record_id").iter_rows(named=True):
+        f, o = final.get(q["record_id"]), first.get(q["record_id"])
+        if f is None:
+            continue
+        ok = f["final_status"] in KEPT_STATUSES
+        rows.append({
+            "record_id": q["record_id"], **{k: q[k] for k in ("video_record_id", "scene_record_id", "video_id",
+                                                             "scene_id", "template_id", "kind", "category",
+                                                             "question_category")},
+            **{k: f[k] for k in ("question", "choices", "answer_key", "answer_key_position", "rationale",
+                                 "start_timestamp", "end_timestamp", "visual_reliance", "backend", "model",
+                                 "task_version", "prompt_sha")},
+            "original_question": q["question"], "status": f["final_status"], "kept": ok,
+            "reason": None if ok else f["final_status"], "detail": None if ok else f["status_reason"],
+            "rounds": used[q["record_id"]], "blind_correct_before": o["blind_correct"],
+            "blind_correct_after": f["blind_correct"], "context_correct": f["context_correct"],
+        })
+    return pl.DataFrame(rows, schema=REFINED_SCHEMA)
+
+
+# -- release --------------------------------------------------------------------------------------
+
+DATASET_SCHEMA = {
+    "movie_name": pl.String, "year": pl.Int64, "genre": pl.List(pl.String), "yt_clip_title": pl.String,
+    "yt_clip_link": pl.String, "movie_scene": pl.String, "subtitles": pl.String, "question": pl.String,
+    "choices": pl.List(pl.String), "answer_key": pl.String, "answer_key_position": pl.Int64,
+    "question_category": pl.String, "hard_split": pl.String, "visual_reliance": pl.String,
+    # provenance and our additions
+    "record_id": pl.String, "question_id": pl.String, "video_record_id": pl.String,
+    "scene_record_id": pl.String, "video_id": pl.String, "scene_id": pl.Int64, "split": pl.String,
+    "template_id": pl.String, "kind": pl.String, "status": pl.String, "rationale": pl.String,
+    "start_timestamp": pl.String, "end_timestamp": pl.String, "backend": pl.String, "model": pl.String,
+    "task_version": pl.String, "prompt_sha": pl.String,
+}
+
+
+def split_of(video_id: str, test_share: float, salt: str = "cinepile") -> str:
+    """"test" for a fixed share of videos by a salted hash of the video id: never both, never moving."""
+    h = int(hashlib.sha256(f"{salt}:{video_id}".encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return "test" if h < test_share else "train"
+
+
+def dataset_rows(refined: pl.DataFrame, scenes: pl.DataFrame, test_share: float) -> pl.DataFrame:
+    by_scene = {r["record_id"]: r for r in scenes.iter_rows(named=True)}
+    rows = []
+    for q in refined.filter(pl.col("kept")).sort("record_id").iter_rows(named=True):
+        s = by_scene[q["scene_record_id"]]
+        rows.append({
+            **{k: s[k] for k in ("movie_name", "year", "genre", "yt_clip_title", "yt_clip_link", "movie_scene",
+                                 "subtitles")},
+            **{k: q[k] for k in ("question", "choices", "answer_key", "answer_key_position", "question_category",
+                                 "video_record_id", "scene_record_id", "video_id", "scene_id", "template_id",
+                                 "kind", "status", "rationale", "start_timestamp", "end_timestamp", "backend",
+                                 "model", "task_version", "prompt_sha")},
+            "hard_split": "False" if q["context_correct"] else "True",
+            "visual_reliance": "1" if q["visual_reliance"] else "0",
+            "record_id": sha256_text(f"cinepile:{q['video_record_id']}:{q['scene_id']}:{q['template_id']}:"
+                                     f"{q['question']}")[:16],
+            "question_id": q["record_id"], "split": split_of(q["video_id"], test_share),
+        })
+    return pl.DataFrame(rows, schema=DATASET_SCHEMA)
+
+
+# -- leaderboard ----------------------------------------------------------------------------------
+
+def prediction_row(item: dict[str, Any], adapter: str, reply: str | None, prov: dict[str, Any]) -> dict[str, Any]:
+    correct, got = score_reply(reply, item["answer_key_position"], item["answer_key"])
+    return {
+        "record_id": f"{item['record_id']}@{adapter}", "item_id": item["record_id"], "adapter": adapter,
+        "question_category": item["question_category"], "hard_split": item["hard_split"], "reply": reply,
+        "parsed": got, "unparseable": parse_reply(reply)[0] is None, "correct": bool(correct),
+        **{k: prov.get(k) for k in ("backend", "model", "task_version", "prompt_sha", "error")},
+    }
+
+
+PREDICTION_SCHEMA = {
+    "record_id": pl.String, "item_id": pl.String, "adapter": pl.String, "question_category": pl.String,
+    "hard_split": pl.String, "reply": pl.String, "parsed": pl.String, "unparseable": pl.Boolean,
+    "correct": pl.Boolean, "backend": pl.String, "model": pl.String, "task_version": pl.String,
+    "prompt_sha": pl.String, "error": pl.String,
+}
+LEADERBOARD_SCHEMA = {"record_id": pl.String, "adapter": pl.String, "slice": pl.String, "value": pl.String,
+                      "questions": pl.Int64, "correct": pl.Int64, "accuracy": pl.Float64, "unparseable": pl.Int64}
+
+
+def leaderboard(preds: pl.DataFrame) -> pl.DataFrame:
+    """Micro accuracy (%) per adapter: overall, per category (all five, even when empty), per hard split."""
+    rows = []
+    for (adapter,), p in preds.group_by("adapter", maintain_order=True):
+        slices = [("overall", "all", p)]
+        slices += [("question_category", name, p.filter(pl.col("question_category") == name))
+                   for name in CATEGORIES.values()]
+        slices += [("hard_split", v, p.filter(pl.col("hard_split") == v)) for v in ("True", "False")]
+        for kind, value, part in slices:
+            n, c = part.height, int(part["correct"].sum()) if part.height else 0
+            rows.append({"record_id": sha256_text(f"{adapter}:{kind}:{value}")[:16], "adapter": adapter,
+                         "slice": kind, "value": value, "questions": n, "correct": c,
+                         "accuracy": round(100 * c / n, 2) if n else None,
+                         "unparseable": int(part["unparseable"].sum()) if n else 0})
+    return pl.DataFrame(rows, schema=LEADERBOARD_SCHEMA)

@@ -1,0 +1,147 @@
+"""The refinement loop with a scripted model that fails, answers and rewrites; every question ends
+in exactly one status, at most five rewrites, failures never count as fine."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from assets.cinepile.mcq import MCQ
+from assets.cinepile.refinement import MAX_ROUNDS, Check, Vote, refine, rewrite_offline
+from assets.cinepile.tables import final_rows, refinement_figures, round_rows
+from tests.fakes.word_vectors import encode
+
+
+def mcq(question: str, key: int = 2) -> MCQ:
+    return MCQ(question=question, choices=["v", "w", "x", "y", "z"], answer_key_position=key, rationale="r",
+               start_timestamp="00:01", end_timestamp="00:02")
+
+
+class Script:
+    """A blind answerer, a context answerer and a rewriter scripted by question text:
+    - blind: "cue" in the question = always the key (5/5), "fail" = the call fails in one rotation,
+      anything else = always slot A of the rotation shown (right in exactly 1 of 5);
+    - context: "lost" in the question = wrong, "ctxfail" = the call fails, else right;
+    - rewrite: the next text from `plans[question_id]`, a str starting with "!" = the call fails."""
+
+    def __init__(self, plans: dict[str, list[str]]):
+        self.plans = {k: list(v) for k, v in plans.items()}
+        self.rewrite_calls: dict[str, int] = {}
+        self.rewrite_inputs: dict[str, list[str]] = {}
+
+    def blind(self, mcqs):
+        out = []
+        for m in mcqs:
+            if "cue" in m.question:
+                out.append([Vote(m.answer_key_position, "cue")] * 5)
+            elif "fail" in m.question and "ctxfail" not in m.question:
+                out.append([Vote(None, error="APIError: 500")] + [Vote(0)] * 4)
+            else:
+                out.append([Vote((0 - k) % 5, "slot A") for k in range(5)])
+        return out
+
+    def context(self, pairs):
+        return [Check(None, error="APIError: 500") if "ctxfail" in m.question else Check("lost" not in m.question)
+                for m, _ in pairs]
+
+    def rewrite(self, pairs):
+        out = []
+        for v, ctx in pairs:
+            qid = ctx["question_id"]
+            self.rewrite_calls[qid] = self.rewrite_calls.get(qid, 0) + 1
+            self.rewrite_inputs.setdefault(qid, []).append(v.mcq.question)
+            text = self.plans[qid].pop(0)
+            out.append(text[1:] if text.startswith("!") else mcq(text, key=v.mcq.answer_key_position))
+        return out
+
+
+def run(questions: dict[str, str], plans: dict[str, list[str]], max_rounds: int = MAX_ROUNDS):
+    script = Script(plans)
+    triples = [(qid, mcq(q), {"question_id": qid}) for qid, q in questions.items()]
+    return refine(triples, script.blind, script.context, script.rewrite, max_rounds), script
+
+
+def test_a_question_without_a_cue_is_fine_and_never_rewritten():
+    [o], script = run({"q1": "who is it?"}, {})
+    assert o.status == "fine" and script.rewrite_calls == {}
+    assert [(v.round, outcome) for v, outcome in o.rounds] == [(0, "fine")]
+    assert o.rounds[0][0].blind_correct == 1
+
+
+def test_a_degenerate_question_is_fixed_by_a_rewrite_that_passes_both_tests():
+    [o], script = run({"q1": "cue question"}, {"q1": ["cue again", "subtle question"]})
+    assert o.status == "fixed" and o.final.mcq.question == "subtle question" and o.final.round == 2
+    assert [outcome for _, outcome in o.rounds] == ["degenerate", "still_degenerate", "fixed"]
+    assert o.original.mcq.question == "cue question"
+
+
+def test_at_most_five_rewrites_then_still_degenerate():
+    [o], script = run({"q1": "cue question"}, {"q1": [f"cue {i}" for i in range(10)]})
+    assert script.rewrite_calls == {"q1": MAX_ROUNDS}  # the public loop's off-by-one allowed six
+    assert [v.round for v, _ in o.rounds] == [0, 1, 2, 3, 4, 5]
+    assert o.status == "still_degenerate" and o.final is o.original
+
+
+def test_a_rewrite_that_loses_the_context_answerer_is_not_built_upon():
+    [o], script = run({"q1": "cue question"}, {"q1": ["lost one", "lost two", "lost three", "lost four", "lost five"]})
+    assert o.status == "unanswerable"
+    assert script.rewrite_inputs["q1"] == ["cue question"] * 5  # every round starts again from the answerable version
+
+
+def test_a_failed_blind_call_makes_the_question_unverified_never_fine():
+    [o], _ = run({"q1": "fail here now"}, {})
+    assert o.status == "unverified" and "500" in o.reason
+
+
+def test_a_failed_context_call_or_rewrite_call_makes_the_question_unverified():
+    outcomes, _ = run({"q1": "cue question", "q2": "cue question"}, {"q1": ["ctxfail rewrite"], "q2": ["!APIError: 503"]})
+    assert [o.status for o in outcomes] == ["unverified", "unverified"]
+    assert outcomes[1].reason == "rewrite failed: APIError: 503"
+    assert all(o.final is o.original for o in outcomes)
+
+
+def test_zero_rounds_leaves_degenerate_questions_degenerate():
+    [o], script = run({"q1": "cue question"}, {"q1": ["subtle"]}, max_rounds=0)
+    assert o.status == "still_degenerate" and script.rewrite_calls == {}
+
+
+def test_every_question_is_accounted_for_in_the_tables():
+    questions = {"q1": "who is it?", "q2": "cue question", "q3": "cue question", "q4": "fail question", "q5": "cue question"}
+    plans = {"q2": ["fine now"], "q3": [f"cue {i}" for i in range(5)], "q5": ["lost one"] * 5}
+    outcomes, _ = run(questions, plans)
+    scene_questions = pl.DataFrame({
+        "record_id": list(questions), "video_record_id": ["v"] * 5, "scene_record_id": ["s"] * 5,
+        "video_id": ["vid"] * 5, "scene_id": [1] * 5, "template_id": ["t"] * 5, "kind": ["who_says"] * 5,
+        "category": ["CRD"] * 5, "question_category": ["Character and Relationship Dynamics"] * 5,
+        "question": list(questions.values()), "backend": ["offline"] * 5, "model": ["m"] * 5,
+        "task_version": ["1"] * 5, "prompt_sha": ["p"] * 5,
+    })
+    rounds = pl.DataFrame(round_rows(outcomes, scene_questions, {}))
+    assert rounds.filter(pl.col("is_final")).height == 5
+    assert rounds["record_id"].n_unique() == rounds.height
+    final = final_rows(rounds, scene_questions)
+    assert dict(final.select("record_id", "status").rows()) == {
+        "q1": "fine", "q2": "fixed", "q3": "still_degenerate", "q4": "unverified", "q5": "unanswerable"}
+    assert final.height == int(final["kept"].sum()) + int((~final["kept"]).sum()) == 5
+    assert final.filter(~pl.col("kept"))["reason"].null_count() == 0
+    figures = refinement_figures(rounds)
+    assert figures["degenerate_before"] == 3 and figures["verified_questions"] == 4
+    assert figures["fixed_share_of_degenerate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert figures["degenerate_after"] == 2 and figures["refined"] == 2
+    assert figures["answerable_share_of_refined"] == 1.0
+
+
+def test_offline_rewrite_keeps_the_key_and_draws_same_type_distractors():
+    m = MCQ(question='Who says "the oven is hot"?', choices=["Maria", "Tom", "Lena", "Sam", "Kim"],
+            answer_key_position=0, rationale="r", start_timestamp="00:10", end_timestamp="00:12")
+    pool = ["Tom", "Lena", "Sam", "Kim", "Priya", "Dana", "Elena", "Bo"]
+    for r in range(1, 6):
+        new = rewrite_offline(m, pool, r, encode, time_of_quote=10.0)
+        assert new.answer_key == "Maria" and len(set(new.choices)) == 5
+        assert set(new.choices) - {"Maria"} <= set(pool)
+        assert ("the line at 00:10" in new.question) == (r >= 3)
+
+
+def test_offline_rewrite_refuses_without_enough_distractors():
+    with pytest.raises(ValueError, match="same-type distractors"):
+        rewrite_offline(mcq("what is it?"), ["w", "x", "v"], 1, encode)
