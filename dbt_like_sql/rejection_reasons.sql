@@ -11,6 +11,10 @@ WITH rejected AS (
     UNION ALL SELECT 'finevideo', 8, 'aligned_annotations', reason, record_id FROM aligned_annotations WHERE NOT kept
     UNION ALL SELECT 'docmatix', 1, 'documents', reason, record_id FROM documents WHERE NOT kept
     UNION ALL SELECT 'docmatix', 2, 'filtered_qa', reason, record_id FROM filtered_qa WHERE NOT kept
+    UNION ALL SELECT 'cinepile', 0, 'question_bank', reason, record_id FROM question_bank WHERE NOT kept
+    UNION ALL SELECT 'cinepile', 1, 'cinepile_scenes', reason, record_id FROM cinepile_scenes WHERE NOT kept
+    UNION ALL SELECT 'cinepile', 2, 'scene_questions', reason, record_id FROM scene_questions WHERE NOT kept
+    UNION ALL SELECT 'cinepile', 3, 'refined_questions', reason, record_id FROM refined_questions WHERE NOT kept
 )
 SELECT dataset, stage_order, stage, reason, count(*) AS rejected, min(record_id) AS example_record_id
 FROM rejected

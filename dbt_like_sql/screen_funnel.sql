@@ -11,15 +11,23 @@ WITH stage_rows AS (
     UNION ALL SELECT 'finevideo', 8, 'aligned_annotations', shard, kept FROM aligned_annotations
     UNION ALL SELECT 'docmatix', 1, 'documents', shard, kept FROM documents
     UNION ALL SELECT 'docmatix', 2, 'filtered_qa', shard, kept FROM filtered_qa
+    -- CinePile is built over all videos at once: one line per stage under shard 'all'
+    UNION ALL SELECT 'cinepile', 1, 'cinepile_scenes', 'all', kept FROM cinepile_scenes
+    UNION ALL SELECT 'cinepile', 2, 'scene_questions', 'all', kept FROM scene_questions
+    UNION ALL SELECT 'cinepile', 3, 'refined_questions', 'all', kept FROM refined_questions
 ),
 sources AS (
     -- what each dataset's first stage must see, per shard
     SELECT 'finevideo' AS dataset, shard, count(*) AS landed FROM raw_video_metadata GROUP BY ALL
     UNION ALL
     SELECT 'docmatix', shard, count(DISTINCT record_id) FROM documents GROUP BY ALL
+    UNION ALL
+    SELECT 'cinepile', 'all', count(*) FROM cinepile_scenes
 ),
 generated AS (
     SELECT 'docmatix' AS dataset, 'filtered_qa' AS stage, shard, count(*) AS n FROM raw_qa GROUP BY ALL
+    UNION ALL
+    SELECT 'cinepile', 'scene_questions', 'all', count(*) FROM scene_questions
 ),
 grid AS (
     SELECT DISTINCT r.dataset, r.stage_order, r.stage, s.shard

@@ -59,7 +59,9 @@ def parse_reply(reply: str | None) -> tuple[str | None, str]:
     s = (reply or "").replace("*", "").strip()
     if re.match(r"^[A-E]$", s, re.IGNORECASE):
         return s.upper(), ""
-    m = re.search(r"Answer:\s*([A-E])\)?\.?\s*(.*)", s, re.IGNORECASE)
+    # lmms-eval's pattern, except that the option text must be on the answer's own line: its `\s*`
+    # crosses the newline, so the recipe's own "Answer: B\nRationale: ..." format scored as wrong
+    m = re.search(r"Answer:\s*([A-E])\)?\.?[ \t]*(.*)", s, re.IGNORECASE)
     if m:
         return m.group(1).upper(), m.group(2).strip()
     return None, s

@@ -1,4 +1,6 @@
-"""CinePile splits and the leaderboard (CinePile steps 4 and 5)."""
+"""CinePile splits, the leaderboard and the release card (CinePile steps 4 and 5)."""
+
+import json
 
 import dagster as dg
 import polars as pl
@@ -7,6 +9,7 @@ from pydantic import Field
 from assets.checks import unique_ids, unique_ids_spec
 from assets.cinepile.answering import BlindAnswerTask, ContextAnswerTask, LetterAnswer, VLMAnswerTask
 from assets.cinepile.bank_assets import GROUP
+from assets.cinepile.dataset_card import card_data, markdown
 from assets.cinepile.mcq import LETTERS
 from assets.cinepile.tables import (
     DATASET_SCHEMA,
@@ -18,6 +21,7 @@ from assets.cinepile.tables import (
 from assets.metadata import bar_chart, markdown_table, preview
 from resources.embeddings import EmbeddingResource
 from resources.llm import LLMResource
+from resources.storage import MediaStore
 
 BLIND = "blind_baseline"
 SCENE_TEXT = "scene_text_baseline"
@@ -152,3 +156,29 @@ def cinepile_leaderboard(cinepile_predictions: pl.DataFrame):
         "overall": dg.MetadataValue.json({a: acc for a, acc in df.filter(pl.col("slice") == "overall")
                                           .select("adapter", "accuracy").rows()}),
     })
+
+
+@dg.asset(
+    **GROUP,
+    code_version="1",
+    kinds={"markdown"},
+    description=(
+        "The release's dataset card, Markdown (Hugging Face format) and JSON, in the media store: questions, "
+        "videos, scene hours, splits, categories, hard split, licences of the source videos, the funnel from "
+        "scenes to release, the refinement outcome, models used and known limitations."
+    ),
+)
+def cinepile_dataset_card(cinepile_dataset: pl.DataFrame, cinepile_scenes: pl.DataFrame,
+                          scene_questions: pl.DataFrame, refined_questions: pl.DataFrame,
+                          curated_selection: pl.DataFrame, media: MediaStore):
+    licences = curated_selection.select("video_id", "license") if curated_selection.height else \
+        pl.DataFrame(schema={"video_id": pl.String, "license": pl.String})
+    data = card_data(cinepile_dataset, cinepile_scenes, scene_questions, refined_questions, licences)
+    text = markdown(data)
+    md_ref = media.put_bytes(text.encode("utf-8"), ".md")
+    json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"), ".json")
+    df = pl.DataFrame({"record_id": ["cinepile_dataset_card"], "card_uri": [md_ref.uri],
+                       "card_sha256": [md_ref.sha256], "card_json_uri": [json_ref.uri], "markdown": [text]})
+    return dg.Output(df, metadata={"dagster/row_count": 1, "questions": data["questions"],
+                                   "card_uri": md_ref.uri, "card_json_uri": json_ref.uri,
+                                   "card": dg.MetadataValue.md(text)})

@@ -1,0 +1,101 @@
+"""The CinePile release's card: what a user needs to trust the questions and load them.
+
+Every number comes from the release and the stages it was built from (generated, screened,
+refined), so the card cannot drift from the data. The JSON form is for tools that gate a release;
+the Markdown is rendered from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from assets.metadata import markdown_table
+
+LIMITATIONS = (
+    "Offline, the scene-text answerer reads the same scene text the question writer used, so it answers "
+    "nearly every question and `hard_split` is almost always 'False'; hard questions need a real model on the `llm` role.",
+    "Offline questions are grounded in subtitles and timed descriptions only; no video frames are read, so "
+    "`visual_reliance` '1' comes from motion and timing questions, not from what a frame shows.",
+    "The offline blind answerer is a combination of text-only baselines; a strong LLM may still find cues it misses.",
+    "Licences are the source videos' (YouTube-Commons declarations), not re-verified.",
+)
+
+
+def _counts(df: pl.DataFrame, by: str, name: str = "questions") -> list[dict[str, Any]]:
+    if not df.height:
+        return []
+    return df.group_by(by).agg(pl.len().alias(name)).sort(by).to_dicts()
+
+
+def card_data(release: pl.DataFrame, scenes: pl.DataFrame, generated: pl.DataFrame, refined: pl.DataFrame,
+              licences: pl.DataFrame) -> dict[str, Any]:
+    """`licences`: video_id, license of the source videos."""
+    kept_scenes = scenes.filter(pl.col("kept")) if scenes.height else scenes
+    seconds = float((kept_scenes["end_s"] - kept_scenes["start_s"]).sum() or 0.0) if kept_scenes.height else 0.0
+    degenerate = int((refined["blind_correct_before"] >= 3).sum()) if refined.height else 0
+    fixed = int((refined["status"] == "fixed").sum()) if refined.height else 0
+    videos = release.select("video_id").unique().join(licences.unique("video_id"), on="video_id", how="left")
+    return {
+        "name": "cinepile",
+        "questions": release.height,
+        "videos": release["video_id"].n_unique() if release.height else 0,
+        "scenes": release["scene_record_id"].n_unique() if release.height else 0,
+        "scene_hours": round(seconds / 3600, 4),
+        "splits": _counts(release, "split"),
+        "categories": _counts(release, "question_category"),
+        "hard_split": _counts(release, "hard_split"),
+        "visual_reliance": _counts(release, "visual_reliance"),
+        "licences": _counts(videos.with_columns(pl.col("license").fill_null("(unknown)")), "license", "videos"),
+        "funnel": [
+            {"stage": "cinepile_scenes", "inputs": scenes.height, "kept": kept_scenes.height},
+            {"stage": "scene_questions", "inputs": generated.height,
+             "kept": int(generated["kept"].sum()) if generated.height else 0},
+            {"stage": "refined_questions", "inputs": refined.height,
+             "kept": int(refined["kept"].sum()) if refined.height else 0},
+            {"stage": "cinepile_dataset", "inputs": release.height, "kept": release.height},
+        ],
+        "refinement": {"degenerate_before": degenerate, "fixed": fixed,
+                       "fixed_share": round(fixed / degenerate, 4) if degenerate else None,
+                       "status": {str(s): int(n) for s, n in refined.group_by("status").len().sort("status").rows()}
+                       if refined.height else {}},
+        "models": release.group_by("backend", "model", "task_version").len().rename({"len": "questions"})
+        .sort("questions", descending=True).to_dicts() if release.height else [],
+        "known_limitations": list(LIMITATIONS),
+        "columns": release.columns,
+    }
+
+
+def markdown(c: dict[str, Any]) -> str:
+    def table(rows: list[dict[str, Any]]) -> str:
+        return markdown_table(pl.DataFrame(rows)) if rows else "(none)"
+
+    r = c["refinement"]
+    return "\n".join([
+        "---",
+        "license: other  # each question inherits its source video's licence (table below)",
+        "task_categories: [video-question-answering, multiple-choice]",
+        "language: [en]",
+        "---",
+        "# CinePile-style video QA (mmfoundry)",
+        "",
+        f"{c['questions']} multiple-choice questions (5 choices) about {c['scenes']} scenes of {c['videos']} "
+        f"videos ({c['scene_hours']:.3f} scene hours), in CinePile's field names and value types, refined "
+        "against text-only shortcuts. Every row names its video, scene and the model calls that wrote it.",
+        "",
+        "## Splits", "", table(c["splits"]), "",
+        "Train and test are split by video (a salted hash of the video id), so no video is in both.",
+        "",
+        "## Categories", "", table(c["categories"]), "",
+        "## Hard split and visual reliance", "", table(c["hard_split"]), "", table(c["visual_reliance"]), "",
+        "## Funnel", "", table(c["funnel"]), "",
+        "## Adversarial refinement", "",
+        f"{r['degenerate_before']} questions were answerable blind (correct on at least 3 of the 5 cyclic "
+        f"rotations, question and options only); {r['fixed']} were rewritten until a blind answerer failed and "
+        "a scene-aware answerer still succeeded (at most 5 rounds, every round kept in `refinement_rounds`).",
+        "", table([{"status": k, "questions": v} for k, v in r["status"].items()]), "",
+        "## Licences", "", table(c["licences"]), "",
+        "## Models", "", table(c["models"]), "",
+        "## Known limitations", "", *[f"- {x}" for x in c["known_limitations"]], "",
+    ])
