@@ -7,9 +7,9 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationInfo, field_validator
 
+from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource, Task
 from resources.llm_cache import ResponseCache
-from tests.fakes.openai_server import FakeChatServer
 
 
 class Sum(BaseModel):
