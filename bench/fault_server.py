@@ -64,6 +64,7 @@ class FakeChatServer:
         self.requests: list[dict[str, Any]] = []
         self.actions: list[str] = []
         self.keys: list[str] = []  # conversation of each request
+        self.authorization: list[str] = []  # the Authorization header of each request
         self.answered: set[str] = set()  # conversations that got a complete answer
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -81,6 +82,7 @@ class FakeChatServer:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                server.authorization.append(self.headers.get("Authorization", ""))
                 action = server._next_action(body)
                 server._serve(self, action, body)
 
