@@ -378,6 +378,7 @@ CASES = (case_model_faults, case_sigkill, case_corrupt_inputs, case_concurrent)
 
 def main() -> None:
     from corpus.build import build_corpus
+    from scripts.demo import print_table
 
     build_corpus(CORPUS, seed=0, size="tiny")
     results = []
@@ -388,13 +389,10 @@ def main() -> None:
         outcome.notes.append(f"{time.perf_counter() - start:.0f} s")
         results.append(outcome)
         print(f"  {outcome.case}: done", flush=True)
-    header = ("case", "faults injected", "runs completed", "records lost", "duplicated",
-              "model calls repeated", "rejections without reason")
-    table = [(o.case, str(o.faults), f"{o.completed}/{o.runs}", str(o.lost), str(o.duplicated),
-              str(o.repeated), str(o.no_reason)) for o in results]
-    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
-    for r in (header, tuple("-" * w for w in widths), *table):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print_table(("case", "faults injected", "runs completed", "records lost", "duplicated",
+                 "model calls repeated", "rejections without reason"),
+                [(o.case, str(o.faults), f"{o.completed}/{o.runs}", str(o.lost), str(o.duplicated),
+                  str(o.repeated), str(o.no_reason)) for o in results])
     for o in results:
         for note in o.notes:
             print(f"{o.case}: {note}")

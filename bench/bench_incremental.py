@@ -132,14 +132,26 @@ def _refresh(defs, instance, phase: Phase, old_keys: set[str]) -> list[str]:
     return log
 
 
-def main() -> None:
+def _instance(home: Path):
     import dagster as dg
 
+    home.mkdir()
+    return dg.instance_for_test(temp_dir=str(home))
+
+
+def _timed(fn, defs, instance) -> Phase:
+    phase, start = Phase(), time.perf_counter()
+    fn(defs, instance, phase)
+    phase.seconds = time.perf_counter() - start
+    return phase
+
+
+def main() -> None:
     from corpus.build import build_corpus
+    from scripts.demo import print_table
 
     build_corpus(OUT, seed=0, size="tiny")
     saved = dict(os.environ)
-    rows: list[tuple[str, Phase]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="mmf-incremental-") as tmp:
             root = Path(tmp)
@@ -152,27 +164,19 @@ def main() -> None:
             from definitions import build_definitions
 
             defs = build_definitions()
-            (root / "dagster_home").mkdir()
-            with dg.instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
-                full, start = Phase(), time.perf_counter()
-                _full_build(defs, instance, full)
-                full.seconds = time.perf_counter() - start
+            with _instance(root / "dagster_home") as instance:
+                full = _timed(_full_build, defs, instance)
                 shards_before = {name: len(instance.get_dynamic_partitions(name))
                                  for name in ("video_shards", "document_shards")}
                 old_keys = {k for name in shards_before for k in instance.get_dynamic_partitions(name)}
                 for folder, name in HELD.items():
                     shutil.move(held / folder / name, landing / folder / name)
-                refresh, start = Phase(), time.perf_counter()
-                log = _refresh(defs, instance, refresh, old_keys)
-                refresh.seconds = time.perf_counter() - start
+                log: list[str] = []
+                refresh = _timed(lambda d, i, p: log.extend(_refresh(d, i, p, old_keys)), defs, instance)
 
             _env(root / "scratch", landing)
-            defs = build_definitions()
-            (root / "dagster_home_scratch").mkdir()
-            with dg.instance_for_test(temp_dir=str(root / "dagster_home_scratch")) as instance:
-                scratch, start = Phase(), time.perf_counter()
-                _full_build(defs, instance, scratch)
-                scratch.seconds = time.perf_counter() - start
+            with _instance(root / "dagster_home_scratch") as instance:
+                scratch = _timed(_full_build, build_definitions(), instance)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -184,12 +188,9 @@ def main() -> None:
     print("refresh ticks:")
     for line in log:
         print(f"  {line}")
-    header = ("phase", "runs", "steps", "old-shard steps", "model calls", "cache hits", "seconds")
-    table = [(name, str(p.runs), str(p.steps), str(p.old_partition_steps), str(p.calls),
-              str(p.cache_hits), f"{p.seconds:.0f}") for name, p in rows]
-    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(header)]
-    for r in (header, tuple("-" * w for w in widths), *table):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print_table(("phase", "runs", "steps", "old-shard steps", "model calls", "cache hits", "seconds"),
+                [(name, str(p.runs), str(p.steps), str(p.old_partition_steps), str(p.calls),
+                  str(p.cache_hits), f"{p.seconds:.0f}") for name, p in rows])
     print(f"model calls: full(N) + refresh = {full.calls + refresh.calls}, from scratch(N+1) = {scratch.calls} "
           f"(repeated for old data: {full.calls + refresh.calls - scratch.calls})")
     print("refresh steps per asset: " + ", ".join(f"{a} {n}" for a, n in sorted(refresh.ran.items())))

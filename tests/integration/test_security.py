@@ -9,7 +9,6 @@
 """
 
 import json
-import random
 from pathlib import Path
 
 import dagster as dg
@@ -96,13 +95,11 @@ def test_hostile_video_ids_never_reach_a_file_outside_the_videos_folder(tmp_path
         assert err.value.reason == VideoError.MISSING, vid
 
 
-def _rng_layout():
+def _layout_with_injection():
     from assets.docmatix.pdfa import page_from_lines
 
-    rng = random.Random(0)
     return [page_from_lines([[("Note:", [0.1, 0.1, 0.1, 0.01]), (INJECTION, [0.25, 0.1, 0.6, 0.01])],
-                             [("Total:", [0.1, 0.2, 0.1, 0.01]), (f"{rng.randint(10, 99)}.00",
-                                                                  [0.25, 0.2, 0.1, 0.01])]])]
+                             [("Total:", [0.1, 0.2, 0.1, 0.01]), ("12.00", [0.25, 0.2, 0.1, 0.01])]])]
 
 
 def _obeys_injection(messages) -> str:
@@ -118,7 +115,7 @@ def test_a_prompt_injection_cannot_change_the_answer_schema(tmp_path, monkeypatc
                       max_concurrency=1, backoff_initial_s=0.01, backoff_max_s=0.02, timeout_s=5)
     with FakeChatServer(_obeys_injection) as server:
         llm = llm.model_copy(update={"base_url": server.base_url})
-        qa = llm.run(QAGenerationTask(), [{"key": "0000009", "variant": 0, "layout": _rng_layout()}])
+        qa = llm.run(QAGenerationTask(), [{"key": "0000009", "variant": 0, "layout": _layout_with_injection()}])
         leaves = ["Education > Tutorials > Software Tutorials", "Lifestyle > Food & Cooking > Recipe Videos"]
         label = llm.run(TaxonomyLabelTask(leaves, encode),
                         [{"title": "Bread", "channel": "c", "text": f"Knead the dough. {INJECTION}"}])
