@@ -72,8 +72,15 @@ class LandingZone(dg.ConfigurableResource):
 
     # -- shards -----------------------------------------------------------------------------------
 
+    def _listing(self, *parts: str) -> UPath:
+        """A folder listed afresh: fsspec keeps one filesystem per set of options and caches its
+        listings, so a long-lived sensor process would never see a shard land on s3:// or gs://."""
+        folder = self.path(*parts)
+        folder.fs.invalidate_cache()
+        return folder
+
     def video_shards(self) -> dict[str, Shard]:
-        folder = self.path("youtube_commons")
+        folder = self._listing("youtube_commons")
         if not folder.exists():
             return {}
         shards = {}
@@ -84,7 +91,7 @@ class LandingZone(dg.ConfigurableResource):
         return shards
 
     def document_shards(self) -> dict[str, Shard]:
-        folder = self.path("pdfa")
+        folder = self._listing("pdfa")
         if not folder.exists():
             return {}
         shards = {}

@@ -12,7 +12,9 @@ backoff, invalid answers are re-asked through instructor with the validation err
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -56,6 +58,7 @@ class Task(ABC):
     offline_model: ClassVar[str] = "rules"
     temperature: ClassVar[float | None] = None
     max_tokens: ClassVar[int | None] = None
+    prompt_modules: ClassVar[tuple[str, ...]] = ()  # modules besides the task's own that build its prompt
 
     @abstractmethod
     def messages(self, item: Any) -> list[dict[str, Any]]:
@@ -86,6 +89,22 @@ class Task(ABC):
     @property
     def key(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @classmethod
+    def fingerprint(cls) -> str:
+        """What every answer depends on besides the item: name, version, response schema and the
+        source of the modules that write the prompt and the offline answer. It goes into the code
+        version of each asset that runs the task, so editing a prompt or bumping a version marks
+        exactly those assets stale; a false alarm costs no model call (answers are cached by prompt)."""
+        parts = [cls.name, cls.version, canonical_json(cls.response_model.model_json_schema())]
+        for module in (cls.__module__, *cls.prompt_modules):
+            parts.append(inspect.getsource(sys.modules[module]))
+        return sha256_text("\x1f".join(parts))[:10]
+
+
+def task_code_version(base: str, *tasks: type[Task]) -> str:
+    """An asset's code version: its own logic (`base`) plus the fingerprint of each Task it runs."""
+    return "-".join([base, *(t.fingerprint() for t in tasks)])
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -143,8 +144,9 @@ class MediaStore(dg.ConfigurableResource):
         return make_upath(self.root, self.storage_options)
 
     def _object(self, sha: str, suffix: str) -> UPath:
-        suffix = suffix if not suffix or suffix.startswith(".") else f".{suffix}"
-        return self._root() / sha[:2] / f"{sha}{suffix.lower()}"
+        # a suffix can come from a landed file's name: letters and digits only, so never a path
+        clean = re.sub(r"[^a-z0-9]", "", suffix.lower())[:16]
+        return self._root() / sha[:2] / (f"{sha}.{clean}" if clean else sha)
 
     def uri_of(self, obj: UPath) -> str:
         return Path(obj.path).as_uri() if is_local(obj) else str(obj)

@@ -67,6 +67,7 @@ class VLMAnswerTask(Task):
     version = "1"
     response_model = VQAAnswer
     offline_model = BASELINE
+    prompt_modules = ("assets.docmatix.qa_prompts",)
     temperature = 0.0
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from assets.docmatix.release import TEST_ITEMS, held_out_items
 from assets.metadata import markdown_table, preview
 from assets.shard_frames import concat_shards
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource
+from resources.llm import LLMResource, task_code_version
 from resources.storage import MediaStore
 
 
@@ -69,7 +69,7 @@ def _prediction_rows(split: pl.DataFrame, adapter: str, answers: list[str | None
 
 @dg.asset(
     **ACROSS_SHARDS,
-    code_version="1",
+    code_version=task_code_version("1", VLMAnswerTask),
     kinds={"vlm", "polars", "parquet"},
     check_specs=[unique_ids_spec("docvqa_predictions")],
     description=(
@@ -115,7 +115,7 @@ JUDGMENT_SCHEMA = {
 
 @dg.asset(
     **ACROSS_SHARDS,
-    code_version="1",
+    code_version=task_code_version("1", LaveJudgeTask),
     kinds={"llm", "polars", "parquet"},
     check_specs=[unique_ids_spec("docvqa_judgments")],
     description=(

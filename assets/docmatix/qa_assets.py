@@ -12,12 +12,12 @@ from assets.docmatix.qa_prompts import variant_for
 from assets.docmatix.qa_task import QAGenerationTask, raw_rows
 from assets.metadata import bar_chart, markdown_table, preview, screen_counts
 from assets.screening import kept
-from resources.llm import LLMResource
+from resources.llm import LLMResource, task_code_version
 
 
 @dg.asset(
     **PER_SHARD,
-    code_version="1",
+    code_version=task_code_version("1", QAGenerationTask),
     kinds={"llm", "polars", "parquet"},
     check_specs=[unique_ids_spec("raw_qa")],
     description=(

@@ -36,6 +36,7 @@ class QAGenerationTask(Task):
     version = "1"
     response_model = GeneratedQA
     offline_model = "page-layout-extraction"
+    prompt_modules = ("assets.docmatix.qa_prompts", "assets.docmatix.qa_offline")
     temperature = 0.2
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:

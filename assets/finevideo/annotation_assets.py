@@ -23,7 +23,7 @@ from assets.finevideo.subtitles import estimated_cues, parse_vtt
 from assets.metadata import bar_chart, preview, screen_counts
 from assets.screening import kept
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, TaskResult, TaskRun
+from resources.llm import LLMResource, TaskResult, TaskRun, task_code_version
 from resources.storage import MediaStore
 
 SCENE_THRESHOLD = 15.0  # PySceneDetect ContentDetector, as FineVideo
@@ -148,7 +148,7 @@ def run_metadata(runs: list[TaskRun]) -> dict[str, Any]:
     group_name="finevideo",
     kinds={"polars", "parquet"},
     owners=["team:data"],
-    code_version="1",
+    code_version=task_code_version("1", VideoDescriptionTask, VideoAnnotationTask),
     ins={"curated_selection": dg.AssetIn()},
     check_specs=[*screen_check_specs("video_annotations"), schema_spec("video_annotations")],
     description=(

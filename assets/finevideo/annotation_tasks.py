@@ -114,6 +114,7 @@ class VideoDescriptionTask(Task):
     version = "1"
     response_model = VideoDescription
     offline_model = "measured-outline"
+    prompt_modules = ("assets.finevideo.annotation_schema", "assets.finevideo.grounded_annotation")
     temperature = 0.0
 
     def __init__(self, mode: str = "frames"):
@@ -151,6 +152,7 @@ class VideoAnnotationTask(Task):
     version = "1"
     response_model = Schema
     offline_model = "grounded-signals+all-MiniLM-L6-v2"
+    prompt_modules = ("assets.finevideo.annotation_schema", "assets.finevideo.grounded_annotation")
     temperature = 0.0
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray]):

@@ -14,7 +14,7 @@ from assets.partitions import video_shards
 from assets.screening import Rule, kept, screen
 from assets.shard_frames import concat_shards
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource
+from resources.llm import LLMResource, task_code_version
 
 PREVIEW_COLUMNS = ["record_id", "video_id", "shard", "category_path", "content_parent_category",
                  "content_fine_category", "confidence", "margin", "runner_up_path"]
@@ -65,7 +65,7 @@ def taxonomy(config: TaxonomyConfig):
     group_name="finevideo",
     kinds={"polars", "parquet"},
     owners=["team:data"],
-    code_version=f"1-{APPROVED_VERSION}",
+    code_version=task_code_version(f"1-{APPROVED_VERSION}", TaxonomyLabelTask),
     ins={"dynamism_screen": dg.AssetIn(), "raw_video_metadata": dg.AssetIn(), "taxonomy": dg.AssetIn()},
     check_specs=screen_check_specs("taxonomy_labels"),
     description=(

@@ -7,9 +7,9 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationInfo, field_validator
 
+from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource, Task
 from resources.llm_cache import ResponseCache
-from tests.fakes.openai_server import FakeChatServer
 
 
 class Sum(BaseModel):
@@ -166,3 +166,13 @@ def test_provenance_frame_has_one_row_per_item(tmp_path):
 def test_metadata_counts(backend, tmp_path):
     meta = LLMResource(backend=backend).run(AddTask(), ITEMS).metadata()
     assert meta["model_calls"] == 3 and meta["model_failures"] == 0
+
+
+def test_fault_server_counts_only_prompts_asked_again_after_an_answer(tmp_path):
+    with FakeChatServer(respond_sum, script=["500", "malformed"]) as server:
+        llm = remote(server, tmp_path, cache_path=None)
+        llm.run(AddTask(), ITEMS[:1])  # 500 (retried), malformed (re-asked), then answered
+        assert (server.calls, server.faults, server.repeated_after((0, frozenset()))) == (3, 2, 0)
+        snapshot = server.snapshot()
+        llm.run(AddTask(), ITEMS[:2])  # no cache: item 0 is asked again, item 1 is new
+    assert server.repeated_after(snapshot) == 1 and server.calls == 5

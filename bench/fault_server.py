@@ -1,13 +1,20 @@
-"""A real HTTP server that speaks the OpenAI chat-completions protocol, with scripted faults.
+"""A fault-injecting model server: a real HTTP server that speaks the OpenAI chat-completions
+protocol and fails the way hosted models do.
 
-Tests and the fault benchmark point `LLMResource(backend="openai", base_url=...)` at it. Each
+Tests and bench/bench_faults.py point `LLMResource(backend="openai", base_url=...)` at it. Each
 request takes the next scripted action ("ok", "429", "500", "timeout", "malformed", "truncated"); when
 the script is exhausted, `default` applies, or faults are drawn at the configured rates. The answer
-content comes from `respond(messages)`, so answers depend on the prompt like a model's would.
+content comes from `respond(messages)`, so answers depend on the prompt like a model's would;
+`delay_s` makes every answer slow (a run can be killed while calls are in flight).
+
+Every request is logged with its conversation (the messages before the first assistant turn, so a
+retry and a validation re-ask of one prompt share it): `repeated_after(snapshot)` counts prompts
+asked again after they had been answered, which a response cache must keep at zero.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
@@ -20,16 +27,45 @@ Respond = Callable[[list[dict[str, Any]]], str]
 FAULTS = ("429", "500", "timeout", "malformed", "truncated")
 
 
+def start_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """`handler` served on a free local port from a daemon thread."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def stop_http_server(httpd: ThreadingHTTPServer | None) -> None:
+    if httpd:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def conversation_key(messages: list[dict[str, Any]]) -> str:
+    """The prompt a request answers: its messages up to the first assistant turn."""
+    head = []
+    for m in messages:
+        if m.get("role") == "assistant":
+            break
+        head.append(m)
+    return hashlib.sha256(json.dumps(head, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class FakeChatServer:
     def __init__(self, respond: Respond, script: list[str] | None = None, default: str = "ok",
-                 rates: dict[str, float] | None = None, seed: int = 0, hang_s: float = 5.0):
+                 rates: dict[str, float] | None = None, seed: int = 0, hang_s: float = 5.0,
+                 delay_s: float = 0.0):
         self.respond = respond
         self.script = list(script or [])
         self.default = default
         self.rates = rates or {}
         self.hang_s = hang_s
+        self.delay_s = delay_s
         self.requests: list[dict[str, Any]] = []
         self.actions: list[str] = []
+        self.keys: list[str] = []  # conversation of each request
+        self.authorization: list[str] = []  # the Authorization header of each request
+        self.answered: set[str] = set()  # conversations that got a complete answer
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -46,18 +82,15 @@ class FakeChatServer:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                server.authorization.append(self.headers.get("Authorization", ""))
                 action = server._next_action(body)
                 server._serve(self, action, body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._httpd = start_http_server(Handler)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        stop_http_server(self._httpd)
 
     @property
     def base_url(self) -> str:
@@ -68,11 +101,27 @@ class FakeChatServer:
     def calls(self) -> int:
         return len(self.requests)
 
+    @property
+    def faults(self) -> int:
+        return sum(1 for a in self.actions if a != "ok")
+
+    def snapshot(self) -> tuple[int, frozenset[str]]:
+        """(requests so far, conversations answered so far), for `repeated_after`."""
+        with self._lock:
+            return len(self.requests), frozenset(self.answered)
+
+    def repeated_after(self, snapshot: tuple[int, frozenset[str]]) -> int:
+        """Requests since `snapshot` for prompts that had been answered before it."""
+        start, answered = snapshot
+        with self._lock:
+            return sum(1 for k in self.keys[start:] if k in answered)
+
     # -- behaviour --------------------------------------------------------------------------------
 
     def _next_action(self, body: dict[str, Any]) -> str:
         with self._lock:
             self.requests.append(body)
+            self.keys.append(conversation_key(body.get("messages", [])))
             if self.script:
                 action = self.script.pop(0)
             else:
@@ -96,8 +145,7 @@ class FakeChatServer:
             handler.end_headers()
             handler.wfile.write(payload)
             return
-        if action == "timeout":
-            time.sleep(self.hang_s)
+        time.sleep(self.hang_s if action == "timeout" else self.delay_s)
         content = self.respond(body.get("messages", []))
         finish = "stop"
         if action == "malformed":
@@ -119,4 +167,7 @@ class FakeChatServer:
             handler.end_headers()
             handler.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout): that is the point of the fault
+            return  # the client gave up (timeout) or was killed: that is the point of the fault
+        if action == "ok":
+            with self._lock:
+                self.answered.add(conversation_key(body.get("messages", [])))
