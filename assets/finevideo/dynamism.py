@@ -43,6 +43,7 @@ from assets.finevideo.freezes import (
 from assets.finevideo.scene_cuts import THRESHOLD, CutDetector, DetectionImages
 
 MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
+KEYFRAME_CACHE_BYTES = 192 << 20  # decoded keyframes kept for the second skim (past it, they decode again)
 SKIM_STEP_S = 20.0  # keyframes decoded first are this far apart (a 50 s window holds two pairs)
 FULL_SHARE = 0.8  # decode everything once the stretches to decode cover this share of the video
 MERGE_GAP_S = 10.0  # stretches closer than this are decoded as one
@@ -110,6 +111,8 @@ class _Skim:
     breaks: list[tuple[float, float]] = field(default_factory=list)
     greys: dict[float, object] = field(default_factory=dict)
     decoded: int = 0
+    frames: dict[int, object] = field(default_factory=dict)  # pts -> decoded keyframe, within the byte budget
+    _cached_bytes: int = 0
     _pending: list[tuple[float, Pixels]] = field(default_factory=list)
     _sampler: Sampler = field(default_factory=Sampler)
     _images: DetectionImages = field(default_factory=DetectionImages)
@@ -128,8 +131,16 @@ class _Skim:
             else:
                 still_pending.append((ti, pi))
         self._pending = [*still_pending, (t, px)][-MAX_PENDING_KEYFRAMES:]
-        self.greys[t] = _grey(self._images.bgr(frame))
+        if t not in self.greys:
+            self.greys[t] = _grey(self._images.bgr(frame))
         return px
+
+    def keep(self, pts: int, frame) -> None:
+        """Hold a decoded keyframe for the second skim, which visits the first one's keyframes again."""
+        size = sum(p.buffer_size for p in frame.planes)
+        if self._cached_bytes + size <= KEYFRAME_CACHE_BYTES:
+            self.frames[pts] = frame
+            self._cached_bytes += size
 
     def changes(self) -> list[tuple[float, float, float]]:
         times = sorted(self.greys)
@@ -149,19 +160,20 @@ def _skim(path: Path, info: _Stream, skim: _Skim, step_s: float,
     skim.restart()
 
     def decode(packet):
+        cached = skim.frames.get(packet.pts)
+        if cached is not None:
+            return cached
         frames = [*ctx.decode(packet), *ctx.decode(None)]
         ctx.flush_buffers()
         skim.decoded += 1
         if not frames:
             raise ValueError(f"the keyframe at pts {packet.pts} does not decode on its own")
+        skim.keep(packet.pts, frames[-1])
         return frames[-1]
 
     complete, skipped, last = True, [], None  # last: (time, pixels) of the last keyframe visited
     with container:
-        for packet in container.demux(stream):
-            if not packet.is_keyframe or packet.pts is None or not packet.size:
-                continue
-            t = info.seconds(packet.pts)
+        for t, packet in _keyframes(container, stream, info, regions):
             if regions is not None and not any(a <= t <= b for a, b in regions):
                 if last is not None:
                     skim.restart()  # regions are separate: do not pair across the gap
@@ -181,6 +193,30 @@ def _skim(path: Path, info: _Stream, skim: _Skim, step_s: float,
         for ts, pk in skipped:
             skim.visit(ts, decode(pk))
     return complete
+
+
+def _keyframes(container, stream, info: _Stream, regions: list[tuple[float, float]] | None):
+    """(time, packet) of each keyframe in stream order; with `regions` (sorted, apart), only from the
+    keyframe at or before each region's start to its end, so the demuxer skips the rest of the file."""
+    spans = [(None, math.inf)] if regions is None else regions
+    done = -math.inf  # a region's seek can land on keyframes the previous region already gave
+    for lo, hi in spans:
+        if lo is not None:
+            container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
+        for packet in container.demux(stream):
+            if not packet.is_keyframe or packet.pts is None or not packet.size:
+                continue
+            t = info.seconds(packet.pts)
+            if t > hi:
+                break
+            if t > done:
+                done = t
+                yield t, packet
+
+
+def _pts(seconds: float, info: _Stream) -> int:
+    """The stream timestamp at or before `seconds` from the stream start."""
+    return math.floor((Fraction(seconds).limit_denominator(US) + info.origin) / info.time_base)
 
 
 def _plan(breaks: list[tuple[float, float]], windows: list[Window], whole: Window, duration_s: float
@@ -245,8 +281,7 @@ def _decode_stretches(path: Path, info: _Stream, stretches: list[tuple[float, fl
     sampler, whole_runs, decoded = Sampler(), [], 0
     with container:
         for lo, hi in stretches:
-            container.seek(math.floor((Fraction(lo).limit_denominator(US) + info.origin) / info.time_base),
-                           stream=stream, backward=True, any_frame=False)
+            container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
             whole = FreezeRun(FREEZE_US, info.time_base, info.rate)
             verdicts, previous = _Verdicts(noise), None
             for frame in container.decode(stream):
@@ -365,7 +400,7 @@ def analyse(path: str | Path, duration_s: float, noise: float = NOISE, threshold
         complete = _skim(path, info, keyframes, SKIM_STEP_S)
         open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
         if stretches and not complete:  # look at every keyframe where it matters before decoding more
-            _skim(path, info, keyframes, 0.0, [(a, b + keyframes.d_s) for a, b in stretches])
+            _skim(path, info, keyframes, 0.0, stretches)
             open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
     except ValueError:  # a keyframe that does not decode on its own
         return full(keyframes.decoded)
