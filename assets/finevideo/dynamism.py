@@ -43,6 +43,7 @@ from assets.finevideo.freezes import (
 from assets.finevideo.scene_cuts import THRESHOLD, CutDetector, DetectionImages
 
 MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
+KEYFRAME_CACHE_BYTES = 192 << 20  # decoded keyframes kept for the second skim (past it, they decode again)
 SKIM_STEP_S = 20.0  # keyframes decoded first are this far apart (a 50 s window holds two pairs)
 FULL_SHARE = 0.8  # decode everything once the stretches to decode cover this share of the video
 MERGE_GAP_S = 10.0  # stretches closer than this are decoded as one
@@ -77,10 +78,17 @@ class _Stream:
     origin: Fraction  # the container's start time: ffmpeg's -ss counts from it
     format_duration_s: float
 
+    def __post_init__(self):
+        # pts * time_base - origin as one integer fraction: int / int rounds once, as float(Fraction) does
+        tb, o = self.time_base, self.origin
+        object.__setattr__(self, "_terms", (tb.numerator * o.denominator, o.numerator * tb.denominator,
+                                            tb.denominator * o.denominator))
+
     def seconds(self, pts: int | None) -> float:
         if pts is None:
             raise ValueError("a decoded frame has no timestamp")
-        return float(pts * self.time_base - self.origin)
+        scale, offset, den = self._terms
+        return (pts * scale - offset) / den
 
 
 def _open(path: Path):
@@ -110,6 +118,8 @@ class _Skim:
     breaks: list[tuple[float, float]] = field(default_factory=list)
     greys: dict[float, object] = field(default_factory=dict)
     decoded: int = 0
+    frames: dict[int, object] = field(default_factory=dict)  # pts -> decoded keyframe, within the byte budget
+    _cached_bytes: int = 0
     _pending: list[tuple[float, Pixels]] = field(default_factory=list)
     _sampler: Sampler = field(default_factory=Sampler)
     _images: DetectionImages = field(default_factory=DetectionImages)
@@ -128,40 +138,50 @@ class _Skim:
             else:
                 still_pending.append((ti, pi))
         self._pending = [*still_pending, (t, px)][-MAX_PENDING_KEYFRAMES:]
-        self.greys[t] = _grey(self._images.bgr(frame))
+        if t not in self.greys:
+            self.greys[t] = _grey(self._images.bgr(frame))
         return px
+
+    def keep(self, pts: int, frame) -> None:
+        """Hold a decoded keyframe for the second skim, which visits the first one's keyframes again."""
+        size = sum(p.buffer_size for p in frame.planes)
+        if self._cached_bytes + size <= KEYFRAME_CACHE_BYTES:
+            self.frames[pts] = frame
+            self._cached_bytes += size
 
     def changes(self) -> list[tuple[float, float, float]]:
         times = sorted(self.greys)
         return [(a, b, _change(self.greys[a], self.greys[b])) for a, b in zip(times, times[1:], strict=False)]
 
 
-def _skim(path: Path, info: _Stream, skim: _Skim, step_s: float,
+def _skim(container, stream, info: _Stream, skim: _Skim, step_s: float,
           regions: list[tuple[float, float]] | None = None) -> bool:
     """Visit keyframes (in `regions` only, if given); returns whether every one of them was visited.
 
     Keyframes about `step_s` apart are decoded first, each on its own (a keyframe needs no other
     frame); where two of them fail to differ, the keyframes skipped between them are visited too.
-    Moving footage is settled by a handful of frames."""
-    container, stream = _open(path)
+    Moving footage is settled by a handful of frames. The demuxer reads keyframe packets only."""
+    from av.stream import Discard
+
     ctx = stream.codec_context
-    ctx.skip_frame = "NONKEY"
+    ctx.skip_frame, stream.discard = "NONKEY", Discard.nonkey
     skim.restart()
 
     def decode(packet):
+        cached = skim.frames.get(packet.pts)
+        if cached is not None:
+            return cached
         frames = [*ctx.decode(packet), *ctx.decode(None)]
         ctx.flush_buffers()
         skim.decoded += 1
         if not frames:
             raise ValueError(f"the keyframe at pts {packet.pts} does not decode on its own")
+        skim.keep(packet.pts, frames[-1])
         return frames[-1]
 
     complete, skipped, last = True, [], None  # last: (time, pixels) of the last keyframe visited
-    with container:
-        for packet in container.demux(stream):
-            if not packet.is_keyframe or packet.pts is None or not packet.size:
-                continue
-            t = info.seconds(packet.pts)
+    try:
+        for t, packet in _keyframes(container, stream, info, regions):
             if regions is not None and not any(a <= t <= b for a, b in regions):
                 if last is not None:
                     skim.restart()  # regions are separate: do not pair across the gap
@@ -180,7 +200,33 @@ def _skim(path: Path, info: _Stream, skim: _Skim, step_s: float,
             last = (t, skim.visit(t, frame))
         for ts, pk in skipped:
             skim.visit(ts, decode(pk))
+    finally:
+        ctx.skip_frame, stream.discard = "DEFAULT", Discard.default
     return complete
+
+
+def _keyframes(container, stream, info: _Stream, regions: list[tuple[float, float]] | None):
+    """(time, packet) of each keyframe in stream order; with `regions` (sorted, apart), only from the
+    keyframe at or before each region's start to its end, so the demuxer skips the rest of the file."""
+    spans = [(None, math.inf)] if regions is None else regions
+    done = -math.inf  # a region's seek can land on keyframes the previous region already gave
+    for lo, hi in spans:
+        if lo is not None:
+            container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
+        for packet in container.demux(stream):
+            if not packet.is_keyframe or packet.pts is None or not packet.size:
+                continue
+            t = info.seconds(packet.pts)
+            if t > hi:
+                break
+            if t > done:
+                done = t
+                yield t, packet
+
+
+def _pts(seconds: float, info: _Stream) -> int:
+    """The stream timestamp at or before `seconds` from the stream start."""
+    return math.floor((Fraction(seconds).limit_denominator(US) + info.origin) / info.time_base)
 
 
 def _plan(breaks: list[tuple[float, float]], windows: list[Window], whole: Window, duration_s: float
@@ -207,7 +253,7 @@ def _plan(breaks: list[tuple[float, float]], windows: list[Window], whole: Windo
 
 def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, threshold: float
                 ) -> tuple[dict[Window, WindowRun], list[float], list[tuple[float, float, float]], int]:
-    container, stream = _open(path)
+    container, stream = _open(path)  # a fresh demuxer: every packet from the first, as ffmpeg reads them
     runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
     cutter = CutDetector(stream, threshold)
     changes: list[tuple[float, float, float]] = []
@@ -237,30 +283,27 @@ def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, 
     return runs, cutter.cuts(), changes, decoded
 
 
-def _decode_stretches(path: Path, info: _Stream, stretches: list[tuple[float, float]], windows: set[Window],
-                      noise: float) -> tuple[dict[Window, WindowRun], list[FreezeRun], int]:
+def _decode_stretches(container, stream, info: _Stream, stretches: list[tuple[float, float]],
+                      windows: set[Window], noise: float) -> tuple[dict[Window, WindowRun], list[FreezeRun], int]:
     """Decode each stretch from the keyframe before it; a stretch runs on while a freeze is open."""
-    container, stream = _open(path)
     runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
     sampler, whole_runs, decoded = Sampler(), [], 0
-    with container:
-        for lo, hi in stretches:
-            container.seek(math.floor((Fraction(lo).limit_denominator(US) + info.origin) / info.time_base),
-                           stream=stream, backward=True, any_frame=False)
-            whole = FreezeRun(FREEZE_US, info.time_base, info.rate)
-            verdicts, previous = _Verdicts(noise), None
-            for frame in container.decode(stream):
-                decoded += 1
-                px = sampler.pixels(frame)
-                repeat = previous is not None and identical(previous, px)
-                verdicts.next_frame(px, previous if repeat else None)
-                for run in runs.values():
-                    run.feed(frame.pts, px, verdicts.differs)
-                whole.feed(frame.pts, px, verdicts.differs)
-                previous = px
-                if info.seconds(frame.pts) >= hi and not whole.in_freeze:
-                    break
-            whole_runs.append(whole)
+    for lo, hi in stretches:
+        container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
+        whole = FreezeRun(FREEZE_US, info.time_base, info.rate)
+        verdicts, previous = _Verdicts(noise), None
+        for frame in container.decode(stream):
+            decoded += 1
+            px = sampler.pixels(frame)
+            repeat = previous is not None and identical(previous, px)
+            verdicts.next_frame(px, previous if repeat else None)
+            for run in runs.values():
+                run.feed(frame.pts, px, verdicts.differs)
+            whole.feed(frame.pts, px, verdicts.differs)
+            previous = px
+            if info.seconds(frame.pts) >= hi and not whole.in_freeze:
+                break
+        whole_runs.append(whole)
     return runs, whole_runs, decoded
 
 
@@ -328,56 +371,75 @@ def analyse(path: str | Path, duration_s: float, noise: float = NOISE, threshold
     everything (the reference the keyframe shortcuts are tested against)."""
     started = time.process_time()
     path = Path(path)
-    container, stream = _open(path)
+    container, stream = _open(path)  # one demuxer for the skims and the stretches
     with container:
         info = _stream_info(container, stream, duration_s)
-    compat, segments = finevideo_windows(info.format_duration_s)
-    fixed = fixed_windows(duration_s)
-    whole = Window(Fraction(0), None, FREEZE_US)
+        if skim:
+            return _settle(path, container, stream, info, duration_s, noise, threshold, started)
+    return _full(path, info, duration_s, noise, threshold, started, 0)
+
+
+def _settle(path: Path, container, stream, info: _Stream, duration_s: float, noise: float, threshold: float,
+            started: float) -> Dynamism:
+    """Keyframe skims, then the stretches they left, or everything (decoded afresh) when that is most
+    of the video."""
+    compat, fixed, whole = _windows(info, duration_s)
     windows = list(dict.fromkeys([*compat, *fixed]))
-
-    def result(mode: str, static: int, fixed_static: int, freezes: list[tuple[float, float]],
-               cuts: list[float] | None, changes: list[tuple[float, float, float]], decoded: int) -> Dynamism:
-        frozen = sum(b - a for a, b in freezes)
-        return Dynamism(
-            duration_s=duration_s, format_duration_s=info.format_duration_s, segments=segments,
-            static_segments=static, finevideo_static=is_static(static, segments),
-            fixed_segments=len(fixed), fixed_static_segments=fixed_static,
-            fixed_static=is_static(fixed_static, len(fixed)),
-            static_fraction_segments=round(static / segments, 6) if segments else 0.0,
-            static_fraction_time=round(min(1.0, frozen / duration_s), 6) if duration_s > 0 else 0.0,
-            longest_freeze_s=round(max((b - a for a, b in freezes), default=0.0), 6),
-            freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=cuts,
-            motion_per_second=motion_profile(changes, duration_s), frames_decoded=decoded,
-            cpu_s=round(time.process_time() - started, 4),
-        )
-
-    def full(decoded: int) -> Dynamism:
-        runs, cuts, changes, n = _decode_all(path, info, [*windows, whole], noise, threshold)
-        freezes = intervals(runs[whole].run.events, info.time_base, info.origin, duration_s)
-        return result("full", sum(runs[w].run.detected for w in compat), sum(runs[w].run.detected for w in fixed),
-                      freezes, cuts, changes, decoded + n)
-
-    if not skim:
-        return full(0)
     keyframes = _Skim(noise, min(w.d_us for w in [*windows, whole]) / US)
     try:
-        complete = _skim(path, info, keyframes, SKIM_STEP_S)
+        complete = _skim(container, stream, info, keyframes, SKIM_STEP_S)
         open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
         if stretches and not complete:  # look at every keyframe where it matters before decoding more
-            _skim(path, info, keyframes, 0.0, [(a, b + keyframes.d_s) for a, b in stretches])
+            _skim(container, stream, info, keyframes, 0.0, stretches)
             open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
     except ValueError:  # a keyframe that does not decode on its own
-        return full(keyframes.decoded)
+        return _full(path, info, duration_s, noise, threshold, started, keyframes.decoded)
+    finally:
+        keyframes.frames.clear()  # the skims are done
     if not stretches:
-        return result("keyframes", 0, 0, [], None, keyframes.changes(), keyframes.decoded)
+        return _result(info, duration_s, "keyframes", 0, 0, [], None, keyframes.changes(), keyframes.decoded,
+                       started)
     if sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
-        return full(keyframes.decoded)
-    runs, whole_runs, n = _decode_stretches(path, info, stretches, open_windows, noise)
+        return _full(path, info, duration_s, noise, threshold, started, keyframes.decoded)
+    runs, whole_runs, n = _decode_stretches(container, stream, info, stretches, open_windows, noise)
     freezes = [iv for run in whole_runs for iv in intervals(run.events, info.time_base, info.origin, duration_s)]
-    return result("partial", sum(runs[w].run.detected for w in compat if w in runs),
-                  sum(runs[w].run.detected for w in fixed if w in runs), freezes, None, keyframes.changes(),
-                  keyframes.decoded + n)
+    return _result(info, duration_s, "partial", sum(runs[w].run.detected for w in compat if w in runs),
+                   sum(runs[w].run.detected for w in fixed if w in runs), freezes, None, keyframes.changes(),
+                   keyframes.decoded + n, started)
+
+
+def _windows(info: _Stream, duration_s: float) -> tuple[list[Window], list[Window], Window]:
+    """FineVideo's calls, the fixed rule's windows, and the whole video (for the freeze intervals)."""
+    return finevideo_windows(info.format_duration_s)[0], fixed_windows(duration_s), Window(Fraction(0), None, FREEZE_US)
+
+
+def _full(path: Path, info: _Stream, duration_s: float, noise: float, threshold: float, started: float,
+          decoded: int) -> Dynamism:
+    compat, fixed, whole = _windows(info, duration_s)
+    windows = list(dict.fromkeys([*compat, *fixed, whole]))
+    runs, cuts, changes, n = _decode_all(path, info, windows, noise, threshold)
+    freezes = intervals(runs[whole].run.events, info.time_base, info.origin, duration_s)
+    return _result(info, duration_s, "full", sum(runs[w].run.detected for w in compat),
+                   sum(runs[w].run.detected for w in fixed), freezes, cuts, changes, decoded + n, started)
+
+
+def _result(info: _Stream, duration_s: float, mode: str, static: int, fixed_static: int,
+            freezes: list[tuple[float, float]], cuts: list[float] | None, changes: list[tuple[float, float, float]],
+            decoded: int, started: float) -> Dynamism:
+    segments = finevideo_windows(info.format_duration_s)[1]
+    fixed = len(fixed_windows(duration_s))
+    frozen = sum(b - a for a, b in freezes)
+    return Dynamism(
+        duration_s=duration_s, format_duration_s=info.format_duration_s, segments=segments,
+        static_segments=static, finevideo_static=is_static(static, segments),
+        fixed_segments=fixed, fixed_static_segments=fixed_static, fixed_static=is_static(fixed_static, fixed),
+        static_fraction_segments=round(static / segments, 6) if segments else 0.0,
+        static_fraction_time=round(min(1.0, frozen / duration_s), 6) if duration_s > 0 else 0.0,
+        longest_freeze_s=round(max((b - a for a, b in freezes), default=0.0), 6),
+        freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=cuts,
+        motion_per_second=motion_profile(changes, duration_s), frames_decoded=decoded,
+        cpu_s=round(time.process_time() - started, 4),
+    )
 
 
 def _worker_init() -> None:
