@@ -11,7 +11,7 @@ from assets.cinepile.templates import TemplateTask, cluster, distinctive_terms
 from assets.metadata import bar_chart, markdown_table, preview, screen_counts
 from assets.screening import kept
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, sha256_text
+from resources.llm import LLMResource, sha256_text, task_code_version
 
 GROUP = {"group_name": "cinepile", "owners": ["team:data"]}
 
@@ -61,7 +61,7 @@ TEMPLATE_SCHEMA = {
 
 @dg.asset(
     **GROUP,
-    code_version="1",
+    code_version=task_code_version("1", TemplateTask),
     kinds={"polars", "parquet"},
     check_specs=[unique_ids_spec("question_templates")],
     description=(

@@ -5,16 +5,17 @@ import polars as pl
 from pydantic import Field
 
 from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
+from assets.cinepile.answering import BlindAnswerTask, ContextAnswerTask
 from assets.cinepile.bank_assets import GROUP
 from assets.cinepile.mcq import MCQ
-from assets.cinepile.refinement import DEGENERATE_AT, MAX_ROUNDS, STATUSES, refine
+from assets.cinepile.refinement import DEGENERATE_AT, MAX_ROUNDS, STATUSES, RewriteTask, refine
 from assets.cinepile.roles import Roles
 from assets.cinepile.tables import ROUND_SCHEMA, final_rows, refinement_figures, round_rows
 from assets.cinepile.vectors import memoized
 from assets.metadata import bar_chart, markdown_table, preview, screen_counts
 from assets.screening import kept
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource
+from resources.llm import LLMResource, task_code_version
 
 
 class RefinementConfig(dg.Config):
@@ -24,7 +25,7 @@ class RefinementConfig(dg.Config):
 
 @dg.asset(
     **GROUP,
-    code_version="1",
+    code_version=task_code_version("1", BlindAnswerTask, ContextAnswerTask, RewriteTask),
     kinds={"polars", "parquet"},
     check_specs=[unique_ids_spec("refinement_rounds"),
                  dg.AssetCheckSpec("every_question_concluded", asset="refinement_rounds", blocking=True,

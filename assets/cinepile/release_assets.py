@@ -20,7 +20,7 @@ from assets.cinepile.tables import (
 )
 from assets.metadata import bar_chart, markdown_table, preview
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource
+from resources.llm import LLMResource, task_code_version
 from resources.storage import MediaStore
 
 BLIND = "blind_baseline"
@@ -92,7 +92,7 @@ def _items(test: pl.DataFrame, scenes: pl.DataFrame) -> list[dict]:
 
 @dg.asset(
     **GROUP,
-    code_version="1",
+    code_version=task_code_version("1", BlindAnswerTask, ContextAnswerTask, VLMAnswerTask),
     kinds={"polars", "parquet"},
     check_specs=[unique_ids_spec("cinepile_predictions")],
     description=(

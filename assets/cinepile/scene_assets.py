@@ -28,7 +28,7 @@ from assets.metadata import bar_chart, preview, screen_counts
 from assets.screening import kept
 from resources.embeddings import EmbeddingResource
 from resources.landing import LandingZone
-from resources.llm import LLMResource, sha256_text
+from resources.llm import LLMResource, sha256_text, task_code_version
 from resources.storage import MediaStore
 
 
@@ -112,7 +112,7 @@ def _per_scene(n_questions: int, n_scenes: int) -> int:
 
 @dg.asset(
     **GROUP,
-    code_version="1",
+    code_version=task_code_version("1", TemplatePickTask, QuestionWriteTask),
     kinds={"polars", "parquet"},
     check_specs=screen_check_specs("scene_questions"),
     description=(
