@@ -1,9 +1,12 @@
--- description: The audit of `make audit ID=...` as SQL: for every record (root_record_id), itself and its ancestors up to 3 steps back (depth), each stage they passed with its verdict, parents, model provenance, run id and code version. Query it with `WHERE root_record_id = '<id>' ORDER BY depth, stage_order`. Release rows list what they bundle, so their lists are not followed as origins. The depth is unrolled (no recursive CTE) so a filter on root_record_id reaches every scan and one audit stays fast on a large index.
+-- description: The audit of `make audit ID=...` as SQL: for every record (root_record_id), itself and its ancestors up to 3 steps back (depth), each stage they passed with its verdict, parents, model provenance, run id and code version. Query it with `WHERE root_record_id = '<id>' ORDER BY depth, stage_order`. A record's origins are the parents of its first stage (a later release row lists what it bundles, not where the record came from). The depth is unrolled (no recursive CTE) so a filter on root_record_id reaches every scan and one audit stays fast on a large index.
 -- materialized: view
-WITH origins AS (
-    SELECT DISTINCT record_id, unnest(parent_ids) AS parent_id
+WITH first_stage AS (
+    SELECT record_id, parent_ids
     FROM provenance_index
-    WHERE NOT ends_with(asset, '_dataset')
+    QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY stage_order, asset) = 1
+),
+origins AS (
+    SELECT DISTINCT record_id, unnest(parent_ids) AS parent_id FROM first_stage
 ),
 chain AS (
     SELECT DISTINCT record_id AS root_record_id, 0 AS depth, record_id FROM provenance_index

@@ -171,8 +171,8 @@ def cinepile_leaderboard(cinepile_predictions: pl.DataFrame):
 def cinepile_dataset_card(cinepile_dataset: pl.DataFrame, cinepile_scenes: pl.DataFrame,
                           scene_questions: pl.DataFrame, refined_questions: pl.DataFrame,
                           curated_selection: pl.DataFrame, media: MediaStore):
-    licences = curated_selection.select("video_id", "license") if curated_selection.height else \
-        pl.DataFrame(schema={"video_id": pl.String, "license": pl.String})
+    licence = pl.col("license") if "license" in curated_selection.columns else pl.lit(None, pl.String)
+    licences = curated_selection.select("video_id", licence.alias("license"))  # an external clip table has none
     data = card_data(cinepile_dataset, cinepile_scenes, scene_questions, refined_questions, licences)
     text = markdown(data)
     md_ref = media.put_bytes(text.encode("utf-8"), ".md")

@@ -50,9 +50,17 @@ class RecordAudit:
 
     @property
     def releases(self) -> list[str]:
-        """Release assets (`*_dataset`) holding this record or a record built from it."""
-        return sorted({s.asset for s in self.stages if is_release(s.asset)}
-                      | {f"{asset} (as {rid})" for asset, rid in self.children if is_release(asset)})
+        """Release assets (`*_dataset`) holding this record itself."""
+        return sorted({s.asset for s in self.stages if is_release(s.asset)})
+
+    @property
+    def derived_releases(self) -> dict[str, int]:
+        """Release assets holding records built from this one, with how many."""
+        counts: dict[str, int] = {}
+        for asset, _ in self.children:
+            if is_release(asset):
+                counts[asset] = counts.get(asset, 0) + 1
+        return dict(sorted(counts.items()))
 
     @property
     def verdict(self) -> str:
@@ -132,8 +140,8 @@ def audit(con, record_id: str, rules: dict[str, Callable[[], list]] | None = Non
                            r["run_id"], r["code_version"], r["models"] or [], new,
                            evaluate_rules(row, rules[r["asset"]]()) if r["asset"] in rules and row.height else [])
         stages.append(stage)
-        if not is_release(r["asset"]):  # a release row lists what it bundles; that is membership, not origin
-            parents_ids += [p for p in r["parent_ids"] or [] if p not in parents_ids]
+        if len(stages) == 1:  # a record comes from the parents of its first stage; a later stage (a release
+            parents_ids = list(r["parent_ids"] or [])  # listing what it bundles) names members, not origins
     parents = []
     if depth < MAX_DEPTH:
         for pid in parents_ids:
@@ -148,8 +156,10 @@ def audit(con, record_id: str, rules: dict[str, Callable[[], list]] | None = Non
 
 
 def render(a: RecordAudit, indent: str = "") -> list[str]:
+    derived = ", ".join(f"{asset} ({n} record(s) built from it)" for asset, n in a.derived_releases.items())
     lines = [f"{indent}record {a.record_id}: {a.verdict}",
-             f"{indent}  released in: {', '.join(a.releases) if a.releases else 'no release'}"]
+             f"{indent}  released in: {', '.join(a.releases) if a.releases else 'no release'}"
+             + (f"; also {derived}" if derived else "")]
     for s in a.stages:
         verdict = "kept" if s.kept else f"REJECTED {s.reason}: {s.detail}"
         lines.append(f"{indent}  [{s.stage_order:>2}] {s.group}/{s.asset}"

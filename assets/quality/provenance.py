@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 LIST_PARENTS = ("parent_ids", "qa_ids")
-SCALAR_PARENTS = ("document_id", "parent_id")
+SCALAR_PARENTS = ("document_id", "parent_id", "question_id")
 MODEL_FIELDS = ("backend", "model", "task_version", "prompt_sha")
 MODEL_ROLES = ("", "label_", "annotation_", "description_", "judge_")
 MODEL_STRUCT = pl.Struct({"role": pl.String, **{f: pl.String for f in MODEL_FIELDS}})

@@ -78,6 +78,7 @@ def test_index_and_audit_of_a_released_and_a_rejected_record(mmf_env):
         assert [s.asset for s in released.stages] == ["questions", "cinepile_dataset"]
         source = released.parents[0]
         assert source.record_id == "yt:v1" and source.stages[0].new_values["source_row"] == 0
+        assert source.derived_releases == {"cinepile_dataset": 1} and source.releases == []
         assert ("word_count", True, "120 (keep if > 50)") in source.stages[0].rules
         assert "backend=offline model=rules task_version=2 prompt_sha=abc123" in text
         assert "code_version 7" in text and "released in: cinepile_dataset" in text
