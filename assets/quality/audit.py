@@ -156,10 +156,9 @@ def audit(con, record_id: str, rules: dict[str, Callable[[], list]] | None = Non
 
 
 def render(a: RecordAudit, indent: str = "") -> list[str]:
-    derived = ", ".join(f"{asset} ({n} record(s) built from it)" for asset, n in a.derived_releases.items())
+    released = a.releases + [f"{asset} (via {n} record(s) built from it)" for asset, n in a.derived_releases.items()]
     lines = [f"{indent}record {a.record_id}: {a.verdict}",
-             f"{indent}  released in: {', '.join(a.releases) if a.releases else 'no release'}"
-             + (f"; also {derived}" if derived else "")]
+             f"{indent}  released in: {', '.join(released) if released else 'no release'}"]
     for s in a.stages:
         verdict = "kept" if s.kept else f"REJECTED {s.reason}: {s.detail}"
         lines.append(f"{indent}  [{s.stage_order:>2}] {s.group}/{s.asset}"
