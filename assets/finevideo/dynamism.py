@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from assets.finevideo.frame_diff import Pixels, Sampler, differs, identical
+from assets.finevideo.frame_diff import Pixels, Sampler, differs, limit_of, sad
 from assets.finevideo.freezes import (
     FREEZE_US,
     NOISE,
@@ -108,10 +109,23 @@ def _stream_info(container, stream, duration_s: float) -> _Stream:
                    Fraction(container.start_time or 0, US), fmt_duration)
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A visited keyframe no break has settled yet."""
+
+    t: float
+    px: Pixels
+    bound: int  # at least its sum of absolute differences from the keyframe visited last
+
+
 @dataclass
 class _Skim:
     """Keyframes visited in time order, each compared with the earlier ones no break has settled
-    yet (within d): the breaks found, and small grey images for the motion profile."""
+    yet (within d): the breaks found, and small grey images for the motion profile.
+
+    A pair is measured only when the triangle inequality cannot settle it: each keyframe is measured
+    against the one visited before it, and an earlier keyframe's bound plus that step, when within
+    2n, proves it is no break (still footage: one measurement per keyframe, not one per pending)."""
 
     noise: float
     d_s: float
@@ -120,7 +134,7 @@ class _Skim:
     decoded: int = 0
     frames: dict[int, object] = field(default_factory=dict)  # pts -> decoded keyframe, within the byte budget
     _cached_bytes: int = 0
-    _pending: list[tuple[float, Pixels]] = field(default_factory=list)
+    _pending: list[_Pending] = field(default_factory=list)
     _sampler: Sampler = field(default_factory=Sampler)
     _images: DetectionImages = field(default_factory=DetectionImages)
 
@@ -129,15 +143,23 @@ class _Skim:
 
     def visit(self, t: float, frame) -> Pixels:
         px = self._sampler.pixels(frame)
-        still_pending = []
-        for ti, pi in self._pending:
-            if t - ti > self.d_s:
-                continue  # too far apart to rule anything out
-            if differs(pi, px, 2 * self.noise):
-                self.breaks.append((ti, t))
+        limit = limit_of(px, 2 * self.noise)
+        near = [p for p in self._pending if t - p.t <= self.d_s]  # farther ones can rule nothing out
+        step = sad(near[-1].px, px, limit) if near else 0  # from the keyframe visited last
+        still = []
+        for p in near:
+            if p is near[-1]:
+                diff = step
+            elif p.bound + step <= limit:
+                diff = p.bound + step  # an upper bound, and already within 2n
             else:
-                still_pending.append((ti, pi))
-        self._pending = [*still_pending, (t, px)][-MAX_PENDING_KEYFRAMES:]
+                diff = sad(p.px, px, limit)
+            if diff > limit:
+                self.breaks.append((p.t, t))
+            else:
+                p.bound = diff
+                still.append(p)
+        self._pending = [*still, _Pending(t, px, 0)][-MAX_PENDING_KEYFRAMES:]
         if t not in self.greys:
             self.greys[t] = _grey(self._images.bgr(frame))
         return px
@@ -257,7 +279,7 @@ def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, 
     runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
     cutter = CutDetector(stream, threshold)
     changes: list[tuple[float, float, float]] = []
-    previous: tuple[float, Pixels, object] | None = None  # (time, pixels, grey detection image)
+    previous: tuple[float, object] | None = None  # (time, grey detection image)
     verdicts = _Verdicts(noise)
     sampler = Sampler()
     active = list(runs.values())
@@ -266,20 +288,19 @@ def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, 
         for frame in container.decode(stream):
             decoded += 1
             t, px = info.seconds(frame.pts), sampler.pixels(frame)
-            repeat = previous is not None and identical(previous[1], px)
-            verdicts.next_frame(px, previous[1] if repeat else None)
+            repeat = verdicts.next_frame(px)
             for run in active:
                 run.feed(frame.pts, px, verdicts.differs)
             cutter.feed(frame, repeat)
             if previous is None:
                 grey = _grey(cutter.image)
             elif repeat:
-                grey = previous[2]
+                grey = previous[1]
                 changes.append((previous[0], t, 0.0))
             else:
                 grey = _grey(cutter.image)
-                changes.append((previous[0], t, _change(previous[2], grey)))
-            previous = (t, px, grey)
+                changes.append((previous[0], t, _change(previous[1], grey)))
+            previous = (t, grey)
     return runs, cutter.cuts(), changes, decoded
 
 
@@ -291,16 +312,14 @@ def _decode_stretches(container, stream, info: _Stream, stretches: list[tuple[fl
     for lo, hi in stretches:
         container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
         whole = FreezeRun(FREEZE_US, info.time_base, info.rate)
-        verdicts, previous = _Verdicts(noise), None
+        verdicts = _Verdicts(noise)
         for frame in container.decode(stream):
             decoded += 1
             px = sampler.pixels(frame)
-            repeat = previous is not None and identical(previous, px)
-            verdicts.next_frame(px, previous if repeat else None)
+            verdicts.next_frame(px)
             for run in runs.values():
                 run.feed(frame.pts, px, verdicts.differs)
             whole.feed(frame.pts, px, verdicts.differs)
-            previous = px
             if info.seconds(frame.pts) >= hi and not whole.in_freeze:
                 break
         whole_runs.append(whole)
@@ -308,30 +327,51 @@ def _decode_stretches(container, stream, info: _Stream, stretches: list[tuple[fl
 
 
 class _Verdicts:
-    """`differs(reference, frame)` for the current frame. Windows usually share their reference,
-    so each reference is measured once per frame; a frame that repeats the previous one exactly
-    inherits the previous frame's verdicts (same pixels, same distance to every reference)."""
+    """`differs(reference, frame)` for the current frame, measured as rarely as the triangle
+    inequality allows. Each frame's sum of absolute differences from the previous one (the step) is
+    measured once; zero is an exact repeat. A reference's last measured sum, give or take the steps
+    since, bounds its sum now from both sides, so still and slowly changing footage settles most
+    verdicts without reading the reference again. Windows usually share their reference, so bounds
+    are kept per reference (by identity, while it lives), and the previous frame, which a window
+    may have just taken as its reference, is known from its step."""
 
     def __init__(self, noise: float):
         self.noise = noise
         self._frame: Pixels | None = None
-        self._repeats: Pixels | None = None
-        self._now: dict[int, tuple[Pixels, bool]] = {}
-        self._before: dict[int, tuple[Pixels, bool]] = {}
+        self._travel = 0  # the steps so far (each exact, or the largest possible sum where it passed n)
+        self._known: dict[int, tuple[int, float, int]] = {}  # id(ref) -> (lower, upper, travel when measured)
 
-    def next_frame(self, frame: Pixels, repeats: Pixels | None) -> None:
-        self._before = self._now if repeats is not None else {}
-        self._now, self._frame, self._repeats = {}, frame, repeats
+    def next_frame(self, frame: Pixels) -> bool:
+        """Take the next decoded frame; returns whether it repeats the previous one exactly."""
+        previous, self._frame = self._frame, frame
+        if previous is None:
+            return False
+        limit = limit_of(frame, self.noise)
+        step = sad(previous, frame, limit)
+        self._travel += step if step <= limit else frame.samples * ((1 << frame.bits) - 1)
+        self._remember(previous, step, limit)
+        return step == 0
 
     def differs(self, ref: Pixels, frame: Pixels) -> bool:
-        for cache in (self._now, self._before):
-            hit = cache.get(id(ref))
-            if hit is not None and hit[0] is ref:
-                self._now[id(ref)] = hit
-                return hit[1]
-        verdict = False if ref is self._repeats else differs(ref, self._frame, self.noise)
-        self._now[id(ref)] = (ref, verdict)
-        return verdict
+        limit = limit_of(frame, self.noise)
+        known = self._known.get(id(ref))
+        if known is not None:
+            lower, upper, at = known
+            since = self._travel - at
+            if upper + since <= limit:
+                return False
+            if lower - since > limit:
+                return True
+        measured = sad(ref, frame, limit)
+        self._remember(ref, measured, limit)
+        return measured > limit
+
+    def _remember(self, ref: Pixels, measured: int, limit: int) -> None:
+        """`measured`: `sad` of `ref` and the current frame (exact within `limit`, else a lower bound)."""
+        key = id(ref)
+        if key not in self._known:
+            weakref.finalize(ref, self._known.pop, key, None)  # forget it when no window holds it
+        self._known[key] = (measured, measured if measured <= limit else math.inf, self._travel)
 
 
 def _grey(bgr):

@@ -11,7 +11,9 @@ sources can differ from the filter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -98,22 +100,42 @@ class Sampler:
         return Pixels(planes, chunks, layout.samples, layout.bits)
 
 
+@lru_cache(maxsize=64)
+def sad_limit(samples: int, bits: int, noise: float) -> int:
+    """The largest sum of absolute differences freezedetect still calls frozen at `noise`: its test
+    `(double)sad / count / (1 << bitdepth) > noise` is monotone in the sum, so "differs" is exactly
+    "sum > this limit", and sums can be compared, added and bounded as integers."""
+
+    def frozen(sad: int) -> bool:
+        return not float(sad) / samples / (1 << bits) > noise
+
+    limit = max(0, math.floor(noise * samples * (1 << bits)))
+    while limit > 0 and not frozen(limit):
+        limit -= 1
+    while frozen(limit + 1):
+        limit += 1
+    return limit
+
+
+def limit_of(px: Pixels, noise: float) -> int:
+    return sad_limit(px.samples, px.bits, noise)
+
+
+def sad(a: Pixels, b: Pixels, limit: int) -> int:
+    """The sum of absolute differences over every sample freezedetect reads, exact when it is at most
+    `limit`; past it the sum stops at the first chunk that crosses it (a lower bound above `limit`)."""
+    import cv2
+
+    total = 0
+    for x, y in zip(a.chunks, b.chunks, strict=True):
+        total += int(cv2.norm(x, y, cv2.NORM_L1))
+        if total > limit:
+            break
+    return total
+
+
 def differs(a: Pixels, b: Pixels, noise: float) -> bool:
     """freezedetect's `(double)sad / count / (1 << bitdepth) > noise`, stopping as soon as a partial
     sum settles it (the float arithmetic is monotone in the sum: same answer as the full sum)."""
-    import cv2
-
-    sad = 0
-    for x, y in zip(a.chunks, b.chunks, strict=True):
-        sad += int(cv2.norm(x, y, cv2.NORM_L1))
-        if float(sad) / a.samples / (1 << a.bits) > noise:
-            return True
-    return False
-
-
-def identical(a: Pixels, b: Pixels) -> bool:
-    """Bit-identical samples (still footage often decodes to exact repeats), stopping at the first
-    difference."""
-    import cv2
-
-    return all(cv2.norm(x, y, cv2.NORM_INF) == 0 for x, y in zip(a.chunks, b.chunks, strict=True))
+    limit = limit_of(a, noise)
+    return sad(a, b, limit) > limit

@@ -2,7 +2,7 @@ import av
 import numpy as np
 import pytest
 
-from assets.finevideo.frame_diff import Sampler, differs, identical
+from assets.finevideo.frame_diff import Sampler, differs, limit_of, sad, sad_limit
 
 pixels = Sampler().pixels
 
@@ -40,15 +40,33 @@ def test_differs_is_freezedetects_measure_including_odd_sizes(fmt, bits):
     assert differs(pa, pb, m - 1e-9) and not differs(pa, pb, m)  # mafd <= n means frozen
 
 
-def test_identical_and_small_changes():
+def test_exact_repeats_and_small_changes():
     rng = np.random.default_rng(2)
     a = frame("yuv420p", 64, 36, rng)
     b = av.VideoFrame(64, 36, "yuv420p")
     for x, y in zip(a.planes, b.planes, strict=True):
         np.frombuffer(y, np.uint8)[:] = np.frombuffer(x, np.uint8)
-    assert identical(pixels(a), pixels(b))
+    limit = limit_of(pixels(a), 0.05)
+    assert sad(pixels(a), pixels(b), limit) == 0
     np.frombuffer(b.planes[2], np.uint8)[5] ^= 1  # one chroma sample
-    assert not identical(pixels(a), pixels(b)) and not differs(pixels(a), pixels(b), 0.05)
+    assert sad(pixels(a), pixels(b), limit) == 1 and not differs(pixels(a), pixels(b), 0.05)
+
+
+@pytest.mark.parametrize("samples, bits, noise", [(33 * 17 + 2 * 17 * 8, 8, 0.05), (1280 * 720 * 3 // 2, 8, 0.1),
+                                                  (640 * 360 * 3, 10, 0.05), (7, 8, 0.001), (100, 8, 0.0)])
+def test_the_limit_is_freezedetects_test_as_an_integer_sum(samples, bits, noise):
+    limit = sad_limit(samples, bits, noise)
+    assert not float(limit) / samples / (1 << bits) > noise  # still frozen at the limit
+    assert float(limit + 1) / samples / (1 << bits) > noise  # one more differs
+
+
+def test_sad_is_exact_within_the_limit_and_stops_past_it():
+    rng = np.random.default_rng(4)
+    a, b = frame("yuv420p", 64, 36, rng), frame("yuv420p", 64, 36, rng)
+    total = round(reference_mafd(a, b, 8, chroma_rows=18) * pixels(a).samples * 256)
+    assert sad(pixels(a), pixels(b), total) == total
+    partial = sad(pixels(a), pixels(b), 10)
+    assert 10 < partial < total  # a lower bound: the first chunk already passes the limit
 
 
 def test_packed_formats_are_measured_after_conversion():
