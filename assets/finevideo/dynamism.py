@@ -4,14 +4,16 @@ FineVideo spent one full-decode ffmpeg call per 60 s segment. Here a video is fi
 keyframes (a few percent of the decode work). Two keyframes that differ by more than 2n rule out
 every freeze that would hold both (`freezes.unbroken`), so where such pairs fall inside every
 window a freeze would need, no 50 s freeze can exist and nothing else is decoded: most moving
-videos end there ("keyframes"). Otherwise only what the keyframes could not settle is decoded: each
-60 s window of FineVideo's and of the fixed rule that could still hold a freeze, and the stretches
-where a whole-video freeze could start ("partial"); when that is most of the video, all of it
-("full", which also yields the scene cuts). Each decoded frame feeds every open window's
-freezedetect (`WindowRun`, exactly as FineVideo's per-segment calls see it), a freezedetect run over
-the decoded stretch (freeze intervals, time-based static fraction), and in a full decode
-PySceneDetect's ContentDetector. Every path gives the per-segment verdicts FineVideo's method gives,
-frame for frame; a window the keyframes settled could not have held a freeze.
+videos end there ("keyframes"). The first skim seeks to keyframes about 24 s apart; where those
+leave references open, a second one visits every keyframe there. Otherwise only what the keyframes could
+not settle is decoded: each 60 s window of FineVideo's and of the fixed rule that could still hold
+a freeze, and the stretches where a whole-video freeze could start ("partial"); when that is most
+of the video, all of it ("full", which also yields the scene cuts). Each decoded frame feeds every
+open window's freezedetect (`WindowRun`, exactly as FineVideo's per-segment calls see it), a
+freezedetect run over the decoded stretch (freeze intervals, time-based static fraction), and in a
+full decode PySceneDetect's ContentDetector. Every path gives the per-segment verdicts FineVideo's
+method gives, frame for frame; a window the keyframes settled could not have held a freeze. Frames
+are compared only where the triangle inequality leaves the verdict open (`_Verdicts`, `_Skim`).
 
 Freeze intervals come from freezedetect run over each decoded stretch from its first frame (a full
 decode: one run over the whole video, exactly ffmpeg's). Every 50 s freeze lies inside a stretch,
@@ -23,11 +25,12 @@ from __future__ import annotations
 import math
 import time
 import weakref
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from assets.finevideo.frame_diff import Pixels, Sampler, differs, limit_of, sad
+from assets.finevideo.frame_diff import Pixels, Sampler, limit_of, sad
 from assets.finevideo.freezes import (
     FREEZE_US,
     NOISE,
@@ -45,7 +48,7 @@ from assets.finevideo.scene_cuts import THRESHOLD, CutDetector, DetectionImages
 
 MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
 KEYFRAME_CACHE_BYTES = 192 << 20  # decoded keyframes kept for the second skim (past it, they decode again)
-SKIM_STEP_S = 20.0  # keyframes decoded first are this far apart (a 50 s window holds two pairs)
+SKIM_STEP_SHARE = 0.48  # sparse keyframes at most this share of d apart: two neighbouring gaps span under d
 FULL_SHARE = 0.8  # decode everything once the stretches to decode cover this share of the video
 MERGE_GAP_S = 10.0  # stretches closer than this are decoded as one
 FRAME_SLACK_S = 1.0  # a FineVideo call also sees the first frame after its 60 s
@@ -164,7 +167,20 @@ class _Skim:
             self.greys[t] = _grey(self._images.bgr(frame))
         return px
 
-    def keep(self, pts: int, frame) -> None:
+    def decode(self, ctx, packet):
+        """The keyframe in `packet`, decoded on its own (or held from an earlier skim)."""
+        cached = self.frames.get(packet.pts)
+        if cached is not None:
+            return cached
+        frames = [*ctx.decode(packet), *ctx.decode(None)]
+        ctx.flush_buffers()
+        self.decoded += 1
+        if not frames:
+            raise ValueError(f"the keyframe at pts {packet.pts} does not decode on its own")
+        self._keep(packet.pts, frames[-1])
+        return frames[-1]
+
+    def _keep(self, pts: int, frame) -> None:
         """Hold a decoded keyframe for the second skim, which visits the first one's keyframes again."""
         size = sum(p.buffer_size for p in frame.planes)
         if self._cached_bytes + size <= KEYFRAME_CACHE_BYTES:
@@ -176,69 +192,76 @@ class _Skim:
         return [(a, b, _change(self.greys[a], self.greys[b])) for a, b in zip(times, times[1:], strict=False)]
 
 
-def _skim(container, stream, info: _Stream, skim: _Skim, step_s: float,
-          regions: list[tuple[float, float]] | None = None) -> bool:
-    """Visit keyframes (in `regions` only, if given); returns whether every one of them was visited.
-
-    Keyframes about `step_s` apart are decoded first, each on its own (a keyframe needs no other
-    frame); where two of them fail to differ, the keyframes skipped between them are visited too.
-    Moving footage is settled by a handful of frames. The demuxer reads keyframe packets only."""
+@contextmanager
+def _keyframes_only(stream):
+    """The demuxer reads keyframe packets only, and the decoder decodes nothing else."""
     from av.stream import Discard
 
     ctx = stream.codec_context
     ctx.skip_frame, stream.discard = "NONKEY", Discard.nonkey
-    skim.restart()
-
-    def decode(packet):
-        cached = skim.frames.get(packet.pts)
-        if cached is not None:
-            return cached
-        frames = [*ctx.decode(packet), *ctx.decode(None)]
-        ctx.flush_buffers()
-        skim.decoded += 1
-        if not frames:
-            raise ValueError(f"the keyframe at pts {packet.pts} does not decode on its own")
-        skim.keep(packet.pts, frames[-1])
-        return frames[-1]
-
-    complete, skipped, last = True, [], None  # last: (time, pixels) of the last keyframe visited
     try:
-        for t, packet in _keyframes(container, stream, info, regions):
-            if regions is not None and not any(a <= t <= b for a, b in regions):
-                if last is not None:
-                    skim.restart()  # regions are separate: do not pair across the gap
-                last, skipped = None, []
-                continue
-            if last is not None and t - last[0] < step_s:
-                skipped.append((t, packet))
-                continue
-            frame = decode(packet)
-            if skipped and not differs(last[1], skim._sampler.pixels(frame), 2 * skim.noise):
-                for ts, pk in skipped:  # the gap did not settle itself: visit every keyframe in it
-                    skim.visit(ts, decode(pk))
-            elif skipped:
-                complete = False
-            skipped = []
-            last = (t, skim.visit(t, frame))
-        for ts, pk in skipped:
-            skim.visit(ts, decode(pk))
+        yield ctx
     finally:
         ctx.skip_frame, stream.discard = "DEFAULT", Discard.default
-    return complete
 
 
-def _keyframes(container, stream, info: _Stream, regions: list[tuple[float, float]] | None):
-    """(time, packet) of each keyframe in stream order; with `regions` (sorted, apart), only from the
-    keyframe at or before each region's start to its end, so the demuxer skips the rest of the file."""
-    spans = [(None, math.inf)] if regions is None else regions
-    done = -math.inf  # a region's seek can land on keyframes the previous region already gave
-    for lo, hi in spans:
-        if lo is not None:
-            container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
-        for packet in container.demux(stream):
-            if not packet.is_keyframe or packet.pts is None or not packet.size:
+def _skim_sparse(container, stream, info: _Stream, skim: _Skim, step_s: float) -> None:
+    """Visit keyframes at most `step_s` apart where the GOP allows (else the next one), from the first
+    to the last. With two neighbouring gaps under d, breaks between neighbours alone rule out every
+    reference, so moving footage is settled by these few frames."""
+    skim.restart()
+    with _keyframes_only(stream) as ctx:
+        found = next(_keyframe_packets(container, stream, info), None)
+        while found is not None:
+            last, packet = found
+            skim.visit(last, skim.decode(ctx, packet))
+            found = _keyframe_after(container, stream, info, last, last + step_s)
+
+
+def _keyframe_after(container, stream, info: _Stream, last: float, target: float):
+    """(time, packet) of the latest keyframe after `last` and at or before `target`, else of the first
+    one after `last`; None past the end. Through the container's index the seek lands on it, so the
+    demuxer reads it and the next keyframe only; elsewhere, the keyframes from where it lands."""
+    container.seek(_pts(target, info), stream=stream, backward=True, any_frame=False)
+    found = None
+    for t, packet in _keyframe_packets(container, stream, info):
+        if t > target:
+            return found or (t, packet)
+        if t > last:
+            found = (t, packet)
+    return found
+
+
+def _skim_dense(container, stream, info: _Stream, skim: _Skim, regions: list[tuple[float, float]]) -> None:
+    """Visit every keyframe in `regions` (sorted, apart): where the sparse skim left references open,
+    keyframes closer together may still rule them out."""
+    skim.restart()
+    with _keyframes_only(stream) as ctx:
+        inside = False
+        for t, packet in _keyframes(container, stream, info, regions):
+            if not any(a <= t <= b for a, b in regions):
+                if inside:
+                    skim.restart()  # regions are separate: do not pair across the gap
+                inside = False
                 continue
-            t = info.seconds(packet.pts)
+            inside = True
+            skim.visit(t, skim.decode(ctx, packet))
+
+
+def _keyframe_packets(container, stream, info: _Stream):
+    """(time, packet) of each keyframe from the demuxer's position on."""
+    for packet in container.demux(stream):
+        if packet.is_keyframe and packet.pts is not None and packet.size:
+            yield info.seconds(packet.pts), packet
+
+
+def _keyframes(container, stream, info: _Stream, regions: list[tuple[float, float]]):
+    """(time, packet) of each keyframe in stream order from the keyframe at or before each region's
+    start (`regions` sorted, apart) to its end, so the demuxer skips the rest of the file."""
+    done = -math.inf  # a region's seek can land on keyframes the previous region already gave
+    for lo, hi in regions:
+        container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
+        for t, packet in _keyframe_packets(container, stream, info):
             if t > hi:
                 break
             if t > done:
@@ -427,10 +450,10 @@ def _settle(path: Path, container, stream, info: _Stream, duration_s: float, noi
     windows = list(dict.fromkeys([*compat, *fixed]))
     keyframes = _Skim(noise, min(w.d_us for w in [*windows, whole]) / US)
     try:
-        complete = _skim(container, stream, info, keyframes, SKIM_STEP_S)
+        _skim_sparse(container, stream, info, keyframes, SKIM_STEP_SHARE * keyframes.d_s)
         open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
-        if stretches and not complete:  # look at every keyframe where it matters before decoding more
-            _skim(container, stream, info, keyframes, 0.0, stretches)
+        if stretches:  # look at every keyframe where it matters before decoding more
+            _skim_dense(container, stream, info, keyframes, stretches)
             open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
     except ValueError:  # a keyframe that does not decode on its own
         return _full(path, info, duration_s, noise, threshold, started, keyframes.decoded)
