@@ -26,6 +26,8 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import Field
 
+FINGERPRINT_EXEMPT = "which device runs a step; its numerics are the training code's"
+
 GB = 1e9
 BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from assets.cinepile.mcq import LETTERS, N_CHOICES, norm
 from assets.cinepile.scenes import Entry, parse_scene_text
-from resources.llm import Task
+from assets.kit.task import Task
 
 Encode = Callable[[list[str]], np.ndarray]
 BLIND_MARGIN = 1.5  # combined z-score lead that counts as a cue (0.75 measured: 89% fixed, blind 12%; README)

@@ -4,14 +4,15 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
 from assets.cinepile.bank import DEFAULT_BANK, read_bank, screen_bank
 from assets.cinepile.categories import CATEGORIES
 from assets.cinepile.templates import TemplateTask, cluster, distinctive_terms
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.screening import kept
+from assets.kit.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
+from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.screening import kept
+from assets.kit.task import sha256_text, task_code_version
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, sha256_text, task_code_version
+from resources.llm import LLMResource
 
 GROUP = {"group_name": "cinepile", "owners": ["team:data"]}
 

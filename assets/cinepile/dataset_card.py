@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from assets.metadata import markdown_table
+from assets.kit.metadata import markdown_table
 
 LIMITATIONS = (
     "Offline, the scene-text answerer reads the same scene text the question writer used, so it answers "

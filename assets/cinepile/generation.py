@@ -25,7 +25,7 @@ from assets.cinepile.categories import CATEGORIES, DESCRIPTIONS
 from assets.cinepile.mcq import MCQ, N_CHOICES, key_position, norm, place
 from assets.cinepile.scenes import MOTION_LEVELS, SPEECH_LEVELS, SceneClip, mmss
 from assets.finevideo.annotation_schema import MOODS
-from resources.llm import Task
+from assets.kit.task import Task
 
 Encode = Callable[[list[str]], np.ndarray]
 

@@ -37,7 +37,7 @@ import numpy as np
 from assets.cinepile.answering import blind_scores, format_options, words
 from assets.cinepile.mcq import MCQ, N_CHOICES, key_position, norm, place
 from assets.cinepile.scenes import mmss
-from resources.llm import Task
+from assets.kit.task import Task
 
 MAX_ROUNDS = 5
 DEGENERATE_AT = 3  # correct blind answers out of 5 rotations

@@ -4,7 +4,6 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
 from assets.cinepile.answering import BlindAnswerTask, ContextAnswerTask
 from assets.cinepile.bank_assets import GROUP
 from assets.cinepile.mcq import MCQ
@@ -12,10 +11,12 @@ from assets.cinepile.refinement import DEGENERATE_AT, MAX_ROUNDS, STATUSES, Rewr
 from assets.cinepile.roles import Roles
 from assets.cinepile.tables import ROUND_SCHEMA, final_rows, refinement_figures, round_rows
 from assets.cinepile.vectors import memoized
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.screening import kept
+from assets.kit.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
+from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.screening import kept
+from assets.kit.task import task_code_version
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, task_code_version
+from resources.llm import LLMResource
 
 
 class RefinementConfig(dg.Config):

@@ -6,7 +6,6 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import unique_ids, unique_ids_spec
 from assets.cinepile.answering import BlindAnswerTask, ContextAnswerTask, LetterAnswer, VLMAnswerTask
 from assets.cinepile.bank_assets import GROUP
 from assets.cinepile.dataset_card import card_data, markdown
@@ -18,9 +17,11 @@ from assets.cinepile.tables import (
     leaderboard,
     prediction_row,
 )
-from assets.metadata import bar_chart, markdown_table, preview
+from assets.kit.checks import unique_ids, unique_ids_spec
+from assets.kit.metadata import bar_chart, markdown_table, preview
+from assets.kit.task import task_code_version
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, task_code_version
+from resources.llm import LLMResource
 from resources.storage import MediaStore
 
 BLIND = "blind_baseline"

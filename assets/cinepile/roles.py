@@ -14,7 +14,8 @@ from typing import Any
 from assets.cinepile.answering import BlindAnswerTask, ContextAnswerTask, rotate
 from assets.cinepile.mcq import LETTERS, MCQ, N_CHOICES
 from assets.cinepile.refinement import Check, RewriteTask, Version, Vote
-from resources.llm import LLMResource, TaskRun
+from assets.kit.task import TaskRun
+from resources.llm import LLMResource
 
 
 @dataclass

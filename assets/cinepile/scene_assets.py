@@ -8,7 +8,6 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results, screen_check_specs
 from assets.cinepile.bank_assets import GROUP
 from assets.cinepile.categories import CATEGORIES
 from assets.cinepile.generation import (
@@ -24,11 +23,13 @@ from assets.cinepile.generation import (
 from assets.cinepile.mcq import MCQ
 from assets.cinepile.sources import external_clips, finevideo_clips, scene_rows
 from assets.cinepile.vectors import memoized
-from assets.metadata import bar_chart, preview, screen_counts
-from assets.screening import kept
+from assets.kit.checks import screen_check_results, screen_check_specs
+from assets.kit.metadata import bar_chart, preview, screen_counts
+from assets.kit.screening import kept
+from assets.kit.task import sha256_text, task_code_version
 from resources.embeddings import EmbeddingResource
 from resources.landing import LandingZone
-from resources.llm import LLMResource, sha256_text, task_code_version
+from resources.llm import LLMResource
 from resources.storage import MediaStore
 
 

@@ -19,7 +19,7 @@ import polars as pl
 from assets.cinepile.answering import parse_reply, score_reply
 from assets.cinepile.categories import CATEGORIES
 from assets.cinepile.refinement import DEGENERATE_AT, Outcome
-from resources.llm import sha256_text
+from assets.kit.task import sha256_text
 
 ROUND_SCHEMA = {
     "record_id": pl.String, "question_id": pl.String, "video_record_id": pl.String, "round": pl.Int64,

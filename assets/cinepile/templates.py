@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from assets.cinepile.categories import CATEGORIES, CUES, DESCRIPTIONS
-from resources.llm import Task
+from assets.kit.task import Task
 
 Encode = Callable[[list[str]], np.ndarray]
 NAME_TERMS = 3

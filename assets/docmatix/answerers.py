@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from assets.docmatix.qa_filters import STOPWORDS
 from assets.docmatix.qa_prompts import YES_NO_QUESTION
-from resources.llm import Task
+from assets.kit.task import Task
 
 BASELINE = "extractive_baseline"
 BASELINE_VERSION = "1"
@@ -67,7 +67,6 @@ class VLMAnswerTask(Task):
     version = "1"
     response_model = VQAAnswer
     offline_model = BASELINE
-    prompt_modules = ("assets.docmatix.qa_prompts",)
     temperature = 0.0
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from assets.docmatix.qa_prompts import VARIANTS
 from assets.docmatix.reading import MAX_PAGES
 from assets.docmatix.release import SPLIT_SALT, TEST_FRACTION, TEST_ITEMS
 from assets.docmatix.rendering import DPI, MAX_SIDE
-from assets.metadata import markdown_table
+from assets.kit.metadata import markdown_table
 
 
 def _split_table(release: pl.DataFrame) -> pl.DataFrame:

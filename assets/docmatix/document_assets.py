@@ -7,12 +7,12 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
-from assets.checks import screen_check_results, screen_check_specs
 from assets.docmatix.asset_options import PER_SHARD
 from assets.docmatix.pdfa import webdataset_samples
 from assets.docmatix.reading import document_rules, read_document
-from assets.metadata import preview, screen_counts
-from assets.screening import screen
+from assets.kit.checks import screen_check_results, screen_check_specs
+from assets.kit.metadata import preview, screen_counts
+from assets.kit.screening import screen
 from resources.landing import LandingZone
 from resources.storage import MediaStore
 

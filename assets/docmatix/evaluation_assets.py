@@ -5,17 +5,18 @@ import json
 import dagster as dg
 import polars as pl
 
-from assets.checks import unique_ids, unique_ids_spec
 from assets.docmatix.answerers import BASELINE, BASELINE_VERSION, VLMAnswerTask, extractive_answer
 from assets.docmatix.asset_options import ACROSS_SHARDS
 from assets.docmatix.evaluation import evaluation_table, lave_metric
 from assets.docmatix.lave import LaveJudgeTask, keep_common_references, parse_rating, rating_or_default, score
 from assets.docmatix.metrics import anls_item, exact_match_item
 from assets.docmatix.release import TEST_ITEMS, held_out_items
-from assets.metadata import markdown_table, preview
-from assets.shard_frames import concat_shards
+from assets.kit.checks import unique_ids, unique_ids_spec
+from assets.kit.metadata import markdown_table, preview
+from assets.kit.shard_frames import concat_shards
+from assets.kit.task import task_code_version
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, task_code_version
+from resources.llm import LLMResource
 from resources.storage import MediaStore
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from assets.docmatix.metrics import anls_item, normalise_answer
-from resources.llm import Task
+from assets.kit.task import Task
 
 RARE_AT = 0.25
 UNPARSEABLE_RATING = 2

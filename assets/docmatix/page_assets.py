@@ -5,13 +5,13 @@ import json
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
 from assets.docmatix.asset_options import PER_SHARD
 from assets.docmatix.conversations import grounding_pairs as make_grounding_pairs
 from assets.docmatix.rendering import DPI, MAX_SIDE, render_pages
 from assets.docmatix.text_layer import open_pdf
-from assets.metadata import preview, screen_counts
-from assets.screening import kept
+from assets.kit.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
+from assets.kit.metadata import preview, screen_counts
+from assets.kit.screening import kept
 from resources.storage import MediaStore
 
 IMAGE_SCHEMA = {

@@ -5,14 +5,15 @@ import json
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
 from assets.docmatix.asset_options import PER_SHARD
 from assets.docmatix.qa_filters import removal_table, verdicts
 from assets.docmatix.qa_prompts import variant_for
 from assets.docmatix.qa_task import QAGenerationTask, raw_rows
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.screening import kept
-from resources.llm import LLMResource, task_code_version
+from assets.kit.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
+from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.screening import kept
+from assets.kit.task import task_code_version
+from resources.llm import LLMResource
 
 
 @dg.asset(

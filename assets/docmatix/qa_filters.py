@@ -19,7 +19,7 @@ import polars as pl
 from rapidfuzz import fuzz
 
 from assets.docmatix.qa_prompts import question_form
-from assets.screening import Rule, screen
+from assets.kit.screening import Rule, screen
 
 COMPAT_PATTERNS: dict[str, re.Pattern] = {
     "curly_braces": re.compile(r"\{.*?\}", re.S),

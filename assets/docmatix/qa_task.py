@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from assets.docmatix.qa_offline import generate_pairs
 from assets.docmatix.qa_prompts import VARIANTS, document_text, format_qa, parse_qa, system_prompt
-from resources.llm import Task, TaskRun
+from assets.kit.task import Task, TaskRun
 
 
 class GeneratedQA(BaseModel):
@@ -36,7 +36,6 @@ class QAGenerationTask(Task):
     version = "1"
     response_model = GeneratedQA
     offline_model = "page-layout-extraction"
-    prompt_modules = ("assets.docmatix.qa_prompts", "assets.docmatix.qa_offline")
     temperature = 0.2
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import polars as pl
 
 from assets.docmatix.pdfa import LayoutError, Page, parse_pdfa_json, text_chars
 from assets.docmatix.text_layer import PdfOpenError, document_layout, open_pdf
-from assets.screening import Rule
+from assets.kit.screening import Rule
 
 TEXT_LAYER = "pdf_text_layer"
 PDFA_JSON = "pdfa_json"

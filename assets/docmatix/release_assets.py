@@ -5,14 +5,14 @@ import json
 import dagster as dg
 import polars as pl
 
-from assets.checks import unique_ids, unique_ids_spec
 from assets.docmatix.asset_options import ACROSS_SHARDS
 from assets.docmatix.dataset_card import card_data, dataset_card
 from assets.docmatix.qa_filters import removal_table
 from assets.docmatix.release import release_rows
-from assets.metadata import png_markdown, preview
-from assets.screening import kept
-from assets.shard_frames import concat_shards
+from assets.kit.checks import unique_ids, unique_ids_spec
+from assets.kit.metadata import png_markdown, preview
+from assets.kit.screening import kept
+from assets.kit.shard_frames import concat_shards
 from resources.storage import MediaStore
 
 SAMPLES_SHOWN = 3

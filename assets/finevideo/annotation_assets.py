@@ -9,7 +9,6 @@ import dagster as dg
 import polars as pl
 from pydantic import ValidationError
 
-from assets.checks import screen_check_results, screen_check_specs
 from assets.finevideo.alignment import REJECT_FRAMES, WARN_FRAMES, Alignment, align
 from assets.finevideo.annotation_schema import Schema
 from assets.finevideo.annotation_tasks import (
@@ -20,10 +19,12 @@ from assets.finevideo.annotation_tasks import (
     sample_frames,
 )
 from assets.finevideo.subtitles import estimated_cues, parse_vtt
-from assets.metadata import bar_chart, preview, screen_counts
-from assets.screening import kept
+from assets.kit.checks import screen_check_results, screen_check_specs
+from assets.kit.metadata import bar_chart, preview, screen_counts
+from assets.kit.screening import kept
+from assets.kit.task import TaskResult, TaskRun, task_code_version
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, TaskResult, TaskRun, task_code_version
+from resources.llm import LLMResource
 from resources.storage import MediaStore
 
 SCENE_THRESHOLD = 15.0  # PySceneDetect ContentDetector, as FineVideo

@@ -33,7 +33,7 @@ from assets.finevideo.grounded_annotation import (
 )
 from assets.finevideo.subtitles import Cue
 from assets.finevideo.timestamps import format_timestamp
-from resources.llm import Task
+from assets.kit.task import Task
 
 MAX_MINUTES = 10
 MAX_FRAMES = 16
@@ -114,7 +114,6 @@ class VideoDescriptionTask(Task):
     version = "1"
     response_model = VideoDescription
     offline_model = "measured-outline"
-    prompt_modules = ("assets.finevideo.annotation_schema", "assets.finevideo.grounded_annotation")
     temperature = 0.0
 
     def __init__(self, mode: str = "frames"):
@@ -152,7 +151,6 @@ class VideoAnnotationTask(Task):
     version = "1"
     response_model = Schema
     offline_model = "grounded-signals+all-MiniLM-L6-v2"
-    prompt_modules = ("assets.finevideo.annotation_schema", "assets.finevideo.grounded_annotation")
     temperature = 0.0
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray]):

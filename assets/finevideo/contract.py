@@ -12,8 +12,8 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_specs
-from assets.partitions import video_shards
+from assets.kit.checks import screen_check_specs
+from assets.kit.partitions import video_shards
 
 SCREEN = {
     "kept": pl.Boolean,

@@ -9,12 +9,12 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results
 from assets.finevideo.contract import DYNAMISM_SCREEN, conform, schema_result, screen_asset
 from assets.finevideo.dynamism import measure_all
 from assets.finevideo.freezes import STATIC_RATIO
-from assets.metadata import funnel_chart, png_markdown, preview, screen_counts
-from assets.screening import Rule, kept, screen
+from assets.kit.checks import screen_check_results
+from assets.kit.metadata import funnel_chart, png_markdown, preview, screen_counts
+from assets.kit.screening import Rule, kept, screen
 from resources.storage import MediaStore
 
 MEASURED = {c: t for c, t in DYNAMISM_SCREEN.items()

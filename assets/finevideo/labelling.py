@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from assets.finevideo.taxonomy import SEPARATOR, join_path, split_path
-from resources.llm import Task
+from assets.kit.task import Task
 
 # leaf vectors per (encoder, leaves): every shard of a run labels against the same taxonomy
 _LEAF_VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}

@@ -1,10 +1,10 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results
 from assets.finevideo import metadata_rules
 from assets.finevideo.contract import LANGUAGE_SCREEN, conform, schema_result, screen_asset
-from assets.metadata import preview, screen_counts
+from assets.kit.checks import screen_check_results
+from assets.kit.metadata import preview, screen_counts
 
 
 @screen_asset(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from assets.screening import Rule, screen
+from assets.kit.screening import Rule, screen
 
 LANGUAGE = "en"
 MIN_WORDS = 50  # keep strictly more

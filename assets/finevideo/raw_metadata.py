@@ -1,7 +1,6 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import unique_ids, unique_ids_spec
 from assets.finevideo.youtube_commons import (
     ShardError,
     extra_columns,
@@ -10,8 +9,9 @@ from assets.finevideo.youtube_commons import (
     normalise,
     read_shard,
 )
-from assets.metadata import preview
-from assets.partitions import video_shards
+from assets.kit.checks import unique_ids, unique_ids_spec
+from assets.kit.metadata import preview
+from assets.kit.partitions import video_shards
 from resources.landing import LandingZone
 
 

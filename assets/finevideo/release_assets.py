@@ -8,12 +8,12 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import unique_ids, unique_ids_spec
 from assets.finevideo.annotation_assets import schema_check, schema_spec
 from assets.finevideo.dataset_card import card, funnel, markdown
 from assets.finevideo.release import release_rows, sample_json, write_tar
-from assets.metadata import bar_chart, funnel_chart, preview
-from assets.shard_frames import concat_shards
+from assets.kit.checks import unique_ids, unique_ids_spec
+from assets.kit.metadata import bar_chart, funnel_chart, preview
+from assets.kit.shard_frames import concat_shards
 from resources.landing import safe_id
 from resources.storage import MediaStore
 

@@ -6,11 +6,11 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import accounted, unique_ids, unique_ids_spec
 from assets.finevideo.content_selection import balance, candidate_frame, curate, hours_per_category
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.screening import kept
-from assets.shard_frames import concat_shards
+from assets.kit.checks import accounted, unique_ids, unique_ids_spec
+from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.screening import kept
+from assets.kit.shard_frames import concat_shards
 from resources.settings import load_settings
 
 PROD_BUDGET_HOURS = 4000.0

@@ -5,16 +5,17 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results, screen_check_specs
 from assets.finevideo.labelling import TaxonomyLabelTask, confidence, video_text
 from assets.finevideo.taxonomy import APPROVED_VERSION, DEFAULT_DISCARD_ONLY, load_tree, taxonomy_frame
 from assets.finevideo.taxonomy_review import candidate_leaves, confused_pairs, leaf_findings, low_confidence
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.partitions import video_shards
-from assets.screening import Rule, kept, screen
-from assets.shard_frames import concat_shards
+from assets.kit.checks import screen_check_results, screen_check_specs
+from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.partitions import video_shards
+from assets.kit.screening import Rule, kept, screen
+from assets.kit.shard_frames import concat_shards
+from assets.kit.task import task_code_version
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, task_code_version
+from resources.llm import LLMResource
 
 PREVIEW_COLUMNS = ["record_id", "video_id", "shard", "category_path", "content_parent_category",
                  "content_fine_category", "confidence", "margin", "runner_up_path"]

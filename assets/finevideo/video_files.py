@@ -13,10 +13,10 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results
 from assets.finevideo.contract import VIDEO_FILES, conform, schema_result, screen_asset
-from assets.metadata import bar_chart, preview, screen_counts
-from assets.screening import Rule, kept, screen
+from assets.kit.checks import screen_check_results
+from assets.kit.metadata import bar_chart, preview, screen_counts
+from assets.kit.screening import Rule, kept, screen
 from resources.storage import MediaStore, sha256_file
 from resources.video import VideoError, VideoTools
 from resources.video_source import UNREACHABLE, VideoSource

@@ -1,11 +1,11 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results
 from assets.finevideo import metadata_rules
 from assets.finevideo.contract import WORD_DENSITY_SCREEN, conform, schema_result, screen_asset
-from assets.metadata import preview, screen_counts
-from assets.screening import kept
+from assets.kit.checks import screen_check_results
+from assets.kit.metadata import preview, screen_counts
+from assets.kit.screening import kept
 
 
 @screen_asset(

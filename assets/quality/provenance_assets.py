@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.metadata import bar_chart, preview
+from assets.kit.metadata import bar_chart, preview
 from assets.quality.provenance import RUN_SCHEMA, Stage, build_index, with_runs
 from assets.quality.sql_models import refresh_upstream_views
 

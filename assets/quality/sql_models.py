@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.metadata import bar_chart, markdown_table
+from assets.kit.metadata import bar_chart, markdown_table
 from assets.quality.check_specs import DataCheck, load_checks
 from assets.quality.sql_parse import SqlModel, column_lineage, load_models
 

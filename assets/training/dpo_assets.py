@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.metadata import markdown_table, png_markdown, preview
+from assets.kit.metadata import markdown_table, png_markdown, preview
 from assets.training import digit_scenes as ds
 from assets.training.dpo_memory import activation_gb_per_pair, plan_row
 from assets.training.mllm_assets import (
@@ -224,7 +224,7 @@ def dpo_model(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPURes
     import torch
 
     from assets.training import dpo
-    from assets.training.mllm_training import answer_text, prompt_text
+    from assets.training.prompt_format import answer_text, prompt_text
 
     b = resolve_budget(config)
     gpu.setup()

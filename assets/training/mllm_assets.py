@@ -20,7 +20,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.metadata import markdown_table, png_markdown, preview
+from assets.kit.metadata import markdown_table, png_markdown, preview
 from assets.training import digit_scenes as ds
 from assets.training.mllm_config import MllmBudget, budget
 from assets.training.profiles import training_profile

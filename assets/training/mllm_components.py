@@ -27,9 +27,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from assets.training import digit_scenes as ds
+from assets.training.prompt_format import BOS, EOS, IMAGE, PAD, SPECIAL_TOKENS, UNK, conversation_text
 
-SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>", "<image>")
-PAD, BOS, EOS, UNK, IMAGE = SPECIAL_TOKENS
 BACKGROUND = 10  # patch label for "no digit"
 
 
@@ -279,8 +278,6 @@ def decoder_corpus(conversations: Sequence[ds.Conversation], scenes: dict[str, d
     stage 1 is to make pixels read like those symbols. (A 2-layer decoder trained on the text
     without any transcript never learns to use its context, and a projector-only stage cannot
     teach it.) The transcript has no pixel offsets, so boxes stay a guess until stage 2."""
-    from assets.training.mllm_training import conversation_text
-
     return [conversation_text([(t.question, t.answer) for t in c.turns]).replace(
         IMAGE, " " + ds.grid_text(scenes[c.scene_id]), 1) for c in conversations]
 

@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.metadata import png_markdown, preview
+from assets.kit.metadata import png_markdown, preview
 from assets.training.profiles import training_profile
 from resources.gpu import GPUResource, estimate_memory
 from resources.storage import MediaStore

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 from pydantic import BaseModel
 
-from resources.llm import Task, task_code_version
+from assets.kit.task import Task, task_code_version
 from resources.storage import ParquetIOManager
 from sensors.automation import apply_policy, automation_sensors
 

@@ -18,7 +18,6 @@ import pytest
 from PIL import Image
 from reportlab.pdfgen import canvas
 
-from bench.fault_server import FakeChatServer
 from corpus import documents as corpus_docs
 from corpus.build import build_corpus
 from definitions import build_definitions
@@ -28,6 +27,7 @@ from resources.settings import load_settings
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
+from tests.fakes.fault_server import FakeChatServer
 
 
 def group_keys(defs: dg.Definitions, names: set[str] | None = None) -> list[dg.AssetKey]:

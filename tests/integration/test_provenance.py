@@ -11,9 +11,9 @@ import duckdb
 import polars as pl
 
 from assets.finevideo.metadata_rules import language_rules
+from assets.kit.screening import screen
 from assets.quality.audit import audit, render
 from assets.quality.provenance_assets import build_provenance_index, stages_of
-from assets.screening import screen
 from resources.deployment import build_resources
 
 shards = dg.StaticPartitionsDefinition(["s1", "s2"])

@@ -17,9 +17,9 @@ import polars as pl
 from assets.docmatix.qa_task import QAGenerationTask, raw_rows
 from assets.finevideo.labelling import TaxonomyLabelTask
 from bench.bench_faults import answer_from_page, write_documents
-from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource
 from resources.storage import MediaStore
+from tests.fakes.fault_server import FakeChatServer
 from tests.fakes.word_vectors import encode
 
 SECRET = "sk-planted-9f8e7d6c5b4a-never-log-me"

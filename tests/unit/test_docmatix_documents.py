@@ -27,7 +27,7 @@ from assets.docmatix.pdfa import (
 from assets.docmatix.reading import PDFA_JSON, TEXT_LAYER, document_rules, read_document
 from assets.docmatix.rendering import MAX_SIDE, render_pages, render_scale
 from assets.docmatix.text_layer import document_layout, open_pdf
-from assets.screening import screen
+from assets.kit.screening import screen
 from corpus import documents as corpus_docs
 
 

@@ -14,8 +14,8 @@ from assets.docmatix.lave import LaveJudgeTask, parse_rating, rating_or_default
 from assets.docmatix.pdfa import page_from_lines
 from assets.docmatix.qa_prompts import NEW_PAGE
 from assets.docmatix.qa_task import QAGenerationTask, raw_rows
-from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource
+from tests.fakes.fault_server import FakeChatServer
 
 LAYOUT = [page_from_lines([[("Total:", [0.1, 0.1, 0.1, 0.01]), ("12.50", [0.25, 0.1, 0.1, 0.01])]]),
           page_from_lines([[("Signed", [0.1, 0.1, 0.1, 0.01]), ("Ada", [0.25, 0.1, 0.1, 0.01])]])]

@@ -1,5 +1,5 @@
 """The taxonomy label Task: what it accepts, its prompt, the offline labeller, and a real HTTP model
-that answers outside the taxonomy (bench/fault_server.py)."""
+that answers outside the taxonomy (tests/fakes/fault_server.py)."""
 
 import json
 
@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from assets.finevideo.labelling import TRANSCRIPT_CHARS, TaxonomyLabel, TaxonomyLabelTask, confidence
-from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource
+from tests.fakes.fault_server import FakeChatServer
 from tests.fakes.word_vectors import encode
 
 LEAVES = ["Lifestyle > Food & Cooking > Recipe Videos", "Education > Tutorials > Software Tutorials",

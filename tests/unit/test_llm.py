@@ -7,9 +7,10 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationInfo, field_validator
 
-from bench.fault_server import FakeChatServer
-from resources.llm import LLMResource, Task
+from assets.kit.task import Task
+from resources.llm import LLMResource
 from resources.llm_cache import ResponseCache
+from tests.fakes.fault_server import FakeChatServer
 
 
 class Sum(BaseModel):

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from assets.screening import Rule, kept, reject_all, screen
+from assets.kit.screening import Rule, kept, reject_all, screen
 
 RULES = [
     Rule("not_english", pl.col("lang") == "en", pl.col("lang"), "== 'en'"),

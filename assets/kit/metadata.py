@@ -14,6 +14,8 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+FINGERPRINT_EXEMPT = "what the UI shows about an output, never the output"
+
 PREVIEW_ROWS = 10
 _CELL = 80
 

@@ -3,7 +3,8 @@
 They are computed inside the asset from the frame it just built (`check_specs` + yielded results),
 so a partitioned asset is checked per partition in the same step, with no reload:
 - `accounted`: inputs == kept + rejected, and every rejected row has a reason (none for kept rows);
-- `unique_ids`: the id column has no nulls and no duplicates.
+- `unique_ids`: the id column has no nulls and no duplicates;
+- `provenance`: the rows honour the provenance contract (record_id, parent_ids, models).
 """
 
 from __future__ import annotations
@@ -13,19 +14,28 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from assets.kit.provenance import contract_problems
+
+FINGERPRINT_EXEMPT = "checks judge an output; they do not make it"
+
 SCREEN_CHECKS = ("accounted", "unique_ids")
 
 
-def unique_ids_spec(asset: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec("unique_ids", asset=asset, blocking=True,
+def unique_ids_spec(asset: str, partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec("unique_ids", asset=asset, blocking=True, partitions_def=partitions_def,
                              description="record ids are present and unique")
 
 
-def screen_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+def provenance_spec(asset: str, partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec("provenance", asset=asset, blocking=True, partitions_def=partitions_def,
+                             description="rows carry record_id, parent_ids and models as the contract types them")
+
+
+def screen_check_specs(asset: str, partitions_def: dg.PartitionsDefinition | None = None) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec("accounted", asset=asset, blocking=True,
+        dg.AssetCheckSpec("accounted", asset=asset, blocking=True, partitions_def=partitions_def,
                           description="inputs == kept + rejected; rejected rows have a reason, kept rows none"),
-        unique_ids_spec(asset),
+        unique_ids_spec(asset, partitions_def),
     ]
 
 
@@ -47,6 +57,12 @@ def unique_ids(df: pl.DataFrame, column: str = "record_id") -> dg.AssetCheckResu
     dupes = df.height - nulls - (df[column].drop_nulls().n_unique() if df.height else 0)
     return dg.AssetCheckResult(check_name="unique_ids", passed=nulls == 0 and dupes == 0,
                                metadata={"column": column, "nulls": nulls, "duplicates": dupes})
+
+
+def provenance_result(df: pl.DataFrame) -> dg.AssetCheckResult:
+    problems = contract_problems(df)
+    return dg.AssetCheckResult(check_name="provenance", passed=not problems,
+                               metadata={"problems": dg.MetadataValue.json(problems)})
 
 
 def screen_check_results(df: pl.DataFrame, n_inputs: int, id_column: str = "record_id"
