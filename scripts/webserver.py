@@ -67,3 +67,20 @@ def running_webserver(env: dict[str, str], log_path: Path, timeout_s: float = 18
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@contextmanager
+def running_daemon(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """The Dagster daemon (it dequeues runs launched from the UI), stopped like the webserver."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dagster._daemon", "run", "-w", "workspace.yaml"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -277,8 +277,15 @@ class TemplatePickTask(Task):
     offline_model = "category-round-robin+similarity"
     temperature = 0.2
 
-    def __init__(self, encode: Encode):
+    def __init__(self, encode: Encode, *, encoder: str):
         self.encode = encode
+        self.encoder = encoder
+
+    def config(self) -> dict[str, Any]:
+        return {"encoder": self.encoder}
+
+    def offline_model_used(self) -> str:
+        return f"{self.offline_model}+{self.encoder}"
 
     def validation_context(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"known": {t["template_id"] for t in item["templates"]}, "n": item["n"]}

@@ -118,9 +118,16 @@ class TemplateTask(Task):
     offline_model = "medoid+tfidf+category-similarity"
     temperature = 0.2
 
-    def __init__(self, encode: Encode):
+    def __init__(self, encode: Encode, *, encoder: str):
         self.encode = encode
+        self.encoder = encoder
         self._categories: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"encoder": self.encoder}
+
+    def offline_model_used(self) -> str:
+        return f"{self.offline_model}+{self.encoder}"
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         cats = "\n".join(f"- {c} ({CATEGORIES[c]}): {d}" for c, d in DESCRIPTIONS.items())

@@ -58,13 +58,17 @@ def frame_version(df: pl.DataFrame) -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()[:20]
 
 
-def versioned(df: pl.DataFrame, metadata: dict[str, Any] | None = None, rules: RuleSet | None = None) -> dg.Output:
+def versioned(df: pl.DataFrame, metadata: dict[str, Any] | None = None, rules: RuleSet | None = None,
+              volatile: Sequence[str] = ()) -> dg.Output:
     """The asset's output with its content hash as data version (and the rule parameters used,
-    which the audit re-evaluates stored rows against)."""
+    which the audit re-evaluates stored rows against). `volatile` columns (what a measurement
+    cost, say CPU seconds) are left out of the hash, so measuring the same shard again reports the
+    same version."""
     meta = dict(metadata or {})
     if rules is not None:
         meta["rule_params"] = dg.MetadataValue.json(rules.model_dump(mode="json"))
-    return dg.Output(df, metadata=meta, data_version=dg.DataVersion(frame_version(df)))
+    hashed = df.drop([c for c in volatile if c in df.columns])
+    return dg.Output(df, metadata=meta, data_version=dg.DataVersion(frame_version(hashed)))
 
 
 def kit_asset(*, group: str, description: str, partitions_def: dg.PartitionsDefinition | None = None,

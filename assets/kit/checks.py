@@ -9,6 +9,7 @@ so a partitioned asset is checked per partition in the same step, with no reload
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import dagster as dg
@@ -21,22 +22,35 @@ FINGERPRINT_EXEMPT = "checks judge an output; they do not make it"
 SCREEN_CHECKS = ("accounted", "unique_ids")
 
 
+def spec(name: str, asset: str, partitions_def: dg.PartitionsDefinition | None, description: str
+         ) -> dg.AssetCheckSpec:
+    """A blocking check tied to the asset's partitions, so the UI shows each result on the shard it
+    judged. (Partitioned check specs are a Dagster preview; its warning would print at every load.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(name, asset=asset, blocking=True, partitions_def=partitions_def,
+                                 description=description)
+
+
+def named_check(name: str, description: str):
+    """A check-spec factory for `kit_asset(check_specs=...)`: the kit passes the asset and its
+    partitions."""
+    return lambda asset, partitions_def: spec(name, asset, partitions_def, description)
+
+
 def unique_ids_spec(asset: str, partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec("unique_ids", asset=asset, blocking=True, partitions_def=partitions_def,
-                             description="record ids are present and unique")
+    return spec("unique_ids", asset, partitions_def, "record ids are present and unique")
 
 
 def provenance_spec(asset: str, partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec("provenance", asset=asset, blocking=True, partitions_def=partitions_def,
-                             description="rows carry record_id, parent_ids and models as the contract types them")
+    return spec("provenance", asset, partitions_def,
+                "rows carry record_id, parent_ids and models as the contract types them")
 
 
 def screen_check_specs(asset: str, partitions_def: dg.PartitionsDefinition | None = None) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec("accounted", asset=asset, blocking=True, partitions_def=partitions_def,
-                          description="inputs == kept + rejected; rejected rows have a reason, kept rows none"),
-        unique_ids_spec(asset, partitions_def),
-    ]
+    return [spec("accounted", asset, partitions_def,
+                 "inputs == kept + rejected; rejected rows have a reason, kept rows none"),
+            unique_ids_spec(asset, partitions_def)]
 
 
 def accounted(df: pl.DataFrame, n_inputs: int) -> dg.AssetCheckResult:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import sys
 from collections.abc import Iterable
 from functools import cache, lru_cache
 from pathlib import Path
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]  # the repo root holds the project pa
 
 
 @cache
-def _module_file(name: str) -> Path | None:
+def _project_file(name: str) -> Path | None:
     """The file of a project module, found without importing it (an import could pull in torch)."""
     if name.split(".", 1)[0] not in PROJECT_PACKAGES:
         return None
@@ -35,10 +36,19 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
+def _module_file(name: str, root: bool) -> Path | None:
+    """Project modules by path; a root (the module holding a Task or an asset) may live anywhere,
+    a test module or a plugin, and is read from where it was imported."""
+    found = _project_file(name)
+    if found is None and root:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        found = Path(file) if file and file.endswith(".py") else None
+    return found
+
+
 @lru_cache(maxsize=4096)
-def _scan(path: str, mtime_ns: int, size: int) -> tuple[str, bool, tuple[str, ...]]:
-    """(sha256 of the file, exempt?, project modules it imports) — re-read when the file changes."""
-    source = Path(path).read_bytes()
+def _scan(path: str, digest: str, source: bytes) -> tuple[str, bool, tuple[str, ...]]:
+    """(sha256 of the file, exempt?, project modules it imports); parsed once per content."""
     tree = ast.parse(source)
     exempt = any(isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "FINGERPRINT_EXEMPT"
                                                       for t in node.targets) for node in tree.body)
@@ -54,7 +64,7 @@ def _scan(path: str, mtime_ns: int, size: int) -> tuple[str, bool, tuple[str, ..
                 base = ".".join([*parts, base] if base else parts)
             imported.add(base)
             imported.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import module`
-    return hashlib.sha256(source).hexdigest(), exempt, tuple(sorted(imported))
+    return digest, exempt, tuple(sorted(imported))
 
 
 def _package_of(path: str) -> str:
@@ -67,25 +77,26 @@ def _package_of(path: str) -> str:
     return ".".join(parts[:-1]) if p.name != "__init__.py" else ".".join(parts)
 
 
-def _info(name: str) -> tuple[str, bool, tuple[str, ...]] | None:
-    path = _module_file(name)
+def _info(name: str, root: bool = False) -> tuple[str, bool, tuple[str, ...]] | None:
+    path = _module_file(name, root)
     if path is None:
         return None
-    st = path.stat()
-    return _scan(str(path), st.st_mtime_ns, st.st_size)
+    source = path.read_bytes()  # read every time: an edit within one mtime tick still counts
+    return _scan(str(path), hashlib.sha256(source).hexdigest(), source)
 
 
 def module_closure(roots: Iterable[str]) -> dict[str, str]:
     """{module: sha256} of the project modules `roots` import, transitively, roots included;
     exempt modules are neither hashed nor followed."""
     out: dict[str, str] = {}
+    roots = list(roots)
     todo, seen = list(roots), set()
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        info = _info(name)
+        info = _info(name, root=name in roots)
         if info is None or info[1]:
             continue
         out[name] = info[0]

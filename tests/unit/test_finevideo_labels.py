@@ -65,6 +65,33 @@ def test_offline_label_is_the_most_similar_leaf_and_confidence_is_its_lead():
     assert confidence(sims, LEAVES, ["Automotive > Car Reviews", None])[1] == (None, None, None)
 
 
+def test_the_offline_model_recorded_is_the_encoder_the_task_was_given():
+    items = [{"title": "sourdough recipe", "text": "recipe videos food cooking bread"}]
+    named = TaxonomyLabelTask(LEAVES, encode, encoder="/models/e5-small")
+    assert named.offline_model_used() == "/models/e5-small:leaf-similarity"
+    assert "MiniLM" not in named.offline_model_used()
+    run = LLMResource().run(named, items)
+    (entry,) = run.model_entries("label")[0]
+    assert (entry["role"], entry["backend"], entry["model"]) == ("label", "offline", "offline:/models/e5-small:leaf-similarity")
+    # another encoder is another offline model: another answer identity, so no cached answer is shared
+    other = TaxonomyLabelTask(LEAVES, encode, encoder="all-MiniLM-L6-v2")
+    assert other.offline_model_used() == "all-MiniLM-L6-v2:leaf-similarity"
+    assert other.identity("offline", "") != named.identity("offline", "")
+    assert named.config()["encoder"] == "/models/e5-small"
+    # an unnamed encoder is reported as the function that embeds, never as an assumed model
+    assert TaxonomyLabelTask(LEAVES, encode).offline_model_used() == "tests.fakes.word_vectors.encode:leaf-similarity"
+
+
+def test_the_asset_names_the_embeddings_resource_model_which_follows_the_environment(monkeypatch, mmf_env):
+    from resources.deployment import build_resources
+
+    monkeypatch.setenv("MMFOUNDRY_EMBEDDING_MODEL", "/models/bge-small")
+    embeddings = build_resources()["embeddings"]
+    assert embeddings.model_name == "/models/bge-small"
+    task = TaxonomyLabelTask(LEAVES, encode, encoder=embeddings.model_name)  # as taxonomy_labels builds it
+    assert task.offline_model_used() == "/models/bge-small:leaf-similarity"
+
+
 def _remote(server, tmp_path, **kw):
     return LLMResource(backend="openai", model="fake", base_url=server.base_url, api_key="k",
                        cache_path=str(tmp_path / "llm.sqlite"), max_concurrency=1, backoff_initial_s=0.01,
