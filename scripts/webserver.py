@@ -36,6 +36,16 @@ def graphql(port: int, query: str) -> dict:
         return json.loads(resp.read())
 
 
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGINT to the process group (a clean shutdown), SIGKILL if it has not ended in 30 s."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextmanager
 def running_webserver(env: dict[str, str], log_path: Path, timeout_s: float = 180) -> Iterator[tuple[int, dict]]:
     """Yield (port, location entry) once the code location is LOADED; stop the server after."""
@@ -61,12 +71,7 @@ def running_webserver(env: dict[str, str], log_path: Path, timeout_s: float = 18
                 time.sleep(1)
             yield port, entries[0]
         finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_group(proc)
 
 
 @contextmanager
@@ -78,9 +83,4 @@ def running_daemon(env: dict[str, str], log_path: Path) -> Iterator[subprocess.P
         try:
             yield proc
         finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_group(proc)

@@ -18,7 +18,7 @@ How options are shown and replies read (rotations, lmms-eval's parser) is `repli
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,9 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from assets.cinepile.mcq import norm
 from assets.cinepile.replies import format_options, letter, parse_reply
 from assets.cinepile.scenes import Entry, parse_scene_text
+from assets.cinepile.vectors import Encode
 from assets.kit.task import Task
 
-Encode = Callable[[list[str]], np.ndarray]
 BLIND_WEIGHTS = {"length": 1.0, "overlap": 1.0, "similarity": 1.0, "distinct": 0.5}
 STOP = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "is", "are", "was", "were", "be", "been", "it", "this", "that", "these", "those", "what", "which", "who", "whom", "why", "how", "when", "where", "does", "do", "did", "says", "said", "say", "and", "or", "but", "with", "for", "from", "by", "as", "about", "there", "their", "his", "her", "its", "into", "than", "then", "so", "not", "no", "yes", "i", "you", "he", "she", "we", "they", "me", "him", "us", "them", "my", "your", "our"])
 _WORD = re.compile(r"[a-z0-9']+")

@@ -11,7 +11,7 @@ from assets.cinepile.tables import DATASET_SCHEMA, dataset_rows, leaderboard
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, unique_ids, unique_ids_spec
 from assets.kit.identity import record_id
-from assets.kit.metadata import bar_chart, markdown_table, preview
+from assets.kit.metadata import bar_chart, markdown_table, preview, uri_value
 from assets.kit.provenance import declare
 from resources.storage import MediaStore
 
@@ -110,7 +110,7 @@ def cinepile_dataset_card(cinepile_dataset: pl.DataFrame, cinepile_scenes: pl.Da
     df = declare(pl.DataFrame({"record_id": [record_id("card", "cinepile_dataset")], "card_uri": [md_ref.uri],
                                "card_sha256": [md_ref.sha256], "card_json_uri": [json_ref.uri], "markdown": [text]}))
     yield versioned(df, {"dagster/row_count": 1, "questions": data["questions"],
-                         "card_uri": dg.MetadataValue.url(md_ref.uri),
-                         "card_json_uri": dg.MetadataValue.url(json_ref.uri),
+                         "card_uri": uri_value(md_ref.uri),
+                         "card_json_uri": uri_value(json_ref.uri),
                          "card": dg.MetadataValue.md(text)})
     yield provenance_result(df)

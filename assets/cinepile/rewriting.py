@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,12 +20,12 @@ from assets.cinepile.answering import blind_scores, words
 from assets.cinepile.mcq import MCQ, N_CHOICES, key_position, norm, place
 from assets.cinepile.replies import format_options
 from assets.cinepile.scenes import mmss
+from assets.cinepile.vectors import Encode, EncoderTask
 from assets.kit.task import Task
 
 CANDIDATE_SETS = 40
 _QUOTED = re.compile(r'"([^"]+)"')
 
-Encode = Callable[[list[str]], np.ndarray]
 
 
 def cue_gap(question: str, key: str, options: Sequence[str], vectors: dict[str, np.ndarray]) -> float:
@@ -67,7 +67,7 @@ def rewrite_offline(mcq: MCQ, pool: Sequence[str], round_: int, encode: Encode,
                visual_reliance=mcq.visual_reliance)
 
 
-class RewriteTask(Task):
+class RewriteTask(EncoderTask, Task):
     """Item: {"scene_text", "mcq" (dict), "blind" [[letter, rationale] per rotation], "pool", "round",
     "quote_time"}. Returns a harder MCQ with the same answer."""
 
@@ -76,16 +76,6 @@ class RewriteTask(Task):
     response_model = MCQ
     offline_model = "cue-removal"
     temperature = 0.8
-
-    def __init__(self, encode: Encode, *, encoder: str):
-        self.encode = encode
-        self.encoder = encoder
-
-    def config(self) -> dict[str, Any]:
-        return {"encoder": self.encoder}
-
-    def offline_model_used(self) -> str:
-        return f"{self.offline_model}+{self.encoder}"
 
     def validation_context(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"start": item["scene_start"], "end": item["scene_end"]}

@@ -12,7 +12,7 @@ from assets.docmatix.qa_filters import removal_table
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec
 from assets.kit.identity import record_id
-from assets.kit.metadata import preview
+from assets.kit.metadata import preview, uri_value
 from assets.kit.provenance import declare
 from assets.kit.screening import kept
 from assets.kit.shard_frames import concat_shards
@@ -66,7 +66,7 @@ def docmatix_dataset_card(context: dg.AssetExecutionContext, docmatix_dataset: p
                        "release_ids": [docmatix_dataset["record_id"].to_list()]},
                       schema_overrides={"release_ids": pl.List(pl.String)})
     df = declare(df, parents=["release_ids"]).drop("release_ids")
-    yield versioned(df, {"dagster/row_count": 1, "card_uri": dg.MetadataValue.url(ref.uri),
-                         "card_json_uri": dg.MetadataValue.url(json_ref.uri), "card": dg.MetadataValue.md(card),
+    yield versioned(df, {"dagster/row_count": 1, "card_uri": uri_value(ref.uri),
+                         "card_json_uri": uri_value(json_ref.uri), "card": dg.MetadataValue.md(card),
                          "preview": preview(df, ["record_id", "card_uri", "card_sha256"])})
     yield provenance_result(df)

@@ -13,7 +13,7 @@ from assets.finevideo.dataset_card import card, funnel, markdown, models_by_role
 from assets.finevideo.release import release_rows, sample_json, write_tar
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, unique_ids, unique_ids_spec
-from assets.kit.metadata import bar_chart, funnel_chart, preview
+from assets.kit.metadata import bar_chart, funnel_chart, preview, uri_value
 from assets.kit.shard_frames import concat_shards
 from resources.landing import safe_id
 from resources.storage import MediaStore
@@ -112,8 +112,8 @@ def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore,
         "dagster/row_count": funnel_df.height,
         "videos": data["videos"],
         "hours": data["hours"],
-        "card_uri": md_ref.uri,
-        "card_json_uri": json_ref.uri,
+        "card_uri": uri_value(md_ref.uri),
+        "card_json_uri": uri_value(json_ref.uri),
         "funnel": funnel_chart(list(zip(funnel_df["stage"].to_list(), funnel_df["kept"].to_list(), strict=True)),
                                "FineVideo funnel (kept per stage)"),
         "category_hours": bar_chart(categories, "released hours by top-level category", "hours")

@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from assets.kit.links import local_path
 from assets.kit.markdown import PREVIEW_ROWS, markdown_table
 
 FINGERPRINT_EXEMPT = "what the UI shows about an output, never the output"
@@ -82,3 +83,9 @@ def funnel_chart(stages: Sequence[tuple[str, int]], title: str = "funnel") -> dg
         ax.text(v, i, f" {v}", va="center", fontsize=8)
     ax.set_title(title)
     return png_markdown(fig, title)
+
+
+def uri_value(uri: str) -> dg.MetadataValue:
+    """A stored file as a value the UI links: a local path, or a URL for s3://, gs://, http(s)."""
+    path = local_path(uri)
+    return dg.MetadataValue.path(path) if path else dg.MetadataValue.url(uri)

@@ -24,8 +24,8 @@ from typing import Any
 
 import polars as pl
 
+from assets.kit.links import audit_launchpad_url, markdown_link
 from assets.kit.screening import NOT_EVALUATED, RuleSet, evaluate
-from assets.quality.links import audit_launchpad_url, markdown_link
 
 MAX_SHOWN_CHARS = 100
 MAX_RULE_CHARS = 200

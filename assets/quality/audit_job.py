@@ -18,8 +18,9 @@ import duckdb as duckdb_lib
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from assets.kit.links import AUDIT_JOB, AUDIT_OP, audit_launchpad_url, markdown_link
+from assets.kit.metadata import uri_value
 from assets.quality.audit import audit, near_ids, render_markdown
-from assets.quality.links import AUDIT_JOB, AUDIT_OP, audit_launchpad_url, local_path, markdown_link
 from resources.storage import MediaStore
 
 INDEX = "provenance_index"
@@ -86,11 +87,6 @@ def has_index(con) -> bool:
 class AuditConfig(dg.Config):
     record_id: str = Field(description="The record to audit, as any `record_id` column shows it "
                                        "(e.g. a row of finevideo_dataset or rejection_reasons.example_record_id).")
-
-
-def uri_value(uri: str) -> dg.MetadataValue:
-    path = local_path(uri)
-    return dg.MetadataValue.path(path) if path else dg.MetadataValue.url(uri)
 
 
 @dg.op(

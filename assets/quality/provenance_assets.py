@@ -12,8 +12,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.links import audit_launchpad_url
 from assets.kit.metadata import bar_chart, preview
-from assets.quality.links import audit_launchpad_url
 from assets.quality.provenance import RUN_SCHEMA, Stage, build_index, duplicated_ids, params_text, with_runs
 from assets.quality.views import refresh_upstream_views
 

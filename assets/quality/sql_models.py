@@ -22,9 +22,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.kit.links import audit_launchpad_url, is_uri, local_path, markdown_link
 from assets.kit.metadata import bar_chart, markdown_table
 from assets.quality.check_specs import DataCheck, load_checks
-from assets.quality.links import audit_launchpad_url, is_uri, local_path, markdown_link
 from assets.quality.sql_parse import SqlModel, column_lineage, load_models
 from assets.quality.views import refresh_upstream_views
 

@@ -18,12 +18,12 @@ from pydantic import Field
 from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
 from assets.kit.checks import screen_check_results
 from assets.kit.identity import record_id, record_id_expr, source_key_expr
+from assets.kit.links import audit_run_config
 from assets.kit.provenance import declare, model_entry, models_series
 from assets.kit.screening import Rule, RuleSet, screen
 from assets.quality import audit as audit_module
 from assets.quality.audit import audit, render, render_markdown
 from assets.quality.audit_job import audit_job, index_freshness
-from assets.quality.links import audit_run_config
 from assets.quality.provenance_assets import build_provenance_index, stages_of
 from resources.deployment import build_resources
 
