@@ -1,32 +1,30 @@
-"""The one code location: every group under `assets/`, resources for the chosen deployment,
-landing-zone sensors. Loaded by workspace.yaml (module `definitions`, working directory `.`)."""
+"""The one code location: each group's explicit definitions (`assets/<group>/definitions.py`),
+the provenance index over all of them, resources for the chosen deployment, landing-zone and
+automation sensors. Loaded by workspace.yaml (module `definitions`, working directory `.`)."""
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 
 import dagster as dg
 
-import assets as assets_pkg
 from assets.quality.provenance_assets import build_provenance_index
 from resources.deployment import build_resources
 from sensors.automation import apply_policy, automation_sensors
 from sensors.landing import SHARD_SOURCES, build_landing_sensor
 
-
-def discover_groups() -> list[str]:
-    """Every subpackage of `assets` is a group of the same name."""
-    return sorted(m.name for m in pkgutil.iter_modules(assets_pkg.__path__) if m.ispkg)
+GROUPS = ("finevideo", "cinepile", "docmatix", "training", "quality")
 
 
-def load_groups() -> tuple[list, list]:
-    all_assets, all_checks = [], []
-    for group in discover_groups():
-        module = importlib.import_module(f"assets.{group}")
-        all_assets += dg.load_assets_from_package_module(module, group_name=group)
-        all_checks += dg.load_asset_checks_from_package_module(module)
-    return all_assets, all_checks
+def load_groups() -> tuple[list, list, list]:
+    """Every group's ASSETS, CHECKS and JOBS, in the order of GROUPS."""
+    all_assets, all_checks, all_jobs = [], [], []
+    for group in GROUPS:
+        module = importlib.import_module(f"assets.{group}.definitions")
+        all_assets += module.ASSETS
+        all_checks += module.CHECKS
+        all_jobs += getattr(module, "JOBS", [])
+    return all_assets, all_checks, all_jobs
 
 
 def partitioned_by(all_assets: list, partitions_def: dg.PartitionsDefinition) -> dg.AssetSelection | None:
@@ -49,7 +47,7 @@ def validate_sql_models(all_assets: list) -> None:
 
 
 def build_definitions() -> dg.Definitions:
-    all_assets, all_checks = load_groups()
+    all_assets, all_checks, all_jobs = load_groups()
     all_assets.append(build_provenance_index(all_assets))
     validate_sql_models(all_assets)
     all_assets, keys_by_kind = apply_policy(all_assets)
@@ -59,6 +57,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=all_assets,
         asset_checks=all_checks,
+        jobs=all_jobs,
         sensors=sensors,
         resources=build_resources(),
     )

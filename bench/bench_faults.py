@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.fault_server import FakeChatServer
+from tests.fakes.fault_server import FakeChatServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "out" / "corpus-tiny"

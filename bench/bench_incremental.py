@@ -1,8 +1,8 @@
 """Incremental refresh, measured: N shards, then shard N+1 lands.
 
-On the tiny sample corpus (finevideo, docmatix and quality groups; training is retrained by a
-person, not by new data): the last video shard and the last document shard are held back, the
-graph is built in full on the others, then the held-back shards land. The refresh is what
+On the tiny sample corpus, every group (training in its fast profile: the quality reports read its
+results; new data never retrains it, a person does): the last video shard and the last document
+shard are held back, the graph is built in full on the others, then the held-back shards land. The refresh is what
 production does without a person: one tick of each landing sensor (a partition add and one run
 per new shard) and then automation ticks (`evaluate_automation_conditions`) until nothing more is
 requested, each request executed as a run. Finally a from-scratch build of all N+1 shards on an
@@ -24,8 +24,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out" / "corpus-tiny"
-GROUPS = ("finevideo", "docmatix", "quality")
+from definitions import GROUPS as ALL_GROUPS
+
+GROUPS = ALL_GROUPS
 HELD = {"youtube_commons": "shard-002.parquet", "pdfa": "shard-002"}
 
 
@@ -146,47 +147,82 @@ def _timed(fn, defs, instance) -> Phase:
     return phase
 
 
-def main() -> None:
-    from corpus.build import build_corpus
-    from scripts.demo import print_table
+@dataclass
+class Measured:
+    full: Phase
+    refresh: Phase
+    scratch: Phase | None
+    log: list[str]
+    shards_before: dict[str, int]
+    held_keys: dict[str, str]
+    indexed_new: int  # provenance_index rows of the landed shards after the refresh settled
+    index_warning: str | None  # what `make audit` would say about the index's freshness
 
-    build_corpus(OUT, seed=0, size="tiny")
+
+def measure(root: Path, scratch: bool = True, size: str = "tiny") -> Measured:
+    """Build N shards, land shard N+1 and let the sensors and automation settle; optionally build
+    N+1 shards from scratch. Everything is written under `root` (the refreshed deployment's data
+    root is `root / "incremental" / "data"`)."""
+    from assets.quality.audit_job import index_freshness
+    from corpus.build import build_corpus
+
+    corpus = root / "corpus"
+    build_corpus(corpus, seed=0, size=size)
+    landing, held = root / "landing", root / "held"
+    shutil.copytree(corpus, landing)
+    for folder, name in HELD.items():
+        (held / folder).mkdir(parents=True)
+        shutil.move(landing / folder / name, held / folder / name)
     saved = dict(os.environ)
     try:
-        with tempfile.TemporaryDirectory(prefix="mmf-incremental-") as tmp:
-            root = Path(tmp)
-            landing, held = root / "landing", root / "held"
-            shutil.copytree(OUT, landing)
+        _env(root / "incremental", landing)
+        from definitions import build_definitions
+
+        defs = build_definitions()
+        with _instance(root / "dagster_home") as instance:
+            full = _timed(_full_build, defs, instance)
+            before = {name: set(instance.get_dynamic_partitions(name)) for name in ("video_shards", "document_shards")}
+            old_keys = set().union(*before.values())
             for folder, name in HELD.items():
-                (held / folder).mkdir(parents=True)
-                shutil.move(landing / folder / name, held / folder / name)
-            _env(root / "incremental", landing)
-            from definitions import build_definitions
-
-            defs = build_definitions()
-            with _instance(root / "dagster_home") as instance:
-                full = _timed(_full_build, defs, instance)
-                shards_before = {name: len(instance.get_dynamic_partitions(name))
-                                 for name in ("video_shards", "document_shards")}
-                old_keys = {k for name in shards_before for k in instance.get_dynamic_partitions(name)}
-                for folder, name in HELD.items():
-                    shutil.move(held / folder / name, landing / folder / name)
-                log: list[str] = []
-                refresh = _timed(lambda d, i, p: log.extend(_refresh(d, i, p, old_keys)), defs, instance)
-
+                shutil.move(held / folder / name, landing / folder / name)
+            log: list[str] = []
+            refresh = _timed(lambda d, i, p: log.extend(_refresh(d, i, p, old_keys)), defs, instance)
+            new = {name: sorted(set(instance.get_dynamic_partitions(name)) - before[name]) for name in before}
+            held_keys = {name: ", ".join(keys) for name, keys in new.items()}
+            indexed_new = _indexed(root / "incremental" / "data" / "warehouse.duckdb", [k for v in new.values() for k in v])
+            index_warning = index_freshness(instance).warning()
+        scratch_phase = None
+        if scratch:
             _env(root / "scratch", landing)
             with _instance(root / "dagster_home_scratch") as instance:
-                scratch = _timed(_full_build, build_definitions(), instance)
+                scratch_phase = _timed(_full_build, build_definitions(), instance)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    return Measured(full, refresh, scratch_phase, log, {k: len(v) for k, v in before.items()}, held_keys,
+                    indexed_new, index_warning)
 
+
+def _indexed(warehouse: Path, shards: list[str]) -> int:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM provenance_index WHERE list_contains(?, shard)",
+                           [shards]).fetchone()[0]
+
+
+def main() -> None:
+    from scripts.demo import print_table
+
+    with tempfile.TemporaryDirectory(prefix="mmf-incremental-") as tmp:
+        m = measure(Path(tmp))
+    full, refresh, scratch = m.full, m.refresh, m.scratch
     rows = [("full build, N shards", full), ("refresh, shard N+1 lands", refresh),
             ("from scratch, N+1 shards", scratch)]
-    print(f"tiny corpus, groups {', '.join(GROUPS)}; N = {shards_before['video_shards']} video + "
-          f"{shards_before['document_shards']} document shard(s), then one more of each")
+    print(f"tiny corpus, groups {', '.join(GROUPS)}; N = {m.shards_before['video_shards']} video + "
+          f"{m.shards_before['document_shards']} document shard(s), then one more of each")
     print("refresh ticks:")
-    for line in log:
+    for line in m.log:
         print(f"  {line}")
     print_table(("phase", "runs", "steps", "old-shard steps", "model calls", "cache hits", "seconds"),
                 [(name, str(p.runs), str(p.steps), str(p.old_partition_steps), str(p.calls),
@@ -194,6 +230,9 @@ def main() -> None:
     print(f"model calls: full(N) + refresh = {full.calls + refresh.calls}, from scratch(N+1) = {scratch.calls} "
           f"(repeated for old data: {full.calls + refresh.calls - scratch.calls})")
     print("refresh steps per asset: " + ", ".join(f"{a} {n}" for a, n in sorted(refresh.ran.items())))
+    print(f"provenance_index after the refresh: {m.indexed_new} row(s) of the new shards "
+          f"({m.held_keys['video_shards']}, {m.held_keys['document_shards']}); "
+          f"{m.index_warning or 'current (no asset it covers is newer)'}")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def shard(rows: int = ROWS, seed: int = 0) -> pl.DataFrame:
 
 def run_polars(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     from assets.finevideo.metadata_rules import language_screen, word_density_screen
-    from assets.screening import kept
+    from assets.kit.screening import kept
 
     lang = language_screen(df)
     density = word_density_screen(kept(lang).join(df.select("record_id", "duration_s"), on="record_id"))

@@ -11,15 +11,15 @@ mllm AS (
     FROM mllm_eval GROUP BY stage, kind
 ),
 dpo AS (
-    SELECT 'dpo' AS training, model AS variant, 'chair_s' AS metric,
+    SELECT 'dpo' AS training, variant, 'chair_s' AS metric,
            avg(CAST(len(hallucinated) > 0 AS DOUBLE)) AS value, count(*) AS n
-    FROM hallucination_eval WHERE task = 'caption' GROUP BY model
+    FROM hallucination_eval WHERE task = 'caption' GROUP BY variant
     UNION ALL
-    SELECT 'dpo', model, 'hallucinated_objects_per_caption', avg(len(hallucinated)), count(*)
-    FROM hallucination_eval WHERE task = 'caption' GROUP BY model
+    SELECT 'dpo', variant, 'hallucinated_objects_per_caption', avg(len(hallucinated)), count(*)
+    FROM hallucination_eval WHERE task = 'caption' GROUP BY variant
     UNION ALL
-    SELECT 'dpo', model, 'yes_no_accuracy', avg(CAST(lower(trim(prediction)) = lower(trim(truth)) AS DOUBLE)), count(*)
-    FROM hallucination_eval WHERE task = 'yes_no' GROUP BY model
+    SELECT 'dpo', variant, 'yes_no_accuracy', avg(CAST(lower(trim(prediction)) = lower(trim(truth)) AS DOUBLE)), count(*)
+    FROM hallucination_eval WHERE task = 'yes_no' GROUP BY variant
 )
 SELECT training, variant, metric, round(value, 4) AS value, n
 FROM (SELECT * FROM scm UNION ALL SELECT * FROM mllm UNION ALL SELECT * FROM dpo)

@@ -1,0 +1,2 @@
+
+FINGERPRINT_EXEMPT = "package marker"

@@ -24,6 +24,8 @@ from resources.storage import MediaStore, ParquetIOManager
 from resources.video import VideoTools
 from resources.video_source import VideoSource
 
+FINGERPRINT_EXEMPT = "which resources a deployment gets, not what they compute"
+
 MODEL_ROLES = ("llm", "vlm", "judge")
 BACKENDS = ("offline", "openai", "gemini")
 GPU_LAUNCHES = ("in_process", "pipes")

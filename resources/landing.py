@@ -22,6 +22,8 @@ from upath import UPath
 
 from resources.settings import ConfigError
 
+FINGERPRINT_EXEMPT = "which shards exist; a shard's content is hashed where it is read"
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
 

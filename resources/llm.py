@@ -1,169 +1,32 @@
-"""Model-backed steps as `Task`s, run by one resource on any backend (DESIGN principle 4).
+"""The resource that runs `Task`s (assets/kit/task.py) on any backend (DESIGN principle 4).
 
-A Task says what to ask (`messages`), what shape the answer must have (`response_model` and its
-validators, fed by `validation_context`) and how to answer without a model (`offline`, a real,
-grounded computation). `LLMResource.run` gives every item exactly one `TaskResult`: a validated
-answer or an error string, never an exception that loses the rest of the batch. Answers are cached
-by content (backend, model, task name+version, prompt, response schema), so a rerun or a resumed
-crash repeats no call; transport failures (429, 5xx, timeouts) retry with jittered exponential
-backoff, invalid answers are re-asked through instructor with the validation error.
+`LLMResource.run` gives every item exactly one `TaskResult`: a validated answer or an error string,
+never an exception that loses the rest of the batch. Answers are cached by content: the prompt,
+the item (offline) and the task's `identity` (model, schema, sampling settings and, offline, the
+source of the offline method and its config), so a rerun or a resumed crash repeats no call and an
+edited method never returns a stale answer; transport failures (429, 5xx, timeouts) retry with
+jittered exponential backoff, invalid answers are re-asked through instructor with the validation
+error.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
-import sys
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import dagster as dg
-import polars as pl
 from pydantic import BaseModel, Field, ValidationError
 
+from assets.kit.task import Task, TaskResult, TaskRun, canonical_json, sha256_text
 from resources.llm_cache import ResponseCache
 
+FINGERPRINT_EXEMPT = "transport, retries and caching: they never change an answer"
+
 Backend = Literal["offline", "openai", "gemini"]
-
-
-def canonical_json(obj: Any) -> str:
-    def default(o):
-        if isinstance(o, BaseModel):
-            return o.model_dump(mode="json")
-        if hasattr(o, "isoformat"):
-            return o.isoformat()
-        if isinstance(o, set | frozenset):
-            return sorted(o)
-        return str(o)
-
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=default, separators=(",", ":"))
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class Task(ABC):
-    """One kind of model call. Subclasses set the class attributes and the two methods."""
-
-    name: ClassVar[str]
-    version: ClassVar[str]
-    response_model: ClassVar[type[BaseModel]]
-    offline_model: ClassVar[str] = "rules"
-    temperature: ClassVar[float | None] = None
-    max_tokens: ClassVar[int | None] = None
-    prompt_modules: ClassVar[tuple[str, ...]] = ()  # modules besides the task's own that build its prompt
-
-    @abstractmethod
-    def messages(self, item: Any) -> list[dict[str, Any]]:
-        """The chat prompt for `item` (OpenAI message format; content parts allowed)."""
-
-    @abstractmethod
-    def offline(self, item: Any) -> BaseModel:
-        """A deterministic answer computed from the item itself; no model call."""
-
-    def offline_batch(self, items: Sequence[Any]) -> list[BaseModel | Exception]:
-        """Override to batch (embeddings); an exception in the list fails that item only."""
-        out: list[BaseModel | Exception] = []
-        for item in items:
-            try:
-                out.append(self.offline(item))
-            except Exception as e:  # recorded as that item's error, the batch goes on
-                out.append(e)
-        return out
-
-    def validation_context(self, item: Any) -> dict[str, Any] | None:
-        """What the response model's validators need to judge an answer for this item."""
-        return None
-
-    def repair(self, messages: list[dict[str, Any]], error: Exception) -> list[dict[str, Any]] | None:
-        """Messages for one more try after an invalid or truncated answer, or None to give up."""
-        return None
-
-    @property
-    def key(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @classmethod
-    def fingerprint(cls) -> str:
-        """What every answer depends on besides the item: name, version, response schema and the
-        source of the modules that write the prompt and the offline answer. It goes into the code
-        version of each asset that runs the task, so editing a prompt or bumping a version marks
-        exactly those assets stale; a false alarm costs no model call (answers are cached by prompt)."""
-        parts = [cls.name, cls.version, canonical_json(cls.response_model.model_json_schema())]
-        for module in (cls.__module__, *cls.prompt_modules):
-            parts.append(inspect.getsource(sys.modules[module]))
-        return sha256_text("\x1f".join(parts))[:10]
-
-
-def task_code_version(base: str, *tasks: type[Task]) -> str:
-    """An asset's code version: its own logic (`base`) plus the fingerprint of each Task it runs."""
-    return "-".join([base, *(t.fingerprint() for t in tasks)])
-
-
-@dataclass
-class TaskResult:
-    value: BaseModel | None
-    error: str | None
-    backend: str
-    model: str
-    task_name: str
-    task_version: str
-    prompt_sha: str
-    cached: bool = False
-    attempts: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def provenance(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "model": self.model,
-            "task_name": self.task_name,
-            "task_version": self.task_version,
-            "prompt_sha": self.prompt_sha,
-            "cached": self.cached,
-            "attempts": self.attempts,
-            "error": self.error,
-        }
-
-
-@dataclass
-class TaskRun:
-    results: list[TaskResult]
-    calls: int = 0
-    cache_hits: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-    errors: dict[str, int] = field(default_factory=dict)
-
-    def metadata(self) -> dict[str, Any]:
-        """What a person wants to see in the UI about the model work of a step."""
-        return {
-            "model_calls": self.calls,
-            "cache_hits": self.cache_hits,
-            "model_failures": self.failed,
-            "model_seconds": round(self.seconds, 2),
-            **({"model_errors": dg.MetadataValue.json(self.errors)} if self.errors else {}),
-        }
-
-    def provenance_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            [r.provenance() for r in self.results],
-            schema={
-                "backend": pl.String, "model": pl.String, "task_name": pl.String,
-                "task_version": pl.String, "prompt_sha": pl.String, "cached": pl.Boolean,
-                "attempts": pl.Int32, "error": pl.String,
-            },
-        )
 
 
 class TransientError(Exception):
@@ -226,10 +89,11 @@ class LLMResource(dg.ConfigurableResource):
     def run(self, task: Task, items: Sequence[Any], log=None) -> TaskRun:
         start = time.perf_counter()
         cache = ResponseCache(self.cache_path) if self.cache_path else None
-        model = self._model_label(task)
+        model = task.model_label(self.backend, self.model)
+        identity = task.identity(self.backend, self.model, {"mode": self.mode} if self.backend != "offline" else None)
         keys, prompts = [], []
         for item in items:
-            prompt_sha, cache_key = self._keys(task, item, model)
+            prompt_sha, cache_key = self._keys(task, item, identity)
             prompts.append(prompt_sha)
             keys.append(cache_key)
 
@@ -242,7 +106,7 @@ class LLMResource(dg.ConfigurableResource):
                     value = task.response_model.model_validate_json(
                         hit, context=task.validation_context(items[i])
                     )
-                    results[i] = self._result(task, model, prompts[i], value=value, cached=True)
+                    results[i] = self._result(task, model, identity, prompts[i], value=value, cached=True)
                     continue
                 except ValidationError:
                     pass  # a cached answer that no longer validates is asked again
@@ -258,7 +122,7 @@ class LLMResource(dg.ConfigurableResource):
                 cache.put(keys[i], task.key, self.backend, model, prompts[i], value.model_dump_json())
             with lock:
                 run.calls += calls
-                results[i] = self._result(task, model, prompts[i], value=value, error=error, attempts=calls)
+                results[i] = self._result(task, model, identity, prompts[i], value=value, error=error, attempts=calls)
 
         try:
             if todo and self.backend == "offline":
@@ -292,26 +156,20 @@ class LLMResource(dg.ConfigurableResource):
 
     # -- keys and labels --------------------------------------------------------------------------
 
-    def _model_label(self, task: Task) -> str:
-        if self.backend == "offline":
-            return f"offline:{task.offline_model}"
-        return self.model
-
-    def _keys(self, task: Task, item: Any, model: str) -> tuple[str, str]:
-        messages = canonical_json(task.messages(item))
-        prompt_sha = sha256_text(messages)
-        schema = canonical_json(task.response_model.model_json_schema())
-        parts = [self.backend, model, task.name, task.version, prompt_sha, sha256_text(schema)]
+    def _keys(self, task: Task, item: Any, identity: str) -> tuple[str, str]:
+        prompt_sha = sha256_text(canonical_json(task.messages(item)))
+        parts = [identity, prompt_sha]
         if self.backend == "offline":
             # offline answers may use item fields the prompt leaves out (measured signals)
             parts.append(sha256_text(canonical_json(item)))
         return prompt_sha, sha256_text("\x1f".join(parts))
 
-    def _result(self, task: Task, model: str, prompt_sha: str, *, value=None, error=None,
+    def _result(self, task: Task, model: str, identity: str, prompt_sha: str, *, value=None, error=None,
                 cached=False, attempts=0) -> TaskResult:
         return TaskResult(
             value=value, error=error, backend=self.backend, model=model, task_name=task.name,
-            task_version=task.version, prompt_sha=prompt_sha, cached=cached, attempts=attempts,
+            task_version=task.version, prompt_sha=prompt_sha, fingerprint=identity, cached=cached,
+            attempts=attempts,
         )
 
     # -- offline ----------------------------------------------------------------------------------

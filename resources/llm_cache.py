@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+FINGERPRINT_EXEMPT = "storage of answers, keyed by everything they depend on"
+
 
 class ResponseCache:
     def __init__(self, path: str):

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+FINGERPRINT_EXEMPT = "deployment settings: where things live, not what they are"
+
 DEPLOYMENTS = ("local", "prod")
 REMOTE_SCHEMES = ("s3://", "gs://", "gcs://")
 

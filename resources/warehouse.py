@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
+FINGERPRINT_EXEMPT = "views over outputs, written after them"
+
 _log = logging.getLogger(__name__)
 _NAME = re.compile(r"[^A-Za-z0-9_]")
 

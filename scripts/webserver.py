@@ -36,6 +36,16 @@ def graphql(port: int, query: str) -> dict:
         return json.loads(resp.read())
 
 
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGINT to the process group (a clean shutdown), SIGKILL if it has not ended in 30 s."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextmanager
 def running_webserver(env: dict[str, str], log_path: Path, timeout_s: float = 180) -> Iterator[tuple[int, dict]]:
     """Yield (port, location entry) once the code location is LOADED; stop the server after."""
@@ -61,9 +71,16 @@ def running_webserver(env: dict[str, str], log_path: Path, timeout_s: float = 18
                 time.sleep(1)
             yield port, entries[0]
         finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_group(proc)
+
+
+@contextmanager
+def running_daemon(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """The Dagster daemon (it dequeues runs launched from the UI), stopped like the webserver."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dagster._daemon", "run", "-w", "workspace.yaml"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield proc
+        finally:
+            stop_group(proc)

@@ -3,12 +3,17 @@ automation sensors split by kind, which start RUNNING.
 
 - Shard roots (partitioned assets with no partitioned parent): the landing sensors request them when
   a shard lands or is rewritten; automation re-runs them only when their code version changes.
-- Per-shard assets downstream: `eager` (a new or updated shard flows through) or a code-version
-  change (a new prompt, task version or rule re-runs exactly the affected assets; unchanged model
-  calls come back from the response cache).
-- Fan-ins (unpartitioned dataset assets): `eager`, which waits while any upstream shard is still in
-  progress, so a backfill of many shards refreshes a fan-in once, after them.
-- Reports (`quality`): a daily cron, or a code-version change (an edited SQL file).
+- Per-shard assets downstream, fan-ins and reports: `on_new_data`, which is Dagster's `eager` with
+  one change: it reacts to a parent's *data version* changing, not to a parent merely running.
+  Every asset reports a content hash as its data version (assets/kit/asset_kit.versioned), so a
+  re-run that reproduces the same rows starts nothing downstream, while a new shard or a changed
+  row flows through. Like `eager` it waits while any parent is missing or in progress, so a
+  backfill of many shards refreshes a fan-in once, after them. Or a code-version change (a new
+  prompt, offline method, rule parameter or SQL file re-runs exactly the affected assets;
+  unchanged model calls come back from the response cache).
+- Reports (`quality`) and the provenance index use the same condition, evaluated by their own
+  sensor every `REPORT_DEBOUNCE_S` seconds: a burst of shard refreshes lands as one report run,
+  and `make audit` sees new records minutes after they land, not the next morning.
 - Training: once when missing, then only on a code-version change; retraining on every data
   refresh is a decision for a person, not a sensor.
 """
@@ -18,7 +23,21 @@ from __future__ import annotations
 import dagster as dg
 
 KINDS = ("shard_roots", "shards", "fan_ins", "reports", "training")
-REPORT_CRON = "0 6 * * *"
+TICK_S = 30
+REPORT_DEBOUNCE_S = 120
+
+
+def on_new_data() -> dg.AutomationCondition:
+    """`eager`, keyed on parents' data versions instead of their materializations."""
+    parents_changed = dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.data_version_changed() | dg.AutomationCondition.will_be_requested()
+    ).with_label("any_deps_data_changed")
+    return (
+        (dg.AutomationCondition.newly_missing() | parents_changed).since_last_handled()
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("on_new_data")
 
 
 def kind_of(assets_def: dg.AssetsDefinition, key: dg.AssetKey, parents: set[dg.AssetKey],
@@ -37,10 +56,8 @@ def condition_for(kind: str) -> dg.AutomationCondition:
     code_changed = dg.AutomationCondition.code_version_changed()
     if kind == "shard_roots":
         return code_changed
-    if kind in ("shards", "fan_ins"):
-        return dg.AutomationCondition.eager() | code_changed
-    if kind == "reports":
-        return dg.AutomationCondition.on_cron(REPORT_CRON) | code_changed
+    if kind in ("shards", "fan_ins", "reports"):
+        return on_new_data() | code_changed
     return dg.AutomationCondition.on_missing() | code_changed
 
 
@@ -68,7 +85,7 @@ def automation_sensors(by_kind: dict[str, list[dg.AssetKey]]) -> list[dg.Automat
             f"{kind}_automation",
             target=dg.AssetSelection.assets(*keys),
             default_status=dg.DefaultSensorStatus.RUNNING,
-            minimum_interval_seconds=60,
+            minimum_interval_seconds=REPORT_DEBOUNCE_S if kind == "reports" else TICK_S,
             description=f"Declarative automation for {kind.replace('_', ' ')} (see sensors/automation.py).",
         )
         for kind, keys in by_kind.items() if keys

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from assets.partitions import document_shards, video_shards
+from assets.kit.partitions import document_shards, video_shards
 from resources.landing import LandingZone, Shard
 from resources.settings import ConfigError
 

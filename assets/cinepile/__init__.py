@@ -13,4 +13,10 @@ instead of silently `fine`; at most 5 rewrites (the public loop allowed 6); ever
 still be answered correctly by a context-aware answerer that sees the scene text; every round is a
 row; and every model step runs offline on grounded rules (text-only baselines, a scene-text reader,
 cue removal) so the whole group is reproducible without an endpoint.
+
+Every row carries the provenance contract: ids minted by `assets/kit/identity.py`, each nesting the
+record it was made from (`scene:<video>:<n>`, `question:<scene>:<template>:<variant>`,
+`round:<question>:<r>`, `refined:<question>`, `cinepile:<question>`, `prediction:<release row>:<adapter>`),
+`parent_ids` and `models` (roles template, template_pick, question, blind_answer, context_answer,
+rewrite, reader, vlm). The assets are listed in `definitions.py`.
 """

@@ -1,37 +1,35 @@
-"""Answering multiple-choice questions: rotations, lmms-eval's parser, and the offline answerers.
+"""The answerers of a multiple-choice question: the offline blind answerer and the scene reader.
 
-- Rotation k shows `choices[-k:] + choices[:-k]`, so over k = 0..4 the key visits every slot once.
-- `parse_reply` / `score_reply` follow lmms-eval's CinePile task: strip `*`; a bare letter A-E is the
-  answer; else `Answer: X` (optionally `X)` or `X.` and the option's text, which must then match the
-  key's text); with no letter, the reply's text must equal the key's text. Unparseable = wrong.
 - The offline blind answerer sees question + options only and combines classic text-only baselines
   into one score per option: option length, lexical overlap with the question, embedding similarity
   to the question, and distinctiveness (dissimilarity to the other options), each as a z-score
-  across the options. It answers the top option when it leads by `BLIND_MARGIN`; with no clear cue
-  it answers the first of the near-tied options in the order shown, the position bias LLMs have, so
-  a cue-free question is answered correctly in exactly one of its five rotations.
+  across the options. It answers the top option when it leads by `BlindParams.blind_margin`; with no
+  clear cue it answers the first of the near-tied options in the order shown, the position bias LLMs
+  have, so a cue-free question is answered correctly in exactly one of its five rotations.
 - The offline context-aware answerer reads the scene text (`scenes.scene_text`): it finds the
   moment the question points at (a quoted line or a mm:ss time), locates every option in the scene
   (a line, a speaker, a time, an attribute), and picks the option whose place fits the question's
   relation (who said it, right after, before, at that time, first, the scene's mood...). Options it
   cannot find in the scene get no support.
+
+How options are shown and replies read (rotations, lmms-eval's parser) is `replies.py`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assets.cinepile.mcq import LETTERS, N_CHOICES, norm
+from assets.cinepile.mcq import norm
+from assets.cinepile.replies import format_options, letter, parse_reply
 from assets.cinepile.scenes import Entry, parse_scene_text
-from resources.llm import Task
+from assets.cinepile.vectors import Encode
+from assets.kit.task import Task
 
-Encode = Callable[[list[str]], np.ndarray]
-BLIND_MARGIN = 1.5  # combined z-score lead that counts as a cue (0.75 measured: 89% fixed, blind 12%; README)
 BLIND_WEIGHTS = {"length": 1.0, "overlap": 1.0, "similarity": 1.0, "distinct": 0.5}
 STOP = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "is", "are", "was", "were", "be", "been", "it", "this", "that", "these", "those", "what", "which", "who", "whom", "why", "how", "when", "where", "does", "do", "did", "says", "said", "say", "and", "or", "but", "with", "for", "from", "by", "as", "about", "there", "their", "his", "her", "its", "into", "than", "then", "so", "not", "no", "yes", "i", "you", "he", "she", "we", "they", "me", "him", "us", "them", "my", "your", "our"])
 _WORD = re.compile(r"[a-z0-9']+")
@@ -39,48 +37,17 @@ _QUOTED = re.compile(r'"([^"]+)"')
 _TIME = re.compile(r"\b(\d\d):(\d\d)\b")
 
 
-def rotate(choices: Sequence[str], k: int) -> list[str]:
-    """Rotation k: choices[-k:] + choices[:-k] (k = 0 is the original order)."""
-    k %= len(choices)
-    return list(choices[-k:]) + list(choices[:-k]) if k else list(choices)
+class BlindParams(BaseModel):
+    """The offline blind answerer's decision parameter. It changes which questions count as
+    degenerate, so it enters the code version of every asset that runs the answerer and is run
+    config there."""
 
-
-def rotated_key(position: int, k: int, n: int = N_CHOICES) -> int:
-    """Where the key at `position` sits in rotation k."""
-    return (position + k) % n
-
-
-def letter(position: int) -> str:
-    return LETTERS[position]
-
-
-def parse_reply(reply: str | None) -> tuple[str | None, str]:
-    """(letter or None, option text) the way lmms-eval's CinePile task reads a reply."""
-    s = (reply or "").replace("*", "").strip()
-    if re.match(r"^[A-E]$", s, re.IGNORECASE):
-        return s.upper(), ""
-    # lmms-eval's pattern, except that the option text must be on the answer's own line: its `\s*`
-    # crosses the newline, so the recipe's own "Answer: B\nRationale: ..." format scored as wrong
-    m = re.search(r"Answer:\s*([A-E])\)?\.?[ \t]*(.*)", s, re.IGNORECASE)
-    if m:
-        return m.group(1).upper(), m.group(2).strip()
-    return None, s
-
-
-def score_reply(reply: str | None, key_position: int, key_text: str) -> tuple[bool, str | None]:
-    """(correct, parsed letter): lmms-eval's rule, including the text checks."""
-    got, text = parse_reply(reply)
-    want = letter(key_position)
-    if got is not None:
-        if got != want:
-            return False, got
-        return (text.lower() == key_text.lower()) if text else True, got
-    return text.lower() == key_text.lower() and bool(text), None
-
-
-def format_options(question: str, choices: Sequence[str]) -> str:
-    """lmms-eval's layout: the question, then `- A) option` lines."""
-    return f"{question}\n" + "".join(f"- {letter(i)}) {c}\n" for i, c in enumerate(choices))
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    blind_margin: float = Field(
+        default=1.5, gt=0,
+        description="Combined z-score lead over the runner-up at which the offline blind answerer takes an "
+                    "option as cued; below it, it answers the first near-tied option shown (0.75 measured: "
+                    "89% of degenerate questions fixed, blind accuracy 12%; README).")
 
 
 def words(text: str) -> set[str]:
@@ -108,10 +75,10 @@ def blind_scores(question: str, choices: Sequence[str], vectors: dict[str, np.nd
     return total, parts
 
 
-def blind_pick(total: np.ndarray) -> int:
-    """The leader when it leads by BLIND_MARGIN, else the first near-tied option in shown order."""
+def blind_pick(total: np.ndarray, margin: float) -> int:
+    """The leader when it leads by `margin`, else the first near-tied option in shown order."""
     best = float(total.max())
-    near = [i for i, v in enumerate(total) if best - v < BLIND_MARGIN]
+    near = [i for i, v in enumerate(total) if best - v < margin]
     return int(np.argmax(total)) if len(near) == 1 else near[0]
 
 
@@ -137,8 +104,16 @@ class BlindAnswerTask(Task):
     offline_model = "text-only-baselines"
     temperature = 0.1
 
-    def __init__(self, encode: Encode):
+    def __init__(self, encode: Encode, *, encoder: str, margin: float = BlindParams().blind_margin):
         self.encode = encode
+        self.encoder = encoder
+        self.margin = margin
+
+    def config(self) -> dict[str, Any]:
+        return {"encoder": self.encoder, "margin": self.margin, "weights": BLIND_WEIGHTS}
+
+    def offline_model_used(self) -> str:
+        return f"{self.offline_model}+{self.encoder}"
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         return [
@@ -162,10 +137,9 @@ class BlindAnswerTask(Task):
     def offline(self, item: dict[str, Any]) -> LetterAnswer:
         return self.offline_batch([item])[0]
 
-    @staticmethod
-    def _answer(item: dict[str, Any], vectors: dict[str, np.ndarray]) -> LetterAnswer:
+    def _answer(self, item: dict[str, Any], vectors: dict[str, np.ndarray]) -> LetterAnswer:
         total, parts = blind_scores(item["question"], item["choices"], vectors)
-        i = blind_pick(total)
+        i = blind_pick(total, self.margin)
         cues = sorted(((k, float(v[i])) for k, v in parts.items() if v[i] > 0.5), key=lambda kv: -kv[1])
         why = ", ".join(f"{k} {v:+.1f} sd" for k, v in cues) or "no option stands out"
         lead = float(total[i] - np.max(np.delete(total, i)))
@@ -271,34 +245,3 @@ class ContextAnswerTask(Task):
     def offline(self, item: dict[str, Any]) -> LetterAnswer:
         i, support, found = read_scene(item["question"], item["choices"], item["scene_text"])
         return LetterAnswer(answer=letter(i), rationale=f"{found}; support {support[i]:.2f}")
-
-
-class Reply(BaseModel):
-    reply: str = Field(description="free text; the last line should read 'Answer: X'")
-
-
-PRE_PROMPT = ("You will be provided with subtitles from a specific scene of a movie and a question about it. "
-              "Answer with the letter of the correct option.")
-POST_PROMPT = "Answer with the option's letter from the given choices directly, as 'Answer: X'."
-
-
-class VLMAnswerTask(Task):
-    """The leaderboard's model adapter for any OpenAI-compatible endpoint, in lmms-eval's CinePile prompt
-    layout (pre-prompt, subtitles, question with `- A) ...` options, post-prompt); the reply is parsed
-    like lmms-eval. Item: {"question", "choices", "subtitles", "scene_text"}. Offline it is the scene-text
-    reader, so a run without an endpoint still exercises the parser."""
-
-    name = "cinepile_vlm_answer"
-    version = "1"
-    response_model = Reply
-    offline_model = "scene-text-reader"
-    temperature = 0.0
-
-    def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"role": "user", "content": (
-            f"{PRE_PROMPT}\n\n**Subtitles:**\n{item['subtitles']}\n\n"
-            f"{format_options(item['question'], item['choices'])}\n{POST_PROMPT}")}]
-
-    def offline(self, item: dict[str, Any]) -> Reply:
-        i, _, found = read_scene(item["question"], item["choices"], item["scene_text"])
-        return Reply(reply=f"Answer: {letter(i)}) {item['choices'][i]}")

@@ -4,22 +4,39 @@ CinePile clustered questions from existing movie-QA sets. The default bank,
 `question_bank.jsonl`, was written for this project: 360 generic templated questions over the five
 categories (a `category` label each, used only to measure how well the clusters' offline categories
 agree with it). Any Parquet file with a `question` column can replace it. Every input row is kept
-or rejected with a reason: empty, too short to mean anything, or a repeat of an earlier question
-(compared case- and whitespace-insensitively).
+or rejected with a reason by `BankRules`: empty, too short to mean anything, or a repeat of an
+earlier question (compared case- and whitespace-insensitively). The measurements (`words`,
+`duplicate_of`) are stored with the row, so an audit re-evaluates the rules from the row alone.
+
+A bank row is identified by where it landed: the bank file's name and the row's position there
+(`bank:<file>:<row>`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 import polars as pl
+from pydantic import Field
+
+from assets.kit.identity import record_id
+from assets.kit.screening import Rule, RuleSet, screen
 
 DEFAULT_BANK = Path(__file__).with_name("question_bank.jsonl")
-MIN_WORDS = 3
 BANK_SCHEMA = {"record_id": pl.String, "source_row": pl.Int64, "question": pl.String,
-               "source_category": pl.String, "kept": pl.Boolean, "reason": pl.String, "detail": pl.String}
+               "source_category": pl.String, "words": pl.Int64, "duplicate_of": pl.Int64}
+
+
+class BankRules(RuleSet):
+    min_words: int = Field(default=3, ge=1, description="Fewest words a question needs to mean anything.")
+
+    def rules(self) -> list[Rule]:
+        return [
+            Rule(reason="empty", column="words", op="gt", threshold=0),
+            Rule(reason="too_short", column="words", op="ge", threshold=self.min_words),
+            Rule(reason="duplicate", column="duplicate_of", op="is_null"),
+        ]
 
 
 def normalized(question: str) -> str:
@@ -36,21 +53,21 @@ def read_bank(path: str | Path) -> pl.DataFrame:
     return df.select(pl.col("question").cast(pl.String), cat.alias("source_category"))
 
 
-def screen_bank(df: pl.DataFrame) -> pl.DataFrame:
-    rows, seen = [], {}
+def measure_bank(df: pl.DataFrame, source: str = DEFAULT_BANK.name) -> pl.DataFrame:
+    """One row per input question with its id, word count and the first earlier row with the same
+    normalized text (null for a first occurrence or an empty question)."""
+    rows, first = [], {}
     for i, (q, cat) in enumerate(df.select("question", "source_category").rows()):
         text = (q or "").strip()
         key = normalized(text)
-        reason = detail = None
-        if not text:
-            reason, detail = "empty", "no question text"
-        elif len(text.split()) < MIN_WORDS:
-            reason, detail = "too_short", f"{len(text.split())} words (keep if >= {MIN_WORDS})"
-        elif key in seen:
-            reason, detail = "duplicate", f"repeats row {seen[key]}"
-        else:
-            seen[key] = i
-        rows.append({"record_id": hashlib.sha256(f"bank:{i}:{key}".encode()).hexdigest()[:16], "source_row": i,
-                     "question": text, "source_category": cat, "kept": reason is None, "reason": reason,
-                     "detail": detail})
+        repeat = first.get(key) if key else None
+        if key and repeat is None:
+            first[key] = i
+        rows.append({"record_id": record_id("bank", source, i), "source_row": i, "question": text,
+                     "source_category": cat, "words": len(text.split()), "duplicate_of": repeat})
     return pl.DataFrame(rows, schema=BANK_SCHEMA)
+
+
+def screen_bank(df: pl.DataFrame, rules: BankRules | None = None, source: str = DEFAULT_BANK.name) -> pl.DataFrame:
+    """The measured bank with `kept`, `reason`, `reasons` and `detail` (first failing rule)."""
+    return screen(measure_bank(df, source), (rules or BankRules()).rules())

@@ -1,120 +1,45 @@
-"""The question bank and its templates (CinePile step 1)."""
+"""The question bank (CinePile step 1, its input)."""
+
+from pathlib import Path
 
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results, screen_check_specs, unique_ids, unique_ids_spec
-from assets.cinepile.bank import DEFAULT_BANK, read_bank, screen_bank
-from assets.cinepile.categories import CATEGORIES
-from assets.cinepile.templates import TemplateTask, cluster, distinctive_terms
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.screening import kept
-from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, sha256_text, task_code_version
+from assets.cinepile.bank import DEFAULT_BANK, BankRules, read_bank, screen_bank
+from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
+from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
+from assets.kit.metadata import preview, screen_counts
+from assets.kit.provenance import declare
+from assets.kit.screening import kept
 
-GROUP = {"group_name": "cinepile", "owners": ["team:data"]}
-
-
-class BankConfig(dg.Config):
-    path: str | None = Field(default=None, description="A JSONL or Parquet file with a `question` column; "
-                                                       "default: the bank shipped in assets/cinepile/.")
+BankConfig = rule_config(BankRules, "BankConfig", path=(str | None, Field(
+    default=None, description="A JSONL or Parquet file with a `question` column; default: the bank shipped in "
+                              "assets/cinepile/.")))
 
 
-@dg.asset(
-    **GROUP,
-    code_version="1",
-    kinds={"polars", "parquet"},
-    check_specs=screen_check_specs("question_bank"),
+@kit_asset(
+    group="cinepile",
+    rules=BankRules(),
+    screen=True,
+    check_specs=(provenance_spec,),
     description=(
         "Seed movie/video comprehension questions the templates are clustered from: the project's own "
         "bank (360 templated questions over CinePile's five categories) or any Parquet/JSONL file with a "
-        "`question` column (config `path`). Empty, too short and repeated questions are rejected with a reason."
+        "`question` column (config `path`). Empty, too short and repeated questions are rejected with a "
+        "reason; a row's id is the bank file's name and its position there."
     ),
 )
 def question_bank(config: BankConfig):
-    raw = read_bank(config.path or DEFAULT_BANK)
-    df = screen_bank(raw)
+    rules = rules_from(config, BankRules)
+    source = Path(config.path) if config.path else DEFAULT_BANK
+    raw = read_bank(source)
+    df = declare(screen_bank(raw, rules, source.name))
     by_cat = {str(k): int(n) for k, n in kept(df).group_by("source_category").len().sort("source_category").rows()}
-    yield dg.Output(df, metadata={
+    yield versioned(df, {
         **screen_counts(df),
         "source": str(config.path or DEFAULT_BANK.name),
         "by_source_category": dg.MetadataValue.json(by_cat),
-        "preview": preview(df, ["question", "source_category", "kept", "reason"]),
-    })
+        "preview": preview(df, ["record_id", "question", "source_category", "words", "kept", "reason"]),
+    }, rules=rules)
     yield from screen_check_results(df, n_inputs=raw.height)
-
-
-class TemplateConfig(dg.Config):
-    k_min: int = Field(default=5, ge=2, description="Smallest number of clusters tried.")
-    k_max: int = Field(default=60, ge=2, description="Largest number of clusters tried.")
-    seed: int = 0
-
-
-TEMPLATE_SCHEMA = {
-    "record_id": pl.String, "cluster_id": pl.Int64, "name": pl.String, "prototypical_question": pl.String,
-    "category": pl.String, "question_category": pl.String, "size": pl.Int64, "terms": pl.List(pl.String),
-    "member_ids": pl.List(pl.String), "source_agreement": pl.Float64, "backend": pl.String, "model": pl.String,
-    "task_version": pl.String, "prompt_sha": pl.String, "error": pl.String,
-}
-
-
-@dg.asset(
-    **GROUP,
-    code_version=task_code_version("1", TemplateTask),
-    kinds={"polars", "parquet"},
-    check_specs=[unique_ids_spec("question_templates")],
-    description=(
-        "Question templates: the kept bank questions embedded (EmbeddingResource), clustered with KMeans "
-        "at the k with the best cosine silhouette, and each cluster named by Task `cinepile_template` "
-        "(template name, prototypical question, category). Offline: the medoid question, the cluster's "
-        "most distinctive tf-idf terms as its name, and the category whose description is closest to the "
-        "cluster centroid. A failed cluster is a row with its error and no category."
-    ),
-)
-def question_templates(context: dg.AssetExecutionContext, config: TemplateConfig, question_bank: pl.DataFrame,
-                       llm: LLMResource, embeddings: EmbeddingResource):
-    bank = kept(question_bank).sort("source_row")
-    questions = bank["question"].to_list()
-    vectors = embeddings.encode(questions)
-    fit = cluster(vectors, config.k_min, config.k_max, config.seed)
-    members = [[i for i, lab in enumerate(fit.labels) if lab == c] for c in range(fit.k)]
-    members = [m for m in members if m]
-    terms = distinctive_terms([" ".join(questions[i] for i in m) for m in members]) if members else []
-    items = [{"cluster_id": c, "questions": [questions[i] for i in m], "terms": t}
-             for c, (m, t) in enumerate(zip(members, terms, strict=True))]
-    run = llm.run(TemplateTask(embeddings.encode), items, log=context.log)
-    ids, cats = bank["record_id"].to_list(), bank["source_category"].to_list()
-    rows = []
-    for item, m, res in zip(items, members, run.results, strict=True):
-        v = res.value
-        member_ids = [ids[i] for i in m]
-        agree = [cats[i] == v.category for i in m if cats[i]] if v else []
-        rows.append({
-            "record_id": sha256_text("template:" + ",".join(sorted(member_ids)))[:16], "cluster_id": item["cluster_id"],
-            "name": v.name if v else None, "prototypical_question": v.prototypical_question if v else None,
-            "category": v.category if v else None, "question_category": CATEGORIES[v.category] if v else None,
-            "size": len(m), "terms": item["terms"], "member_ids": member_ids,
-            "source_agreement": round(sum(agree) / len(agree), 3) if agree else None,
-            **{k: res.provenance()[k] for k in ("backend", "model", "task_version", "prompt_sha", "error")},
-        })
-    df = pl.DataFrame(rows, schema=TEMPLATE_SCHEMA)
-    named = df.filter(pl.col("error").is_null())
-    per_cat = {str(k): int(n) for k, n in named.group_by("category").len().sort("category").rows()}
-    weighted = named.filter(pl.col("source_agreement").is_not_null())
-    agreement = (float((weighted["source_agreement"] * weighted["size"]).sum() / weighted["size"].sum())
-                 if weighted.height else None)
-    yield dg.Output(df, metadata={
-        "dagster/row_count": df.height,
-        "questions": len(questions),
-        "k": fit.k,
-        "silhouette_by_k": dg.MetadataValue.json({str(k): round(s, 4) for k, s in fit.silhouettes.items()}),
-        "silhouette": round(fit.silhouettes.get(fit.k, 0.0), 4),
-        "templates_by_category": dg.MetadataValue.json(per_cat),
-        "category_agreement_with_bank_labels": round(agreement, 3) if agreement is not None else "n/a",
-        "category_chart": bar_chart(per_cat, "templates per category") if per_cat else "none",
-        **run.metadata(),
-        "templates": dg.MetadataValue.md(markdown_table(
-            df.select("name", "category", "size", "prototypical_question"), max_rows=20)),
-    })
-    yield unique_ids(df)
+    yield provenance_result(df)

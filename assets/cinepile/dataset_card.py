@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from assets.metadata import markdown_table
+from assets.kit.markdown import markdown_table
 
 LIMITATIONS = (
     "Offline, the scene-text answerer reads the same scene text the question writer used, so it answers "
@@ -29,12 +29,24 @@ def _counts(df: pl.DataFrame, by: str, name: str = "questions") -> list[dict[str
     return df.group_by(by).agg(pl.len().alias(name)).sort(by).to_dicts()
 
 
+def _models(release: pl.DataFrame) -> list[dict[str, Any]]:
+    """Questions per model entry of the provenance contract (role, backend, model, task version)."""
+    if not release.height:
+        return []
+    keys = ["role", "backend", "model", "task_version"]
+    entries = (release.select("record_id", "models").explode("models").drop_nulls("models")
+               .unnest("models").select("record_id", *keys).unique())
+    return (entries.group_by(keys).agg(pl.col("record_id").n_unique().alias("questions"))
+            .sort(["questions", *keys], descending=[True, False, False, False, False]).to_dicts())
+
+
 def card_data(release: pl.DataFrame, scenes: pl.DataFrame, generated: pl.DataFrame, refined: pl.DataFrame,
               licences: pl.DataFrame) -> dict[str, Any]:
     """`licences`: video_id, license of the source videos."""
     kept_scenes = scenes.filter(pl.col("kept")) if scenes.height else scenes
     seconds = float((kept_scenes["end_s"] - kept_scenes["start_s"]).sum() or 0.0) if kept_scenes.height else 0.0
-    degenerate = int((refined["blind_correct_before"] >= 3).sum()) if refined.height else 0
+    degenerate = int(refined["degenerate_before"].fill_null(False).sum()) if refined.height else 0
+    thresholds = sorted(refined["degenerate_at"].drop_nulls().unique().to_list()) if refined.height else []
     fixed = int((refined["status"] == "fixed").sum()) if refined.height else 0
     videos = release.select("video_id").unique().join(licences.unique("video_id"), on="video_id", how="left")
     return {
@@ -56,12 +68,12 @@ def card_data(release: pl.DataFrame, scenes: pl.DataFrame, generated: pl.DataFra
              "kept": int(refined["kept"].sum()) if refined.height else 0},
             {"stage": "cinepile_dataset", "inputs": release.height, "kept": release.height},
         ],
-        "refinement": {"degenerate_before": degenerate, "fixed": fixed,
+        "refinement": {"degenerate_before": degenerate, "degenerate_at": thresholds, "fixed": fixed,
                        "fixed_share": round(fixed / degenerate, 4) if degenerate else None,
+                       "max_round": int(refined["rounds"].max() or 0) if refined.height else 0,
                        "status": {str(s): int(n) for s, n in refined.group_by("status").len().sort("status").rows()}
                        if refined.height else {}},
-        "models": release.group_by("backend", "model", "task_version").len().rename({"len": "questions"})
-        .sort("questions", descending=True).to_dicts() if release.height else [],
+        "models": _models(release),
         "known_limitations": list(LIMITATIONS),
         "columns": release.columns,
     }
@@ -69,7 +81,7 @@ def card_data(release: pl.DataFrame, scenes: pl.DataFrame, generated: pl.DataFra
 
 def markdown(c: dict[str, Any]) -> str:
     def table(rows: list[dict[str, Any]]) -> str:
-        return markdown_table(pl.DataFrame(rows)) if rows else "(none)"
+        return markdown_table(pl.DataFrame(rows), max_rows=len(rows)) if rows else "(none)"
 
     r = c["refinement"]
     return "\n".join([
@@ -91,9 +103,11 @@ def markdown(c: dict[str, Any]) -> str:
         "## Hard split and visual reliance", "", table(c["hard_split"]), "", table(c["visual_reliance"]), "",
         "## Funnel", "", table(c["funnel"]), "",
         "## Adversarial refinement", "",
-        f"{r['degenerate_before']} questions were answerable blind (correct on at least 3 of the 5 cyclic "
+        f"{r['degenerate_before']} questions were answerable blind (correct on at least "
+        f"{' or '.join(str(t) for t in r['degenerate_at']) or 'the threshold number'} of the 5 cyclic "
         f"rotations, question and options only); {r['fixed']} were rewritten until a blind answerer failed and "
-        "a scene-aware answerer still succeeded (at most 5 rounds, every round kept in `refinement_rounds`).",
+        f"a scene-aware answerer still succeeded (the most rewrites a question needed: {r['max_round']}; every "
+        "round is kept in `refinement_rounds`).",
         "", table([{"status": k, "questions": v} for k, v in r["status"].items()]), "",
         "## Licences", "", table(c["licences"]), "",
         "## Models", "", table(c["models"]), "",

@@ -14,7 +14,7 @@ with a reason, which becomes the item's recorded rejection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,10 +24,9 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from assets.cinepile.categories import CATEGORIES, DESCRIPTIONS
 from assets.cinepile.mcq import MCQ, N_CHOICES, key_position, norm, place
 from assets.cinepile.scenes import MOTION_LEVELS, SPEECH_LEVELS, SceneClip, mmss
+from assets.cinepile.vectors import Encode, EncoderTask
 from assets.finevideo.annotation_schema import MOODS
-from resources.llm import Task
-
-Encode = Callable[[list[str]], np.ndarray]
+from assets.kit.task import Task
 
 # kind -> (category, what it asks): the offline writer's repertoire
 KINDS: dict[str, tuple[str, str]] = {
@@ -266,7 +265,7 @@ class TemplatePicks(BaseModel):
         return v
 
 
-class TemplatePickTask(Task):
+class TemplatePickTask(EncoderTask, Task):
     """Item: {"scene_text", "templates": [{template_id, name, prototype, category, kind}], "groundable", "n"}.
     Offline: round-robin over categories, each category's templates ordered by embedding similarity
     of their prototype to the scene text, among templates whose kind the scene can ground."""
@@ -276,9 +275,6 @@ class TemplatePickTask(Task):
     response_model = TemplatePicks
     offline_model = "category-round-robin+similarity"
     temperature = 0.2
-
-    def __init__(self, encode: Encode):
-        self.encode = encode
 
     def validation_context(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"known": {t["template_id"] for t in item["templates"]}, "n": item["n"]}

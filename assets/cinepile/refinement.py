@@ -1,51 +1,51 @@
 """Adversarial refinement (CinePile's step 3), with the three defects of the public code fixed.
 
 Each question is shown to a blind answerer (question + options, no scene) in the 5 cyclic rotations;
-correct on >= 3 of 5 = degenerate. A degenerate question goes to a rewriter (scene, question, key,
-the blind answers and rationales) and the rewrite is tested again: it must pass the blind test AND
-be answered correctly by a context-aware answerer that sees the scene text. At most `MAX_ROUNDS`
-rewrites (the public loop allowed six), every round is a row, and a call that still fails after the
-resource's retries makes the question `unverified`, never `fine` (the public code counted a failed
-vote as not-correct, so a question nobody could answer passed as fine).
+correct on at least `degenerate_at` of 5 = degenerate. A degenerate question goes to a rewriter
+(scene, question, key, the blind answers and rationales) and the rewrite is tested again: it must
+pass the blind test AND be answered correctly by a context-aware answerer that sees the scene text.
+At most `max_rounds` rewrites (the public loop allowed six; `RefinementParams` caps it at five),
+every round is a row, and a call that still fails after the resource's retries makes the question
+`unverified`, never `fine` (the public code counted a failed vote as not-correct, so a question
+nobody could answer passed as fine).
 
 Final status per question:
 - `fine`: the original was not blind-answerable;
 - `fixed`: a rewrite passed both tests (the rewrite replaces the original);
-- `still_degenerate`: after MAX_ROUNDS the last rewrite was still blind-answerable;
-- `unanswerable`: after MAX_ROUNDS the last rewrite lost the context-aware answerer;
+- `still_degenerate`: after max_rounds the last rewrite was still blind-answerable;
+- `unanswerable`: after max_rounds the last rewrite lost the context-aware answerer;
 - `unverified`: a blind, context or rewrite call failed after its retries.
 A rewrite that becomes unanswerable is not rewritten further: the next round starts again from the
 last version that was still answerable.
 
-The offline rewriter removes the cues the blind baselines use: it re-chooses distractors from the
-same-type pool of the video so that their length, their lexical overlap with the question and their
-embedding similarity to the question are as close to the key's as possible (round r skips the r-1
-best sets, so each round tries something new), and from round 3 on it replaces a quoted line in the
-question with a reference to its time, removing the words a distractor could share with it.
+The roles are plain callables (`roles.py` backs them with Tasks; the offline rewriter is
+`rewriting.py`), so the loop itself runs no model and depends on no answerer's method.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
-from assets.cinepile.answering import blind_scores, format_options, words
-from assets.cinepile.mcq import MCQ, N_CHOICES, key_position, norm, place
-from assets.cinepile.scenes import mmss
-from resources.llm import Task
+from assets.cinepile.mcq import MCQ, N_CHOICES
 
-MAX_ROUNDS = 5
-DEGENERATE_AT = 3  # correct blind answers out of 5 rotations
-STATUSES = ("fine", "fixed", "still_degenerate", "unanswerable", "unverified")
-CANDIDATE_SETS = 40
-_QUOTED = re.compile(r'"([^"]+)"')
 
-Encode = Callable[[list[str]], np.ndarray]
+class RefinementParams(BaseModel):
+    """What decides a question's fate in the loop. Run config of `refinement_rounds`; the defaults
+    enter its code version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    degenerate_at: int = Field(default=3, ge=1, le=N_CHOICES,
+                               description=f"Correct blind answers out of the {N_CHOICES} cyclic rotations that make "
+                                           "a question degenerate (answerable without the scene).")
+    max_rounds: int = Field(default=5, ge=0, le=5,
+                            description="Rewrites per degenerate question (at most 5; the public loop allowed 6).")
+
+
+DEFAULTS = RefinementParams()
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Vote:
     position: int | None
     rationale: str = ""
     error: str | None = None
+    model: dict[str, str] | None = None  # the answer's provenance entry (role blind_answer)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Check:
     correct: bool | None
     answer: str | None = None
     error: str | None = None
+    model: dict[str, str] | None = None  # the answer's provenance entry (role context_answer)
 
 
 @dataclass
@@ -97,8 +99,9 @@ class Outcome:
 
 
 def refine(questions: Sequence[tuple[str, MCQ, dict[str, Any]]], blind: BlindFn, context: ContextFn,
-           rewrite: RewriteFn, max_rounds: int = MAX_ROUNDS) -> list[Outcome]:
+           rewrite: RewriteFn, params: RefinementParams = DEFAULTS) -> list[Outcome]:
     """Run the loop over (question_id, mcq, context item) triples; one Outcome per question."""
+    max_rounds, degenerate_at = params.max_rounds, params.degenerate_at
     ids = [q[0] for q in questions]
     ctx = {q[0]: q[2] for q in questions}
     originals = {qid: Version(mcq, 0) for qid, mcq, _ in questions}
@@ -111,7 +114,7 @@ def refine(questions: Sequence[tuple[str, MCQ, dict[str, Any]]], blind: BlindFn,
         if v.blind_failed or (v.check and v.check.correct is None):
             rounds[qid].append((v, "unverified"))
             done[qid] = Outcome(qid, "unverified", v, v, rounds[qid], reason=_failure(v))
-        elif v.blind_correct >= DEGENERATE_AT:
+        elif v.blind_correct >= degenerate_at:
             rounds[qid].append((v, "degenerate"))
             base[qid] = v
         else:
@@ -137,7 +140,7 @@ def refine(questions: Sequence[tuple[str, MCQ, dict[str, Any]]], blind: BlindFn,
             if v.blind_failed or v.check.correct is None:
                 rounds[qid].append((v, "unverified"))
                 done[qid] = Outcome(qid, "unverified", originals[qid], originals[qid], rounds[qid], reason=_failure(v))
-            elif v.blind_correct >= DEGENERATE_AT:
+            elif v.blind_correct >= degenerate_at:
                 rounds[qid].append((v, "still_degenerate"))
                 last[qid] = "still_degenerate"
                 base[qid] = v if v.check.correct else base[qid]
@@ -169,81 +172,3 @@ def _failure(v: Version) -> str:
         errors = sorted({x.error or "failed" for x in v.votes if x.position is None})
         return f"blind answer failed in {v.blind_failed}/{len(v.votes)} rotations: {'; '.join(errors)[:300]}"
     return f"context answer failed: {v.check.error if v.check else 'not run'}"
-
-
-# -- the offline rewriter -------------------------------------------------------------------------
-
-def cue_gap(question: str, key: str, options: Sequence[str], vectors: dict[str, np.ndarray]) -> float:
-    """How far the key stands out from `options` on the blind baselines (lower is better)."""
-    choices = [key, *options]
-    total, _ = blind_scores(question, choices, vectors)
-    return float(total[0] - np.max(total[1:]))
-
-
-def rewrite_offline(mcq: MCQ, pool: Sequence[str], round_: int, encode: Encode,
-                    time_of_quote: float | None = None) -> MCQ:
-    """Cue removal: same-type distractors from `pool` (wrong answers of the same kind from the same
-    video) chosen to look like the key to the blind baselines, and from round 3 on a question that
-    names a time instead of quoting a line."""
-    question = mcq.question
-    if round_ >= 3 and time_of_quote is not None:
-        q = _QUOTED.sub(f"the line at {mmss(time_of_quote)}", question, count=1)
-        question = q if q != question else question
-    key = mcq.answer_key
-    candidates = [c for c in dict.fromkeys(pool) if norm(c) != norm(key)]
-    candidates = list({norm(c): c for c in candidates}.values())
-    if len(candidates) < N_CHOICES - 1:
-        raise ValueError(f"only {len(candidates)} same-type distractors for a rewrite")
-    vectors = dict(zip([question, key, *candidates], encode([question, key, *candidates]), strict=True))
-    qw = words(question)
-
-    def closeness(c: str) -> float:
-        lex = abs(len(qw & words(c)) - len(qw & words(key)))
-        sim = abs(float(vectors[c] @ vectors[question] - vectors[key] @ vectors[question]))
-        return abs(len(c) - len(key)) / max(len(key), 1) + lex + 2 * sim
-
-    near = sorted(candidates, key=lambda c: (closeness(c), c))[:8]
-    sets = sorted(itertools.combinations(near, N_CHOICES - 1),
-                  key=lambda s: (cue_gap(question, key, s, vectors), s))[:CANDIDATE_SETS]
-    chosen = list(sets[min(round_ - 1, len(sets) - 1)])
-    pos = key_position(question, key, str(round_))
-    return MCQ(question=question, choices=place(key, chosen, pos), answer_key_position=pos,
-               rationale=mcq.rationale, start_timestamp=mcq.start_timestamp, end_timestamp=mcq.end_timestamp,
-               visual_reliance=mcq.visual_reliance)
-
-
-class RewriteTask(Task):
-    """Item: {"scene_text", "mcq" (dict), "blind" [[letter, rationale] per rotation], "pool", "round",
-    "quote_time"}. Returns a harder MCQ with the same answer."""
-
-    name = "cinepile_rewrite"
-    version = "1"
-    response_model = MCQ
-    offline_model = "cue-removal"
-    temperature = 0.8
-
-    def __init__(self, encode: Encode):
-        self.encode = encode
-
-    def validation_context(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {"start": item["scene_start"], "end": item["scene_end"]}
-
-    def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
-        mcq = MCQ.model_validate(item["mcq"])
-        answers = "\n".join(f"- rotation {k}: {a} ({why})" for k, (a, why) in enumerate(item["blind"]))
-        return [
-            {"role": "system", "content": (
-                "You make multiple-choice questions about a movie scene harder for a model that cannot see "
-                "the scene, while keeping them answerable from it.")},
-            {"role": "user", "content": (
-                f"Scene:\n{item['scene_text']}\n\nQuestion:\n{format_options(mcq.question, mcq.choices)}\n"
-                f"Correct answer: {mcq.answer_key}\n\nA model that saw only the question and options "
-                f"answered (options rotated each time):\n{answers}\n\nRewrite the question so it cannot be "
-                "answered without the scene: subtler distractors of the same type, balanced option lengths, "
-                "negations if useful, or a new question about the same scene. Keep exactly 5 distinct choices, "
-                "one correct, and timestamps inside the scene.")},
-        ]
-
-    def offline(self, item: dict[str, Any]) -> MCQ:
-        return rewrite_offline(MCQ.model_validate(item["mcq"]), item["pool"], item["round"], self.encode,
-                               item.get("quote_time"))

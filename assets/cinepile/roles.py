@@ -1,7 +1,8 @@
 """The refinement loop's three roles backed by `LLMResource` Tasks, one batched run per round each.
 
 Rotations are undone here: the blind answerer's letter in rotation k is mapped back to the option's
-position in the original order, so the loop only compares positions with the key's.
+position in the original order, so the loop only compares positions with the key's. Every answer
+carries its provenance entry (`TaskResult.model_entry`), which the round rows declare as `models`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assets.cinepile.answering import BlindAnswerTask, ContextAnswerTask, rotate
+from assets.cinepile.answering import BlindAnswerTask, BlindParams, ContextAnswerTask
 from assets.cinepile.mcq import LETTERS, MCQ, N_CHOICES
-from assets.cinepile.refinement import Check, RewriteTask, Version, Vote
-from resources.llm import LLMResource, TaskRun
+from assets.cinepile.refinement import Check, Version, Vote
+from assets.cinepile.replies import rotate
+from assets.cinepile.rewriting import RewriteTask
+from assets.kit.task import TaskRun
+
+if TYPE_CHECKING:  # the resource is handed in by the asset; this module stays free of Dagster
+    from resources.llm import LLMResource
+
+BLIND, CONTEXT, REWRITE = "blind_answer", "context_answer", "rewrite"  # provenance roles
 
 
 @dataclass
@@ -23,6 +31,8 @@ class Roles:
 
     llm: LLMResource
     encode: Callable
+    encoder: str
+    blind_params: BlindParams = field(default_factory=BlindParams)
     log: Any = None
     runs: dict[str, list[TaskRun]] = field(default_factory=lambda: defaultdict(list))
     rewrites: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
@@ -30,7 +40,8 @@ class Roles:
 
     def blind(self, mcqs: list[MCQ]) -> list[list[Vote]]:
         items = [{"question": m.question, "choices": rotate(m.choices, k)} for m in mcqs for k in range(N_CHOICES)]
-        run = self.llm.run(BlindAnswerTask(self.encode), items, log=self.log)
+        task = BlindAnswerTask(self.encode, encoder=self.encoder, margin=self.blind_params.blind_margin)
+        run = self.llm.run(task, items, log=self.log)
         self.runs["blind"].append(run)
         out = []
         for i, _ in enumerate(mcqs):
@@ -39,9 +50,9 @@ class Roles:
                 res = run.results[i * N_CHOICES + k]
                 if res.ok:
                     shown = LETTERS.index(res.value.answer)
-                    votes.append(Vote((shown - k) % N_CHOICES, res.value.rationale))
+                    votes.append(Vote((shown - k) % N_CHOICES, res.value.rationale, model=res.model_entry(BLIND)))
                 else:
-                    votes.append(Vote(None, error=res.error))
+                    votes.append(Vote(None, error=res.error, model=res.model_entry(BLIND)))
             out.append(votes)
         return out
 
@@ -49,8 +60,10 @@ class Roles:
         items = [{"question": m.question, "choices": m.choices, "scene_text": c["scene_text"]} for m, c in pairs]
         run = self.llm.run(ContextAnswerTask(), items, log=self.log)
         self.runs["context"].append(run)
-        return [Check(LETTERS.index(r.value.answer) == m.answer_key_position, r.value.answer) if r.ok
-                else Check(None, error=r.error) for (m, _), r in zip(pairs, run.results, strict=True)]
+        return [Check(LETTERS.index(r.value.answer) == m.answer_key_position, r.value.answer,
+                      model=r.model_entry(CONTEXT)) if r.ok
+                else Check(None, error=r.error, model=r.model_entry(CONTEXT))
+                for (m, _), r in zip(pairs, run.results, strict=True)]
 
     def rewrite(self, pairs: list[tuple[Version, dict[str, Any]]]) -> list[MCQ | str]:
         items = []
@@ -63,8 +76,8 @@ class Roles:
                 "blind": [[v.mcq.choices[x.position] if x.position is not None else "(failed)", x.rationale]
                           for x in v.votes],
             })
-        run = self.llm.run(RewriteTask(self.encode), items, log=self.log)
+        run = self.llm.run(RewriteTask(self.encode, encoder=self.encoder), items, log=self.log)
         self.runs["rewrite"].append(run)
         for (_, c), it, r in zip(pairs, items, run.results, strict=True):
-            self.rewrites[(c["question_id"], it["round"])] = r.provenance()
+            self.rewrites[(c["question_id"], it["round"])] = {"model": r.model_entry(REWRITE), "error": r.error}
         return [r.value if r.ok else r.error for r in run.results]

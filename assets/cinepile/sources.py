@@ -1,22 +1,28 @@
 """Where CinePile's scenes come from: FineVideo's aligned annotations, or an external clip table.
 
-Either source becomes one clip frame (`CLIP_SCHEMA`), one row per video: its record id (the parent id
-every question carries), the annotation (`content_metadata`, FineVideo's schema), its subtitles as
+Either source becomes one clip frame (`CLIP_SCHEMA`), one row per video: its record id (the parent of
+its scenes, and nested in their ids), the annotation (`content_metadata`, FineVideo's schema), its subtitles as
 WebVTT text, and the metadata CinePile's rows show (movie name, year, genres, link). An external
 table needs `record_id`, `video_id`, `duration_s`, `content_metadata` (the columns of
 `aligned_annotations`); `kept`, `subtitles`, `title`, `video_link`, `year` and `genre` are optional.
+
+A scene is `record_id("scene", <video record id>, <sceneId>)`: unique because a video appears once
+(a clip table that repeats a record id is refused) and an annotation whose sceneIds repeat yields
+no scene (one rejected row, `scene:<video record id>:none`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 
 import polars as pl
 
 from assets.cinepile.scenes import cues_from, scene_text, scenes_of, subtitles_text, visual_text
 from assets.cinepile.scenes import mmss as _mmss
+from assets.kit.identity import record_id
+from assets.kit.provenance import CONTRACT, declare
 
 CLIP_SCHEMA = {
     "record_id": pl.String, "video_id": pl.String, "duration_s": pl.Float64, "content_metadata": pl.String,
@@ -31,6 +37,7 @@ SCENE_SCHEMA = {
     "events": pl.Int64, "movie_name": pl.String, "year": pl.Int64, "genre": pl.List(pl.String),
     "yt_clip_title": pl.String, "yt_clip_link": pl.String, "source": pl.String,
     "kept": pl.Boolean, "reason": pl.String, "detail": pl.String,
+    **{k: v for k, v in CONTRACT.items() if k != "record_id"},
 }
 
 
@@ -65,6 +72,9 @@ def external_clips(df: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(f"clip table lacks columns {missing} (needs {', '.join(REQUIRED)})")
     if "kept" in df.columns:
         df = df.filter(pl.col("kept"))
+    repeated = sorted(str(k) for k, n in Counter(df["record_id"].to_list()).items() if n > 1)
+    if repeated:
+        raise ValueError(f"clip table repeats record ids {repeated[:5]}: a video's scenes would share ids")
     rows = []
     for r in df.iter_rows(named=True):
         genre = r.get("genre")
@@ -79,11 +89,13 @@ def external_clips(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def scene_id(video_record_id: str, scene: int | str) -> str:
-    return hashlib.sha256(f"scene:{video_record_id}:{scene}".encode()).hexdigest()[:16]
+    """Scene `scene` of the video record (or "none": the video's one rejected row)."""
+    return record_id("scene", video_record_id, scene)
 
 
 def scene_rows(clips: pl.DataFrame) -> pl.DataFrame:
-    """One row per scene (kept), or one rejected row for a video that yields none."""
+    """One row per scene (kept), or one rejected row for a video that yields none; each row's
+    parent is its video record."""
     from dataclasses import asdict
 
     rows = []
@@ -93,7 +105,10 @@ def scene_rows(clips: pl.DataFrame) -> pl.DataFrame:
         try:
             scenes = scenes_of(c["record_id"], c["video_id"], c["content_metadata"], c["duration_s"],
                                cues_from(c["subtitles"]))
-            problem = None if scenes else ("no_scenes", "the annotation has no scene with valid timestamps")
+            repeats = sorted(k for k, n in Counter(sc.scene_id for sc in scenes).items() if n > 1)
+            problem = (None if scenes and not repeats
+                       else ("invalid_annotation", f"sceneIds repeat: {repeats}") if repeats
+                       else ("no_scenes", "the annotation has no scene with valid timestamps"))
         except (json.JSONDecodeError, TypeError, ValueError) as e:
             scenes, problem = [], ("invalid_annotation", f"{type(e).__name__}: {str(e)[:200]}")
         if problem:
@@ -114,4 +129,5 @@ def scene_rows(clips: pl.DataFrame) -> pl.DataFrame:
                 "kept": not empty, "reason": "empty_scene" if empty else None,
                 "detail": "no dialogue, no timed description, no attribute" if empty else None,
             })
-    return pl.DataFrame(rows, schema=SCENE_SCHEMA)
+    fields = {k: v for k, v in SCENE_SCHEMA.items() if k not in CONTRACT or k == "record_id"}
+    return declare(pl.DataFrame(rows, schema=fields), parents=["video_record_id"])

@@ -12,7 +12,7 @@ member's similarity to a category is its best cosine to that category's cue ques
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,9 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from assets.cinepile.categories import CATEGORIES, CUES, DESCRIPTIONS
-from resources.llm import Task
+from assets.cinepile.vectors import Encode, EncoderTask
+from assets.kit.task import Task
 
-Encode = Callable[[list[str]], np.ndarray]
 NAME_TERMS = 3
 SHOWN_MEMBERS = 12
 _GENERIC = {"does", "scene", "happens", "when", "the", "what", "which", "who", "why", "how"}
@@ -109,7 +109,7 @@ class TemplateSpec(BaseModel):
         raise ValueError(f"category {v!r} is not one of {', '.join(CATEGORIES)}")
 
 
-class TemplateTask(Task):
+class TemplateTask(EncoderTask, Task):
     """Item: {"cluster_id", "questions" (members), "terms" (distinctive terms)}."""
 
     name = "cinepile_template"
@@ -118,8 +118,8 @@ class TemplateTask(Task):
     offline_model = "medoid+tfidf+category-similarity"
     temperature = 0.2
 
-    def __init__(self, encode: Encode):
-        self.encode = encode
+    def __init__(self, encode: Encode, *, encoder: str):
+        super().__init__(encode, encoder=encoder)
         self._categories: np.ndarray | None = None
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assets.docmatix.qa_filters import STOPWORDS
-from assets.docmatix.qa_prompts import YES_NO_QUESTION
-from resources.llm import Task
+from assets.docmatix.question_forms import STOPWORDS, YES_NO_QUESTION
+from assets.kit.fingerprint import source_fingerprint
+from assets.kit.provenance import model_entry
+from assets.kit.task import Task
 
 BASELINE = "extractive_baseline"
 BASELINE_VERSION = "1"
@@ -67,7 +68,6 @@ class VLMAnswerTask(Task):
     version = "1"
     response_model = VQAAnswer
     offline_model = BASELINE
-    prompt_modules = ("assets.docmatix.qa_prompts",)
     temperature = 0.0
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,3 +82,10 @@ class VLMAnswerTask(Task):
 
     def offline(self, item: dict[str, Any]) -> VQAAnswer:
         return VQAAnswer(answer=extractive_answer(item["question"], item["page_text"]))
+
+
+def baseline_model_entry() -> dict[str, str]:
+    """The extractive baseline's entry in a prediction's `models` (role `answer`): not a Task, so
+    its fingerprint is this module's source closure, which changes whenever its answers can."""
+    return model_entry("answer", "offline", BASELINE, task_version=f"{BASELINE}@{BASELINE_VERSION}",
+                       fingerprint=source_fingerprint([__name__]))

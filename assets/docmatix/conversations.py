@@ -8,12 +8,17 @@ page's kept Q/A pairs as one multi-turn conversation, in the order they were gen
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass
 
+import polars as pl
+
 from assets.docmatix.pdfa import Box, Page
+from assets.kit.identity import record_id, record_id_expr
+from assets.kit.provenance import MODELS, declare
 
 LINES_PER_PAGE = 4
 WORDS_PER_PAGE = 2
@@ -68,3 +73,66 @@ def grounding_pairs(layout: list[Page], key: str) -> list[GroundingPair]:
                 text,
             ))
     return out
+
+
+GROUNDING_SCHEMA = {
+    "record_id": pl.String, "document_id": pl.String, "page_id": pl.String, "shard": pl.String,
+    "page": pl.Int32, "image_uri": pl.String, "kind": pl.String, "unit": pl.String, "text": pl.String,
+    "bbox": pl.List(pl.Float64), "user": pl.String, "assistant": pl.String,
+}
+
+
+def grounding_rows(docs: pl.DataFrame, images: pl.DataFrame) -> pl.DataFrame:
+    """Grounding pairs of the kept documents' rendered pages: `grounding:<page id>:<kind>:<n>`, each
+    with its page image and its document in `parent_ids` (the boxes are the document's geometry).
+
+    `docs`: kept `documents` rows; `images`: kept `page_images` rows."""
+    pages = {(r["document_id"], r["page"]): (r["record_id"], r["image_uri"]) for r in images.iter_rows(named=True)}
+    rows = []
+    for doc in docs.iter_rows(named=True):
+        doc_id = doc["record_id"]
+        counters: dict[tuple[int, str], int] = {}
+        for g in grounding_pairs(json.loads(doc["layout"])["pages"], doc.get("doc_key") or doc_id):
+            if (doc_id, g.page) not in pages:
+                continue
+            page_id, image_uri = pages[(doc_id, g.page)]
+            n = counters[(g.page, g.kind)] = counters.get((g.page, g.kind), 0) + 1
+            rows.append({"record_id": record_id("grounding", page_id, g.kind, n), "document_id": doc_id,
+                         "page_id": page_id, "shard": doc["shard"], "page": g.page, "image_uri": image_uri,
+                         "kind": g.kind, "unit": g.unit, "text": g.text, "bbox": g.bbox, "user": g.user,
+                         "assistant": g.assistant})
+    return declare(pl.DataFrame(rows, schema=GROUNDING_SCHEMA), parents=["page_id", "document_id"])
+
+
+DIALOGUE_SCHEMA = {
+    "record_id": pl.String, "document_id": pl.String, "page_id": pl.String, "shard": pl.String,
+    "page": pl.Int32, "image_uri": pl.String, "turns": pl.List(pl.Struct({"user": pl.String, "assistant": pl.String})),
+    "n_turns": pl.Int32, "qa_ids": pl.List(pl.String), "qa_models": MODELS,
+}
+
+
+def dialogue_rows(qa: pl.DataFrame, images: pl.DataFrame) -> pl.DataFrame:
+    """Each rendered page's kept Q/A pairs as one conversation, in generation order:
+    `dialogue:<page id>`, built from its page image and its pairs (`parent_ids`), the pairs' model
+    entries in `models`.
+
+    `qa`: kept `filtered_qa` rows; `images`: kept `page_images` rows."""
+    pages = images.select("document_id", "page", pl.col("record_id").alias("page_id"), "image_uri")
+    df = (
+        qa.sort("document_id", "pair_index")
+        .group_by("document_id", "page", maintain_order=True)
+        .agg(
+            pl.col("shard").first(),
+            pl.struct(pl.col("question").alias("user"), pl.col("answer").alias("assistant")).alias("turns"),
+            pl.col("record_id").alias("qa_ids"),
+            pl.col("models").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("qa_models"),
+        )
+        .join(pages, on=["document_id", "page"], how="inner")
+        .with_columns(
+            record_id_expr("dialogue", "page_id").alias("record_id"),
+            pl.col("turns").list.len().alias("n_turns"),
+        )
+        .select(list(DIALOGUE_SCHEMA))
+        .cast(DIALOGUE_SCHEMA)
+    )
+    return declare(df, parents=["page_id", "qa_ids"], models=["qa_models"]).drop("qa_models")

@@ -1,20 +1,48 @@
 """The release's dataset card: what a downstream user needs to trust and load it.
 
-Every number in it is computed from the release and the filter verdicts it was built from, so the
-card cannot drift from the data.
+Every number in it is computed from the release and the filter verdicts it was built from, and the
+screening rules it states are the parameters the screens ran with (their `rule_params`), so the
+card cannot drift from the data. The generating models come from the release's `models` column.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import polars as pl
 
 from assets.docmatix.metrics import ANLS_THRESHOLD
-from assets.docmatix.qa_filters import GROUNDED_AT
-from assets.docmatix.qa_prompts import VARIANTS
-from assets.docmatix.reading import MAX_PAGES
+from assets.docmatix.qa_filters import QAFilterRules
+from assets.docmatix.reading import DocumentRules
 from assets.docmatix.release import SPLIT_SALT, TEST_FRACTION, TEST_ITEMS
 from assets.docmatix.rendering import DPI, MAX_SIDE
-from assets.metadata import markdown_table
+from assets.kit.markdown import markdown_table
+from assets.kit.screening import RuleSet
+
+SCREENS: dict[str, type[RuleSet]] = {"documents": DocumentRules, "filtered_qa": QAFilterRules}
+
+def model_table(release: pl.DataFrame) -> pl.DataFrame:
+    """Documents per model entry (role, backend, model, task version) of the release's `models`."""
+    entries = release.select("models").explode("models").drop_nulls("models").unnest("models")
+    if entries.height == 0:
+        return pl.DataFrame(schema={"role": pl.String, "backend": pl.String, "model": pl.String,
+                                    "task_version": pl.String, "documents": pl.UInt32})
+    return (entries.group_by("role", "backend", "model", "task_version").len("documents")
+            .sort("documents", "role", "model", descending=[True, False, False]))
+
+
+def screen_params(used: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> dict[str, list[RuleSet]]:
+    """The rule sets each screen ran with (one per distinct `rule_params` seen over the shards),
+    defaults for a screen with no record of its parameters."""
+    used = used or {}
+    return {name: [cls(**p) for p in used.get(name) or []] or [cls()] for name, cls in SCREENS.items()}
+
+
+def _rules_text(rule_sets: Sequence[RuleSet]) -> str:
+    if len(rule_sets) == 1:
+        return rule_sets[0].describe()
+    return " / ".join(f"shards run with ({r.describe()})" for r in rule_sets)
 
 
 def _split_table(release: pl.DataFrame) -> pl.DataFrame:
@@ -36,9 +64,11 @@ LIMITATIONS = (
 )
 
 
-def card_data(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame) -> dict:
+def card_data(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame,
+              screens: Mapping[str, Sequence[RuleSet]] | None = None,
+              variants: Sequence[str] = ()) -> dict:
     """The machine-readable card: the same numbers as the Markdown, for tools that gate a release."""
-    models = release.group_by("backend", "model", "task_version").len().sort("len", descending=True)
+    screens = screens or screen_params()
     return {
         "name": "docmatix",
         "documents": release.height,
@@ -46,7 +76,9 @@ def card_data(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame)
         "images": int(release["images"].list.len().sum() or 0),
         "splits": _split_table(release).to_dicts(),
         "split_rule": {"salt": SPLIT_SALT, "test_fraction": TEST_FRACTION, "eval_items": TEST_ITEMS},
-        "models": models.rename({"len": "documents"}).to_dicts(),
+        "models": model_table(release).to_dicts(),
+        "prompt_variants": list(variants),
+        "screens": {name: [r.model_dump(mode="json") for r in sets] for name, sets in screens.items()},
         "render": {"dpi": DPI, "max_side_px": MAX_SIDE, "format": "png"},
         "filter_removal": removal.to_dicts(),
         "question_forms": forms.rename({"len": "pairs"}).to_dicts(),
@@ -56,13 +88,17 @@ def card_data(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame)
     }
 
 
-def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame) -> str:
+def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame,
+                 screens: Mapping[str, Sequence[RuleSet]] | None = None, variants: Sequence[str] = ()) -> str:
     """Markdown with a YAML header in the Hugging Face card format.
 
-    `removal`: rule, compat, default (pairs removed) over all shards; `forms`: question_form, len.
+    `removal`: rule, compat, default (pairs removed) over all shards; `forms`: question_form, len;
+    `screens`: the rule sets the screens ran with (`screen_params`); `variants`: the prompt variants
+    the released pairs were written with.
     """
+    screens = screens or screen_params()
     splits = _split_table(release)
-    models = release.group_by("backend", "model", "task_version").len().sort("len", descending=True)
+    models = model_table(release)
     total_qa = int(release["texts"].list.len().sum() or 0)
     return "\n".join([
         "---",
@@ -75,14 +111,18 @@ def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFra
         f"{release.height} documents, {total_qa} question/answer pairs about their rendered pages, "
         "built as Docmatix was (PDFA documents, an LLM writing Q/A from each document's text, page "
         "images) with the departures listed below. Every row can be traced to its PDFA key, its "
-        "page images' sha256 and the model call that wrote its pairs.",
+        "page images' sha256 and the model call that wrote its pairs (`parent_ids`, `models`).",
         "",
         "## Schema",
         "",
         "- `images`: the document's page images, in page order (PNG URIs; `image_sha256` beside them)",
         "- `texts`: list of `{user, assistant, source}`: a question, its answer, the PDFA key",
-        "- provenance: `record_id` (PDFA key), `shard`, `qa_ids`, `qa_pages` (page each answer is on), "
-        "`backend`, `model`, `task_version`, `prompt_sha`",
+        "- provenance: `record_id` (`docmatix:<document id>`), `document_id` (`pdf:<shard>:<PDFA key>`, "
+        "where the PDF landed), `doc_key` (the PDFA key), `source_key` (`pdf:<sha256>`, one per distinct "
+        "file; each is released once), `shard`, `qa_ids` and `qa_pages` (each pair's id and the page its "
+        "answer is on), `page_ids` (the page images' records), `parent_ids` (the document, its pairs and "
+        "pages) and `models` (role, backend, model, task version, prompt hash and fingerprint of the call "
+        "that wrote the pairs)",
         "",
         "## Splits",
         "",
@@ -95,17 +135,19 @@ def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFra
         "",
         "## How it was made",
         "",
-        f"- Documents: PDFA-layout text (PDFA JSON when present, else the PDF's text layer), documents "
-        f"over {MAX_PAGES} pages skipped; encrypted, unreadable and text-less PDFs rejected.",
-        f"- Generation: one call per document, one of {len(VARIANTS)} system prompts chosen by a hash of "
-        f"the key ({', '.join(name for name, _ in VARIANTS)}), pages joined by NEW PAGE, Q#/A# output.",
+        "- Documents: PDFA-layout text (PDFA JSON when present, else the PDF's text layer), screened by "
+        f"the rules {_rules_text(screens['documents'])}.",
+        "- Generation: one call per document, its system prompt chosen by a hash of the key "
+        f"({'variants used: ' + ', '.join(variants) if variants else 'no variant recorded'}), pages joined "
+        "by NEW PAGE, Q#/A# output.",
         "",
         markdown_table(models, max_rows=20),
         "",
         f"- Images: {DPI} dpi, longest side at most {MAX_SIDE} px, PNG.",
-        f"- Filtering: the default profile (answers grounded in the page at fuzzy score >= {GROUNDED_AT}, "
-        "one copy of a repeated question per document, sane lengths, Docmatix's regexes without their "
-        "false hits on decimals, URLs and printed text). Pairs removed per rule (a pair can fail several):",
+        "- Filtering: the default profile (answers grounded in the page, one copy of a repeated question "
+        "per document, sane lengths, Docmatix's regexes without their false hits on decimals, URLs and "
+        f"printed text), with the rules {_rules_text(screens['filtered_qa'])}. Pairs removed per rule (a "
+        "pair can fail several):",
         "",
         markdown_table(removal, max_rows=40),
         "",

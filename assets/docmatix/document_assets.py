@@ -1,4 +1,4 @@
-"""`documents`: every PDF of a landed PDFA shard, read, judged and stored by content."""
+"""`documents`: every PDF of a landed PDFA shard, read, measured, judged and stored by content."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -7,22 +7,26 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
-from assets.checks import screen_check_results, screen_check_specs
-from assets.docmatix.asset_options import PER_SHARD
 from assets.docmatix.pdfa import webdataset_samples
-from assets.docmatix.reading import document_rules, read_document
-from assets.metadata import preview, screen_counts
-from assets.screening import screen
+from assets.docmatix.reading import DocumentRules, read_document
+from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
+from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
+from assets.kit.identity import record_id, source_key
+from assets.kit.metadata import preview, screen_counts
+from assets.kit.partitions import document_shards
+from assets.kit.provenance import declare
+from assets.kit.screening import screen
 from resources.landing import LandingZone
 from resources.storage import MediaStore
 
 DOCUMENT_SCHEMA = {
-    "record_id": pl.String, "shard": pl.String, "source_uri": pl.String, "sidecar_uri": pl.String,
-    "duplicate_key": pl.Boolean, "sha256": pl.String, "bytes": pl.Int64, "pdf_uri": pl.String,
-    "pages": pl.Int32, "open_error": pl.String, "open_detail": pl.String, "text_source": pl.String,
-    "sidecar_issue": pl.String, "lines": pl.Int32, "words": pl.Int32, "text_chars": pl.Int32,
-    "layout": pl.String,
+    "record_id": pl.String, "source_key": pl.String, "doc_key": pl.String, "shard": pl.String,
+    "source_uri": pl.String, "sidecar_uri": pl.String, "duplicate_key": pl.Boolean, "sha256": pl.String,
+    "bytes": pl.Int64, "pdf_uri": pl.String, "pages": pl.Int32, "open_status": pl.String,
+    "open_detail": pl.String, "text_source": pl.String, "sidecar_issue": pl.String, "lines": pl.Int32,
+    "words": pl.Int32, "text_chars": pl.Int32, "layout": pl.String,
 }
+SOURCE_NAMESPACE = "pdf"
 
 
 @dataclass
@@ -67,45 +71,68 @@ def _tar_sources(landing: LandingZone, uri: str, stray: list[str]) -> Iterator[S
                          f"{uri}#{key}.json" if side is not None else None)
 
 
-def document_rows(sources: Iterable[Source], shard: str, media: MediaStore) -> pl.DataFrame:
+def document_record_id(shard: str, key: str, occurrence: int = 1) -> str:
+    """`pdf:<shard>:<key>`: a landed PDF is identified by where it landed, so the same PDF landed in
+    two shards is two records (sharing a `source_key`). A key seen again in the same shard (a loose
+    file and a tar member, say) is rejected as `duplicate_key` and its id says which copy it is."""
+    return record_id("pdf", shard, key) if occurrence == 1 else record_id("pdf", shard, key, occurrence)
+
+
+def document_rows(sources: Iterable[Source], shard: str, media: MediaStore,
+                  rules: DocumentRules | None = None) -> pl.DataFrame:
+    """One row per PDF: its measurements, then the screen's verdict on them.
+
+    `source_key` is `pdf:<sha256 of the file>`: the content, not the PDFA key, is what makes two
+    landings the same document (a key is only unique inside one PDFA numbering; identical bytes give
+    identical pages and questions, whatever they are called)."""
     rows, seen = [], {}
     for src in sources:
         n = seen[src.key] = seen.get(src.key, 0) + 1
         reading = read_document(src.pdf, src.sidecar)
         ref = media.put_bytes(src.pdf, ".pdf")
         rows.append({
-            "record_id": src.key if n == 1 else f"{src.key}#{n}", "shard": shard,
-            "source_uri": src.uri, "sidecar_uri": src.sidecar_uri, "duplicate_key": n > 1,
-            "sha256": ref.sha256, "bytes": ref.size, "pdf_uri": ref.uri,
-            "pages": reading.pages, "open_error": reading.open_error, "open_detail": reading.open_detail,
+            "record_id": document_record_id(shard, src.key, n), "source_key": source_key(SOURCE_NAMESPACE, ref.sha256),
+            "doc_key": src.key, "shard": shard, "source_uri": src.uri, "sidecar_uri": src.sidecar_uri,
+            "duplicate_key": n > 1, "sha256": ref.sha256, "bytes": ref.size, "pdf_uri": ref.uri,
+            "pages": reading.pages, "open_status": reading.open_status, "open_detail": reading.open_detail,
             "text_source": reading.text_source, "sidecar_issue": reading.sidecar_issue,
             "lines": reading.lines, "words": reading.words, "text_chars": reading.text_chars,
             "layout": reading.layout_json(),
         })
-    return screen(pl.DataFrame(rows, schema=DOCUMENT_SCHEMA), document_rules())
+    df = declare(pl.DataFrame(rows, schema=DOCUMENT_SCHEMA))  # a landed source row: no parents, no model
+    return screen(df, (rules or DocumentRules()).rules())
 
 
-@dg.asset(
-    **PER_SHARD,
-    code_version="1",
-    kinds={"pdf", "polars", "parquet"},
-    check_specs=screen_check_specs("documents"),
+DocumentsConfig = rule_config(DocumentRules, "DocumentsConfig")
+
+
+@kit_asset(
+    group="docmatix",
+    partitions_def=document_shards,
+    kinds=("pdf", "polars", "parquet"),
+    rules=DocumentRules(),
+    screen=True,
+    check_specs=(provenance_spec,),
     description=(
         "Every PDF of one PDFA shard (loose files or webdataset tars), one row each: its lines and "
         "words with [x, y, w, h] boxes in 0-1 (PDFA's layout, from the PDFA JSON when there is one, "
-        "else the PDF's text layer via pypdfium2), the PDF stored by content, and the verdict: "
-        "encrypted, unreadable, more than 4 pages (Docmatix skips them) or no text are rejected "
-        "with a reason."
+        "else the PDF's text layer via pypdfium2), the PDF stored by content, what was measured "
+        "(open status, pages, characters of text) and the verdict on it. Docmatix skips long PDFs "
+        "before generation; encrypted, unreadable and text-less PDFs cannot give grounded questions. "
+        "`record_id` is shard-qualified (`pdf:<shard>:<key>`); `source_key` (`pdf:<sha256>`) is "
+        "shared by every landing of the same file."
     ),
 )
-def documents(context: dg.AssetExecutionContext, landing: LandingZone, media: MediaStore):
+def documents(context: dg.AssetExecutionContext, config: DocumentsConfig, landing: LandingZone,
+              media: MediaStore):
+    rules = rules_from(config, DocumentRules)
     shard = landing.document_shard(context.partition_key)
     stray: list[str] = []
-    df = document_rows(shard_sources(landing, shard.uri, stray), context.partition_key, media)
+    df = document_rows(shard_sources(landing, shard.uri, stray), context.partition_key, media, rules)
     sources_by = df.group_by("text_source").len().sort("text_source", nulls_last=True)
-    yield dg.Output(
+    yield versioned(
         df,
-        metadata={
+        {
             **screen_counts(df),
             "pages_kept": int(df.filter("kept")["pages"].sum() or 0),
             "text_source": dg.MetadataValue.json({str(k): int(n) for k, n in sources_by.iter_rows()}),
@@ -114,5 +141,7 @@ def documents(context: dg.AssetExecutionContext, landing: LandingZone, media: Me
             "preview": preview(df, ["record_id", "pages", "text_source", "lines", "words", "kept",
                                     "reason", "detail"]),
         },
+        rules=rules,
     )
     yield from screen_check_results(df, n_inputs=df.height)
+    yield provenance_result(df)

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from assets.docmatix.metrics import anls_item, normalise_answer
-from resources.llm import Task
+from assets.kit.task import Task
 
 RARE_AT = 0.25
 UNPARSEABLE_RATING = 2
@@ -164,8 +164,15 @@ class LaveJudgeTask(Task):
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray] | None = None, embedding_model: str = ""):
         self.encode = encode
-        if embedding_model:  # part of the model label, so of the cache key and the provenance
-            self.offline_model = f"rubric-proxy({embedding_model})"
+        self.embedding_model = embedding_model
+
+    def offline_model_used(self) -> str:
+        """The proxy names the embedding model it really runs (the resource's, chosen by env), so the
+        model label, the cache key and the provenance all say which encoder judged."""
+        return f"{self.offline_model}({self.embedding_model})" if self.embedding_model else self.offline_model
+
+    def config(self) -> dict[str, Any]:
+        return {"embedding_model": self.embedding_model}
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, str]]:
         return judge_prompt(item["question"], item["references"], item["candidate"])

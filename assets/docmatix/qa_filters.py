@@ -6,20 +6,28 @@ e-mail address). The default profile keeps those rules' intent without their acc
 IPv4 or dotted token counts only when the page does not print it and it is not a decimal, URL or
 e-mail. It adds what Docmatix lacked: the answer must be grounded in the page text (fuzzy match), a
 question asked twice of one document is kept once, and absurd lengths are rejected.
+
+The default profile is a screen in two steps: `measure` stores what each rule reads (word and
+character counts, the grounding score, the unprinted token found, the earlier copy of a repeated
+question), then `QAFilterRules` judges those stored columns, so the audit re-evaluates a stored row
+against the same rules and its parameters are asset config.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
+from pydantic import Field
 from rapidfuzz import fuzz
 
-from assets.docmatix.qa_prompts import question_form
-from assets.screening import Rule, screen
+from assets.docmatix.question_forms import STOPWORDS, question_form
+from assets.kit.provenance import declare
+from assets.kit.screening import Rule, RuleSet, screen
 
 COMPAT_PATTERNS: dict[str, re.Pattern] = {
     "curly_braces": re.compile(r"\{.*?\}", re.S),
@@ -32,25 +40,11 @@ COMPAT_PATTERNS: dict[str, re.Pattern] = {
     "leftover_marker": re.compile(r"\b[QA]\d+:"),
 }
 COMPAT_RULES = tuple(COMPAT_PATTERNS)
-# default profile, in the order a row's first reason is chosen
-DEFAULT_RULES = (
-    "generation_failed", "blank_line", "unanswerable", "leftover_marker", "template_brackets",
-    "ipv4", "dotted_token", "question_length", "answer_length", "ungrounded_answer", "duplicate_question",
-)
-QUESTION_WORDS = (3, 60)
-ANSWER_CHARS = (1, 400)
-ANSWER_WORDS_MAX = 80
-GROUNDED_AT = 0.8
 
 _EXEMPT = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d,]*\.\d+")
 _BRACKETS = re.compile(r"\{.*?\}|\[.*?\]|<.*?>", re.S)
 _WORD = re.compile(r"\w+")
 YES_NO = {"yes", "no"}
-STOPWORDS = frozenset([
-    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or", "is",
-    "are", "was", "were", "be", "been", "this", "that", "these", "those", "what", "which", "who",
-    "whom", "whose", "when", "where", "why", "how", "does", "do", "did", "it", "its", "as", "per",
-])
 
 
 def normalise(text: str) -> str:
@@ -100,84 +94,160 @@ def compat_failures(question: str, answer: str) -> list[str]:
             if pattern.search(question) or pattern.search(answer)]
 
 
-def _unprinted(pattern: re.Pattern, text: str, page: str) -> bool:
-    """Does `text` hold a match of `pattern` that is not a decimal/URL/e-mail and not on the page?"""
+def _unprinted(pattern: re.Pattern, text: str, page: str) -> str | None:
+    """The first match of `pattern` in `text` that is not a decimal/URL/e-mail and not on the page."""
     masked = _EXEMPT.sub(" ", text)
-    return any(normalise(m.group(0)) not in page for m in pattern.finditer(masked))
+    return next((m.group(0) for m in pattern.finditer(masked) if normalise(m.group(0)) not in page), None)
+
+
+class QAFilterRules(RuleSet):
+    """The default profile's parameters; rules in the order a row's first reason is chosen."""
+
+    min_question_words: int = Field(3, ge=1, description="Shorter questions ask nothing a page can answer.")
+    max_question_words: int = Field(60, ge=1, description="Longer questions are a paragraph, not a question.")
+    min_answer_chars: int = Field(1, ge=1, description="An answer must say something.")
+    max_answer_chars: int = Field(400, ge=1, description="DocVQA-style answers are short spans.")
+    max_answer_words: int = Field(80, ge=1, description="An answer longer than this is a summary, not a span.")
+    grounded_at: float = Field(0.8, ge=0.0, le=1.0, description="Fuzzy match / content-word recall of the "
+                                                                "answer on its best page.")
+
+    def rules(self) -> list[Rule]:
+        return [
+            Rule(reason="generation_failed", column="error", op="is_null"),
+            Rule(reason="blank_line", column="has_blank_line", op="is_false"),
+            Rule(reason="unanswerable", column="says_unanswerable", op="is_false"),
+            Rule(reason="leftover_marker", column="has_leftover_marker", op="is_false"),
+            Rule(reason="template_brackets", column="unprinted_brackets", op="is_null"),
+            Rule(reason="ipv4", column="unprinted_ipv4", op="is_null"),
+            Rule(reason="dotted_token", column="unprinted_dotted", op="is_null"),
+            Rule(reason="question_too_short", column="question_words", op="ge", threshold=self.min_question_words),
+            Rule(reason="question_too_long", column="question_words", op="le", threshold=self.max_question_words),
+            Rule(reason="answer_too_short", column="answer_chars", op="ge", threshold=self.min_answer_chars),
+            Rule(reason="answer_too_long", column="answer_chars", op="le", threshold=self.max_answer_chars),
+            Rule(reason="answer_too_wordy", column="answer_words", op="le", threshold=self.max_answer_words),
+            Rule(reason="ungrounded_answer", column="grounding", op="ge", threshold=self.grounded_at),
+            Rule(reason="duplicate_question", column="repeat_of", op="is_null"),
+        ]
+
+
+def default_reasons(rules: QAFilterRules | None = None) -> tuple[str, ...]:
+    """The default profile's reasons, in rule order."""
+    return tuple(r.reason for r in (rules or QAFilterRules()).rules())
+
+
+MEASURES = {
+    "has_blank_line": pl.Boolean, "says_unanswerable": pl.Boolean, "has_leftover_marker": pl.Boolean,
+    "unprinted_brackets": pl.String, "unprinted_ipv4": pl.String, "unprinted_dotted": pl.String,
+    "question_words": pl.Int32, "answer_chars": pl.Int32, "answer_words": pl.Int32, "grounding": pl.Float64,
+    "page": pl.Int32, "repeat_of": pl.String,
+}
+
+
+def measure(question: str | None, answer: str | None, pages: PageIndex,
+            seen: MutableMapping[str, str], pair_id: str | None = None) -> dict[str, Any]:
+    """What the default profile's rules read, for one pair. `seen` maps the document's questions so
+    far (normalised) to the pair that asked them first, and is updated. A pair that was never
+    generated has nothing to measure: every measurement is null."""
+    if question is None or answer is None:
+        return dict.fromkeys(MEASURES)
+    compat = compat_failures(question, answer)
+    page_all = " ".join(pages.texts)
+    both = f"{question}\n{answer}"
+    grounding, page = pages.grounding(question, answer)
+    key = " ".join(_tokens(question))
+    repeat_of = seen.get(key)
+    if repeat_of is None:
+        seen[key] = pair_id if pair_id is not None else key
+    return {
+        "has_blank_line": "blank_line" in compat,
+        "says_unanswerable": "unanswerable" in compat,
+        "has_leftover_marker": "leftover_marker" in compat,
+        "unprinted_brackets": _unprinted(_BRACKETS, both, page_all),
+        "unprinted_ipv4": _unprinted(COMPAT_PATTERNS["ipv4"], both, page_all),
+        "unprinted_dotted": _unprinted(COMPAT_PATTERNS["dotted_word"], both, page_all),
+        "question_words": len(question.split()),
+        "answer_chars": len(answer.strip()),
+        "answer_words": len(answer.split()),
+        "grounding": grounding,
+        "page": page,
+        "repeat_of": repeat_of,
+    }
 
 
 @dataclass(frozen=True)
 class Verdict:
-    failures: tuple[str, ...]  # default-profile rules failed, in DEFAULT_RULES order
+    failures: tuple[str, ...]  # default-profile reasons failed, in rule order, each once
     compat: tuple[str, ...]  # compat rules failed
     grounding: float | None
     page: int | None
 
 
-def judge(question: str | None, answer: str | None, pages: PageIndex, seen: set[str]) -> Verdict:
-    """Both profiles' verdicts on one pair; `seen` holds the document's questions so far (updated)."""
+def judge(question: str | None, answer: str | None, pages: PageIndex, seen: MutableMapping[str, str] | set[str],
+          rules: QAFilterRules | None = None) -> Verdict:
+    """Both profiles' verdicts on one pair (the same rules `verdicts` screens with), for code that
+    judges pairs one at a time; `seen` holds the document's questions so far and is updated."""
     if question is None or answer is None:
         return Verdict(("generation_failed",), ("generation_failed",), None, None)
-    compat = tuple(compat_failures(question, answer))
-    page_all = " ".join(pages.texts)
-    both = f"{question}\n{answer}"
-    fails = {
-        "blank_line": "blank_line" in compat,
-        "unanswerable": "unanswerable" in compat,
-        "leftover_marker": "leftover_marker" in compat,
-        "template_brackets": _unprinted(_BRACKETS, both, page_all),
-        "ipv4": _unprinted(COMPAT_PATTERNS["ipv4"], both, page_all),
-        "dotted_token": _unprinted(COMPAT_PATTERNS["dotted_word"], both, page_all),
-        "question_length": not QUESTION_WORDS[0] <= len(question.split()) <= QUESTION_WORDS[1],
-        "answer_length": not (ANSWER_CHARS[0] <= len(answer.strip()) <= ANSWER_CHARS[1]
-                              and len(answer.split()) <= ANSWER_WORDS_MAX),
-    }
-    grounding, page = pages.grounding(question, answer)
-    fails["ungrounded_answer"] = grounding < GROUNDED_AT
-    key = " ".join(_tokens(question))
-    fails["duplicate_question"] = key in seen
-    seen.add(key)
-    return Verdict(tuple(r for r in DEFAULT_RULES if fails.get(r)), compat, grounding, page)
+    if isinstance(seen, set):  # the questions alone: remember each as its own first copy
+        asked = {k: k for k in seen}
+        row = measure(question, answer, pages, asked)
+        seen.update(asked)
+    else:
+        row = measure(question, answer, pages, seen)
+    row["error"] = None
+    failed = [r.reason for r in (rules or QAFilterRules()).rules() if not r.passes(row[r.column])]
+    return Verdict(tuple(dict.fromkeys(failed)), tuple(compat_failures(question, answer)), row["grounding"], row["page"])
 
 
-def verdicts(raw: pl.DataFrame, documents: pl.DataFrame) -> pl.DataFrame:
-    """Both profiles' verdicts, the grounding score and the page each pair was found on."""
+def verdicts(raw: pl.DataFrame, documents: pl.DataFrame, rules: QAFilterRules | None = None) -> pl.DataFrame:
+    """Every raw pair with what the default profile measured on it, its verdict (`kept`, `reason`,
+    `reasons`, `detail`), the compat profile's verdict and the question's form.
+
+    Each row is the raw Q/A record judged again (same `record_id`): it lists no parents of its own
+    (it *is* that record; the document is in `raw_qa`'s `parent_ids` and in `document_id`) and keeps
+    the `models` entry of the call that wrote it."""
+    rules = rules or QAFilterRules()
     pages = {r["record_id"]: PageIndex.of(["\n".join(p["lines"]["text"]) for p in
                                            json.loads(r["layout"])["pages"]])
              for r in documents.filter(pl.col("layout").is_not_null()).iter_rows(named=True)}
-    seen: dict[str, set[str]] = {}
-    rows = []
+    if "error" not in raw.columns:
+        raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias("error"))
+    # a row without a pair failed generation, whatever the error text says
+    raw = raw.with_columns(pl.when(pl.col("question").is_null() | pl.col("answer").is_null())
+                           .then(pl.col("error").fill_null("no Q/A pair")).otherwise(pl.col("error")).alias("error"))
+    seen: dict[str, dict[str, str]] = {}
+    rows, compat = [], []
     for r in raw.iter_rows(named=True):
         doc = r["document_id"]
-        v = judge(r["question"], r["answer"], pages.get(doc, PageIndex.of([])), seen.setdefault(doc, set()))
-        rows.append({"failures": list(v.failures), "compat_reasons": list(v.compat),
-                     "grounding": v.grounding, "page": v.page})
-    schema = {"failures": pl.List(pl.String), "compat_reasons": pl.List(pl.String),
-              "grounding": pl.Float64, "page": pl.Int32}
-    out = raw.hstack(pl.DataFrame(rows, schema=schema))
+        rows.append(measure(r["question"], r["answer"], pages.get(doc, PageIndex.of([])),
+                            seen.setdefault(doc, {}), r["record_id"]))
+        compat.append(["generation_failed"] if r["question"] is None or r["answer"] is None
+                      else compat_failures(r["question"], r["answer"]))
+    out = raw.drop([c for c in MEASURES if c in raw.columns]).hstack(pl.DataFrame(rows, schema=MEASURES))
     out = out.with_columns(
-        (pl.col("compat_reasons").list.len() == 0).alias("compat_kept"),
+        pl.Series("compat_reasons", compat, dtype=pl.List(pl.String)),
         pl.col("question").map_elements(question_form, return_dtype=pl.String).alias("question_form"),
-    )
-    details = {
-        "ungrounded_answer": (pl.col("grounding"), f"grounding >= {GROUNDED_AT}"),
-        "question_length": (pl.col("question").str.split(" ").list.len(), "3-60 words"),
-        "answer_length": (pl.col("answer").str.len_chars(), "1-400 chars, <= 80 words"),
-    }
-    rules = [Rule(name, ~pl.col("failures").list.contains(name), *details.get(name, (None, None)))
-             for name in DEFAULT_RULES]
-    return screen(out, rules).drop("failures")
+    ).with_columns((pl.col("compat_reasons").list.len() == 0).alias("compat_kept"))
+    out = declare(out, models=["models"] if "models" in out.columns else [])
+    return screen(out, rules.rules())
 
 
-def removal_table(df: pl.DataFrame) -> pl.DataFrame:
-    """Pairs each rule removes on its own and each profile removes, as counts and rates."""
+def removal_table(df: pl.DataFrame, rules: QAFilterRules | None = None) -> pl.DataFrame:
+    """Pairs each rule removes on its own and each profile removes, as counts and rates. A pair
+    that was never generated counts under `generation_failed` only (its other rules had nothing to
+    measure)."""
     n = df.height or 1
+    default = default_reasons(rules)
+    generated = df.filter(pl.col("reason").ne_missing("generation_failed"))
     rows = []
-    for rule in dict.fromkeys(("generation_failed", *COMPAT_RULES, *DEFAULT_RULES)):
+    for rule in dict.fromkeys(("generation_failed", *COMPAT_RULES, *default)):
         compat = int(df["compat_reasons"].list.contains(rule).sum()) if rule in (
             "generation_failed", *COMPAT_RULES) else None
-        default = int(df["reasons"].list.contains(rule).sum()) if rule in DEFAULT_RULES else None
-        rows.append({"rule": rule, "compat": compat, "default": default})
+        if rule == "generation_failed":
+            removed = int((df["reason"] == rule).sum())
+        else:
+            removed = int(generated["reasons"].list.contains(rule).sum()) if rule in default else None
+        rows.append({"rule": rule, "compat": compat, "default": removed})
     rows.append({"rule": "ANY (profile)", "compat": int((~df["compat_kept"]).sum()),
                  "default": int((~df["kept"]).sum())})
     table = pl.DataFrame(rows, schema={"rule": pl.String, "compat": pl.Int64, "default": pl.Int64})

@@ -92,24 +92,3 @@ def parse_qa(text: str) -> list[tuple[int, str, str]]:
             answered.add(number)
             pairs.append((number, questions[number], content))
     return pairs
-
-
-YES_NO_QUESTION = re.compile(
-    r"^(is|are|was|were|does|do|did|has|have|can|could|will|should)\b(?!\s+you\s+(tell|give|say|list))", re.I
-)
-_FORMS = (
-    ("fill_blank", re.compile(r"^fill in the blank", re.I)),
-    ("yes_no", YES_NO_QUESTION),
-    ("summary", re.compile(r"\b(about|summar\w*|purpose)\b.*\?$", re.I)),
-    ("how_many", re.compile(r"^how (many|much)\b", re.I)),
-)
-
-
-def question_form(question: str) -> str:
-    """The form of a question, from its wording alone (works for any backend's questions)."""
-    q = question.strip()
-    for form, pattern in _FORMS:
-        if pattern.search(q):
-            return form
-    wh = re.search(r"\b(what|when|who|where|which|why|how)\b", q, re.I)
-    return wh[1].lower() if wh else "other"

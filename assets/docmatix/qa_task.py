@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from assets.docmatix.qa_offline import generate_pairs
 from assets.docmatix.qa_prompts import VARIANTS, document_text, format_qa, parse_qa, system_prompt
-from resources.llm import Task, TaskRun
+from assets.kit.identity import record_id
+from assets.kit.provenance import declare, models_series
+from assets.kit.task import Task, TaskRun
 
 
 class GeneratedQA(BaseModel):
@@ -36,7 +38,6 @@ class QAGenerationTask(Task):
     version = "1"
     response_model = GeneratedQA
     offline_model = "page-layout-extraction"
-    prompt_modules = ("assets.docmatix.qa_prompts", "assets.docmatix.qa_offline")
     temperature = 0.2
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,26 +54,35 @@ class QAGenerationTask(Task):
 
 
 RAW_SCHEMA = {
-    "record_id": pl.String, "document_id": pl.String, "shard": pl.String, "variant": pl.String,
-    "pair_index": pl.Int32, "question": pl.String, "answer": pl.String,
-    "backend": pl.String, "model": pl.String, "task_name": pl.String, "task_version": pl.String,
-    "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int32, "error": pl.String,
+    "record_id": pl.String, "document_id": pl.String, "doc_key": pl.String, "source_key": pl.String,
+    "shard": pl.String, "variant": pl.String, "pair_index": pl.Int32, "question": pl.String,
+    "answer": pl.String, "error": pl.String,
 }
+FAILED = "failed"  # the pair part of a document's one error row: never a pair index
+
+
+def qa_record_id(document_id: str, pair: int | str) -> str:
+    """`qa:<document record id>:<pair index>` (or `...:failed`): the document's id nested whole."""
+    return record_id("qa", document_id, pair)
 
 
 def raw_rows(docs: pl.DataFrame, variants: list[int], run: TaskRun) -> pl.DataFrame:
     """One row per parsed pair; a document whose generation failed gets one row with its error
-    (and no question), so `filtered_qa` accounts for it."""
-    rows = []
+    (and no question), so `filtered_qa` accounts for it. Every row names its document in
+    `parent_ids` and the call that wrote it in `models` (role `qa`)."""
+    rows, models = [], []
     for doc, variant, result in zip(docs.iter_rows(named=True), variants, run.results, strict=True):
-        base = {"document_id": doc["record_id"], "shard": doc["shard"], "variant": VARIANTS[variant][0],
-                **result.provenance()}
+        base = {"document_id": doc["record_id"], "doc_key": doc.get("doc_key"), "source_key": doc.get("source_key"),
+                "shard": doc["shard"], "variant": VARIANTS[variant][0]}
+        entry = [result.model_entry("qa")]
         pairs = parse_qa(result.value.text) if result.ok else []
         if not pairs:
-            rows.append({**base, "record_id": f"{doc['record_id']}:failed", "pair_index": None,
-                         "question": None, "answer": None,
-                         "error": result.error or "no Q/A pair in the answer"})
-        for i, (number, question, answer) in enumerate(pairs):
-            rows.append({**base, "record_id": f"{doc['record_id']}:qa{number}", "pair_index": i,
-                         "question": question, "answer": answer})
-    return pl.DataFrame(rows, schema=RAW_SCHEMA)
+            rows.append({**base, "record_id": qa_record_id(doc["record_id"], FAILED), "pair_index": None,
+                         "question": None, "answer": None, "error": result.error or "no Q/A pair in the answer"})
+            models.append(entry)
+        for i, (_, question, answer) in enumerate(pairs):
+            rows.append({**base, "record_id": qa_record_id(doc["record_id"], i), "pair_index": i,
+                         "question": question, "answer": answer, "error": None})
+            models.append(entry)
+    df = pl.DataFrame(rows, schema=RAW_SCHEMA).with_columns(models_series(models, "qa_model"))
+    return declare(df, parents=["document_id"], models=["qa_model"]).drop("qa_model")

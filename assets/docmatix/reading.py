@@ -5,6 +5,11 @@ rendered into page images, so its text alone would make a sample with no picture
 for the text only when it describes the same number of pages as the PDF; otherwise the PDF's own text
 layer is used and the disagreement is recorded, never silently mixed. A JSON with no text (a failed
 OCR) gives way to a text layer that has some; a document is text-less only when both are empty.
+
+The screen stores what it measured (`open_status`, `pages`, `text_chars`, ...) and judges those
+columns with `DocumentRules`, so the audit re-evaluates a stored row against the same rules. What a
+file that never opened cannot have is stored as null (no page count, no text count), never as a 0
+that a later rule would read as a measurement.
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import polars as pl
+from pydantic import Field
 
 from assets.docmatix.pdfa import LayoutError, Page, parse_pdfa_json, text_chars
 from assets.docmatix.text_layer import PdfOpenError, document_layout, open_pdf
-from assets.screening import Rule
+from assets.kit.screening import Rule, RuleSet
 
 TEXT_LAYER = "pdf_text_layer"
 PDFA_JSON = "pdfa_json"
+OPENED = "opened"  # open_status of a PDF that opened; else its open_error
 
 
 @dataclass
@@ -32,16 +38,21 @@ class Reading:
     sidecar_issue: str | None = None
 
     @property
-    def text_chars(self) -> int:
-        return text_chars(self.layout)
+    def open_status(self) -> str:
+        """"opened", or why not ("encrypted" | "unreadable"): never null, so a rule can compare it."""
+        return self.open_error or OPENED
 
     @property
-    def lines(self) -> int:
-        return sum(len(p["lines"]["text"]) for p in self.layout)
+    def text_chars(self) -> int | None:
+        return None if self.open_error else text_chars(self.layout)
 
     @property
-    def words(self) -> int:
-        return sum(len(p["words"]["text"]) for p in self.layout)
+    def lines(self) -> int | None:
+        return None if self.open_error else sum(len(p["lines"]["text"]) for p in self.layout)
+
+    @property
+    def words(self) -> int | None:
+        return None if self.open_error else sum(len(p["words"]["text"]) for p in self.layout)
 
     def layout_json(self) -> str | None:
         return json.dumps({"pages": self.layout}, separators=(",", ":")) if self.layout else None
@@ -82,17 +93,23 @@ def _read(doc, sidecar: bytes | None) -> Reading:
     return reading
 
 
-MAX_PAGES = 4  # Docmatix skips longer PDFs before generation
+class DocumentRules(RuleSet):
+    """The `documents` screen's parameters; rules in the order a rejection's first reason is chosen."""
+
+    max_pages: int = Field(4, ge=1, description="Docmatix skips longer PDFs before generation.")
+    min_text_chars: int = Field(1, ge=1, description="Characters of text (PDFA JSON or text layer) a "
+                                                     "document needs for questions to be written about it.")
+
+    def rules(self) -> list[Rule]:
+        return [
+            Rule(reason="duplicate_key", column="duplicate_key", op="is_false"),
+            Rule(reason="encrypted", column="open_status", op="ne", threshold="encrypted"),
+            Rule(reason="unreadable", column="open_status", op="ne", threshold="unreadable"),
+            Rule(reason="too_many_pages", column="pages", op="le", threshold=self.max_pages),
+            Rule(reason="no_text", column="text_chars", op="ge", threshold=self.min_text_chars),
+        ]
 
 
 def document_rules() -> list[Rule]:
-    """The `documents` screen, in the order a rejection's first reason is chosen."""
-    opened = pl.col("open_error").is_null()
-    return [
-        Rule("duplicate_key", ~pl.col("duplicate_key")),
-        Rule("encrypted", pl.col("open_error").ne_missing("encrypted"), pl.col("open_detail")),
-        Rule("unreadable", pl.col("open_error").ne_missing("unreadable"), pl.col("open_detail")),
-        Rule("too_many_pages", pl.col("pages").fill_null(0) <= MAX_PAGES, pl.col("pages"),
-             f"pages <= {MAX_PAGES}"),
-        Rule("no_text", ~opened | (pl.col("text_chars") > 0), pl.col("text_chars"), "text_chars > 0"),
-    ]
+    """The default rules (what the audit re-evaluates when a run recorded no `rule_params`)."""
+    return DocumentRules().rules()

@@ -2,12 +2,18 @@
 
 A row is a document: `images` (its pages, in order) and `texts` (`{user, assistant, source}` per
 kept Q/A pair, `source` the PDFA key), as Docmatix publishes. Provenance rides along in columns the
-published schema does not have (`qa_ids`, `qa_pages`, image hashes, the generating model).
+published schema does not have: `record_id` (`docmatix:<document id>`), `parent_ids` (the document,
+its pairs, its page images), `models` (the call that wrote the pairs), and `qa_ids`/`qa_pages`/
+`page_ids`/`image_sha256` beside the lists they describe.
+
+A source lands once in the release: documents sharing a `source_key` (the same PDF landed in two
+shards) release the first landing (by shard, then record id) and withhold the others as
+`duplicate_source`, so no pair is trained on twice or found in both splits.
 
 The split is by document, so no page of a test document was seen in training: a document is `test`
-when a salted hash of its key falls under TEST_FRACTION. The assignment depends on the key alone,
-so it never changes as shards land. When the hash sends no document of a release of two or more to
-test, the lowest-hash document goes there, so a small release still has a test set.
+when a salted hash of its PDFA key falls under TEST_FRACTION. The assignment depends on the key
+alone, so it never changes as shards land. When the hash sends no document of a release of two or
+more to test, the lowest-hash document goes there, so a small release still has a test set.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ import hashlib
 from collections.abc import Iterable
 
 import polars as pl
+
+from assets.kit.identity import record_id, record_id_expr
+from assets.kit.provenance import MODELS, PARENTS, declare
 
 TEST_FRACTION = 0.25
 TEST_ITEMS = 200
@@ -37,17 +46,19 @@ def assign_splits(keys: Iterable[str], test_fraction: float = TEST_FRACTION) -> 
 
 RELEASE_SCHEMA = {
     "record_id": pl.String,
+    "document_id": pl.String,
+    "doc_key": pl.String,
+    "source_key": pl.String,
     "shard": pl.String,
     "split": pl.String,
     "images": pl.List(pl.String),
     "image_sha256": pl.List(pl.String),
+    "page_ids": pl.List(pl.String),
     "texts": pl.List(pl.Struct({"user": pl.String, "assistant": pl.String, "source": pl.String})),
     "qa_ids": pl.List(pl.String),
     "qa_pages": pl.List(pl.Int32),
-    "backend": pl.String,
-    "model": pl.String,
-    "task_version": pl.String,
-    "prompt_sha": pl.String,
+    "parent_ids": PARENTS,
+    "models": MODELS,
 }
 
 
@@ -55,13 +66,13 @@ def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, 
     """Release rows from kept Q/A pairs and rendered pages; and the documents withheld, by reason.
 
     `qa`: kept rows of `filtered_qa`; `images`: rows of `page_images` (kept = rendered). A document
-    is released only when every one of its pages has an image.
+    is released only when every one of its pages has an image, and only once per `source_key`.
     """
     pages = (
         images.sort("document_id", "page")
         .group_by("document_id", maintain_order=True)
         .agg(
-            pl.col("image_uri").alias("images"), pl.col("image_sha256"),
+            pl.col("image_uri").alias("images"), pl.col("image_sha256"), pl.col("record_id").alias("page_ids"),
             pl.col("kept").all().alias("all_rendered"),
         )
     )
@@ -69,44 +80,58 @@ def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, 
         qa.sort("document_id", "pair_index")
         .group_by("document_id", maintain_order=True)
         .agg(
+            pl.col("doc_key").first(),
+            pl.col("source_key").first().fill_null(pl.col("document_id").first()),
             pl.col("shard").first(),
             pl.struct(
                 pl.col("question").alias("user"), pl.col("answer").alias("assistant"),
-                pl.col("document_id").alias("source"),
+                pl.col("doc_key").alias("source"),
             ).alias("texts"),
             pl.col("record_id").alias("qa_ids"),
             pl.col("page").cast(pl.Int32).alias("qa_pages"),
-            *(pl.col(c).first() for c in ("backend", "model", "task_version", "prompt_sha")),
+            pl.col("models").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True),
         )
         .join(pages, on="document_id", how="left")
     )
-    withheld = {"page_not_rendered": grouped.filter(~pl.col("all_rendered").fill_null(False)).height}
-    released = grouped.filter(pl.col("all_rendered").fill_null(False))
-    splits = assign_splits(released["document_id"].to_list())
+    rendered = grouped.filter(pl.col("all_rendered").fill_null(False))
+    released = rendered.sort("source_key", "shard", "document_id").unique("source_key", keep="first",
+                                                                          maintain_order=True)
+    withheld = {"page_not_rendered": grouped.height - rendered.height,
+                "duplicate_source": rendered.height - released.height}
+    splits = assign_splits(released["doc_key"].to_list())
     out = released.with_columns(
-        pl.col("document_id").alias("record_id"),
-        pl.col("document_id").replace_strict(splits, default=None).alias("split"),
-    ).select(list(RELEASE_SCHEMA))
-    return out.cast(RELEASE_SCHEMA).sort("split", "record_id"), withheld
+        record_id_expr("docmatix", "document_id").alias("record_id"),
+        pl.col("doc_key").replace_strict(splits, default=None).alias("split"),
+    )
+    out = declare(out, parents=["document_id", "qa_ids", "page_ids"], models=["models"])
+    return out.select(list(RELEASE_SCHEMA)).cast(RELEASE_SCHEMA).sort("split", "record_id"), withheld
+
+
+ITEM_SCHEMA = {
+    "record_id": pl.String, "release_id": pl.String, "qa_id": pl.String, "document_id": pl.String,
+    "page": pl.Int32, "question": pl.String, "answers": pl.List(pl.String), "image_uri": pl.String,
+    "image_sha256": pl.String, "page_text": pl.String, "models": MODELS,
+}
 
 
 def held_out_items(release: pl.DataFrame, page_texts: dict[str, list[str]], limit: int = TEST_ITEMS
-               ) -> pl.DataFrame:
+                   ) -> pl.DataFrame:
     """The first `limit` Q/A pairs of the test documents, ordered by the split hash then pair order:
-    one row per question with its page image, the page's text and its reference answers (`answers`)."""
+    one row per question (`docvqa_item:<qa id>`) with its page image, the page's text and its
+    reference answers (`answers`); parents: the release row and the pair; `models`: the call that
+    wrote the question and its reference answer. `page_texts` is keyed by document record id."""
     test = release.filter(pl.col("split") == "test").with_columns(
-        pl.col("record_id").map_elements(split_rank, return_dtype=pl.Float64).alias("_rank")
-    ).sort("_rank")
+        pl.col("doc_key").map_elements(split_rank, return_dtype=pl.Float64).alias("_rank")
+    ).sort("_rank", "record_id")
     rows = []
     for r in test.iter_rows(named=True):
         for qa_id, turn, page in zip(r["qa_ids"], r["texts"], r["qa_pages"], strict=True):
             rows.append({
-                "record_id": qa_id, "document_id": r["record_id"], "page": page,
-                "question": turn["user"], "answers": [turn["assistant"]],
-                "image_uri": r["images"][page], "image_sha256": r["image_sha256"][page],
-                "page_text": page_texts[r["record_id"]][page],
+                "record_id": record_id("docvqa_item", qa_id), "release_id": r["record_id"], "qa_id": qa_id,
+                "document_id": r["document_id"], "page": page, "question": turn["user"],
+                "answers": [turn["assistant"]], "image_uri": r["images"][page],
+                "image_sha256": r["image_sha256"][page], "page_text": page_texts[r["document_id"]][page],
+                "models": r["models"],
             })
-    schema = {"record_id": pl.String, "document_id": pl.String, "page": pl.Int32, "question": pl.String,
-              "answers": pl.List(pl.String), "image_uri": pl.String, "image_sha256": pl.String,
-              "page_text": pl.String}
-    return pl.DataFrame(rows[:limit], schema=schema)
+    df = pl.DataFrame(rows[:limit], schema=ITEM_SCHEMA)
+    return declare(df, parents=["release_id", "qa_id"], models=["models"])

@@ -1,18 +1,17 @@
-"""`docmatix_dataset` and `docmatix_dataset_card`: the release, over every document shard."""
+"""`docmatix_dataset` (the release, over every document shard) and `docvqa_test_split` (its held-out
+DocVQA-style questions): both read the release's split rule in `release.py`."""
 
 import json
 
 import dagster as dg
 import polars as pl
 
-from assets.checks import unique_ids, unique_ids_spec
-from assets.docmatix.asset_options import ACROSS_SHARDS
-from assets.docmatix.dataset_card import card_data, dataset_card
-from assets.docmatix.qa_filters import removal_table
-from assets.docmatix.release import release_rows
-from assets.metadata import png_markdown, preview
-from assets.screening import kept
-from assets.shard_frames import concat_shards
+from assets.docmatix.release import TEST_ITEMS, held_out_items, release_rows
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import provenance_result, provenance_spec, unique_ids, unique_ids_spec
+from assets.kit.metadata import png_markdown, preview
+from assets.kit.screening import kept
+from assets.kit.shard_frames import concat_shards
 from resources.storage import MediaStore
 
 SAMPLES_SHOWN = 3
@@ -38,15 +37,14 @@ def sample_grid(release: pl.DataFrame, media: MediaStore) -> dg.MetadataValue:
     return png_markdown(fig, "release samples")
 
 
-@dg.asset(
-    **ACROSS_SHARDS,
-    code_version="1",
-    kinds={"polars", "parquet"},
-    check_specs=[unique_ids_spec("docmatix_dataset")],
+@kit_asset(
+    group="docmatix",
+    check_specs=(unique_ids_spec, provenance_spec),
     description=(
-        "The Docmatix-style release: one row per document with `images` (its rendered pages) and "
-        "`texts` ([{user, assistant, source}], source = PDFA key) from the kept Q/A pairs, a "
-        "document-level train/test split (a salted hash of the key), and provenance columns."
+        "The Docmatix-style release: one row per document (`docmatix:<document id>`) with `images` "
+        "(its rendered pages) and `texts` ([{user, assistant, source}], source = PDFA key) from the "
+        "kept Q/A pairs, a document-level train/test split (a salted hash of the key), each source "
+        "(`source_key`) released once; parents: the document, its pairs and its page images."
     ),
 )
 def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images, media: MediaStore):
@@ -54,9 +52,9 @@ def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images
     images = concat_shards(page_images, "page_images")
     df, withheld = release_rows(qa, images)
     counts = {s: int(n) for s, n in df.group_by("split").len().iter_rows()}
-    yield dg.Output(
+    yield versioned(
         df,
-        metadata={
+        {
             "dagster/row_count": df.height,
             "train_documents": counts.get("train", 0),
             "test_documents": counts.get("test", 0),
@@ -66,31 +64,34 @@ def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images
             "samples": sample_grid(df, media) if counts.get("train") else "no train rows",
             "preview": preview(df.with_columns(pl.col("texts").list.len().alias("n_texts"),
                                                pl.col("images").list.len().alias("n_images")),
-                               ["record_id", "split", "n_images", "n_texts", "backend", "model"]),
+                               ["record_id", "split", "n_images", "n_texts", "source_key"]),
         },
     )
     yield unique_ids(df)
+    yield provenance_result(df)
 
 
-@dg.asset(
-    **ACROSS_SHARDS,
-    code_version="2",
-    kinds={"markdown"},
+@kit_asset(
+    group="docmatix",
+    check_specs=(unique_ids_spec, provenance_spec),
     description=(
-        "The release's dataset card (Hugging Face format Markdown + a JSON card): schema, split rule and sizes, generation "
-        "models, render settings, per-rule filter removal, question forms and departures from "
-        "Docmatix. Stored by content in the media store; the row holds its URI and text."
+        f"The held-out DocVQA-style test set: the first {TEST_ITEMS} Q/A pairs (all, if fewer) of the "
+        "release's test documents in split-hash order, one row per question (`docvqa_item:<qa id>`) "
+        "with its page image, the page's text and its reference answers; parents: the release row "
+        "and the pair. No test document has a train row."
     ),
 )
-def docmatix_dataset_card(docmatix_dataset: pl.DataFrame, filtered_qa, media: MediaStore):
-    qa = concat_shards(filtered_qa, "filtered_qa")
-    forms = kept(qa).group_by("question_form").len().sort("len", descending=True)
-    removal = removal_table(qa)
-    card = dataset_card(docmatix_dataset, removal, forms)
-    data = card_data(docmatix_dataset, removal, forms)
-    ref = media.put_bytes(card.encode(), ".md")
-    json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(), ".json")
-    df = pl.DataFrame({"record_id": ["docmatix_dataset_card"], "card_uri": [ref.uri],
-                       "card_sha256": [ref.sha256], "card_json_uri": [json_ref.uri], "markdown": [card]})
-    return dg.Output(df, metadata={"dagster/row_count": 1, "card_uri": ref.uri, "card_json_uri": json_ref.uri,
-                                   "card": dg.MetadataValue.md(card)})
+def docvqa_test_split(docmatix_dataset: pl.DataFrame, documents):
+    docs = concat_shards(documents, "documents")
+    test_docs = docmatix_dataset.filter(pl.col("split") == "test")["document_id"]
+    texts = {r["record_id"]: ["\n".join(p["lines"]["text"]) for p in json.loads(r["layout"])["pages"]]
+             for r in docs.filter(pl.col("record_id").is_in(test_docs.implode())).iter_rows(named=True)}
+    df = held_out_items(docmatix_dataset, texts)
+    yield versioned(df, {
+        "dagster/row_count": df.height,
+        "documents": df["document_id"].n_unique() if df.height else 0,
+        "test_documents_in_release": test_docs.len(),
+        "preview": preview(df, ["record_id", "page", "question", "answers"]),
+    })
+    yield unique_ids(df)
+    yield provenance_result(df)

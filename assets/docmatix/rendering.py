@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from assets.kit.screening import Rule, RuleSet
+
 DPI = 150
 MAX_SIDE = 2940
 POINTS_PER_INCH = 72.0
@@ -51,3 +53,10 @@ def render_pages(pdf, dpi: int = DPI, max_side: int = MAX_SIDE) -> list[PageImag
         image.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
         out.append(PageImage(buf.getvalue(), image.width, image.height, round(scale * POINTS_PER_INCH, 3)))
     return out
+
+
+class RenderRules(RuleSet):
+    """`page_images`' one rule: a page is kept when its document rendered (no parameters)."""
+
+    def rules(self) -> list[Rule]:
+        return [Rule(reason="render_failed", column="render_error", op="is_null")]

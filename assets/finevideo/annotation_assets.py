@@ -1,4 +1,7 @@
-"""Video annotations and their fine alignment (RECIPES section 1, "Annotation", "Fine alignment")."""
+"""Video annotations and their fine alignment (RECIPES section 1, "Annotation", "Fine alignment").
+
+Rows are the selected video records, judged again (no parents); `models` names the description
+model ("description") and the structuring model ("annotation"), and the aligned rows carry them on."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +12,6 @@ import dagster as dg
 import polars as pl
 from pydantic import ValidationError
 
-from assets.checks import screen_check_results, screen_check_specs
 from assets.finevideo.alignment import REJECT_FRAMES, WARN_FRAMES, Alignment, align
 from assets.finevideo.annotation_schema import Schema
 from assets.finevideo.annotation_tasks import (
@@ -20,13 +22,16 @@ from assets.finevideo.annotation_tasks import (
     sample_frames,
 )
 from assets.finevideo.subtitles import estimated_cues, parse_vtt
-from assets.metadata import bar_chart, preview, screen_counts
-from assets.screening import kept
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
+from assets.kit.metadata import bar_chart, preview, screen_counts
+from assets.kit.provenance import MODELS, declare, models_series
+from assets.kit.screening import kept
+from assets.kit.task import TaskResult, TaskRun
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, TaskResult, TaskRun, task_code_version
+from resources.llm import LLMResource
 from resources.storage import MediaStore
 
-SCENE_THRESHOLD = 15.0  # PySceneDetect ContentDetector, as FineVideo
 PREPARE_THREADS = 2
 _SCREEN = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String, "kept": pl.Boolean,
            "reason": pl.String, "reasons": pl.List(pl.String), "detail": pl.String, "duration_s": pl.Float64,
@@ -34,15 +39,12 @@ _SCREEN = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String, "k
 ANNOTATION_SCHEMA = {
     **_SCREEN, "media_uri": pl.String, "scene_cuts_s": pl.List(pl.Float64), "cuts_source": pl.String,
     "cues_source": pl.String, "description_text": pl.String, "content_metadata": pl.String,
-    "schema_valid": pl.Boolean, "scenes": pl.Int64,
-    "qa_pairs": pl.Int64, "backend": pl.String, "model": pl.String, "task_name": pl.String,
-    "task_version": pl.String, "prompt_sha": pl.String, "cached": pl.Boolean, "attempts": pl.Int64,
-    "description_model": pl.String, "description_prompt_sha": pl.String,
+    "schema_valid": pl.Boolean, "scenes": pl.Int64, "qa_pairs": pl.Int64,
 }
 ALIGNED_SCHEMA = {
     **_SCREEN, "content_metadata": pl.String, "max_shift_frames": pl.Int64, "shifts_frames": pl.List(pl.Int64),
     "snapped_boundaries": pl.Int64, "clamped_timestamps": pl.Int64, "last_end_shift_frames": pl.Int64,
-    "warnings": pl.List(pl.String), "annotation_prompt_sha": pl.String,
+    "warnings": pl.List(pl.String),
 }
 RETRY_CONCISE = ("ValidationError", "IncompleteOutputException", "JSONDecodeError")
 
@@ -60,9 +62,7 @@ def schema_check(df: pl.DataFrame) -> dg.AssetCheckResult:
                                          "examples": dg.MetadataValue.json(bad[:5])})
 
 
-def schema_spec(asset: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec("schema_valid", asset=asset, blocking=True,
-                             description="kept annotations validate against FineVideo's schema")
+schema_spec = named_check("schema_valid", "kept annotations validate against FineVideo's schema")
 
 
 def _cues(row: dict[str, Any], media: MediaStore) -> tuple[list, str]:
@@ -79,9 +79,9 @@ def _cues(row: dict[str, Any], media: MediaStore) -> tuple[list, str]:
 def _cuts(row: dict[str, Any], media: MediaStore) -> tuple[list[float], str]:
     if row.get("scene_cuts_s") is not None:
         return list(row["scene_cuts_s"]), "dynamism_screen"
-    from assets.finevideo.scene_cuts import detect_scene_cuts
+    from assets.finevideo.scene_cuts import detect_scene_cuts  # PySceneDetect ContentDetector, as FineVideo
 
-    return detect_scene_cuts(str(media.local_path(row["media_uri"])), threshold=SCENE_THRESHOLD), "detected"
+    return detect_scene_cuts(str(media.local_path(row["media_uri"]))), "detected"
 
 
 def _item(row: dict[str, Any], media: MediaStore, backend: str) -> tuple[dict[str, Any], tuple[str, str]]:
@@ -121,13 +121,14 @@ def _structure(vlm: LLMResource, structure: VideoAnnotationTask, describe: Video
     return out, [described, structured]
 
 
-def describe_and_structure(vlm: LLMResource, encode, items: list[dict[str, Any]], log=None
+def describe_and_structure(vlm: LLMResource, encode, items: list[dict[str, Any]], log=None, encoder: str = ""
                            ) -> tuple[list[Annotated], list[TaskRun]]:
     """FineVideo's two steps, then, on a remote backend, a second round for the items whose
     structuring failed validation or was cut off: described again with "be concise", structured again.
-    Returns one `Annotated` per item and every TaskRun (for the UI's call counts)."""
+    `encoder` names the embedding model `encode` runs. Returns one `Annotated` per item and every
+    TaskRun (for the UI's call counts)."""
     describe = VideoDescriptionTask(mode="video" if vlm.backend == "gemini" else "frames")
-    structure = VideoAnnotationTask(encode)
+    structure = VideoAnnotationTask(encode, encoder=encoder)
     out, runs = _structure(vlm, structure, describe, items, log)
     retry = [i for i, a in enumerate(out) if vlm.backend != "offline" and a.annotation is not None
              and not a.annotation.ok and a.annotation.error.startswith(RETRY_CONCISE)]
@@ -144,16 +145,23 @@ def run_metadata(runs: list[TaskRun]) -> dict[str, Any]:
             "model_seconds": round(sum(r.seconds for r in runs), 2)}
 
 
-@dg.asset(
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version=task_code_version("1", VideoDescriptionTask, VideoAnnotationTask),
+def model_entries(a: "Annotated | None") -> list[dict[str, str]]:
+    """The models behind an annotation row: its description and, when it got that far, its structure."""
+    if a is None:
+        return []
+    return [a.description.model_entry("description"),
+            *([a.annotation.model_entry("annotation")] if a.annotation is not None else [])]
+
+
+@kit_asset(
+    group="finevideo",
+    tasks=(VideoDescriptionTask, VideoAnnotationTask),
+    screen=True,
+    check_specs=(schema_spec, provenance_spec),
     ins={"curated_selection": dg.AssetIn()},
-    check_specs=[*screen_check_specs("video_annotations"), schema_spec("video_annotations")],
     description=(
-        "FineVideo's annotation schema for every selected video of at most 10 minutes (longer ones "
-        "are rejected with a reason). Task `video_description` (Gemini with the video, or a VLM with "
+        f"FineVideo's annotation schema for every selected video of at most {MAX_MINUTES} minutes (longer "
+        "ones are rejected with a reason). Task `video_description` (Gemini with the video, or a VLM with "
         "frames + transcript) then Task `video_annotation` (structured output, retried with 'be "
         "concise'). Offline: scenes from the detected cuts, speech per scene from the subtitles, "
         "dynamism from measured motion, audio-visual correlation from speech/scene overlap, mood by "
@@ -184,9 +192,10 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
                 problems[i] = problem
             else:
                 items.append((i, *prepared))
-    annotated, runs = describe_and_structure(vlm, embeddings.encode, [it for _, it, _ in items], log=context.log)
+    annotated, runs = describe_and_structure(vlm, embeddings.encode, [it for _, it, _ in items], log=context.log,
+                                             encoder=embeddings.model_name)
     results = {i: (it, src, a) for (i, it, src), a in zip(items, annotated, strict=True)}
-    out_rows = []
+    out_rows, models = [], []
     for i, row in enumerate(rows):
         it, sources, a = results.get(i, (None, (None, None), None))
         reason, detail = problems.get(i, (None, None))
@@ -196,7 +205,7 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             reason, detail = "annotation_failed", a.annotation.error
         value = a.annotation.value if reason is None and a is not None else None
         cuts_source, cues_source = sources
-        provenance = a.annotation.provenance() if a is not None and a.annotation is not None else {}
+        models.append(model_entries(a))
         out_rows.append({
             "record_id": row["record_id"], "video_id": row["video_id"], "shard": row["shard"],
             "kept": reason is None, "reason": reason, "reasons": [reason] if reason else [], "detail": detail,
@@ -208,30 +217,25 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             "schema_valid": None if a is None or a.annotation is None else a.annotation.ok,
             "scenes": len(value.scenes) if value is not None else None,
             "qa_pairs": len(value.qAndA) if value is not None else None,
-            **{k: v for k, v in provenance.items() if k != "error"},
-            "description_model": a.description.model if a is not None else None,
-            "description_prompt_sha": a.description.prompt_sha if a is not None else None,
         })
-    df = pl.DataFrame(out_rows, schema=ANNOTATION_SCHEMA)
-    yield dg.Output(df, metadata={
+    df = declare(pl.DataFrame(out_rows, schema=ANNOTATION_SCHEMA), models=[models_series(models)])
+    yield versioned(df, {
         **screen_counts(df),
         **run_metadata(runs),
         "cuts_detected_here": int((df["cuts_source"] == "detected").sum()) if df.height else 0,
         "mean_scenes": round(float(kept(df)["scenes"].mean() or 0), 2) if kept(df).height else 0.0,
-        "preview": preview(df, ["video_id", "duration_s", "scenes", "qa_pairs", "cuts_source", "kept", "reason",
-                                "backend", "model"]),
+        "preview": preview(df, ["record_id", "duration_s", "scenes", "qa_pairs", "cuts_source", "kept", "reason"]),
     })
     yield from screen_check_results(df, n_inputs=selected.height)
     yield schema_check(df)
+    yield provenance_result(df)
 
 
-@dg.asset(
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version="1",
+@kit_asset(
+    group="finevideo",
+    screen=True,
+    check_specs=(schema_spec, provenance_spec),
     ins={"video_annotations": dg.AssetIn()},
-    check_specs=[*screen_check_specs("aligned_annotations"), schema_spec("aligned_annotations")],
     description=(
         "Annotations whose scene boundaries are snapped to content-detector cuts within +-2 s and "
         "made contiguous (each scene starts one frame after the previous ends, the last ends with the "
@@ -254,16 +258,17 @@ def aligned_annotations(video_annotations: pl.DataFrame):
             "max_shift_frames": a.max_shift_frames, "shifts_frames": a.shifts_frames,
             "snapped_boundaries": a.snapped, "clamped_timestamps": a.clamped,
             "last_end_shift_frames": a.last_end_shift_frames, "warnings": a.warnings,
-            "annotation_prompt_sha": row.get("prompt_sha"),
+            "models": row.get("models") or [],
         })
-    df = pl.DataFrame(out_rows, schema=ALIGNED_SCHEMA)
+    # the annotation's models carried on: the aligned content is the annotation, moved onto the cuts
+    df = declare(pl.DataFrame(out_rows, schema={**ALIGNED_SCHEMA, "models": MODELS}), models=["models"])
     warned = int((df["warnings"].list.len() > 0).sum()) if df.height else 0
     shifts = {str(r): int(n) for r, n in df.group_by(
         pl.col("max_shift_frames").cut([0, WARN_FRAMES, REJECT_FRAMES],
                                        labels=["0", f"1-{WARN_FRAMES}", f"{WARN_FRAMES + 1}-{REJECT_FRAMES}",
                                                f">{REJECT_FRAMES}"]).cast(pl.String)
     ).len().iter_rows()} if df.height else {}
-    yield dg.Output(df, metadata={
+    yield versioned(df, {
         **screen_counts(df),
         "warned_videos": warned,
         "max_shift_frames": dg.MetadataValue.json(shifts),
@@ -273,3 +278,4 @@ def aligned_annotations(video_annotations: pl.DataFrame):
     })
     yield from screen_check_results(df, n_inputs=len(rows))
     yield schema_check(df)
+    yield provenance_result(df)

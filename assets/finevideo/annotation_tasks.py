@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from assets.finevideo.annotation_schema import MOODS, QA_PAIRS, Schema
+from assets.finevideo.encoders import encoder_name
 from assets.finevideo.grounded_annotation import (
     VideoSignals,
     annotate,
@@ -33,7 +34,7 @@ from assets.finevideo.grounded_annotation import (
 )
 from assets.finevideo.subtitles import Cue
 from assets.finevideo.timestamps import format_timestamp
-from resources.llm import Task
+from assets.kit.task import Task
 
 MAX_MINUTES = 10
 MAX_FRAMES = 16
@@ -114,7 +115,6 @@ class VideoDescriptionTask(Task):
     version = "1"
     response_model = VideoDescription
     offline_model = "measured-outline"
-    prompt_modules = ("assets.finevideo.annotation_schema", "assets.finevideo.grounded_annotation")
     temperature = 0.0
 
     def __init__(self, mode: str = "frames"):
@@ -151,13 +151,20 @@ class VideoAnnotationTask(Task):
     name = "video_annotation"
     version = "1"
     response_model = Schema
-    offline_model = "grounded-signals+all-MiniLM-L6-v2"
-    prompt_modules = ("assets.finevideo.annotation_schema", "assets.finevideo.grounded_annotation")
+    offline_model = "grounded-signals"
     temperature = 0.0
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray]):
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], encoder: str = ""):
+        """`encoder` names the embedding model `encode` runs (moods are chosen by its similarity)."""
         self._encode = encode
+        self.encoder = encoder_name(encode, encoder)
         self._moods: np.ndarray | None = None
+
+    def offline_model_used(self) -> str:
+        return f"{self.offline_model}+{self.encoder}"
+
+    def config(self) -> dict[str, Any]:
+        return {"encoder": self.encoder}
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         system = STRUCTURE_PROMPT.format(duration=_mmss(float(item["duration_s"])), moods=", ".join(MOODS),

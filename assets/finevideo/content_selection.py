@@ -16,6 +16,10 @@ dodge the penalty by spanning categories); and the final pass has two rules: `sh
 (FineVideo's, kept for comparison) and `ranked`, which fits the picks and then tops up from the
 videos the quotas passed over in the order they were earned (round-robin over categories by rank).
 Neither ever exceeds the budget.
+
+A candidate is a landed record (`record_id`, unique per shard and row); the same video landed in two
+shards is two candidates with one `source_key`. Before selection, the first landing of each source
+(by shard) goes on and the others are rejected as `duplicate_source`, naming the record kept.
 """
 
 from __future__ import annotations
@@ -26,14 +30,16 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from assets.kit.provenance import MODELS
+
 # what a candidate carries from each stage, for selection, annotation and release
-RAW_COLUMNS = ["title", "channel", "channel_id", "license", "date", "view_count", "like_count",
+RAW_COLUMNS = ["source_key", "title", "channel", "channel_id", "license", "date", "view_count", "like_count",
                "comment_count", "channel_follower_count", "text", "source_file", "source_row"]
 FILE_COLUMNS = ["sha256", "size_bytes", "subtitle_uri", "width", "height", "container", "vcodec"]
 DYNAMISM_COLUMNS = ["media_uri", "duration_s", "fps", "scene_cuts_s", "motion_per_second", "freeze_intervals",
                     "decode_mode"]
 LABEL_COLUMNS = ["category_path", "content_parent_category", "content_fine_category", "confidence", "margin",
-                 "backend", "model", "task_version", "prompt_sha", "taxonomy_version"]
+                 "taxonomy_version", "models"]
 
 WEIGHTS = {"comment_count": 0.2, "view_count": 0.5, "like_count": 0.3}
 CHANNEL_PENALTY = 0.1
@@ -42,6 +48,8 @@ FINAL_FILLS = ("ranked", "shortest_first")
 # reasons a candidate is not selected
 LOST_DRAW = "channel_penalty"
 NO_BUDGET = "over_budget"
+DUPLICATE = "duplicate_source"
+NO_DURATION = "no_duration"
 
 
 @dataclass(frozen=True)
@@ -204,42 +212,50 @@ def hours_per_category(selected: pl.DataFrame) -> dict[str, float]:
 
 def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame, dyn: pl.DataFrame
                     ) -> pl.DataFrame:
-    """Kept labels with what selection, annotation and release need, joined per (shard, record_id):
-    a video id may land in two shards, so record ids alone are not unique across shards."""
-    key = ["record_id", "shard"]
+    """Kept labels (with their `models`) and what selection, annotation and release need from the
+    earlier stages, joined on `record_id` (unique across shards: it names the shard)."""
     if "kept" not in labels.columns:  # no shard has been labelled yet
         labels = pl.DataFrame(schema={"record_id": pl.String, "shard": pl.String, "video_id": pl.String,
-                                      "kept": pl.Boolean, "category_path": pl.String})
+                                      "kept": pl.Boolean, "category_path": pl.String, "models": MODELS})
     label_cols = [c for c in LABEL_COLUMNS if c in labels.columns]
-    out = labels.filter(pl.col("kept")).select(*key, "video_id", *label_cols).rename(
-        {c: f"label_{c}" for c in ("backend", "model", "task_version", "prompt_sha") if c in label_cols})
+    out = labels.filter(pl.col("kept")).select("record_id", "shard", "video_id", *label_cols)
     for frame, cols in ((raw, RAW_COLUMNS), (files, FILE_COLUMNS), (dyn, DYNAMISM_COLUMNS)):
         present = [c for c in cols if c in frame.columns and c not in out.columns]
         if frame.height:
-            out = out.join(frame.select(*key, *present), on=key, how="left")
-    return out.with_columns(pl.format("{}/{}", "shard", "record_id").alias("candidate_id"))
+            out = out.join(frame.select("record_id", *present), on="record_id", how="left")
+    if "source_key" not in out.columns:
+        out = out.with_columns(pl.lit(None, dtype=pl.String).alias("source_key"))
+    return out
+
+
+def first_landings(candidates: pl.DataFrame) -> pl.DataFrame:
+    """`candidates` with `duplicate_of`: null for the first landing of a source (by shard, then
+    record id), else the record id of that first landing. A record without a source key is its
+    own source."""
+    source = pl.coalesce(pl.col("source_key"), pl.col("record_id"))
+    first = pl.col("record_id").sort_by("shard", "record_id").first().over(source)
+    return candidates.with_columns(pl.when(pl.col("record_id") != first).then(first).alias("duplicate_of"))
 
 
 def curate(candidates: pl.DataFrame, budget_s: float, seed: int) -> dict[str, pl.DataFrame]:
     """Per final-fill rule, every candidate with kept (= selected), reason, reasons and detail.
-    Cross-shard duplicates (first shard wins) and rows without a duration are rejected first."""
-    first = pl.col("candidate_id").rank("ordinal").over("video_id") == 1
-    pre = candidates.sort("candidate_id").with_columns(
-        pl.when(~first).then(pl.lit("duplicate_video_id"))
-        .when(pl.col("duration_s").is_null()).then(pl.lit("no_duration")).alias("reason"),
+    Cross-shard duplicates of a source (its first landing goes on) and rows without a duration are
+    rejected first."""
+    pre = first_landings(candidates).sort("record_id").with_columns(
+        pl.when(pl.col("duplicate_of").is_not_null()).then(pl.lit(DUPLICATE))
+        .when(pl.col("duration_s").is_null()).then(pl.lit(NO_DURATION)).alias("reason"),
     )
     eligible = pre.filter(pl.col("reason").is_null()).drop("reason")
-    dup_of = pre.filter(first).select("video_id", pl.col("candidate_id").alias("_first"))
-    rejected = pre.filter(pl.col("reason").is_not_null()).join(dup_of, on="video_id", how="left").with_columns(
-        pl.when(pl.col("reason") == "duplicate_video_id")
-        .then(pl.format("same video as {}", pl.col("_first")))
+    rejected = pre.filter(pl.col("reason").is_not_null()).with_columns(
+        pl.when(pl.col("reason") == DUPLICATE)
+        .then(pl.format("same source ({}) as {}", pl.col("source_key"), pl.col("duplicate_of")))
         .otherwise(pl.lit("no duration measured")).alias("detail"),
         pl.lit(False).alias("selected"),
-    ).drop("_first")
+    )
     out = {}
     for rule in FINAL_FILLS:
         picked = select(eligible, SelectionConfig(budget_s=budget_s, seed=seed, final_fill=rule))
-        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("candidate_id")
+        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("record_id")
         out[rule] = df.rename({"selected": "kept"}).with_columns(
             pl.when(pl.col("reason").is_null()).then(pl.lit([], dtype=pl.List(pl.String)))
             .otherwise(pl.concat_list(pl.col("reason"))).alias("reasons"))

@@ -1,19 +1,20 @@
-"""The column contract of the FineVideo screens, in one place.
+"""The column contract of the FineVideo screens, in one place (pure: no Dagster).
 
 Later stages (taxonomy, selection, annotation, alignment) are written against these columns, so each
 screen builds its frame through `conform` (exact names, order and types, also for an empty shard) and
-carries a blocking `schema` check: a screen that drifted from the contract stops the run before a
-downstream step reads the wrong thing. Columns may be added at the end of a schema, never renamed or
-removed.
+carries a blocking `schema` check (`SCHEMA_CHECK` + `schema_check`): a screen that drifted from the
+contract stops the run before a downstream step reads the wrong thing. Every schema ends with the
+provenance contract (`parent_ids`, `models`). A screen stores what it measured, so each rule of its
+`RuleSet` can be re-evaluated from the stored row (the columns each rule reads are in the schema).
 """
 
 from __future__ import annotations
 
-import dagster as dg
+from typing import Any
+
 import polars as pl
 
-from assets.checks import screen_check_specs
-from assets.partitions import video_shards
+from assets.kit.provenance import MODELS, PARENTS
 
 SCREEN = {
     "kept": pl.Boolean,
@@ -22,6 +23,7 @@ SCREEN = {
     "detail": pl.String,
 }
 IDS = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String}
+PROVENANCE = {"parent_ids": PARENTS, "models": MODELS}
 FREEZE = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64})
 
 LANGUAGE_SCREEN = {
@@ -29,7 +31,13 @@ LANGUAGE_SCREEN = {
     "original_language": pl.String,
     "transcription_language": pl.String,
     "word_count": pl.Int64,
+    # measured: what the rules compare
+    "has_video_id": pl.Boolean,
+    "duplicate_in_shard": pl.Boolean,
+    "original_language_code": pl.String,
+    "transcription_language_code": pl.String,
     **SCREEN,
+    **PROVENANCE,
 }
 VIDEO_FILES = {
     **IDS,
@@ -47,7 +55,10 @@ VIDEO_FILES = {
     "acodec": pl.String,
     "keyframes": pl.Int64,
     "subtitle_uri": pl.String,
+    "fetch_status": pl.String,  # "ok" or the failure (the rules compare it)
+    "fetch_detail": pl.String,  # what failed, in words
     **SCREEN,
+    **PROVENANCE,
 }
 WORD_DENSITY_SCREEN = {
     **IDS,
@@ -55,6 +66,7 @@ WORD_DENSITY_SCREEN = {
     "duration_s": pl.Float64,
     "words_per_second": pl.Float64,
     **SCREEN,
+    **PROVENANCE,
 }
 DYNAMISM_SCREEN = {
     **IDS,
@@ -72,13 +84,17 @@ DYNAMISM_SCREEN = {
     "decode_mode": pl.String,  # "keyframes" | "partial" | "full"
     "scene_cuts_s": pl.List(pl.Float64),  # only from a full decode; else null (use detect_scene_cuts)
     "motion_per_second": pl.List(pl.Float64),
-    **SCREEN,
-    # additions: the fixed rule's own count, and what the measurement cost
     "fixed_segments": pl.Int64,
     "fixed_static_segments": pl.Int64,
+    "fixed_static_fraction": pl.Float64,  # the `static` rule compares it with the static share
+    "dynamism_error": pl.String,  # why the video could not be measured (the `dynamism_failed` rule)
     "frames_decoded": pl.Int64,
     "cpu_s": pl.Float64,
+    **SCREEN,
+    **PROVENANCE,
 }
+
+SCHEMA_CHECK = ("schema", "columns and types match the FineVideo column contract")
 
 
 def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -93,31 +109,13 @@ def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def schema_spec(asset: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec("schema", asset=asset, blocking=True,
-                             description="columns and types match the FineVideo column contract")
+def mismatched(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> dict[str, str]:
+    """Contract columns whose type differs (or that are missing: 'None')."""
+    return {c: str(df.schema.get(c)) for c, t in schema.items() if df.schema.get(c) != t}
 
 
-def schema_result(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> dg.AssetCheckResult:
-    wrong = {c: str(df.schema.get(c)) for c, t in schema.items() if df.schema.get(c) != t}
-    return dg.AssetCheckResult(check_name="schema", passed=not wrong,
-                               metadata={"columns": len(schema), "mismatched": dg.MetadataValue.json(wrong)})
-
-
-def screen_asset(description: str, kinds: tuple[str, ...] = ("polars", "parquet"), code_version: str = "1"):
-    """@asset for a per-shard FineVideo screen: its group, owner, and the blocking checks every
-    screen carries (accounted, unique_ids, schema)."""
-
-    def decorate(fn):
-        return dg.asset(
-            name=fn.__name__,
-            partitions_def=video_shards,
-            group_name="finevideo",
-            kinds=set(kinds),
-            owners=["team:data"],
-            code_version=code_version,
-            check_specs=[*screen_check_specs(fn.__name__), schema_spec(fn.__name__)],
-            description=description,
-        )(fn)
-
-    return decorate
+def schema_check(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> dict[str, Any]:
+    """The `schema` check's result as keyword arguments of an asset check result."""
+    wrong = mismatched(df, schema)
+    return {"check_name": SCHEMA_CHECK[0], "passed": not wrong,
+            "metadata": {"columns": len(schema), "mismatched": wrong}}

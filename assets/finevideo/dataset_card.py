@@ -53,6 +53,18 @@ def _hours(df: pl.DataFrame, by: str) -> list[dict[str, Any]]:
     return g.sort(["hours", by], descending=[True, False]).rename({by: "name"}).to_dicts()
 
 
+def models_by_role(dataset: pl.DataFrame) -> dict[str, str]:
+    """'<role>_models': the distinct backend:model of each role in the rows' `models`."""
+    if "models" not in dataset.columns or not dataset.height:
+        return {}
+    entries = dataset.select(pl.col("models").explode()).unnest("models").drop_nulls("role")
+    if not entries.height:
+        return {}
+    named = entries.select("role", pl.format("{}:{}", "backend", "model").alias("name")).unique()
+    return {f"{role}_models": ", ".join(sorted(named.filter(pl.col("role") == role)["name"].to_list()))
+            for role in sorted(named["role"].unique().to_list())}
+
+
 def card(dataset: pl.DataFrame, funnel_df: pl.DataFrame, extra: dict[str, Any]) -> dict[str, Any]:
     """The card as data (the JSON the Markdown is rendered from)."""
     return {

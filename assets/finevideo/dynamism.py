@@ -32,9 +32,9 @@ from pathlib import Path
 
 from assets.finevideo.frame_diff import Pixels, Sampler, limit_of, sad
 from assets.finevideo.freezes import (
-    FREEZE_US,
-    NOISE,
+    DEFAULTS,
     US,
+    DynamismRules,
     FreezeRun,
     Window,
     WindowRun,
@@ -42,6 +42,7 @@ from assets.finevideo.freezes import (
     fixed_windows,
     intervals,
     is_static,
+    static_fraction,
     unbroken,
 )
 from assets.finevideo.scene_cuts import THRESHOLD, CutDetector, DetectionImages
@@ -64,6 +65,7 @@ class Dynamism:
     fixed_segments: int
     fixed_static_segments: int
     fixed_static: bool
+    fixed_static_fraction: float  # what the screen's `static` rule compares with the static share
     static_fraction_segments: float
     static_fraction_time: float
     longest_freeze_s: float
@@ -328,13 +330,14 @@ def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, 
 
 
 def _decode_stretches(container, stream, info: _Stream, stretches: list[tuple[float, float]],
-                      windows: set[Window], noise: float) -> tuple[dict[Window, WindowRun], list[FreezeRun], int]:
+                      windows: set[Window], noise: float, freeze_us: int
+                      ) -> tuple[dict[Window, WindowRun], list[FreezeRun], int]:
     """Decode each stretch from the keyframe before it; a stretch runs on while a freeze is open."""
     runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
     sampler, whole_runs, decoded = Sampler(), [], 0
     for lo, hi in stretches:
         container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
-        whole = FreezeRun(FREEZE_US, info.time_base, info.rate)
+        whole = FreezeRun(freeze_us, info.time_base, info.rate)
         verdicts = _Verdicts(noise)
         for frame in container.decode(stream):
             decoded += 1
@@ -428,26 +431,28 @@ def motion_profile(changes: list[tuple[float, float, float]], duration_s: float)
     return out
 
 
-def analyse(path: str | Path, duration_s: float, noise: float = NOISE, threshold: float = THRESHOLD,
+def analyse(path: str | Path, duration_s: float, params: DynamismRules = DEFAULTS, threshold: float = THRESHOLD,
             skim: bool = True) -> Dynamism:
-    """Measure one video; `duration_s` is its real (packet-covered) duration. `skim=False` decodes
-    everything (the reference the keyframe shortcuts are tested against)."""
+    """Measure one video with `params` (freezedetect n and d, the window length, the static share);
+    `duration_s` is its real (packet-covered) duration. `skim=False` decodes everything (the
+    reference the keyframe shortcuts are tested against)."""
     started = time.process_time()
     path = Path(path)
     container, stream = _open(path)  # one demuxer for the skims and the stretches
     with container:
         info = _stream_info(container, stream, duration_s)
         if skim:
-            return _settle(path, container, stream, info, duration_s, noise, threshold, started)
-    return _full(path, info, duration_s, noise, threshold, started, 0)
+            return _settle(path, container, stream, info, duration_s, params, threshold, started)
+    return _full(path, info, duration_s, params, threshold, started, 0)
 
 
-def _settle(path: Path, container, stream, info: _Stream, duration_s: float, noise: float, threshold: float,
+def _settle(path: Path, container, stream, info: _Stream, duration_s: float, p: DynamismRules, threshold: float,
             started: float) -> Dynamism:
     """Keyframe skims, then the stretches they left, or everything (decoded afresh) when that is most
     of the video."""
-    compat, fixed, whole = _windows(info, duration_s)
+    compat, fixed, whole = _windows(info, duration_s, p)
     windows = list(dict.fromkeys([*compat, *fixed]))
+    noise = p.noise
     keyframes = _Skim(noise, min(w.d_us for w in [*windows, whole]) / US)
     try:
         _skim_sparse(container, stream, info, keyframes, SKIM_STEP_SHARE * keyframes.d_s)
@@ -456,46 +461,49 @@ def _settle(path: Path, container, stream, info: _Stream, duration_s: float, noi
             _skim_dense(container, stream, info, keyframes, stretches)
             open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
     except ValueError:  # a keyframe that does not decode on its own
-        return _full(path, info, duration_s, noise, threshold, started, keyframes.decoded)
+        return _full(path, info, duration_s, p, threshold, started, keyframes.decoded)
     finally:
         keyframes.frames.clear()  # the skims are done
     if not stretches:
-        return _result(info, duration_s, "keyframes", 0, 0, [], None, keyframes.changes(), keyframes.decoded,
+        return _result(info, duration_s, p, "keyframes", 0, 0, [], None, keyframes.changes(), keyframes.decoded,
                        started)
     if sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
-        return _full(path, info, duration_s, noise, threshold, started, keyframes.decoded)
-    runs, whole_runs, n = _decode_stretches(container, stream, info, stretches, open_windows, noise)
+        return _full(path, info, duration_s, p, threshold, started, keyframes.decoded)
+    runs, whole_runs, n = _decode_stretches(container, stream, info, stretches, open_windows, noise, whole.d_us)
     freezes = [iv for run in whole_runs for iv in intervals(run.events, info.time_base, info.origin, duration_s)]
-    return _result(info, duration_s, "partial", sum(runs[w].run.detected for w in compat if w in runs),
+    return _result(info, duration_s, p, "partial", sum(runs[w].run.detected for w in compat if w in runs),
                    sum(runs[w].run.detected for w in fixed if w in runs), freezes, None, keyframes.changes(),
                    keyframes.decoded + n, started)
 
 
-def _windows(info: _Stream, duration_s: float) -> tuple[list[Window], list[Window], Window]:
+def _windows(info: _Stream, duration_s: float, p: DynamismRules) -> tuple[list[Window], list[Window], Window]:
     """FineVideo's calls, the fixed rule's windows, and the whole video (for the freeze intervals)."""
-    return finevideo_windows(info.format_duration_s)[0], fixed_windows(duration_s), Window(Fraction(0), None, FREEZE_US)
+    return (finevideo_windows(info.format_duration_s, p)[0], fixed_windows(duration_s, p),
+            Window(Fraction(0), None, p.freeze_us))
 
 
-def _full(path: Path, info: _Stream, duration_s: float, noise: float, threshold: float, started: float,
+def _full(path: Path, info: _Stream, duration_s: float, p: DynamismRules, threshold: float, started: float,
           decoded: int) -> Dynamism:
-    compat, fixed, whole = _windows(info, duration_s)
+    compat, fixed, whole = _windows(info, duration_s, p)
     windows = list(dict.fromkeys([*compat, *fixed, whole]))
-    runs, cuts, changes, n = _decode_all(path, info, windows, noise, threshold)
+    runs, cuts, changes, n = _decode_all(path, info, windows, p.noise, threshold)
     freezes = intervals(runs[whole].run.events, info.time_base, info.origin, duration_s)
-    return _result(info, duration_s, "full", sum(runs[w].run.detected for w in compat),
+    return _result(info, duration_s, p, "full", sum(runs[w].run.detected for w in compat),
                    sum(runs[w].run.detected for w in fixed), freezes, cuts, changes, decoded + n, started)
 
 
-def _result(info: _Stream, duration_s: float, mode: str, static: int, fixed_static: int,
+def _result(info: _Stream, duration_s: float, p: DynamismRules, mode: str, static: int, fixed_static: int,
             freezes: list[tuple[float, float]], cuts: list[float] | None, changes: list[tuple[float, float, float]],
             decoded: int, started: float) -> Dynamism:
-    segments = finevideo_windows(info.format_duration_s)[1]
-    fixed = len(fixed_windows(duration_s))
+    segments = finevideo_windows(info.format_duration_s, p)[1]
+    fixed = len(fixed_windows(duration_s, p))
     frozen = sum(b - a for a, b in freezes)
     return Dynamism(
         duration_s=duration_s, format_duration_s=info.format_duration_s, segments=segments,
-        static_segments=static, finevideo_static=is_static(static, segments),
-        fixed_segments=fixed, fixed_static_segments=fixed_static, fixed_static=is_static(fixed_static, fixed),
+        static_segments=static, finevideo_static=is_static(static, segments, p.static_ratio),
+        fixed_segments=fixed, fixed_static_segments=fixed_static,
+        fixed_static=is_static(fixed_static, fixed, p.static_ratio),
+        fixed_static_fraction=static_fraction(fixed_static, fixed),
         static_fraction_segments=round(static / segments, 6) if segments else 0.0,
         static_fraction_time=round(min(1.0, frozen / duration_s), 6) if duration_s > 0 else 0.0,
         longest_freeze_s=round(max((b - a for a, b in freezes), default=0.0), 6),
@@ -511,25 +519,29 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)  # processes give the parallelism; threads would only add CPU time
 
 
-def measure(job: tuple[str, str, float]) -> dict:
-    """Process-pool entry: (record_id, local path, duration) to the row's fields, or its error."""
+def measure(job: tuple[str, str, float], params: dict | None = None) -> dict:
+    """Process-pool entry: (record_id, local path, duration) and the parameters (a plain dict, so any
+    process can rebuild them) to the row's fields, or its error."""
     record_id, path, duration_s = job
     try:
-        return {"record_id": record_id, "error": None, **asdict(analyse(path, duration_s))}
+        p = DEFAULTS if params is None else DynamismRules(**params)
+        return {"record_id": record_id, "error": None, **asdict(analyse(path, duration_s, p))}
     except Exception as e:  # this video fails; the others go on
         return {"record_id": record_id, "error": f"{type(e).__name__}: {e}"}
 
 
-def measure_all(jobs: list[tuple[str, str, float]], workers: int) -> list[dict]:
-    """Measure videos in a process pool of `workers`. A worker that dies (a decoder crash takes the
-    process with it) breaks the pool; its unfinished videos are then retried one per fresh process,
-    so the crash is pinned on the video that caused it and every other video is still measured."""
+def measure_all(jobs: list[tuple[str, str, float]], workers: int, params: DynamismRules = DEFAULTS) -> list[dict]:
+    """Measure videos with `params` in a process pool of `workers`. A worker that dies (a decoder
+    crash takes the process with it) breaks the pool; its unfinished videos are then retried one
+    per fresh process, so the crash is pinned on the video that caused it and every other video is
+    still measured."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     if not jobs:
         return []
+    settings = params.model_dump()
     context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
 
     def pool(n: int) -> ProcessPoolExecutor:
@@ -538,7 +550,7 @@ def measure_all(jobs: list[tuple[str, str, float]], workers: int) -> list[dict]:
     results: dict[str, dict] = {}
     retry = []
     with pool(max(1, min(workers, len(jobs)))) as executor:
-        futures = [(job, executor.submit(measure, job)) for job in jobs]
+        futures = [(job, executor.submit(measure, job, settings)) for job in jobs]
         for job, future in futures:
             try:
                 results[job[0]] = future.result()
@@ -547,7 +559,7 @@ def measure_all(jobs: list[tuple[str, str, float]], workers: int) -> list[dict]:
     for job in retry:
         with pool(1) as executor:
             try:
-                results[job[0]] = executor.submit(measure, job).result()
+                results[job[0]] = executor.submit(measure, job, settings).result()
             except BrokenProcessPool as e:
                 results[job[0]] = {"record_id": job[0], "error": f"worker process died: {e}"}
     return [results[job[0]] for job in jobs]

@@ -1,6 +1,7 @@
 """The dynamism screen: FineVideo's freezedetect rule from one decode pass per video (see dynamism.py),
 videos of a shard measured in a process pool, the fixed rule deciding, FineVideo's verdict kept
-beside it."""
+beside it. The parameters (freezedetect n and d, the window length, the static share) are the
+`DynamismRules` in run config; the workers measure with them and the rules judge with them."""
 
 import os
 import time
@@ -9,33 +10,35 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results
-from assets.finevideo.contract import DYNAMISM_SCREEN, conform, schema_result, screen_asset
+from assets.finevideo.contract import DYNAMISM_SCREEN, SCHEMA_CHECK, conform, schema_check
 from assets.finevideo.dynamism import measure_all
-from assets.finevideo.freezes import STATIC_RATIO
-from assets.metadata import funnel_chart, png_markdown, preview, screen_counts
-from assets.screening import Rule, kept, screen
+from assets.finevideo.freezes import DynamismRules
+from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
+from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
+from assets.kit.metadata import funnel_chart, png_markdown, preview, screen_counts
+from assets.kit.partitions import video_shards
+from assets.kit.provenance import declare
+from assets.kit.screening import Rule, kept, screen
 from resources.storage import MediaStore
 
+UNSTABLE = ("cpu_s",)  # what a measurement cost differs run to run; not part of the data version
+INPUT_COLUMNS = ("record_id", "video_id", "shard", "media_uri", "duration_s", "fps")
 MEASURED = {c: t for c, t in DYNAMISM_SCREEN.items()
-            if c not in ("record_id", "video_id", "shard", "media_uri", "duration_s", "fps", "kept", "reason",
-                         "reasons", "detail")}
+            if c not in (*INPUT_COLUMNS, "kept", "reason", "reasons", "detail", "parent_ids", "models")}
 
-
-class DynamismConfig(dg.Config):
-    workers: int = Field(default=min(2, os.cpu_count() or 1),
-                         description="Worker processes decoding videos of the shard at once.")
+DynamismConfig = rule_config(
+    DynamismRules, "DynamismConfig",
+    workers=(int, Field(default=min(2, os.cpu_count() or 1),
+                        description="Worker processes decoding videos of the shard at once.")),
+)
 
 
 def dynamism_rules() -> list[Rule]:
-    windows = pl.format("{}/{} windows static", pl.col("fixed_static_segments"), pl.col("fixed_segments"))
-    return [
-        Rule("dynamism_failed", pl.col("error").is_null(), pl.col("error")),
-        Rule("static", ~pl.col("fixed_static"), windows, f"static share < {STATIC_RATIO:.0%}"),
-    ]
+    """The default rules (for callers that re-evaluate stored rows without the run's parameters)."""
+    return DynamismRules().rules()
 
 
-def _histogram(df: pl.DataFrame) -> dg.MetadataValue:
+def _histogram(df: pl.DataFrame, rules: DynamismRules) -> dg.MetadataValue:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,24 +47,32 @@ def _histogram(df: pl.DataFrame) -> dg.MetadataValue:
     fig, ax = plt.subplots(figsize=(6, 2.6))
     bins = [i / 10 for i in range(11)]
     ax.hist([df["static_fraction_segments"].drop_nulls().to_list(), df["static_fraction_time"].drop_nulls().to_list()],
-            bins=bins, label=["static 60 s segments (FineVideo)", "frozen time"], color=["#4C72B0", "#DD8452"])
-    ax.axvline(STATIC_RATIO, color="black", linestyle="--", linewidth=1)
+            bins=bins, label=[f"static {rules.segment_s} s segments (FineVideo)", "frozen time"], color=["#4C72B0", "#DD8452"])
+    ax.axvline(rules.static_ratio, color="black", linestyle="--", linewidth=1)
     ax.set_xlabel("static fraction of the video")
     ax.set_ylabel("videos")
     ax.legend(fontsize=7)
     return png_markdown(fig, "static fraction per video")
 
 
-@screen_asset(
-    "FineVideo's visual dynamism rule (freezedetect n=0.05 d=50 per 60 s segment, static at >= 40% "
-    "static segments) from one decode pass per video: keyframes first, which prove most videos "
-    "dynamic (decode_mode 'keyframes'); then only the windows and stretches they could not settle "
-    "('partial'), or the whole video when that is most of it ('full', which also gives the "
-    "PySceneDetect ContentDetector(15) scene cuts). Each decoded frame feeds every open segment's "
-    "freezedetect exactly as FineVideo's per-segment ffmpeg calls see it. finevideo_static is "
-    "FineVideo's exact verdict; fixed_static (a short last segment judged on the last 60 s) "
-    "decides kept. Screens the kept rows of word_density_screen.",
+@kit_asset(
+    group="finevideo",
+    partitions_def=video_shards,
     kinds=("polars", "parquet", "video"),
+    rules=DynamismRules(),
+    screen=True,
+    check_specs=(provenance_spec, named_check(*SCHEMA_CHECK)),
+    description=(
+        "FineVideo's visual dynamism rule (freezedetect over fixed-length windows, a video static when "
+        "enough of its windows hold a freeze) from one decode pass per video: keyframes first, which "
+        "prove most videos dynamic (decode_mode 'keyframes'); then only the windows and stretches they "
+        "could not settle ('partial'), or the whole video when that is most of it ('full', which also "
+        "gives the PySceneDetect ContentDetector scene cuts). Each decoded frame feeds every open "
+        "window's freezedetect exactly as FineVideo's per-segment ffmpeg calls see it. "
+        "finevideo_static is FineVideo's exact verdict; the fixed rule (a short last segment judged on "
+        "the last full window) decides kept, through fixed_static_fraction. Screens the kept rows of "
+        "word_density_screen."
+    ),
 )
 def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, word_density_screen: pl.DataFrame,
                     video_files: pl.DataFrame, language_screen: pl.DataFrame, media: MediaStore):
@@ -70,13 +81,15 @@ def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, w
     jobs = [(r["record_id"], str(media.local_path(r["media_uri"])), r["duration_s"])
             for r in todo.iter_rows(named=True)]
     started = time.perf_counter()
-    measured = measure_all(jobs, config.workers)
+    rules = rules_from(config, DynamismRules)
+    measured = measure_all(jobs, config.workers, rules)
     wall_s = time.perf_counter() - started
-    schema = {"record_id": pl.String, "error": pl.String, **MEASURED}
+    schema = {"record_id": pl.String, **MEASURED}
     for row in measured:
+        row["dynamism_error"] = row.pop("error", None)
         row["freeze_intervals"] = [{"start_s": a, "end_s": b} for a, b in row.get("freeze_intervals") or []]
     found = pl.DataFrame([{c: row.get(c) for c in schema} for row in measured], schema=schema)
-    df = conform(screen(todo.join(found, on="record_id", how="left"), dynamism_rules()), DYNAMISM_SCREEN)
+    df = conform(declare(screen(todo.join(found, on="record_id", how="left"), rules.rules())), DYNAMISM_SCREEN)
 
     ok = df.filter(pl.col("decode_mode").is_not_null())
     cpu_s = float(ok["cpu_s"].sum() or 0.0)
@@ -95,10 +108,12 @@ def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, w
         "workers": config.workers,
         "funnel": funnel_chart(funnel, f"shard {context.partition_key}: rows kept per stage"),
         "preview": preview(df, ["record_id", "decode_mode", "segments", "static_segments", "finevideo_static",
-                                "fixed_static", "static_fraction_time", "longest_freeze_s", "kept", "reason"]),
+                                "fixed_static_fraction", "static_fraction_time", "longest_freeze_s", "kept",
+                                "reason"]),
     }
     if ok.height:
-        metadata["static_fraction"] = _histogram(ok)
-    yield dg.Output(df, metadata=metadata)
+        metadata["static_fraction"] = _histogram(ok, rules)
+    yield versioned(df, metadata, rules=rules, volatile=UNSTABLE)
     yield from screen_check_results(df, todo.height)
-    yield schema_result(df, DYNAMISM_SCREEN)
+    yield provenance_result(df)
+    yield dg.AssetCheckResult(**schema_check(df, DYNAMISM_SCREEN))

@@ -22,6 +22,10 @@ scaled to the segment (50 * L / 60 s of stillness) asks a 4 s tail to hold still
 moving footage does routinely at n = 0.05 (the corpus's moving sources hold "freezes" of up to 7 s),
 so one quiet tail would flip a dynamic 64 s video to static. Only a video shorter than 60 s, whose
 one window is the whole video, gets the scaled requirement.
+
+The parameters (n, d, the segment length and the static share) are the fields of `DynamismRules`:
+asset config, part of the dynamism screen's code version, and passed to the measuring workers, so
+a run with other parameters measures with them and the stored row says what it was judged on.
 """
 
 from __future__ import annotations
@@ -31,13 +35,42 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-NOISE = 0.05
-FREEZE_S = 50
-SEGMENT_S = 60
-STATIC_RATIO = 0.4
+from pydantic import Field
+
+from assets.kit.screening import Rule, RuleSet
+
 US = 1_000_000
-FREEZE_US = FREEZE_S * US
 EPS_S = 1e-3  # slack for timestamp rounding in the keyframe proof (freezedetect rounds to 1 us)
+
+
+class DynamismRules(RuleSet):
+    """FineVideo's dynamism rule: freezedetect's parameters, the window length, the static share."""
+
+    noise: float = Field(default=0.05, gt=0, lt=1, description="freezedetect n: the largest mean absolute "
+                         "difference (share of the sample range) at which two frames count as the same")
+    freeze_s: float = Field(default=50.0, gt=0, description="freezedetect d: seconds a picture must hold "
+                            "still to be a freeze")
+    segment_s: int = Field(default=60, gt=0, description="length of the windows each judged by one "
+                           "freezedetect run (FineVideo's per-segment ffmpeg calls)")
+    static_ratio: float = Field(default=0.4, gt=0, le=1, description="share of static windows from which a "
+                                "video is static and rejected")
+
+    @property
+    def freeze_us(self) -> int:
+        return round(self.freeze_s * US)
+
+    def rules(self) -> list[Rule]:
+        return [
+            Rule(reason="dynamism_failed", column="dynamism_error", op="is_null"),
+            Rule(reason="static", column="fixed_static_fraction", op="lt", threshold=self.static_ratio),
+        ]
+
+    def describe(self) -> str:
+        return (f"{super().describe()}; windows of {self.segment_s} s, static when freezedetect "
+                f"n={self.noise} d={self.freeze_s:g} s reports a freeze in it")
+
+
+DEFAULTS = DynamismRules()
 
 
 def rescale_us(value: int, time_base: Fraction) -> int:
@@ -97,7 +130,7 @@ class Window:
 
     start: Fraction
     span: Fraction | None
-    d_us: int = FREEZE_US
+    d_us: int = DEFAULTS.freeze_us
 
 
 class WindowRun:
@@ -126,27 +159,35 @@ class WindowRun:
             self.run.feed(pts, frame, differs)
 
 
-def finevideo_windows(format_duration_s: float) -> tuple[list[Window], int]:
+def finevideo_windows(format_duration_s: float, p: DynamismRules = DEFAULTS) -> tuple[list[Window], int]:
     """FineVideo's calls (`range(0, int(duration), 60)`) and its denominator `ceil(duration / 60)`,
     from the container duration ffprobe reports (`format=duration`)."""
-    starts = range(0, int(format_duration_s), SEGMENT_S)
-    return [Window(Fraction(s), Fraction(SEGMENT_S)) for s in starts], math.ceil(format_duration_s / SEGMENT_S)
+    seg = p.segment_s
+    starts = range(0, int(format_duration_s), seg)
+    return [Window(Fraction(s), Fraction(seg), p.freeze_us) for s in starts], math.ceil(format_duration_s / seg)
 
 
-def fixed_windows(duration_s: float) -> list[Window]:
+def fixed_windows(duration_s: float, p: DynamismRules = DEFAULTS) -> list[Window]:
     """The fixed rule: full 60 s segments, then the last 60 s of the video (or the whole video with
     a requirement scaled to its length when it is shorter than 60 s)."""
-    n = max(1, math.ceil(duration_s / SEGMENT_S - 1e-9))
-    full = [Window(Fraction(SEGMENT_S * k), Fraction(SEGMENT_S)) for k in range(n - 1)]
-    if duration_s >= SEGMENT_S:
-        last = Window(Fraction(duration_s).limit_denominator(US) - SEGMENT_S, None)
+    seg = p.segment_s
+    n = max(1, math.ceil(duration_s / seg - 1e-9))
+    full = [Window(Fraction(seg * k), Fraction(seg), p.freeze_us) for k in range(n - 1)]
+    if duration_s >= seg:
+        last = Window(Fraction(duration_s).limit_denominator(US) - seg, None, p.freeze_us)
     else:
-        last = Window(Fraction(0), None, round(FREEZE_US * duration_s / SEGMENT_S))
+        last = Window(Fraction(0), None, round(p.freeze_us * duration_s / seg))
     return [*full, last]
 
 
-def is_static(static_segments: int, segments: int) -> bool:
-    return segments > 0 and static_segments / segments >= STATIC_RATIO
+def static_fraction(static_segments: int, segments: int) -> float | None:
+    """The share of static windows (None without windows: nothing to judge)."""
+    return static_segments / segments if segments > 0 else None
+
+
+def is_static(static_segments: int, segments: int, static_ratio: float = DEFAULTS.static_ratio) -> bool:
+    share = static_fraction(static_segments, segments)
+    return share is not None and share >= static_ratio
 
 
 def intervals(events: Sequence[Sequence[int | None]], time_base: Fraction, origin: Fraction,

@@ -9,6 +9,11 @@ with the validator's message and, if still invalid, recorded as a failed label.
 
 Offline, the label is the leaf whose path is most similar to the video's title + transcript
 (sentence embeddings); `margin` is how far ahead of the runner-up it is, the labeller's confidence.
+The offline model recorded for a label is the embedding model the task was given (its `encoder`
+name, which follows the embeddings resource and so MMFOUNDRY_EMBEDDING_MODEL), never an assumed one.
+
+`LabelRules` screen the labels on stored columns: the label's error (a failed label) and whether the
+chosen leaf is a discard-only category.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from assets.finevideo.encoders import encoder_name
 from assets.finevideo.taxonomy import SEPARATOR, join_path, split_path
-from resources.llm import Task
+from assets.kit.screening import Rule, RuleSet
+from assets.kit.task import Task
 
 # leaf vectors per (encoder, leaves): every shard of a run labels against the same taxonomy
 _LEAF_VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
@@ -69,17 +76,25 @@ class TaxonomyLabelTask(Task):
     name = "taxonomy_label"
     version = "1"
     response_model = TaxonomyLabel
-    offline_model = "all-MiniLM-L6-v2:leaf-similarity"
+    offline_model = "leaf-similarity"
     temperature = 0.0
     max_tokens = 60
 
     def __init__(self, leaf_paths: Sequence[str], encode: Callable[[list[str]], np.ndarray], encoder: str = ""):
-        """`encoder` names the embedding model; with a name, leaf vectors are reused across tasks."""
+        """`encoder` names the embedding model `encode` runs (the asset passes the embeddings
+        resource's model name); with a name, leaf vectors are reused across tasks."""
         self.leaf_paths = list(leaf_paths)
         self._encode = encode
         self._encoder = encoder
+        self.encoder = encoder_name(encode, encoder)
         self._leaf_vectors: np.ndarray | None = None
         self._memo: dict[str, np.ndarray] = {}  # the asset scores every video, the offline path again
+
+    def offline_model_used(self) -> str:
+        return f"{self.encoder}:{self.offline_model}"
+
+    def config(self) -> dict[str, Any]:
+        return {"encoder": self.encoder, "embed_chars": EMBED_CHARS}
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         prompt = PROMPT.format(
@@ -117,6 +132,16 @@ class TaxonomyLabelTask(Task):
     def offline_batch(self, items: Sequence[dict[str, Any]]) -> list[BaseModel | Exception]:
         sims = self.similarities(items)
         return [TaxonomyLabel(category=self.leaf_paths[int(np.argmax(row))]) for row in sims]
+
+
+class LabelRules(RuleSet):
+    """A video keeps its label unless labelling failed or the label is a discard-only category."""
+
+    def rules(self) -> list[Rule]:
+        return [
+            Rule(reason="label_failed", column="label_error", op="is_null"),
+            Rule(reason="discard_only_category", column="discard_only", op="is_false", shown="category_path"),
+        ]
 
 
 def confidence(sims: np.ndarray, leaf_paths: Sequence[str], labels: Sequence[str | None]

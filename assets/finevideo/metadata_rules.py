@@ -6,42 +6,78 @@ with the duration parsed from `duration_string` (0 when missing, so unmeasured v
 Here every rule names its rejection, a row that cannot be measured is rejected as such, duplicate and
 empty ids are caught before they can collide downstream, and density uses the duration measured from
 the file, not the one the metadata claims.
+
+Each screen first stores what it measured (the normalised language codes, whether the id is present
+and repeated in the shard, words per second), then its `RuleSet` compares those stored columns with
+its parameters, so a verdict can be re-evaluated from the stored row alone.
 """
 
 from __future__ import annotations
 
 import polars as pl
+from pydantic import Field, field_validator
 
-from assets.screening import Rule, screen
+from assets.kit.screening import Rule, RuleSet, screen
 
-LANGUAGE = "en"
-MIN_WORDS = 50  # keep strictly more
-MIN_WORDS_PER_SECOND = 0.5  # keep strictly more
+LANGUAGE_COLUMNS = ["record_id", "video_id", "shard", "original_language", "transcription_language", "word_count"]
+LANGUAGE_MEASURES = ["has_video_id", "duplicate_in_shard", "original_language_code", "transcription_language_code"]
+DENSITY_COLUMNS = ["record_id", "video_id", "shard", "word_count", "duration_s"]
 
 
-def _lang(col: str) -> pl.Expr:
+class LanguageRules(RuleSet):
+    """FineVideo's raw filter: an identifiable video, English both ways, enough transcript words."""
+
+    language: str = Field(default="en", description="the original and transcription language a video needs "
+                          "(compared case- and whitespace-insensitively)")
+    min_words: int = Field(default=50, ge=0, description="transcript words a video needs: strictly more")
+
+    @field_validator("language")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return v.strip().lower()
+
+    def rules(self) -> list[Rule]:
+        return [
+            Rule(reason="empty_video_id", column="has_video_id", op="is_true", shown="video_id"),
+            # the first row of an id is the video; later rows with the same id are duplicates
+            Rule(reason="duplicate_video_id", column="duplicate_in_shard", op="is_false", shown="video_id"),
+            Rule(reason="original_language", column="original_language_code", op="eq", threshold=self.language,
+                 shown="original_language"),
+            Rule(reason="transcription_language", column="transcription_language_code", op="eq",
+                 threshold=self.language, shown="transcription_language"),
+            Rule(reason="word_count", column="word_count", op="gt", threshold=self.min_words),
+        ]
+
+
+class WordDensityRules(RuleSet):
+    """FineVideo's word density, on the duration measured from the file."""
+
+    min_words_per_second: float = Field(default=0.5, ge=0, description="transcript words per second of the "
+                                        "measured duration a video needs: strictly more")
+
+    def rules(self) -> list[Rule]:
+        return [Rule(reason="word_density", column="words_per_second", op="gt", threshold=self.min_words_per_second)]
+
+
+def _code(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().str.to_lowercase()
 
 
-def language_rules() -> list[Rule]:
+def language_measures(raw: pl.DataFrame) -> pl.DataFrame:
+    """Ids and the measured columns of every raw row (no transcript)."""
     vid = pl.col("video_id").str.strip_chars()
-    return [
-        Rule("empty_video_id", vid.is_not_null() & (vid != ""), pl.col("video_id"), "a non-empty id"),
-        # the first row of an id is the video; later rows with the same id are duplicates
-        Rule("duplicate_video_id", vid.is_null() | (vid == "") | vid.is_first_distinct(), pl.col("video_id"),
-             "first row of its id in the shard"),
-        Rule("original_language", _lang("original_language") == LANGUAGE, pl.col("original_language"),
-             f"== '{LANGUAGE}'"),
-        Rule("transcription_language", _lang("transcription_language") == LANGUAGE,
-             pl.col("transcription_language"), f"== '{LANGUAGE}'"),
-        Rule("word_count", pl.col("word_count") > MIN_WORDS, pl.col("word_count"), f"> {MIN_WORDS}"),
-    ]
+    present = vid.is_not_null() & (vid != "")
+    return raw.select(LANGUAGE_COLUMNS).with_columns(
+        present.alias("has_video_id"),
+        (present & ~vid.is_first_distinct()).alias("duplicate_in_shard"),
+        _code("original_language").alias("original_language_code"),
+        _code("transcription_language").alias("transcription_language_code"),
+    )
 
 
-def language_screen(raw: pl.DataFrame) -> pl.DataFrame:
-    """Every raw row, with its verdict; ids and the measured columns only (no transcript)."""
-    cols = ["record_id", "video_id", "shard", "original_language", "transcription_language", "word_count"]
-    return screen(raw.select(cols), language_rules())
+def language_screen(raw: pl.DataFrame, rules: LanguageRules | None = None) -> pl.DataFrame:
+    """Every raw row, with its measurements and verdict."""
+    return screen(language_measures(raw), (rules or LanguageRules()).rules())
 
 
 def words_per_second() -> pl.Expr:
@@ -49,14 +85,16 @@ def words_per_second() -> pl.Expr:
     return pl.when(duration > 0).then(pl.col("word_count") / duration).otherwise(None)
 
 
-def word_density_rules() -> list[Rule]:
-    return [
-        Rule("word_density", pl.col("words_per_second") > MIN_WORDS_PER_SECOND,
-             pl.col("words_per_second").round(4), f"> {MIN_WORDS_PER_SECOND} words/s"),
-    ]
-
-
-def word_density_screen(videos: pl.DataFrame) -> pl.DataFrame:
+def word_density_screen(videos: pl.DataFrame, rules: WordDensityRules | None = None) -> pl.DataFrame:
     """`videos` has record_id, video_id, shard, word_count and the measured duration_s."""
-    df = videos.select("record_id", "video_id", "shard", "word_count", "duration_s")
-    return screen(df.with_columns(words_per_second().alias("words_per_second")), word_density_rules())
+    df = videos.select(DENSITY_COLUMNS).with_columns(words_per_second().alias("words_per_second"))
+    return screen(df, (rules or WordDensityRules()).rules())
+
+
+def language_rules() -> list[Rule]:
+    """The default rules (for callers that re-evaluate stored rows without the run's parameters)."""
+    return LanguageRules().rules()
+
+
+def word_density_rules() -> list[Rule]:
+    return WordDensityRules().rules()

@@ -1,7 +1,6 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import unique_ids, unique_ids_spec
 from assets.finevideo.youtube_commons import (
     ShardError,
     extra_columns,
@@ -10,22 +9,22 @@ from assets.finevideo.youtube_commons import (
     normalise,
     read_shard,
 )
-from assets.metadata import preview
-from assets.partitions import video_shards
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import provenance_result, provenance_spec, unique_ids, unique_ids_spec
+from assets.kit.metadata import preview
+from assets.kit.partitions import video_shards
 from resources.landing import LandingZone
 
 
-@dg.asset(
+@kit_asset(
+    group="finevideo",
     partitions_def=video_shards,
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version="1",
-    check_specs=[unique_ids_spec("raw_video_metadata")],
+    check_specs=(unique_ids_spec, provenance_spec),
     description=(
         "YouTube-Commons metadata of one landed shard, normalised to one schema. Each file is read "
         "on its own (real shards differ in columns); every source row is kept with its file, row and "
-        "licence for provenance."
+        "licence for provenance. A row is identified by where it landed (record_id names the shard "
+        "and row), so a video landed twice is two records sharing one source_key."
     ),
 )
 def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone):
@@ -37,9 +36,9 @@ def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone):
         raise dg.Failure(description=str(e), allow_retries=False) from e
     df = normalise(raw, shard=context.partition_key, source_file=shard.uri, source_sha256=file_sha256(path))
     coerced = df.filter(pl.col("normalization_issues").list.len() > 0).height
-    yield dg.Output(
+    yield versioned(
         df,
-        metadata={
+        {
             "dagster/row_count": df.height,
             "source_file": shard.uri,
             "extra_columns": ", ".join(extra_columns(raw)) or "none",
@@ -48,8 +47,9 @@ def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone):
             "licences": dg.MetadataValue.json(
                 {str(k): int(v) for k, v in df.group_by("license").len().iter_rows()}
             ),
-            "preview": preview(df, ["record_id", "title", "channel", "license", "original_language",
+            "preview": preview(df, ["record_id", "source_key", "title", "channel", "license", "original_language",
                                     "transcription_language", "word_count"]),
         },
     )
     yield unique_ids(df)
+    yield provenance_result(df)

@@ -8,12 +8,13 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import unique_ids, unique_ids_spec
 from assets.finevideo.annotation_assets import schema_check, schema_spec
-from assets.finevideo.dataset_card import card, funnel, markdown
+from assets.finevideo.dataset_card import card, funnel, markdown, models_by_role
 from assets.finevideo.release import release_rows, sample_json, write_tar
-from assets.metadata import bar_chart, funnel_chart, preview
-from assets.shard_frames import concat_shards
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import named_check, provenance_result, provenance_spec, unique_ids, unique_ids_spec
+from assets.kit.metadata import bar_chart, funnel_chart, preview, uri_value
+from assets.kit.shard_frames import concat_shards
 from resources.landing import safe_id
 from resources.storage import MediaStore
 
@@ -23,23 +24,21 @@ class ReleaseConfig(dg.Config):
     shard_size: int = Field(default=100, gt=0, description="Videos per tar shard.")
 
 
-@dg.asset(
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version="1",
+@kit_asset(
+    group="finevideo",
     ins={"aligned_annotations": dg.AssetIn(), "video_annotations": dg.AssetIn(), "curated_selection": dg.AssetIn()},
-    check_specs=[
-        unique_ids_spec("finevideo_dataset"),
-        schema_spec("finevideo_dataset"),
-        dg.AssetCheckSpec("complete", asset="finevideo_dataset", blocking=True,
-                          description="every aligned annotation is released with its video's URI and sha256"),
-    ],
+    check_specs=(
+        unique_ids_spec,
+        schema_spec,
+        named_check("complete", "every aligned annotation is released with its video's URI and sha256"),
+        provenance_spec,
+    ),
     description=(
         "The FineVideo release: one row per aligned annotation with the video's URI and sha256, its "
         "YouTube metadata and licence, content_parent_category, content_fine_category, "
-        "content_metadata (FineVideo's schema as JSON) and the provenance of every model step; "
-        "optionally the same samples as webdataset tar shards (<key>.mp4 + <key>.json) in the media store."
+        "content_metadata (FineVideo's schema as JSON) and, in `models`, the model of every model "
+        "step (label, description, annotation); optionally the same samples as webdataset tar shards "
+        "(<key>.mp4 + <key>.json) in the media store."
     ),
 )
 def finevideo_dataset(context: dg.AssetExecutionContext, config: ReleaseConfig, aligned_annotations: pl.DataFrame,
@@ -59,18 +58,21 @@ def finevideo_dataset(context: dg.AssetExecutionContext, config: ReleaseConfig, 
                     shard_uris[i] = ref.uri
     df = df.with_columns(pl.Series("wds_key", keys, dtype=pl.String),
                          pl.Series("wds_shard_uri", shard_uris, dtype=pl.String))
+    df = df.select(pl.exclude("parent_ids", "models"), "parent_ids", "models")  # the contract last
     expected = int(aligned_annotations["kept"].sum()) if aligned_annotations.height else 0
     missing = df.filter(pl.col("video_uri").is_null() | pl.col("video_sha256").is_null()).height
     hours = round(float(df["duration_seconds"].sum() or 0.0) / 3600, 4) if df.height else 0.0
     context.log.info(f"released {df.height} videos ({hours} h)")
-    yield dg.Output(df, metadata={
+    yield versioned(df, {
         "dagster/row_count": df.height,
         "hours": hours,
         "webdataset_shards": dg.MetadataValue.json(sorted({u for u in shard_uris if u})),
-        "preview": preview(df, ["video_id", "youtube_title", "content_parent_category", "content_fine_category",
-                                "duration_seconds", "license", "annotation_backend"]),
+        **models_by_role(df),
+        "preview": preview(df, ["record_id", "youtube_title", "content_parent_category", "content_fine_category",
+                                "duration_seconds", "license"]),
     })
     yield unique_ids(df)
+    yield provenance_result(df)
     yield schema_check(df.rename({"duration_seconds": "duration_s"}).with_columns(pl.lit(True).alias("kept")))
     yield dg.AssetCheckResult(check_name="complete", passed=df.height == expected and missing == 0,
                               metadata={"aligned_kept": expected, "released": df.height,
@@ -81,11 +83,9 @@ STAGES = ("raw_video_metadata", "language_screen", "video_files", "word_density_
           "taxonomy_labels", "curated_selection", "video_annotations", "aligned_annotations", "finevideo_dataset")
 
 
-@dg.asset(
-    group_name="finevideo",
-    kinds={"polars", "parquet", "markdown"},
-    owners=["team:data"],
-    code_version="2",
+@kit_asset(
+    group="finevideo",
+    kinds=("polars", "parquet", "markdown"),
     ins={name: dg.AssetIn() for name in STAGES},
     description=(
         "The dataset card (Markdown + JSON in the media store, and shown here): the funnel across every "
@@ -100,10 +100,7 @@ def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore,
     extra = {
         "taxonomy_version": ", ".join(sorted(set(dataset["taxonomy_version"].drop_nulls().to_list())))
         if "taxonomy_version" in dataset.columns else "",
-        "label_models": ", ".join(sorted(set(dataset["label_model"].drop_nulls().to_list())))
-        if "label_model" in dataset.columns else "",
-        "annotation_models": ", ".join(sorted(set(dataset["annotation_model"].drop_nulls().to_list())))
-        if "annotation_model" in dataset.columns else "",
+        **models_by_role(dataset),
         "source_shards": frames["raw_video_metadata"]["shard"].n_unique() if frames["raw_video_metadata"].height else 0,
     }
     data = card(dataset, funnel_df, extra)
@@ -111,12 +108,12 @@ def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore,
     md_ref = media.put_bytes(text.encode("utf-8"), ".md")
     json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"), ".json")
     categories = {r["name"]: r["hours"] for r in data["parent_categories"]}
-    return dg.Output(funnel_df, metadata={
+    return versioned(funnel_df, {
         "dagster/row_count": funnel_df.height,
         "videos": data["videos"],
         "hours": data["hours"],
-        "card_uri": md_ref.uri,
-        "card_json_uri": json_ref.uri,
+        "card_uri": uri_value(md_ref.uri),
+        "card_json_uri": uri_value(json_ref.uri),
         "funnel": funnel_chart(list(zip(funnel_df["stage"].to_list(), funnel_df["kept"].to_list(), strict=True)),
                                "FineVideo funnel (kept per stage)"),
         "category_hours": bar_chart(categories, "released hours by top-level category", "hours")

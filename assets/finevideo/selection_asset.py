@@ -6,11 +6,13 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.checks import accounted, unique_ids, unique_ids_spec
-from assets.finevideo.content_selection import balance, candidate_frame, curate, hours_per_category
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.screening import kept
-from assets.shard_frames import concat_shards
+from assets.finevideo.content_selection import DUPLICATE, balance, candidate_frame, curate, hours_per_category
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
+from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.provenance import declare
+from assets.kit.screening import kept
+from assets.kit.shard_frames import concat_shards
 from resources.settings import load_settings
 
 PROD_BUDGET_HOURS = 4000.0
@@ -33,28 +35,24 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
         return cfg.budget_hours * 3600, "configured"
     if load_settings().deployment == "prod":
         return PROD_BUDGET_HOURS * 3600, "prod default"
-    videos = candidates.unique("video_id", keep="first") if candidates.height else candidates
+    videos = candidates.unique("source_key", keep="first") if candidates.height else candidates
     total = float(videos["duration_s"].sum() or 0.0) if videos.height else 0.0
     return round(total * cfg.local_budget_share, 1), f"{cfg.local_budget_share:.0%} of the candidates' hours"
 
 
-@dg.asset(
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version="1",
+@kit_asset(
+    group="finevideo",
+    screen=True,
+    check_specs=(provenance_spec,),
     ins={"taxonomy_labels": dg.AssetIn(), "raw_video_metadata": dg.AssetIn(), "video_files": dg.AssetIn(),
          "dynamism_screen": dg.AssetIn()},
-    check_specs=[
-        dg.AssetCheckSpec("accounted", asset="curated_selection", blocking=True,
-                          description="every labelled video is selected or has a reason"),
-        unique_ids_spec("curated_selection"),
-    ],
     description=(
         "FineVideo's oracle over all shards: engagement-ranked, equal hours per category, a seeded "
         "channel penalty, an hour budget (4,000 h in prod; locally a share of the sample), and a final "
         "pass that does not favour short videos (FineVideo's shortest-first rule is computed beside "
-        "it for comparison). Every labelled video is a row; kept = selected."
+        "it for comparison). Every labelled video is a row; kept = selected. A video landed in "
+        "several shards is selected at most once: its later landings are rejected as "
+        "duplicate_source, naming the record that went on."
     ),
 )
 def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
@@ -65,22 +63,24 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
                                  concat_shards(dynamism_screen))
     budget_s, how = budget_seconds(config, candidates)
     by_rule = curate(candidates, budget_s, config.seed)
-    out = by_rule[config.final_fill]
+    # the same video records as the labels: no parents; `models` (the labeller) carried with them
+    out = declare(by_rule[config.final_fill], models=["models"])
     chosen = kept(out)
     sides = {rule: balance(kept(df)) for rule, df in by_rule.items()}
     side_by_side = pl.DataFrame([{"final_fill": r, **s} for r, s in sides.items()])
     per_category = hours_per_category(chosen)
     context.log.info(f"selected {chosen.height} videos, {sides[config.final_fill]['hours']:.3f} h of "
                      f"{budget_s / 3600:.3f} h; both final-fill rules:\n{markdown_table(side_by_side)}")
-    yield dg.Output(
+    yield versioned(
         out,
-        metadata={
+        {
             **screen_counts(out),
             "budget_hours": round(budget_s / 3600, 4),
             "budget_from": how,
             "selected_hours": sides[config.final_fill]["hours"],
             "final_fill": config.final_fill,
             "seed": config.seed,
+            "duplicate_sources": out.filter(pl.col("reason") == DUPLICATE).height,
             "max_channel_share": sides[config.final_fill]["max_channel_share"],
             "channel_hhi": sides[config.final_fill]["channel_hhi"],
             "mean_engagement": sides[config.final_fill]["mean_engagement"],
@@ -88,9 +88,9 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
             "hours_per_category": dg.MetadataValue.json(per_category),
             "category_histogram": bar_chart(per_category, "selected hours per category", "hours")
             if per_category else "none",
-            "preview": preview(out, ["video_id", "category_path", "channel", "duration_s", "engagement",
+            "preview": preview(out, ["record_id", "category_path", "channel", "duration_s", "engagement",
                                      "category_rank", "kept", "reason", "detail"]),
         },
     )
-    yield accounted(out, n_inputs=kept(labels).height if labels.height else 0)
-    yield unique_ids(out, "candidate_id")
+    yield from screen_check_results(out, n_inputs=kept(labels).height if labels.height else 0)
+    yield provenance_result(out)

@@ -4,8 +4,9 @@ Only 123 of the 126 leaf names are unique (`Short Films`, `Game Reviews`, `Trave
 parents each), so a bare name cannot identify a category: everything downstream uses the path
 joined with " > ". A few categories exist only to be discarded (FineVideo had weapons and drugs):
 a labeller may route a video there, and the label screen rejects it. They are either marked leaves
-of the approved file or extra paths added by configuration. The version is a content hash of both,
-so any edit re-labels through the labels' code version.
+of the approved file or extra paths added by configuration. The version is a content hash of both
+(a version of the taxonomy, not a record id), so any edit re-labels through the labels' code
+version. A leaf's record id is `leaf:<path>`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
+
+from assets.kit.identity import record_id_expr
+from assets.kit.provenance import declare
 
 SEPARATOR = " > "
 TAXONOMY_FILE = Path(__file__).with_name("finevideo_taxonomy.json")
@@ -52,8 +56,9 @@ def taxonomy_version(tree: Mapping, discard_only: Iterable[str]) -> str:
 
 
 def taxonomy_frame(tree: Mapping, discard_only: Iterable[str] = DEFAULT_DISCARD_ONLY) -> pl.DataFrame:
-    """One row per leaf: leaf_path, top, mid (null for a two-level leaf), leaf, depth,
-    discard_only, taxonomy_version. A discard-only path not in the file becomes an extra leaf."""
+    """One row per leaf: record_id, leaf_path, top, mid (null for a two-level leaf), leaf, depth,
+    discard_only, taxonomy_version, and the provenance contract (a leaf is built from no record).
+    A discard-only path not in the file becomes an extra leaf."""
     discard = [join_path(split_path(p)) for p in discard_only]
     paths = leaf_paths(tree)
     known = {join_path(p) for p in paths}
@@ -63,7 +68,7 @@ def taxonomy_frame(tree: Mapping, discard_only: Iterable[str] = DEFAULT_DISCARD_
     if any(len(p) < 2 for p in paths):
         raise ValueError("every taxonomy leaf needs at least a top-level parent")
     version = taxonomy_version(tree, discard)
-    return pl.DataFrame(
+    df = pl.DataFrame(
         {
             "leaf_path": [join_path(p) for p in paths],
             "top": [p[0] for p in paths],
@@ -76,6 +81,7 @@ def taxonomy_frame(tree: Mapping, discard_only: Iterable[str] = DEFAULT_DISCARD_
         schema={"leaf_path": pl.String, "top": pl.String, "mid": pl.String, "leaf": pl.String,
                 "depth": pl.Int32, "discard_only": pl.Boolean, "taxonomy_version": pl.String},
     )
+    return declare(df.select(record_id_expr("leaf", "leaf_path").alias("record_id"), pl.all()))
 
 
 # the version of the approved file with the default discard list, for code versions

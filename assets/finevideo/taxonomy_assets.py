@@ -5,19 +5,24 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from assets.checks import screen_check_results, screen_check_specs
-from assets.finevideo.labelling import TaxonomyLabelTask, confidence, video_text
+from assets.finevideo.labelling import LabelRules, TaxonomyLabelTask, confidence, video_text
 from assets.finevideo.taxonomy import APPROVED_VERSION, DEFAULT_DISCARD_ONLY, load_tree, taxonomy_frame
 from assets.finevideo.taxonomy_review import candidate_leaves, confused_pairs, leaf_findings, low_confidence
-from assets.metadata import bar_chart, markdown_table, preview, screen_counts
-from assets.partitions import video_shards
-from assets.screening import Rule, kept, screen
-from assets.shard_frames import concat_shards
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
+from assets.kit.identity import record_id_expr
+from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.partitions import video_shards
+from assets.kit.provenance import declare, model_entry, models_series
+from assets.kit.screening import kept, screen
+from assets.kit.shard_frames import concat_shards
 from resources.embeddings import EmbeddingResource
-from resources.llm import LLMResource, task_code_version
+from resources.llm import LLMResource
 
 PREVIEW_COLUMNS = ["record_id", "video_id", "shard", "category_path", "content_parent_category",
-                 "content_fine_category", "confidence", "margin", "runner_up_path"]
+                   "content_fine_category", "confidence", "margin", "runner_up_path"]
+# the approved file is JSON, outside the source closure: its content hash enters the code versions
+TAXONOMY_FILE_VERSION = f"taxonomy={APPROVED_VERSION}"
 
 
 class TaxonomyConfig(dg.Config):
@@ -27,13 +32,13 @@ class TaxonomyConfig(dg.Config):
     )
 
 
-@dg.asset(
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version=f"1-{APPROVED_VERSION}",
-    check_specs=[dg.AssetCheckSpec("unique_leaf_paths", asset="taxonomy", blocking=True,
-                                   description="leaves are keyed by their full path, each once")],
+@kit_asset(
+    group="finevideo",
+    version_extra=(TAXONOMY_FILE_VERSION,),
+    check_specs=(
+        named_check("unique_leaf_paths", "leaves are keyed by their full path, each once"),
+        provenance_spec,
+    ),
     description=(
         "The FineVideo content taxonomy (finevideo_taxonomy.json, the approved source): one row per "
         "leaf, keyed by its full path because leaf names repeat; discard-only categories flagged. "
@@ -44,9 +49,9 @@ def taxonomy(config: TaxonomyConfig):
     tree = load_tree()
     df = taxonomy_frame(tree, config.discard_only)
     version = df["taxonomy_version"][0]
-    yield dg.Output(
+    yield versioned(
         df,
-        metadata={
+        {
             "dagster/row_count": df.height,
             "taxonomy_version": version,
             "leaves": df.height,
@@ -58,22 +63,28 @@ def taxonomy(config: TaxonomyConfig):
     )
     dupes = df.height - df["leaf_path"].n_unique()
     yield dg.AssetCheckResult(check_name="unique_leaf_paths", passed=dupes == 0, metadata={"duplicates": dupes})
+    yield provenance_result(df)
 
 
-@dg.asset(
+LABEL_SCHEMA = {"category_path": pl.String, "confidence": pl.Float64, "margin": pl.Float64,
+                "runner_up_path": pl.String, "label_error": pl.String}
+
+
+@kit_asset(
+    group="finevideo",
     partitions_def=video_shards,
-    group_name="finevideo",
-    kinds={"polars", "parquet"},
-    owners=["team:data"],
-    code_version=task_code_version(f"1-{APPROVED_VERSION}", TaxonomyLabelTask),
+    rules=LabelRules(),
+    tasks=(TaxonomyLabelTask,),
+    version_extra=(TAXONOMY_FILE_VERSION,),
+    screen=True,
+    check_specs=(provenance_spec,),
     ins={"dynamism_screen": dg.AssetIn(), "raw_video_metadata": dg.AssetIn(), "taxonomy": dg.AssetIn()},
-    check_specs=screen_check_specs("taxonomy_labels"),
     description=(
         "One taxonomy leaf per dynamic video of the shard (Task `taxonomy_label`: FineVideo's prompt "
         "with title, channel and transcript, no tags; only a leaf path is accepted). Offline: the leaf "
-        "most similar to title + transcript. Confidence and margin (lead over the runner-up leaf) are "
-        "measured with embeddings on every backend. Failed labels and discard-only categories are "
-        "rejected with a reason."
+        "most similar to title + transcript, by the configured embedding model. Confidence and margin "
+        "(lead over the runner-up leaf) are measured with embeddings on every backend. Failed labels "
+        "and discard-only categories are rejected with a reason; `models` names the labeller."
     ),
 )
 def taxonomy_labels(context: dg.AssetExecutionContext, dynamism_screen: pl.DataFrame,
@@ -95,30 +106,33 @@ def taxonomy_labels(context: dg.AssetExecutionContext, dynamism_screen: pl.DataF
             "confidence": [m[0] for m in measured],
             "margin": [m[1] for m in measured],
             "runner_up_path": [m[2] for m in measured],
-        }, schema={"category_path": pl.String, "confidence": pl.Float64, "margin": pl.Float64,
-                   "runner_up_path": pl.String}),
-        run.provenance_frame().rename({"error": "label_error"}),
+            "label_error": run.errors_list(),
+        }, schema=LABEL_SCHEMA),
     ], how="horizontal").join(info, left_on="category_path", right_on="leaf_path", how="left").rename(
         {"top": "content_parent_category", "leaf": "content_fine_category"}
-    ).with_columns(pl.lit(taxonomy["taxonomy_version"][0] if taxonomy.height else None).alias("taxonomy_version"))
-    out = screen(df, [
-        Rule("label_failed", pl.col("category_path").is_not_null(), value=pl.col("label_error")),
-        Rule("discard_only_category", ~pl.col("discard_only").fill_null(False), value=pl.col("category_path"),
-             threshold="not a discard-only category"),
-    ]).drop("discard_only")
+    ).with_columns(
+        pl.col("discard_only").fill_null(False),  # no label, no category: the label rule decides
+        pl.lit(taxonomy["taxonomy_version"][0] if taxonomy.height else None, dtype=pl.String).alias("taxonomy_version"),
+    )
+    rules = LabelRules()
+    # the same video record, judged again: no parents; the labeller in `models`
+    out = declare(screen(df, rules.rules()), models=[models_series(run.model_entries("label"))])
     counts = {str(k): int(v) for k, v in kept(out).group_by("category_path").len().sort("len").iter_rows()}
-    yield dg.Output(
+    yield versioned(
         out,
-        metadata={
+        {
             **screen_counts(out),
             **run.metadata(),
+            "labeller": task.model_label(llm.backend, llm.model),
             "taxonomy_version": out["taxonomy_version"][0] if out.height else "",
             "median_margin": float(out["margin"].median() or 0.0) if out.height else 0.0,
             "labels": bar_chart(counts, "videos per category") if counts else "none",
-            "preview": preview(out, [*PREVIEW_COLUMNS, "kept", "reason", "backend"]),
+            "preview": preview(out, [*PREVIEW_COLUMNS, "kept", "reason"]),
         },
+        rules=rules,
     )
     yield from screen_check_results(out, n_inputs=inputs.height)
+    yield provenance_result(out)
 
 
 class FeedbackConfig(dg.Config):
@@ -126,17 +140,24 @@ class FeedbackConfig(dg.Config):
                                                         "is below this is low-confidence.")
 
 
-@dg.asset(
-    group_name="finevideo",
-    kinds={"polars", "parquet", "scikitlearn"},
-    owners=["team:data"],
-    code_version="1",
+def finding_ids(findings: pl.DataFrame) -> pl.Expr:
+    """`finding:<kind>:<leaf>:<related>:<n>`, n counting findings that share the rest."""
+    key = ["kind", pl.col("leaf_path").fill_null(""), pl.col("related_path").fill_null("")]
+    nth = pl.int_range(pl.len()).over(key)
+    return record_id_expr("finding", *key, nth).alias("record_id")
+
+
+@kit_asset(
+    group="finevideo",
+    kinds=("polars", "parquet", "scikitlearn"),
+    check_specs=(provenance_spec,),
     ins={"taxonomy_labels": dg.AssetIn(), "raw_video_metadata": dg.AssetIn(), "taxonomy": dg.AssetIn()},
     description=(
         "Evidence for revising the taxonomy, from all shards' labels: low-confidence leaves, leaf "
         "pairs that low-margin videos hesitate between, and candidate new leaves (clusters of "
         "low-margin videos named by their distinctive words). The taxonomy file stays the approved "
-        "source: a person edits it, and the edit re-labels through the labels' code version."
+        "source: a person edits it, and the edit re-labels through the labels' code version. Each "
+        "finding's parents are the videos it is drawn from."
     ),
 )
 def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.DataFrame],
@@ -145,7 +166,7 @@ def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.Data
     raw = concat_shards(raw_video_metadata)
     labels = concat_shards(taxonomy_labels)
     labelled = labels.filter(pl.col("category_path").is_not_null()).join(
-        raw.select("record_id", "shard", "title", "text"), on=["record_id", "shard"], how="left")
+        raw.select("record_id", "title", "text"), on="record_id", how="left")
     low = labelled.filter(low_confidence(config.low_margin))
     texts = [video_text({"title": t, "text": x}) for t, x in low.select("title", "text").rows()]
     vectors = embeddings.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
@@ -154,13 +175,19 @@ def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.Data
         confused_pairs(labelled, config.low_margin),
         candidate_leaves(low, vectors, texts),
     ], how="vertical")
+    clustered = model_entry("clustering", "offline", embeddings.model_name)
+    findings = declare(
+        findings.select(finding_ids(findings), pl.all()),
+        parents=[pl.col("record_ids").fill_null(pl.lit([], dtype=pl.List(pl.String)))],
+        models=[models_series([[clustered] if k == "candidate_leaf" else [] for k in findings["kind"]])],
+    )
     by_kind = {str(k): int(v) for k, v in findings.group_by("kind").len().sort("kind").iter_rows()}
     show = ["leaf_path", "related_path", "videos", "mean_margin", "suggestion"]
 
     def table(kind: str) -> dg.MetadataValue:
         return dg.MetadataValue.md(markdown_table(findings.filter(pl.col("kind") == kind).select(show)))
 
-    return dg.Output(findings, metadata={
+    yield versioned(findings, {
         "dagster/row_count": findings.height,
         "labelled_videos": labelled.height,
         "low_margin": config.low_margin,
@@ -170,3 +197,4 @@ def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.Data
         "candidate_leaves": table("candidate_leaf"),
         "low_confidence_leaves": table("low_confidence_leaf"),
     })
+    yield provenance_result(findings)

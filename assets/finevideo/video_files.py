@@ -4,7 +4,8 @@ FineVideo's download job wrote an error file for a failed id and moved on; nothi
 which ids had no video or why. Here each failure is the row's recorded rejection: `missing` (no file
 anywhere), `empty`, `corrupt`, `truncated` (packets stop short of the declared duration),
 `no_video_stream`, `unsupported_codec`, `undecodable`, `unreachable` (network or credentials), or
-`fetch_failed` (anything else, with the exception in `detail`). The shard always completes.
+`fetch_failed` (anything else, with the exception in `detail`). The shard always completes. The
+outcome is stored (`fetch_status`: "ok" or the failure, `fetch_detail`) and the rules compare it.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -13,15 +14,19 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results
-from assets.finevideo.contract import VIDEO_FILES, conform, schema_result, screen_asset
-from assets.metadata import bar_chart, preview, screen_counts
-from assets.screening import Rule, kept, screen
+from assets.finevideo.contract import SCHEMA_CHECK, VIDEO_FILES, conform, schema_check
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
+from assets.kit.metadata import bar_chart, preview, screen_counts
+from assets.kit.partitions import video_shards
+from assets.kit.provenance import declare
+from assets.kit.screening import Rule, RuleSet, kept, screen
 from resources.storage import MediaStore, sha256_file
 from resources.video import VideoError, VideoTools
 from resources.video_source import UNREACHABLE, VideoSource
 
 FAILED = "fetch_failed"
+OK = "ok"
 FAILURES = (VideoError.MISSING, VideoError.EMPTY, VideoError.CORRUPT, VideoError.TRUNCATED,
             VideoError.NO_VIDEO, VideoError.UNSUPPORTED, VideoError.UNDECODABLE, UNREACHABLE, FAILED)
 
@@ -47,18 +52,32 @@ def fetch_one(row: dict[str, Any], source: VideoSource, tools: VideoTools, media
     return out
 
 
-def failure_rules() -> list[Rule]:
-    detail = pl.col("failure_detail")
-    return [Rule(r, pl.col("failure").ne_missing(r), detail) for r in FAILURES]
+def stored_outcome(measured: dict[str, Any]) -> dict[str, Any]:
+    """A fetch's outcome as the row stores it: `fetch_status` ("ok" or the failure), `fetch_detail`."""
+    return {**measured, "fetch_status": measured.get("failure") or OK, "fetch_detail": measured.get("failure_detail")}
 
 
-@screen_asset(
-    "Each language-kept video fetched by the video_source resource (the row's video_path, the "
-    "landing zone's videos/<id>.<ext>, an http(s)/s3/gs URI, or yt-dlp when enabled), probed "
-    "(duration covered by packets, fps, size, codecs), stored in the content-addressed media "
-    "store with its English subtitles. A missing, empty, truncated or undecodable file is that "
-    "row's rejection with its reason; the shard goes on.",
+class VideoFileRules(RuleSet):
+    """One rule per way a fetch can fail, in order; no parameters."""
+
+    def rules(self) -> list[Rule]:
+        return [Rule(reason=r, column="fetch_status", op="ne", threshold=r, shown="fetch_detail") for r in FAILURES]
+
+
+@kit_asset(
+    group="finevideo",
+    partitions_def=video_shards,
     kinds=("polars", "parquet", "video"),
+    rules=VideoFileRules(),
+    screen=True,
+    check_specs=(provenance_spec, named_check(*SCHEMA_CHECK)),
+    description=(
+        "Each language-kept video fetched by the video_source resource (the row's video_path, the "
+        "landing zone's videos/<id>.<ext>, an http(s)/s3/gs URI, or yt-dlp when enabled), probed "
+        "(duration covered by packets, fps, size, codecs), stored in the content-addressed media "
+        "store with its English subtitles. A missing, empty, truncated or undecodable file is that "
+        "row's rejection with its reason; the shard goes on."
+    ),
 )
 def video_files(context: dg.AssetExecutionContext, language_screen: pl.DataFrame,
                 raw_video_metadata: pl.DataFrame, video_source: VideoSource, video: VideoTools,
@@ -67,13 +86,12 @@ def video_files(context: dg.AssetExecutionContext, language_screen: pl.DataFrame
         raw_video_metadata.select("record_id", "video_path", "video_link"), on="record_id", how="left")
     with ThreadPoolExecutor(max(1, video_source.workers)) as pool:
         measured = list(pool.map(lambda r: fetch_one(r, video_source, video, media), todo.iter_rows(named=True)))
-    schema = {c: t for c, t in VIDEO_FILES.items() if c not in ("record_id", "video_id", "shard", "kept",
-                                                               "reason", "reasons", "detail")}
-    schema |= {"failure": pl.String, "failure_detail": pl.String}
-    schema = {"record_id": pl.String, **schema}
-    found = pl.DataFrame([{c: row.get(c) for c in schema} for row in measured], schema=schema)
+    skip = ("video_id", "shard", "kept", "reason", "reasons", "detail", "parent_ids", "models")
+    schema = {c: t for c, t in VIDEO_FILES.items() if c not in skip}
+    found = pl.DataFrame([{c: row.get(c) for c in schema} for row in map(stored_outcome, measured)], schema=schema)
     rows = todo.select("record_id", "video_id", "shard").join(found, on="record_id", how="left")
-    df = conform(screen(rows, failure_rules()), VIDEO_FILES)
+    rules = VideoFileRules()
+    df = conform(declare(screen(rows, rules.rules())), VIDEO_FILES)
     reasons = {str(r): int(n) for r, n in df.filter(~pl.col("kept")).group_by("reason").len().iter_rows()}
     metadata = {
         **screen_counts(df),
@@ -85,6 +103,7 @@ def video_files(context: dg.AssetExecutionContext, language_screen: pl.DataFrame
     if reasons:
         metadata["rejections"] = bar_chart(reasons, "video files rejected by reason")
     context.log.info(f"{kept(df).height}/{df.height} videos stored")
-    yield dg.Output(df, metadata=metadata)
+    yield versioned(df, metadata, rules=rules)
     yield from screen_check_results(df, todo.height)
-    yield schema_result(df, VIDEO_FILES)
+    yield provenance_result(df)
+    yield dg.AssetCheckResult(**schema_check(df, VIDEO_FILES))

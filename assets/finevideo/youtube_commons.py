@@ -4,6 +4,11 @@ Real files differ: some carry yt-dlp fields (view_count, tags, ...), some `langu
 instead of `source_language`, counts arrive as strings, text as bytes. Each file is read on its own
 and mapped onto one schema; a value that cannot be cast becomes null and is listed in the row's
 `normalization_issues`, never silently kept in the wrong type nor dropped with its row.
+
+A row's `record_id` is where it landed: `yt:<shard>:<video id>:<row>` (the id empty when the row
+has none), unique per landed row by construction, so the same video landed in two shards is two
+records. What they share is `source_key` (`yt:<video id>`, null without an id), which content
+selection de-duplicates on.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import json
 from pathlib import Path
 
 import polars as pl
+
+from assets.kit.identity import record_id_expr, source_key_expr
+from assets.kit.provenance import declare
 
 STRING_COLUMNS = (
     "video_id", "video_link", "title", "text", "channel", "channel_id", "date", "license",
@@ -24,7 +32,8 @@ INT_COLUMNS = (
     "channel_follower_count", "age_limit",
 )
 LIST_COLUMNS = ("tags", "categories")
-PROVENANCE_COLUMNS = ("record_id", "shard", "source_file", "source_row", "source_sha256")
+PROVENANCE_COLUMNS = ("record_id", "source_key", "shard", "source_file", "source_row", "source_sha256")
+NAMESPACE = "yt"
 
 SCHEMA: dict[str, pl.DataType] = {
     **{c: pl.String for c in STRING_COLUMNS},
@@ -126,24 +135,30 @@ def normalise(raw: pl.DataFrame, shard: str, source_file: str, source_sha256: st
         .cast(pl.Int64)
         .alias("character_count"),
     )
-    row = pl.int_range(0, n, dtype=pl.Int64)
-    vid = pl.col("video_id").str.strip_chars()
-    first = pl.col("video_id").is_first_distinct() | pl.col("video_id").is_null()
-    record_id = (
-        pl.when(vid.is_null() | (vid == ""))
-        .then(pl.format("yt-row:{}:{}", pl.lit(shard), row))
-        .when(first)
-        .then(pl.format("yt:{}", vid))
-        .otherwise(pl.format("yt:{}#row{}", vid, row))
-    )
-    return df.with_columns(
-        record_id.alias("record_id"),
-        pl.lit(shard).alias("shard"),
-        pl.lit(source_file).alias("source_file"),
-        row.alias("source_row"),
-        pl.lit(source_sha256).alias("source_sha256"),
+    out = df.with_columns(
+        pl.lit(shard, dtype=pl.String).alias("shard"),
+        pl.lit(source_file, dtype=pl.String).alias("source_file"),
+        pl.int_range(0, n, dtype=pl.Int64).alias("source_row"),
+        pl.lit(source_sha256, dtype=pl.String).alias("source_sha256"),
         pl.Series("normalization_issues", issues, dtype=pl.List(pl.String)),
-    ).select([*PROVENANCE_COLUMNS, *SCHEMA, "normalization_issues"])
+    ).with_columns(record_id_of_rows(), source_key_of_rows())
+    # landed source rows: built from no other record, by no model
+    return declare(out.select([*PROVENANCE_COLUMNS, *SCHEMA, "normalization_issues"]))
+
+
+def _video_id() -> pl.Expr:
+    vid = pl.col("video_id").str.strip_chars()
+    return pl.when(vid != "").then(vid)  # null for a missing or blank id
+
+
+def record_id_of_rows() -> pl.Expr:
+    """`yt:<shard>:<video id or empty>:<source row>`: unique per landed row, shard-qualified."""
+    return record_id_expr(NAMESPACE, "shard", _video_id().fill_null(""), "source_row").alias("record_id")
+
+
+def source_key_of_rows() -> pl.Expr:
+    """`yt:<video id>`, shared by every landing of the video; null when the row has no id."""
+    return source_key_expr(NAMESPACE, _video_id()).alias("source_key")
 
 
 def extra_columns(raw: pl.DataFrame) -> list[str]:

@@ -2,27 +2,53 @@
 
 For each stage a record passed through, the audit shows the verdict, what that stage measured or
 added (the columns whose values first appear there), each screening rule re-evaluated on the
-stored row (measured value, threshold, pass/fail), the model provenance of model-derived fields,
-and the Dagster run id and code version. Parents (`parent_ids`, `document_id`, ...) are audited in
-turn, and the records built from this one (a release row listing it, a question from its video)
-are listed, so both "where did this come from" and "where did it go" are answered.
+stored row with the parameters that materialization recorded (`rule_params`), stopping at the
+deciding rule as the screen did, the models behind model-derived fields (the row's `models`), and
+the Dagster run, code version and data version. Parents (`parent_ids` of the record's first stage)
+are audited in turn, and the records built from this one (a release row listing it, a question from
+its video) are listed, so both "where did this come from" and "where did it go" are answered.
+
+Record ids are unique per landed row, so one id is one record. If the index still holds an id twice
+in one asset (two shards minting the same id), the audit says so and lists the rows apart rather
+than merging two records into one chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
+from assets.kit.links import audit_launchpad_url, markdown_link
+from assets.kit.screening import NOT_EVALUATED, RuleSet, evaluate
+
 MAX_SHOWN_CHARS = 100
+MAX_RULE_CHARS = 200
 MAX_DEPTH = 3
+UNWALKED = f"parents not expanded here (shown above, or deeper than {MAX_DEPTH} generations)"
+DESCENDANT_DEPTH = 4  # how many generations "released via" follows records built from a record
+DESCENDANTS_MAX = 5000
 CHILDREN_SHOWN = 3
-HIDDEN = {"record_id", "kept", "reason", "reasons", "detail", "shard", "cached", "attempts", "task_name"}
-# model provenance columns are shown once, on the stage's `model` lines
-HIDDEN |= {f"{role}{f}" for role in ("", "label_", "annotation_", "description_", "judge_")
-           for f in ("backend", "model", "task_version", "prompt_sha", "task_name")}
+# the verdict and the contract are shown on their own lines, not among a stage's values
+NOT_VALUES = {"record_id", "kept", "reason", "reasons", "detail", "shard", "parent_ids", "models"}
+
+# the RuleSet each screening asset runs (`kit_asset(rules=...)`), imported only when audited
+RULESETS: dict[str, str] = {
+    "language_screen": "assets.finevideo.metadata_rules:LanguageRules",
+    "video_files": "assets.finevideo.video_files:VideoFileRules",
+    "word_density_screen": "assets.finevideo.metadata_rules:WordDensityRules",
+    "dynamism_screen": "assets.finevideo.freezes:DynamismRules",
+    "taxonomy_labels": "assets.finevideo.labelling:LabelRules",
+    "documents": "assets.docmatix.reading:DocumentRules",
+    "filtered_qa": "assets.docmatix.qa_filters:QAFilterRules",
+    "page_images": "assets.docmatix.rendering:RenderRules",
+    "question_bank": "assets.cinepile.bank:BankRules",
+}
 
 
 @dataclass
@@ -37,8 +63,11 @@ class StageAudit:
     run_id: str | None
     code_version: str | None
     models: list[dict[str, Any]]
+    data_version: str | None = None
+    materialized_at: float | None = None
     new_values: dict[str, Any] = field(default_factory=dict)
-    rules: list[tuple[str, bool, str]] = field(default_factory=list)
+    rules: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, pass|FAIL|not evaluated, text)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -47,20 +76,17 @@ class RecordAudit:
     stages: list[StageAudit]
     parents: list[RecordAudit]
     children: list[tuple[str, str]]  # (asset, record_id) built from this record
+    held_twice: dict[str, list[str | None]] = field(default_factory=dict)  # asset -> shards holding the id
+    # release assets holding records built from this one (directly or through later records), with how many
+    derived_releases: dict[str, int] = field(default_factory=dict)
+    # parents that are no record of the index (an external source such as a dataset's item id)
+    unindexed_parents: list[str] = field(default_factory=list)
+    parent_ids: list[str] = field(default_factory=list)  # every parent of its first stage, walked or not
 
     @property
     def releases(self) -> list[str]:
         """Release assets (`*_dataset`) holding this record itself."""
         return sorted({s.asset for s in self.stages if is_release(s.asset)})
-
-    @property
-    def derived_releases(self) -> dict[str, int]:
-        """Release assets holding records built from this one, with how many."""
-        counts: dict[str, int] = {}
-        for asset, _ in self.children:
-            if is_release(asset):
-                counts[asset] = counts.get(asset, 0) + 1
-        return dict(sorted(counts.items()))
 
     @property
     def verdict(self) -> str:
@@ -69,6 +95,12 @@ class RecordAudit:
             s = rejected[0]
             return f"rejected at {s.asset}: {s.reason} ({s.detail})"
         return f"kept through {len(self.stages)} stage(s), last {self.stages[-1].asset}" if self.stages else "unknown"
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"record id {self.record_id} is held by {len(shards)} rows of {asset} (shards "
+                f"{', '.join(str(s) for s in shards)}): two records share one id; their rows are listed "
+                "apart, not merged" for asset, shards in self.held_twice.items()]
 
 
 def is_release(asset: str) -> bool:
@@ -89,95 +121,243 @@ def shown(value: Any) -> Any:
     return value
 
 
-def evaluate_rules(row: pl.DataFrame, rules: list) -> list[tuple[str, bool, str]]:
-    """Each rule on the stored row: (rule, passed, measured value and threshold); rules whose inputs
-    the stored row does not keep are left out rather than guessed."""
-    out = []
-    for rule in rules:
-        try:
-            res = row.select(rule.keep.fill_null(False).alias("keep"), rule.detail().alias("detail"))
-        except pl.exceptions.PolarsError:
-            continue
-        out.append((rule.reason, bool(res["keep"][0]), str(res["detail"][0])))
-    return out
+def _cut(text: str, n: int = MAX_RULE_CHARS) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= n else flat[: n - 1] + "…"
 
 
-def screen_rules() -> dict[str, Callable[[], list]]:
-    """The screens whose rules can be re-evaluated on their stored rows."""
-    from assets.docmatix.reading import document_rules
-    from assets.finevideo.dynamism_screen import dynamism_rules
-    from assets.finevideo.metadata_rules import language_rules, word_density_rules
+def ruleset_class(asset: str, rulesets: Mapping[str, str | type[RuleSet]]) -> type[RuleSet] | str | None:
+    """The RuleSet class of a screening asset, None for an asset with no rules, or why it failed."""
+    ref = rulesets.get(asset)
+    if ref is None or isinstance(ref, type):
+        return ref
+    module, _, name = ref.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        return f"the rules of {asset} ({ref}) cannot be loaded: {type(e).__name__}: {e}"
+    return cls if isinstance(cls, type) and issubclass(cls, RuleSet) else f"{ref} is not a RuleSet"
 
-    return {"language_screen": language_rules, "word_density_screen": word_density_rules,
-            "dynamism_screen": dynamism_rules, "documents": document_rules}
+
+def stage_rules(asset: str, row: dict[str, Any] | None, rule_params: str | None,
+                rulesets: Mapping[str, str | type[RuleSet]], stored_reason: str | None,
+                kept: bool) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The stage's rules re-run on its stored row with the recorded parameters, and notes on
+    anything that keeps the re-evaluation from being the screen's own (never silent)."""
+    cls = ruleset_class(asset, rulesets)
+    params = json.loads(rule_params) if rule_params else None
+    if cls is None:
+        return [], ([f"rule parameters recorded ({rule_params}) but no RuleSet is known for {asset}: "
+                     "rules not re-evaluated"] if params is not None else [])
+    if isinstance(cls, str):
+        return [], [cls]
+    if row is None:
+        return [], [f"the stored row of {asset} was not found: rules not re-evaluated"]
+    notes = []
+    if params is None:
+        notes.append("this materialization recorded no rule parameters: re-evaluated with the current defaults")
+        params = {}
+    try:
+        rules = cls(**params).rules()
+    except (ValueError, TypeError) as e:
+        return [], [f"the recorded rule parameters no longer fit {cls.__name__} ({_cut(str(e), 160)}): "
+                    "rules not re-evaluated"]
+    results = [(r, status, _cut(text)) for r, status, text in evaluate(row, rules)]
+    failed = [r for r, status, _ in results if status == "FAIL"]
+    if (failed[0] if failed else None) != (None if kept else stored_reason):
+        notes.append(f"re-evaluation disagrees with the stored verdict ({'kept' if kept else stored_reason}); "
+                     "the row was judged by other rules or other data")
+    return results, notes
 
 
-def _stage_row(con, asset: str, record_id: str, shard: str | None) -> pl.DataFrame:
+def _stage_row(con, asset: str, record_id: str, shard: str | None) -> dict[str, Any] | None:
     cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [asset]).fetchall()}
-    where = 'record_id = ?' + (' AND shard = ?' if shard is not None and "shard" in cols else "")
-    params = [record_id] + ([shard] if shard is not None and "shard" in cols else [])
-    return con.sql(f'SELECT * FROM "{asset}" WHERE {where} LIMIT 1', params=params).pl()
+    by_shard = shard is not None and "shard" in cols
+    where = "record_id = ?" + (" AND shard = ?" if by_shard else "")
+    rows = con.sql(f'SELECT * FROM "{asset}" WHERE {where} LIMIT 1',
+                   params=[record_id, *([shard] if by_shard else [])]).pl().to_dicts()
+    return rows[0] if rows else None
 
 
-def audit(con, record_id: str, rules: dict[str, Callable[[], list]] | None = None, depth: int = 0,
+def audit(con, record_id: str, rulesets: Mapping[str, str | type[RuleSet]] | None = None, depth: int = 0,
           seen: set[str] | None = None) -> RecordAudit | None:
     """The audit of one record (None when the index does not know it)."""
-    rules = screen_rules() if rules is None else rules
+    rulesets = RULESETS if rulesets is None else rulesets
     seen = set() if seen is None else seen
     seen.add(record_id)
-    index = con.sql("SELECT * FROM provenance_index WHERE record_id = ? ORDER BY stage_order, asset, shard",
-                    params=[record_id]).pl()
+    index = con.sql("SELECT * FROM provenance_index WHERE record_id = ? "
+                    "ORDER BY stage_order, asset, shard NULLS FIRST", params=[record_id]).pl()
     if index.height == 0:
         return None
-    stages, known, parents_ids = [], {}, []
+    counts = index.group_by("asset").agg(pl.col("shard"), pl.len()).filter(pl.col("len") > 1)
+    held_twice = {a: list(s) for a, s, _ in counts.sort("asset").iter_rows()}
+    stages, known, parent_ids = [], {}, []
+    first_asset = index["asset"][0]
     for r in index.to_dicts():
         row = _stage_row(con, r["asset"], record_id, r["shard"])
-        values = {k: v for k, v in (row.to_dicts()[0] if row.height else {}).items() if k not in HIDDEN}
-        new = {k: shown(v) for k, v in values.items() if v is not None and known.get(k) != v}
-        known.update(values)
-        stage = StageAudit(r["asset"], r["group"], r["stage_order"], r["shard"], r["kept"], r["reason"], r["detail"],
-                           r["run_id"], r["code_version"], r["models"] or [], new,
-                           evaluate_rules(row, rules[r["asset"]]()) if r["asset"] in rules and row.height else [])
-        stages.append(stage)
-        if len(stages) == 1:  # a record comes from the parents of its first stage; a later stage (a release
-            parents_ids = list(r["parent_ids"] or [])  # listing what it bundles) names members, not origins
-    parents = []
+        values = {k: v for k, v in (row or {}).items() if k not in NOT_VALUES}
+        if held_twice:  # two records under one id: every row shown whole, nothing diffed across them
+            new = {k: shown(v) for k, v in values.items() if v is not None}
+        else:
+            new = {k: shown(v) for k, v in values.items() if v is not None and known.get(k) != v}
+            known.update(values)
+        rules, notes = stage_rules(r["asset"], row, r.get("rule_params"), rulesets, r["reason"], r["kept"])
+        stages.append(StageAudit(
+            r["asset"], r["group"], r["stage_order"], r["shard"], r["kept"], r["reason"], r["detail"],
+            r.get("run_id"), r.get("code_version"), r["models"] or [], r.get("data_version"),
+            r.get("materialized_at"), new, rules, notes))
+        if r["asset"] == first_asset:  # a record comes from the parents of its first stage; a later stage
+            parent_ids += [p for p in r["parent_ids"] or [] if p not in parent_ids]  # (a release) names members
+    parents, unindexed = [], []
     if depth < MAX_DEPTH:
-        for pid in parents_ids:
+        for pid in parent_ids:
             if pid not in seen:
-                p = audit(con, pid, rules, depth + 1, seen)
+                p = audit(con, pid, rulesets, depth + 1, seen)
                 if p is not None:
                     parents.append(p)
+                else:
+                    unindexed.append(pid)
     children = con.execute(
         "SELECT DISTINCT asset, record_id FROM provenance_index WHERE list_contains(parent_ids, ?) "
         "ORDER BY asset, record_id LIMIT 50", [record_id]).fetchall()
-    return RecordAudit(record_id, stages, parents, [(a, c) for a, c in children])
+    return RecordAudit(record_id, stages, parents, [(a, c) for a, c in children], held_twice,
+                       derived_releases(con, record_id), unindexed, parent_ids)
+
+
+def derived_releases(con, record_id: str) -> dict[str, int]:
+    """Release assets holding records built from `record_id`, following `parent_ids` forward a few
+    generations (a video's scene's question is released in the CinePile dataset)."""
+    seen: set[str] = set()
+    frontier = [record_id]
+    for _ in range(DESCENDANT_DEPTH):
+        if not frontier or len(seen) >= DESCENDANTS_MAX:
+            break
+        rows = con.execute("SELECT DISTINCT record_id FROM provenance_index WHERE list_has_any(parent_ids, ?) "
+                           f"LIMIT {DESCENDANTS_MAX}", [frontier]).fetchall()
+        frontier = [r[0] for r in rows if r[0] not in seen and r[0] != record_id]
+        seen.update(frontier)
+    if not seen:
+        return {}
+    rows = con.execute("SELECT asset, count(DISTINCT record_id) FROM provenance_index WHERE record_id IN "
+                       "(SELECT unnest(?)) AND ends_with(asset, '_dataset') GROUP BY asset ORDER BY asset",
+                       [sorted(seen)]).fetchall()
+    return {a: int(n) for a, n in rows}
+
+
+def near_ids(con, text: str, limit: int = 5) -> list[str]:
+    """Record ids containing `text`, for a "did you mean" when an id is not indexed."""
+    rows = con.execute("SELECT DISTINCT record_id FROM provenance_index WHERE record_id ILIKE ? ORDER BY 1 LIMIT ?",
+                       [f"%{text}%", limit]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "?"
+
+
+def _model_text(m: dict[str, Any]) -> str:
+    return (f"model ({m.get('role')}): backend={m.get('backend')} model={m.get('model')} "
+            f"task_version={m.get('task_version')} prompt_sha={(m.get('prompt_sha') or '')[:16]} "
+            f"fingerprint={(m.get('fingerprint') or '')[:16]}")
+
+
+def _run_text(s: StageAudit) -> str:
+    return (f"run {s.run_id or '?'}  code_version {s.code_version or '?'}  data_version {s.data_version or '?'}  "
+            f"materialized {_when(s.materialized_at)}")
+
+
+def _released(a: RecordAudit) -> str:
+    released = a.releases + [f"{asset} (via {n} record(s) built from it)" for asset, n in a.derived_releases.items()]
+    return ", ".join(released) if released else "no release"
+
+
+def _unwalked(a: RecordAudit) -> list[str]:
+    walked = {p.record_id for p in a.parents} | set(a.unindexed_parents)
+    return [p for p in a.parent_ids if p not in walked]
+
+
+def _children_by_asset(a: RecordAudit) -> dict[str, list[str]]:
+    by_asset: dict[str, list[str]] = {}
+    for asset, rid in a.children:
+        by_asset.setdefault(asset, []).append(rid)
+    return by_asset
 
 
 def render(a: RecordAudit, indent: str = "") -> list[str]:
-    released = a.releases + [f"{asset} (via {n} record(s) built from it)" for asset, n in a.derived_releases.items()]
-    lines = [f"{indent}record {a.record_id}: {a.verdict}",
-             f"{indent}  released in: {', '.join(released) if released else 'no release'}"]
+    """The audit as terminal lines (`make audit`)."""
+    lines = [f"{indent}record {a.record_id}: {a.verdict}"]
+    lines += [f"{indent}  WARNING: {w}" for w in a.warnings]
+    lines.append(f"{indent}  released in: {_released(a)}")
     for s in a.stages:
         verdict = "kept" if s.kept else f"REJECTED {s.reason}: {s.detail}"
         lines.append(f"{indent}  [{s.stage_order:>2}] {s.group}/{s.asset}"
                      + (f" [{s.shard}]" if s.shard else "") + f"  {verdict}")
-        lines.append(f"{indent}       run {s.run_id or '?'}  code_version {s.code_version or '?'}")
-        for rule, passed, detail in s.rules:
-            lines.append(f"{indent}       rule {rule}: {detail} -> {'pass' if passed else 'FAIL'}")
-        for m in s.models:
-            lines.append(f"{indent}       model ({m['role']}): backend={m['backend']} model={m['model']} "
-                         f"task_version={m['task_version']} prompt_sha={(m['prompt_sha'] or '')[:16]}")
+        lines.append(f"{indent}       {_run_text(s)}")
+        for rule, status, text in s.rules:
+            lines.append(f"{indent}       rule {rule}: {text} -> {status}")
+        lines += [f"{indent}       note: {n}" for n in s.notes]
+        lines += [f"{indent}       {_model_text(m)}" for m in s.models]
         for k, v in s.new_values.items():
             lines.append(f"{indent}       {k} = {v}")
-    by_asset: dict[str, list[str]] = {}
-    for asset, rid in a.children:
-        by_asset.setdefault(asset, []).append(rid)
-    for asset, ids in by_asset.items():
+    for asset, ids in _children_by_asset(a).items():
         more = f" (+{len(ids) - CHILDREN_SHOWN} more)" if len(ids) > CHILDREN_SHOWN else ""
         lines.append(f"{indent}  used by {asset}: {', '.join(ids[:CHILDREN_SHOWN])}{more}")
+    unwalked = _unwalked(a)
+    if unwalked:
+        lines.append(f"{indent}  {UNWALKED}: {', '.join(unwalked)}")
+    if a.unindexed_parents:
+        lines.append(f"{indent}  built from (not records of the index): {', '.join(a.unindexed_parents)}")
     for p in a.parents:
         lines.append(f"{indent}  parent:")
         lines += render(p, indent + "    ")
     return lines
+
+
+def _code(value: Any) -> str:
+    text = str(value).replace("`", "'").replace("\n", " ")
+    return f"`{text}`"
+
+
+def _id_link(rid: str) -> str:
+    return markdown_link(rid, audit_launchpad_url(rid))
+
+
+def render_markdown(a: RecordAudit, level: int = 2, parent_of: str | None = None) -> str:
+    """The audit as Markdown (the `audit` job's output): record ids link to their own audit."""
+    h = "#" * min(level, 6)
+    sub = "#" * min(level + 1, 6)
+    title = f"Record {_code(a.record_id)}" if parent_of is None else \
+        f"Parent {_id_link(a.record_id)} (of {_code(parent_of)})"
+    out = [f"{h} {title}", "", f"**Verdict:** {a.verdict}  ", f"**Released in:** {_released(a)}", ""]
+    out += [f"> **Warning:** {w}" for w in a.warnings] + ([""] if a.warnings else [])
+    for s in a.stages:
+        verdict = "kept" if s.kept else f"**REJECTED** {_code(s.reason)}: {_code(s.detail)}"
+        shard = f" · shard {_code(s.shard)}" if s.shard else ""
+        out += [f"{sub} [{s.stage_order}] {s.group} / {s.asset}{shard}", "", f"- verdict: {verdict}",
+                f"- run {_code(s.run_id or '?')} · code version {_code(s.code_version or '?')} · data version "
+                f"{_code(s.data_version or '?')} · materialized {_when(s.materialized_at)}"]
+        for rule, status, text in s.rules:
+            mark = f"**{status}**" if status == "FAIL" else (f"_{status}_" if status == NOT_EVALUATED else status)
+            out.append(f"- rule {_code(rule)}: {_code(text)} → {mark}")
+        out += [f"- note: {n}" for n in s.notes]
+        out += [f"- {_model_text(m)}" for m in s.models]
+        if s.new_values:
+            out.append("- values:")
+            out += [f"  - {_code(k)} = {_code(v)}" for k, v in s.new_values.items()]
+        out.append("")
+    children = _children_by_asset(a)
+    if children:
+        out += [f"{sub} Used by", ""]
+        for asset, ids in children.items():
+            more = f" (+{len(ids) - CHILDREN_SHOWN} more)" if len(ids) > CHILDREN_SHOWN else ""
+            out.append(f"- {asset}: {', '.join(_id_link(i) for i in ids[:CHILDREN_SHOWN])}{more}")
+        out.append("")
+    unwalked = _unwalked(a)
+    if unwalked:
+        out += [f"**{UNWALKED.capitalize()}:** {', '.join(_id_link(p) for p in unwalked)}", ""]
+    if a.unindexed_parents:
+        out += [f"**Built from (not records of the index):** {', '.join(_code(p) for p in a.unindexed_parents)}", ""]
+    for p in a.parents:
+        out += [render_markdown(p, level + 1, parent_of=a.record_id), ""]
+    return "\n".join(out).rstrip() + "\n"

@@ -1,32 +1,38 @@
-"""Record-level provenance over every stage, from the warehouse views the assets already publish.
+"""Record-level provenance over every stage, read from the contract every dataset row carries.
 
 Dagster's lineage is per asset and partition; a data team also asks it per record ("where did this
-sample come from, and why is that one missing?"). Every dataset stage already carries `record_id`,
-its verdict (`kept`, `reason`, `detail`) and its parents' ids (`parent_ids`, `qa_ids`,
-`document_id`, `*_record_id`), and model-derived rows carry backend/model/task_version/prompt_sha
-(some under a role prefix such as `label_`). The index reads exactly those columns from each view,
-so it never disagrees with the data, and adds each partition's Dagster run id and code version.
+sample come from, and why is that one missing?"). Every dataset stage declares, through
+`assets.kit.provenance.declare`, its rows' `record_id`, `parent_ids` (the records a row was built
+from) and `models` (one entry per model-derived field group), and screens add their verdict
+(`kept`, `reason`, `detail`). The index reads exactly those columns from each stage's warehouse
+view: nothing is guessed from column names. A view that has `record_id` but not the contract is
+listed as skipped with that reason, never silently dropped. Each row is then joined with the
+materialization that produced it (run id, code version, data version, the rule parameters a
+screen ran with, and when).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
-LIST_PARENTS = ("parent_ids", "qa_ids")
-SCALAR_PARENTS = ("document_id", "parent_id", "question_id")
-MODEL_FIELDS = ("backend", "model", "task_version", "prompt_sha")
-MODEL_ROLES = ("", "label_", "annotation_", "description_", "judge_")
-MODEL_STRUCT = pl.Struct({"role": pl.String, **{f: pl.String for f in MODEL_FIELDS}})
+from assets.kit.provenance import MODEL_FIELDS, MODELS, PARENTS
+
 INDEX_SCHEMA = {
     "record_id": pl.String, "asset": pl.String, "group": pl.String, "stage_order": pl.Int32,
     "shard": pl.String, "kept": pl.Boolean, "reason": pl.String, "detail": pl.String,
-    "parent_ids": pl.List(pl.String), "models": pl.List(MODEL_STRUCT),
+    "parent_ids": PARENTS, "models": MODELS,
 }
+# one row per (asset, shard) materialization; shard is null for an unpartitioned asset
 RUN_SCHEMA = {"asset": pl.String, "shard": pl.String, "run_id": pl.String, "code_version": pl.String,
-              "materialized_at": pl.Float64}
+              "data_version": pl.String, "rule_params": pl.String, "materialized_at": pl.Float64}
+RUN_COLUMNS = tuple(c for c in RUN_SCHEMA if c not in ("asset", "shard"))
+CONTRACT_COLUMNS = ("record_id", "parent_ids", "models")
+_MODELS_SQL = "STRUCT(" + ", ".join(f"{f} VARCHAR" for f in MODEL_FIELDS) + ")[]"
 
 
 @dataclass(frozen=True)
@@ -36,44 +42,44 @@ class Stage:
     order: int
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A stage the index could not read, and why (shown in the index's metadata)."""
+
+    asset: str
+    reason: str
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def parent_columns(columns: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(list-valued, scalar) columns of a view that name a record's parents."""
-    cols = list(columns)
-    lists = [c for c in LIST_PARENTS if c in cols]
-    scalars = [c for c in cols if c in SCALAR_PARENTS or (c.endswith("_record_id") and c != "record_id")]
-    return lists, scalars
+def missing_contract(columns: Sequence[str] | None) -> str | None:
+    """Why a view cannot be indexed (None when it can)."""
+    if not columns:
+        return "no warehouse view (not materialized yet)"
+    missing = [c for c in CONTRACT_COLUMNS if c not in columns]
+    if "record_id" in missing:
+        return "no record_id column (not a dataset of records)"
+    if missing:
+        return f"no provenance contract: missing {', '.join(missing)}"
+    return None
 
 
 def stage_sql(stage: Stage, columns: Sequence[str]) -> str:
     """One SELECT turning a stage's view into index rows (all columns cast to the index's types)."""
     cols = set(columns)
 
-    def col(name: str, cast: str = "VARCHAR") -> str:
+    def opt(name: str, cast: str = "VARCHAR") -> str:
         return f"CAST({_q(name)} AS {cast})" if name in cols else f"CAST(NULL AS {cast})"
 
-    lists, scalars = parent_columns(columns)
-    parents = [f"CAST({_q(c)} AS VARCHAR[])" for c in lists] + [f"[CAST({_q(c)} AS VARCHAR)]" for c in scalars]
-    parent_expr = "list_filter(flatten([" + ", ".join(parents) + "]), lambda x: x IS NOT NULL)" if parents \
-        else "CAST([] AS VARCHAR[])"
-    roles = [r for r in MODEL_ROLES if f"{r}backend" in cols or f"{r}model" in cols]
-    structs = [
-        "{'role': " + (f"'{r.rstrip('_')}'" if r else "'model'") + ", "
-        + ", ".join(f"'{f}': {col(r + f)}" for f in MODEL_FIELDS) + "}"
-        for r in roles
-    ]
-    models_expr = (f"list_filter([{', '.join(structs)}], lambda m: m.backend IS NOT NULL OR m.model IS NOT NULL)"
-                   if structs else "CAST([] AS STRUCT(role VARCHAR, backend VARCHAR, model VARCHAR, "
-                                   "task_version VARCHAR, prompt_sha VARCHAR)[])")
     kept = "CAST(kept AS BOOLEAN)" if "kept" in cols else "TRUE"
     return (
         f"SELECT CAST(record_id AS VARCHAR) AS record_id, '{stage.asset}' AS asset, '{stage.group}' AS \"group\", "
-        f"CAST({stage.order} AS INTEGER) AS stage_order, {col('shard')} AS shard, {kept} AS kept, "
-        f"{col('reason')} AS reason, {col('detail')} AS detail, {parent_expr} AS parent_ids, "
-        f"{models_expr} AS models FROM {_q(stage.asset)}"
+        f"CAST({stage.order} AS INTEGER) AS stage_order, {opt('shard')} AS shard, {kept} AS kept, "
+        f"{opt('reason')} AS reason, {opt('detail')} AS detail, "
+        f"coalesce(CAST(parent_ids AS VARCHAR[]), []) AS parent_ids, "
+        f"coalesce(CAST(models AS {_MODELS_SQL}), []) AS models FROM {_q(stage.asset)}"
     )
 
 
@@ -85,13 +91,14 @@ def view_columns(con, name: str) -> list[str] | None:
     return [r[0] for r in rows] or None
 
 
-def build_index(con, stages: Sequence[Stage]) -> tuple[pl.DataFrame, list[str]]:
-    """Index rows of every stage whose view exists and has `record_id`; also the stages skipped."""
+def build_index(con, stages: Sequence[Stage]) -> tuple[pl.DataFrame, list[Skipped]]:
+    """Index rows of every stage whose view honours the contract; also the stages skipped, with why."""
     parts, skipped = [], []
     for stage in stages:
         cols = view_columns(con, stage.asset)
-        if not cols or "record_id" not in cols:
-            skipped.append(stage.asset)
+        why = missing_contract(cols)
+        if why is not None:
+            skipped.append(Skipped(stage.asset, why))
             continue
         parts.append(con.sql(stage_sql(stage, cols)).pl())
     if not parts:
@@ -99,14 +106,29 @@ def build_index(con, stages: Sequence[Stage]) -> tuple[pl.DataFrame, list[str]]:
     return pl.concat([p.cast(INDEX_SCHEMA) for p in parts]).select(list(INDEX_SCHEMA)), skipped
 
 
-def with_runs(index: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
-    """Attach the run id and code version of the materialization each row came from.
+def params_text(params: Any) -> str | None:
+    """Rule parameters as the index stores them: canonical JSON (None when none were recorded)."""
+    if params is None:
+        return None
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
 
-    `runs` has one row per (asset, shard) with shard null for unpartitioned assets."""
-    runs = runs.cast(RUN_SCHEMA)
+
+def with_runs(index: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
+    """Attach the materialization each row came from: run id, code version, data version, rule
+    parameters and time.
+
+    `runs` has one row per (asset, shard) with shard null for unpartitioned assets; a row of an
+    unpartitioned asset (a fan-in whose rows still name their shard) takes the asset's run."""
+    runs = runs.cast(RUN_SCHEMA).select(list(RUN_SCHEMA))
     partitioned = index.join(runs.filter(pl.col("shard").is_not_null()), on=["asset", "shard"], how="left")
     whole = runs.filter(pl.col("shard").is_null()).drop("shard")
-    missing = partitioned.filter(pl.col("run_id").is_null()).drop("run_id", "code_version", "materialized_at")
+    missing = partitioned.filter(pl.col("run_id").is_null()).drop(*RUN_COLUMNS)
     filled = missing.join(whole, on="asset", how="left")
     return pl.concat([partitioned.filter(pl.col("run_id").is_not_null()), filled], how="vertical_relaxed") \
-        .sort("stage_order", "asset", "record_id")
+        .sort("stage_order", "asset", "shard", "record_id", nulls_last=True)
+
+
+def duplicated_ids(index: pl.DataFrame) -> pl.DataFrame:
+    """(asset, record_id, shards) held more than once by one asset: two records sharing one id."""
+    return (index.group_by("asset", "record_id").agg(pl.col("shard").sort().alias("shards"), pl.len())
+            .filter(pl.col("len") > 1).drop("len").sort("asset", "record_id"))

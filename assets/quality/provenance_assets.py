@@ -1,8 +1,8 @@
 """`provenance_index`: one row per record per stage, built after every dataset asset.
 
-Built by `definitions.py` from the loaded graph (`build_provenance_index`), because it depends on
-every asset of every other group and numbers stages in the graph's topological order: a group
-added later is indexed without editing this file.
+Built by the root `definitions.py` from the assets it covers (`build_provenance_index(assets)`),
+because it depends on every dataset asset of every other group and numbers stages in the graph's
+topological order: a group added later is indexed without editing this file.
 """
 
 import graphlib
@@ -11,17 +11,19 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.metadata import bar_chart, preview
-from assets.quality.provenance import RUN_SCHEMA, Stage, build_index, with_runs
-from assets.quality.sql_models import refresh_upstream_views
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.links import audit_launchpad_url
+from assets.kit.metadata import bar_chart, preview
+from assets.quality.provenance import RUN_SCHEMA, Stage, build_index, duplicated_ids, params_text, with_runs
+from assets.quality.views import refresh_upstream_views
 
 INDEXED_GROUPS_EXCLUDED = ("quality",)
 
 
-def stages_of(all_assets: list) -> list[Stage]:
+def stages_of(covered: list) -> list[Stage]:
     """Every asset outside the quality group, numbered in dependency order."""
     group_of, graph = {}, {}
-    for a in all_assets:
+    for a in covered:
         if not isinstance(a, dg.AssetsDefinition):
             continue
         for key in a.keys:
@@ -34,8 +36,19 @@ def stages_of(all_assets: list) -> list[Stage]:
     return [Stage(k.to_user_string(), group_of[k], i) for i, k in enumerate(order, start=1)]
 
 
+def _run_row(asset: str, record: dg.EventLogRecord) -> dict:
+    mat = record.asset_materialization
+    params = mat.metadata.get("rule_params")
+    return {"asset": asset, "shard": mat.partition, "run_id": record.run_id,
+            "code_version": mat.tags.get("dagster/code_version"),
+            "data_version": mat.tags.get("dagster/data_version"),
+            "rule_params": params_text(params.value) if params is not None else None,
+            "materialized_at": record.timestamp}
+
+
 def latest_runs(instance: dg.DagsterInstance, index: pl.DataFrame) -> pl.DataFrame:
-    """Run id and code version of the latest materialization of each (asset, shard) in the index."""
+    """The latest materialization of each (asset, shard) in the index: run id, code version, data
+    version, the rule parameters it recorded, and when."""
     rows = []
     pairs = index.select("asset", "shard").unique().iter_rows()
     for asset, shard in sorted(pairs, key=lambda p: (p[0], p[1] or "")):
@@ -44,30 +57,28 @@ def latest_runs(instance: dg.DagsterInstance, index: pl.DataFrame) -> pl.DataFra
             flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
             records = instance.fetch_materializations(flt, limit=1).records
             if records:
-                r = records[0]
-                rows.append({"asset": asset, "shard": r.asset_materialization.partition, "run_id": r.run_id,
-                             "code_version": r.asset_materialization.tags.get("dagster/code_version"),
-                             "materialized_at": r.timestamp})
+                rows.append(_run_row(asset, records[0]))
                 break
     return pl.DataFrame(rows, schema=RUN_SCHEMA).unique(["asset", "shard"], keep="first")
 
 
-def build_provenance_index(all_assets: list) -> dg.AssetsDefinition:
-    stages = stages_of(all_assets)
+def build_provenance_index(covered: list) -> dg.AssetsDefinition:
+    """The index over the records of `covered` (the assets of every group but quality)."""
+    stages = stages_of(covered)
 
-    @dg.asset(
-        name="provenance_index",
-        group_name="quality",
-        kinds={"duckdb", "polars", "parquet"},
-        owners=["team:data"],
-        code_version="1",
+    @kit_asset(
+        group="quality",
+        kinds=("duckdb", "polars", "parquet"),
         deps=[dg.AssetKey.from_user_string(s.asset) for s in stages],
         pool="duckdb",
         description=(
-            "Every record of every stage: its verdict (kept, reason, detail), its parents' ids, the "
-            "backend/model/task version/prompt hash of each model-derived field, and the Dagster run id "
-            "and code version that produced it. `make audit ID=<record_id>` and the `record_audit` view "
-            "walk it from a released sample back to its source row."
+            "Every record of every stage, read from the provenance contract its rows declare: its "
+            "verdict (kept, reason, detail), its parents' ids (`parent_ids`), the models behind its "
+            "model-derived fields (`models`), and the materialization that produced it (run id, code "
+            "version, data version, the rule parameters a screen ran with, time). The `audit` "
+            "job (launchpad: `record_id`), `make audit ID=<record_id>` and the `record_audit` view "
+            "walk it from a released sample back to its source row. Stages without the contract are "
+            "listed under `stages_skipped` with the reason."
         ),
     )
     def provenance_index(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
@@ -75,15 +86,30 @@ def build_provenance_index(all_assets: list) -> dg.AssetsDefinition:
         with duckdb.get_connection() as con:
             index, skipped = build_index(con, stages)
         df = with_runs(index, latest_runs(context.instance, index))
+        for s in skipped:
+            context.log.info(f"provenance_index: {s.asset} skipped: {s.reason}")
+        dupes = duplicated_ids(df)
+        if dupes.height:
+            context.log.warning(f"provenance_index: {dupes.height} record id(s) held twice by one asset, e.g. "
+                                f"{dupes.row(0, named=True)}; the audit reports them apart")
         per_asset = {a: n for a, n in df.group_by("asset").len().sort("asset").iter_rows()}
-        return dg.Output(df, metadata={
+        meta = {
             "dagster/row_count": df.height,
             "records": df["record_id"].n_unique(),
             "stages_indexed": len(per_asset),
-            "stages_without_records": dg.MetadataValue.json(skipped),
+            "covered_assets": dg.MetadataValue.json([s.asset for s in stages]),
+            "stages_skipped": dg.MetadataValue.json({s.asset: s.reason for s in skipped}),
+            "ids_held_twice": dupes.height,
             "rows_without_run": int(df["run_id"].is_null().sum()),
             "rows_per_stage": bar_chart(per_asset, "index rows per stage", "rows") if per_asset else "none",
-            "preview": preview(df, ["record_id", "asset", "shard", "kept", "reason", "run_id", "code_version"]),
-        })
+            "preview": preview(df, ["record_id", "asset", "shard", "kept", "reason", "run_id", "code_version",
+                                    "data_version"]),
+        }
+        released = df.filter(pl.col("asset").str.ends_with("_dataset"))
+        example = (released if released.height else df)["record_id"].head(1).to_list()
+        if example:
+            meta["example_record_id"] = dg.MetadataValue.text(example[0])
+            meta["example_audit"] = dg.MetadataValue.url(audit_launchpad_url(example[0]))
+        return versioned(df, meta)
 
     return provenance_index

@@ -19,6 +19,11 @@ Balance and diversity are by construction: the digit count is uniform over 1-3, 
 are uniform, existence questions are half yes / half no, position questions half occupied / half
 empty, and question wording is drawn from several paraphrases. Duplicate layouts are removed.
 
+Identity: a scene is `digit_scene:<split>:<seed>:<n>` (the n-th scene drawn for that split and
+seed: the same draw gives the same scene whatever the profile's scene count), a conversation
+nests its scene's id (`conversation:<scene id>:<kind>:<i>`), a source digit is
+`sklearn_digits:<row>`; all minted by `assets.kit.identity`.
+
 Pure logic: numpy and Pillow only; no Dagster, no torch.
 """
 
@@ -30,6 +35,8 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from assets.kit.identity import record_id, source_key
 
 CANVAS = 36
 CELL = 12
@@ -149,6 +156,19 @@ def draw_digits(rng: random.Random, pool: dict[int, list[int]], k: int) -> tuple
     return tuple(placed)
 
 
+def scene_record_id(split: str, seed: int, n: int) -> str:
+    return record_id("digit_scene", split, seed, n)
+
+
+def digit_source_key(source_index: int) -> str:
+    """The sklearn digit a placed tile was cut from (a source, shared by every scene using it)."""
+    return source_key("sklearn_digits", source_index)
+
+
+def conversation_id(scene_id: str, kind: str, i: int) -> str:
+    return record_id("conversation", scene_id, kind, i)
+
+
 def generate_scenes(n: int, split: str, pool: dict[int, list[int]], seed: int,
                     max_digits: int = 3) -> tuple[list[Scene], int]:
     """`n` distinct scenes with exactly balanced digit counts (1..max_digits in turn); a layout
@@ -166,7 +186,7 @@ def generate_scenes(n: int, split: str, pool: dict[int, list[int]], seed: int,
             dropped += 1
             continue
         seen.add(key)
-        scenes.append(Scene(scene_id=f"digit_scene:{split}:{seed}:{len(scenes)}", split=split, digits=digits))
+        scenes.append(Scene(scene_id=scene_record_id(split, seed, len(scenes)), split=split, digits=digits))
     rng.shuffle(scenes)
     return scenes, dropped
 
@@ -299,10 +319,10 @@ def conversations(scene: Scene, seed: int, dialogues: int = 1, max_turns: int = 
     out = []
     for i, t in enumerate(turns):
         kind = "caption" if t.qtype == "caption" else "qa"
-        out.append(Conversation(f"{scene.scene_id}:{kind}:{i}", scene.scene_id, kind, [t]))
+        out.append(Conversation(conversation_id(scene.scene_id, kind, i), scene.scene_id, kind, [t]))
     for j in range(dialogues):
         k = rng.randint(2, max_turns)
-        out.append(Conversation(f"{scene.scene_id}:dialogue:{j}", scene.scene_id, "dialogue",
+        out.append(Conversation(conversation_id(scene.scene_id, "dialogue", j), scene.scene_id, "dialogue",
                                 rng.sample(turns, k)))
     return out
 

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Sequence
 
 from assets.training.mllm_components import pad_batch, png_to_image
-from assets.training.mllm_training import answer_text, expand_image, prompt_text
+from assets.training.prompt_format import answer_text, expand_image, prompt_text
 
 # Llama-style (q/k/v/o, gate/up/down) and GPT-2-style (c_attn, c_proj, c_fc) decoder layers.
 LORA_TARGETS = (r".*(language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj"

@@ -2,8 +2,13 @@
 
 mllm_stage2 -> preference_pairs -> memory_plan -> dpo_model -> hallucination_eval
 
-Thin wrappers over `preference.py` (on-policy RLAIF-V pairs), `resources/gpu.plan_memory` (the
-section-7 memory formula), `dpo.py` (TRL DPOTrainer + peft LoRA) and `hallucination.py` (AMBER).
+Thin wrappers over `preference.py` (on-policy RLAIF-V pairs), `dpo_memory.py` (the section-7
+memory formula), `dpo.py` (TRL DPOTrainer + peft LoRA) and `hallucination.py` (AMBER). Budgets come
+from the training profile (run config `profile`), recorded in each output's metadata.
+
+Provenance: a pair's parent is its scene and the sampling policy is in `models` (role `policy`);
+the DPO model is `dpo:<checkpoint sha256>` with the stage-2 model as parent; an evaluation row's
+parent is its test scene and the evaluated checkpoint is in `models` (role `evaluated`).
 """
 
 import json
@@ -16,46 +21,70 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.metadata import markdown_table, png_markdown, preview
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import provenance_result, provenance_spec
+from assets.kit.identity import parse_record_id, record_id
+from assets.kit.metadata import markdown_table, png_markdown, preview
+from assets.kit.provenance import declare, models_series
 from assets.training import digit_scenes as ds
-from assets.training.dpo_memory import activation_gb_per_pair, plan_row
-from assets.training.mllm_assets import (
-    GROUP,
-    OWNERS,
-    MllmConfig,
+from assets.training.checkpoints import (
     dims_of,
+    evaluation_frame,
     load_model_row,
     model_row,
+    model_used,
     put_checkpoint,
-    resolve_budget,
-    scene_grid,
     scene_pixels,
-    scenes_from_frame,
-    training_asset,
 )
-from resources.gpu import GB, GPUResource, estimate_memory
+from assets.training.dpo_memory import activation_gb_per_pair, plan_row
+from assets.training.mllm_config import MllmBudget, budget_for
+from assets.training.scene_frames import scenes_from_frame
+from assets.training.scheduling import GPU_OP_TAGS, GPU_POOL
+from assets.training.training_charts import dpo_rewards_figure, scene_grid_figure
+from resources.gpu import GPUResource
+from resources.gpu_memory import GB, estimate_memory
 from resources.storage import MediaStore
 
 CAPTION_QUESTION = ds.CAPTION_PROMPTS[0]
 
 
-@training_asset(
-    code_version="1",
+class DpoConfig(dg.Config):
+    profile: str = Field(default="", description="fast | default | large; empty: MMFOUNDRY_TRAINING_PROFILE.")
+
+
+def budget_meta(b: MllmBudget) -> dict:
+    """The run settings that decide the result (the profile's budget), for the output metadata."""
+    return {"profile": b.profile, "budget": dg.MetadataValue.json(b.as_dict())}
+
+
+def published(df: pl.DataFrame, metadata: dict):
+    """The output (content-hashed data version) and its provenance contract check."""
+    yield versioned(df, metadata)
+    yield provenance_result(df)
+
+
+def _grid(pngs: list[bytes], titles: list[str], title: str, cols: int = 4) -> dg.MetadataValue:
+    return png_markdown(scene_grid_figure(pngs, titles, title, cols), title)
+
+
+@kit_asset(
+    group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description=(
         "Preference pairs in RLAIF-V's fields (ds_name, image, question, chosen, rejected, origin_dataset, "
         "origin_split, idx, image_path), built on-policy on the `pref` scenes (handwriting stage 2 never saw): "
         "the stage-2 model samples captions, each claim is checked against the scene (the labeler; RLAIF-V "
         "uses an open MLLM) and samples are ranked by wrong claims; chosen = a sample with none (else the "
         "reference caption), rejected = a sample with a hallucinated digit or a wrong position (else a "
-        "synthetic one). Held-out pairs from unused test scenes. Images thumbnail-resized, inline PNG bytes."
+        "synthetic one). Held-out pairs from unused test scenes. Images thumbnail-resized, inline PNG bytes. "
+        "Parent: the scene; `models`: the sampling policy."
     ),
 )
-def preference_pairs(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource, media: MediaStore,
-                     digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame) -> pl.DataFrame:
+def preference_pairs(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUResource, media: MediaStore,
+                     digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame):
     from assets.training.mllm_training import answer_questions
-    from assets.training.preference import build_pair, thumbnail_png
+    from assets.training.preference import build_pair, pair_record_id, thumbnail_png
 
-    b = resolve_budget(config)
+    b = budget_for(config.profile)
     gpu.setup()
     device = gpu.torch_device()
     policy = mllm_stage2.row(0, named=True)
@@ -80,26 +109,27 @@ def preference_pairs(context: dg.AssetExecutionContext, config: MllmConfig, gpu:
         pair = build_pair(scene, CAPTION_QUESTION, samples[i * k:(i + 1) * k], rng)
         thumb, before, after = thumbnail_png(png, b.thumbnail_side)
         rows.append({
-            "record_id": f"preference:{scene.scene_id}", "ds_name": "digit_scenes", "image": thumb,
+            "record_id": pair_record_id(scene.scene_id), "ds_name": "digit_scenes", "image": thumb,
             "question": pair["question"], "chosen": pair["chosen"], "rejected": pair["rejected"],
             "origin_dataset": "digit_scenes", "origin_split": scene.split, "idx": i,
-            "image_path": f"digit_scenes/{scene.split}/{scene.scene_id.rsplit(':', 1)[-1]}.png",
+            "image_path": f"digit_scenes/{scene.split}/{parse_record_id(scene.scene_id)[1][-1]}.png",
             "scene_id": scene.scene_id, "chosen_source": pair["chosen_source"],
             "rejected_source": pair["rejected_source"], "rejected_fault": pair["rejected_fault"],
             "samples": pair["samples"], "faithful_samples": pair["faithful_samples"],
             "hallucinating_samples": pair["hallucinating_samples"], "image_size": list(before),
-            "thumbnail_size": list(after), "policy_id": policy["record_id"],
-            "parent_ids": [scene.scene_id, policy["record_id"]],
+            "thumbnail_size": list(after),
         })
     df = pl.DataFrame(rows)
+    df = declare(df, parents=["scene_id"], models=[models_series([[model_used("policy", policy)]] * df.height)])
     train = df.filter(pl.col("origin_split") == "pref")
 
     def counts(col: str) -> dg.MetadataValue:
         return dg.MetadataValue.json({str(k): int(n) for k, n in train.group_by(col).len().sort(col).iter_rows()})
 
     sample = df.head(6)
-    context.add_output_metadata({
+    yield from published(df, {
         "dagster/row_count": df.height, "train_pairs": train.height, "test_pairs": df.height - train.height,
+        "policy": policy["record_id"], **budget_meta(b),
         "samples_per_scene": k, "sample_temperature": b.sample_temperature,
         "sampled_captions_hallucinating": float(df["hallucinating_samples"].sum() / max(1, df["samples"].sum())),
         "sampled_captions_faithful": float(df["faithful_samples"].sum() / max(1, df["samples"].sum())),
@@ -107,17 +137,16 @@ def preference_pairs(context: dg.AssetExecutionContext, config: MllmConfig, gpu:
         "rejected_fault": counts("rejected_fault"), "sampling_seconds": sampling_seconds,
         "thumbnail_side": b.thumbnail_side,
         "preview": preview(df, ["record_id", "question", "chosen", "rejected", "rejected_fault", "rejected_source"]),
-        "sample_pairs": scene_grid(sample["image"].to_list(),
-                                   [f"+ {c}\n- {r}" for c, r in zip(sample["chosen"], sample["rejected"], strict=True)],
-                                   "chosen (+) / rejected (-)", cols=3),
+        "sample_pairs": _grid(sample["image"].to_list(),
+                              [f"+ {c}\n- {r}" for c, r in zip(sample["chosen"], sample["rejected"], strict=True)],
+                              "chosen (+) / rejected (-)", cols=3),
     })
-    return df
 
 
 # --------------------------------------------------------------------------- memory plan
 
 
-class MemoryPlanConfig(MllmConfig):
+class MemoryPlanConfig(DpoConfig):
     target_model: str = Field(default="Idefics2-8B (Mistral-7B decoder)", description="Production model planned for.")
     target_params: int = Field(default=8_000_000_000, description="Parameters of the production model.")
     target_lora_params: int = Field(default=55_300_000, description="LoRA parameters (all linear layers, r=8).")
@@ -128,28 +157,30 @@ class MemoryPlanConfig(MllmConfig):
     target_effective_batch: int = 64
 
 
-@dg.asset(
-    group_name=GROUP, owners=OWNERS, kinds={"polars"}, code_version="1",
+@kit_asset(
+    group="training", kinds={"polars"}, check_specs=(provenance_spec,),
     description=(
         "Memory plan for DPO (RECIPES section 7: policy + reference + gradients + 2 AdamW states, activations "
         "extra). For the configured production model and VRAM budget it picks precision, LoRA, batch, gradient "
         "accumulation and checkpointing, or records the refusal with its numbers; for this run (the tiny "
-        "model on this device) it gives the batch, accumulation and checkpointing the DPO step uses."
+        "model on this device) it gives the batch, accumulation and checkpointing the DPO step uses. Rows "
+        "`memory_plan:target` (the production model, from run config) and `memory_plan:this_run` (parent: "
+        "the stage-2 model it measured)."
     ),
 )
 def memory_plan(context: dg.AssetExecutionContext, config: MemoryPlanConfig, gpu: GPUResource, media: MediaStore,
-                mllm_stage2: pl.DataFrame, preference_pairs: pl.DataFrame) -> pl.DataFrame:
+                mllm_stage2: pl.DataFrame, preference_pairs: pl.DataFrame):
+    from peft import get_peft_model
+
     from assets.training.dpo import lora_config
 
-    b = resolve_budget(config)
+    b = budget_for(config.profile)
     target = plan_row(
         config.target_model, config.target_params, config.target_lora_params, config.target_vram_gb,
         config.target_effective_batch,
         activation_gb_per_pair(config.target_seq_len, config.target_hidden, config.target_layers, 2), "target GPU")
     row = mllm_stage2.row(0, named=True)
     model, tok, _, n_img = load_model_row(media, row)
-    from peft import get_peft_model
-
     lora_params = get_peft_model(model, lora_config(b.lora_rank, b.lora_alpha)).get_nb_trainable_parameters()[0]
     n_params = sum(p.numel() for p in model.parameters())
     longest = max(len(tok(t, add_special_tokens=False)["input_ids"])
@@ -162,30 +193,33 @@ def memory_plan(context: dg.AssetExecutionContext, config: MemoryPlanConfig, gpu
     text = model.config.get_text_config()
     run = plan_row("this run", n_params, int(lora_params), vram, b.dpo_batch * b.dpo_grad_accumulation,
                    activation_gb_per_pair(seq, text.hidden_size, text.num_hidden_layers, 4), device)
-    df = pl.DataFrame([target, run], infer_schema_length=None)
-    published = {
+    df = pl.DataFrame([{"record_id": record_id("memory_plan", "target"), "_parents": []} | target,
+                       {"record_id": record_id("memory_plan", "this_run"), "_parents": [row["record_id"]]} | run],
+                      infer_schema_length=None, schema_overrides={"_parents": pl.List(pl.String)})
+    df = declare(df, parents=["_parents"]).drop("_parents")
+    published_figures = {
         "8B fp32 (GB)": round(estimate_memory(8_000_000_000, "fp32").total_gb, 1),
         "8B bf16 + LoRA 55.3M (GB)": round(estimate_memory(8_000_000_000, "bf16", 55_300_000).total_gb, 1),
     }
     cols = ["plan", "status", "precision", "lora", "batch_size", "grad_accumulation", "gradient_checkpointing",
             "policy_gb", "reference_gb", "gradients_gb", "optimizer_gb", "activations_gb", "total_gb", "vram_gb"]
-    context.add_output_metadata({
+    if run["status"] != "planned":
+        raise dg.Failure(description=f"DPO does not fit this device: {run['message']}")
+    yield from published(df, {
         "plans": dg.MetadataValue.md(markdown_table(df.select([c for c in cols if c in df.columns]))),
         "target_status": target["status"], "target_message": target["message"] or "fits",
-        "this_run_status": run["status"], "published_figures": dg.MetadataValue.json(published),
+        "this_run_status": run["status"], "published_figures": dg.MetadataValue.json(published_figures),
+        "measured_model": row["record_id"], **budget_meta(b),
         "this_run_sequence_tokens": seq, "note": "LoRA is the recipe's choice for the DPO step even where the "
         "planner would allow full fine-tuning (it does for the tiny model); TRL with PEFT reuses the frozen base "
         "as the reference, so the recipe's second copy is an upper bound there.",
     })
-    if run["status"] != "planned":
-        raise dg.Failure(description=f"DPO does not fit this device: {run['message']}")
-    return df
 
 
 @dg.asset_check(asset=memory_plan, description="The production configuration fits its VRAM budget (else the "
                 "plan records the refusal and the smallest footprint).")
 def memory_plan_fits_target(memory_plan: pl.DataFrame) -> dg.AssetCheckResult:
-    target = memory_plan.row(0, named=True)
+    target = memory_plan.filter(pl.col("record_id") == record_id("memory_plan", "target")).row(0, named=True)
     return dg.AssetCheckResult(passed=target["status"] == "planned", severity=dg.AssetCheckSeverity.WARN,
                                metadata={"plan": target["plan"], "message": target["message"] or "fits"})
 
@@ -193,43 +227,28 @@ def memory_plan_fits_target(memory_plan: pl.DataFrame) -> dg.AssetCheckResult:
 # --------------------------------------------------------------------------- DPO
 
 
-def _curve_chart(logs: list[dict]) -> dg.MetadataValue:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = [e["step"] for e in logs if "rewards/margins" in e]
-    fig, ax = plt.subplots(figsize=(6, 2.6))
-    for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"):
-        ax.plot(steps, [e[key] for e in logs if "rewards/margins" in e], label=key)
-    ax.set_xlabel("step")
-    ax.legend(fontsize=7)
-    ax.set_title("DPO (TRL log)")
-    return png_markdown(fig, "DPO rewards")
-
-
-@training_asset(
-    kinds={"pytorch", "trl", "peft"}, code_version="1",
+@kit_asset(
+    group="training", kinds={"pytorch", "trl", "peft"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS,
+    check_specs=(provenance_spec,),
     description=(
         "DPO of the stage-2 model with TRL's DPOTrainer and a peft LoRA adapter on the decoder and projector "
         "(reference = the frozen base with the adapter disabled), merged after training. Batch, accumulation, "
         "checkpointing and precision come from memory_plan. TRL's rewards/accuracies, margins, chosen and "
-        "rejected, and the same metrics on held-out test pairs."
+        "rejected, and the same metrics on held-out test pairs. Parent: the stage-2 model."
     ),
 )
-def dpo_model(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource, media: MediaStore,
+def dpo_model(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUResource, media: MediaStore,
               digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame, preference_pairs: pl.DataFrame,
-              memory_plan: pl.DataFrame) -> pl.DataFrame:
+              memory_plan: pl.DataFrame):
     import torch
 
     from assets.training import dpo
-    from assets.training.mllm_training import answer_text, prompt_text
+    from assets.training.prompt_format import answer_text, prompt_text
 
-    b = resolve_budget(config)
+    b = budget_for(config.profile)
     gpu.setup()
     device = gpu.torch_device()
-    plan = memory_plan.filter(pl.col("plan") == "this run").row(0, named=True)
+    plan = memory_plan.filter(pl.col("record_id") == record_id("memory_plan", "this_run")).row(0, named=True)
     policy_row = mllm_stage2.row(0, named=True)
     model, tok, processor, n_img = load_model_row(media, policy_row, device)
     # bf16 where the plan needs it or the GPU resource asks for it (auto: bf16 on a CUDA card that has it).
@@ -263,16 +282,18 @@ def dpo_model(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPURes
         held_out = dpo.dpo_terms(logps["pc"], logps["pr"], logps["rc"], logps["rr"], b.dpo_beta)
     uri, sha, size = put_checkpoint(media, merged, {"dims": json.loads(policy_row["dims"]) if policy_row["dims"] else None,
                                                     "dpo": summary})
-    context.add_output_metadata({
+    df = model_row("dpo", uri, sha, size, policy_row, dims_of(policy_row), b.profile, [policy_row["record_id"]],
+                   {**summary, **{f"held_out/{k}": v for k, v in held_out.items()}, "log_history": logs})
+    yield from published(df, {
         **{f"train/{k}": v for k, v in summary.items() if isinstance(v, float | int)},
         **{f"held_out/{k}": v for k, v in held_out.items()},
         "trainer": summary["trainer"], "peft": summary["peft"], "batch_size": batch,
         "grad_accumulation": accumulation, "bf16": bf16, "beta": b.dpo_beta, "lr": b.dpo_lr,
-        "lora_rank": b.lora_rank, "sft_weight": b.dpo_sft_weight, "train_pairs": len(train_rows), "held_out_pairs": test_rows.height,
-        "rewards_curve": _curve_chart(logs), "checkpoint_uri": uri, **gpu.describe(),
+        "lora_rank": b.lora_rank, "sft_weight": b.dpo_sft_weight, "train_pairs": len(train_rows),
+        "held_out_pairs": test_rows.height, "trained_on": "preference_pairs (pref split)", **budget_meta(b),
+        "rewards_curve": png_markdown(dpo_rewards_figure(logs), "DPO rewards"), "checkpoint_uri": uri,
+        "checkpoint_sha256": sha, **gpu.describe(),
     })
-    return model_row("dpo", uri, sha, size, policy_row, dims_of(policy_row), b, [policy_row["record_id"]], **summary, **{f"held_out/{k}": v for k, v in held_out.items()},
-                     log_history=logs)
 
 
 # --------------------------------------------------------------------------- hallucination evaluation
@@ -280,6 +301,8 @@ def dpo_model(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPURes
 
 def amber_scores(model, tok, processor, n_img: int, scenes: list[ds.Scene], test_df: pl.DataFrame, seed: int,
                  device) -> tuple[dict, list[dict]]:
+    """AMBER's scores and one row per item: a caption per scene (`item` 0) and the scene's yes/no
+    existence probes (`item` 0, 1, ... in the order `existence_probes` draws them)."""
     from assets.training import hallucination as hl
     from assets.training.mllm_metrics import caption_correct
     from assets.training.mllm_training import answer_questions
@@ -299,11 +322,14 @@ def amber_scores(model, tok, processor, n_img: int, scenes: list[ds.Scene], test
               "caption_accuracy": sum(caption_correct(c, s) for c, s in zip(captions, scenes, strict=True)) / len(scenes),
               "yes_no_accuracy": yn.accuracy, "yes_no_f1_no": yn.f1_no, "yes_no_unparsed": yn.unparsed,
               "mentions": objects.mentions, "hallucinated_mentions": objects.hallucinated}
-    rows = [{"task": "caption", "scene_id": s.scene_id, "question": CAPTION_QUESTION, "truth": ds.caption(s),
-             "prediction": c, "hallucinated": sorted(hl.caption_objects(c) - s.classes)}
+    rows = [{"task": "caption", "scene_id": s.scene_id, "item": 0, "question": CAPTION_QUESTION,
+             "truth": ds.caption(s), "prediction": c, "hallucinated": sorted(hl.caption_objects(c) - s.classes)}
             for s, c in zip(scenes, captions, strict=True)]
-    rows += [{"task": "yes_no", "scene_id": scenes[i].scene_id, "question": q, "truth": t, "prediction": a,
-              "hallucinated": []} for (i, q, t), a in zip(probes, answers, strict=True)]
+    seen: dict[int, int] = {}
+    for (i, q, t), a in zip(probes, answers, strict=True):
+        item = seen[i] = seen.get(i, -1) + 1
+        rows.append({"task": "yes_no", "scene_id": scenes[i].scene_id, "item": item, "question": q, "truth": t,
+                     "prediction": a, "hallucinated": []})
     return scores, rows
 
 
@@ -311,53 +337,53 @@ AMBER_TABLE = ("CHAIR", "Cover", "Hal", "CHAIR_loc", "position_error_rate", "cap
                "yes_no_f1_no")
 
 
-@training_asset(
-    code_version="1",
+@kit_asset(
+    group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description=(
         "AMBER-style hallucination evaluation before (stage 2) and after DPO on held-out scenes: generative "
         "CHAIR (hallucinated digit mentions / all mentions), Cover (true digits mentioned / true digits), Hal "
         "(% captions with a hallucination), CHAIR over (digit, position) pairs, and discriminative yes/no "
-        "existence questions (balanced) with accuracy and F1 with 'no' as the positive class."
+        "existence questions (balanced) with accuracy and F1 with 'no' as the positive class. `variant` says "
+        "before_dpo / after_dpo; parent = the test scene, `models` = the evaluated checkpoint."
     ),
 )
-def hallucination_eval(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource,
+def hallucination_eval(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUResource,
                        media: MediaStore, digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame,
-                       dpo_model: pl.DataFrame) -> pl.DataFrame:
-    b = resolve_budget(config)
+                       dpo_model: pl.DataFrame):
+    b = budget_for(config.profile)
     gpu.setup()
     device = gpu.torch_device()
     test_df = digit_scenes.filter(pl.col("split") == "test").head(b.amber_scenes)
     scenes = scenes_from_frame(test_df)
-    results, frames = {}, []
+    results, frames, evaluated = {}, [], {}
     for name, frame in (("before_dpo", mllm_stage2), ("after_dpo", dpo_model)):
         row = frame.row(0, named=True)
         model, tok, processor, n_img = load_model_row(media, row, device)
         results[name], rows = amber_scores(model, tok, processor, n_img, scenes, test_df, gpu.seed, device)
-        frames.append(pl.DataFrame(rows).with_columns(pl.lit(name).alias("model"), pl.lit(row["record_id"]).alias("model_id")))
-    df = pl.concat(frames).with_row_index("n").with_columns(
-        (pl.col("model") + ":" + pl.col("task") + ":" + pl.col("n").cast(pl.String)).alias("record_id"),
-        pl.concat_list([pl.col("model_id"), pl.col("scene_id")]).alias("parent_ids")).drop("n")
+        frames.append(evaluation_frame("hallucination_eval", rows, ("variant", name),
+                                       ["variant", "task", "scene_id", "item"], "scene_id", row,
+                                       {"hallucinated": pl.List(pl.Int64)}))
+        evaluated[name] = row["record_id"]
+    df = pl.concat(frames)
     before, after = results["before_dpo"], results["after_dpo"]
     table = pl.DataFrame([{"metric": m, "before_dpo": round(before[m], 4), "after_dpo": round(after[m], 4),
                            "change": round(after[m] - before[m], 4)} for m in AMBER_TABLE])
     rel = (before["CHAIR"] - after["CHAIR"]) / before["CHAIR"] if before["CHAIR"] else 0.0
-    fixed = df.filter((pl.col("task") == "caption") & (pl.col("model") == "before_dpo")
-                      & (pl.col("hallucinated").list.len() > 0)).head(6)
-    after_caps = dict(zip(df.filter((pl.col("task") == "caption") & (pl.col("model") == "after_dpo"))["scene_id"],
-                          df.filter((pl.col("task") == "caption") & (pl.col("model") == "after_dpo"))["prediction"],
-                          strict=True))
+    captions = df.filter(pl.col("task") == "caption")
+    fixed = captions.filter((pl.col("variant") == "before_dpo") & (pl.col("hallucinated").list.len() > 0)).head(6)
+    after_caps = dict(captions.filter(pl.col("variant") == "after_dpo").select("scene_id", "prediction").iter_rows())
     pngs = dict(zip(test_df["record_id"], test_df["image_png"], strict=True))
-    context.add_output_metadata({
+    yield from published(df, {
         "dagster/row_count": df.height, "scenes": len(scenes),
         **{f"before/{k}": float(v) for k, v in before.items()}, **{f"after/{k}": float(v) for k, v in after.items()},
         "chair_relative_reduction": rel, "cover_change_points": 100 * (after["Cover"] - before["Cover"]),
+        "evaluated_models": dg.MetadataValue.json(evaluated), **budget_meta(b),
         "amber": dg.MetadataValue.md(markdown_table(table, 20)),
-        "hallucinations_before_dpo": scene_grid(
+        "hallucinations_before_dpo": _grid(
             [pngs[s] for s in fixed["scene_id"]],
             [f"before: {p}\nafter: {after_caps[s]}" for s, p in zip(fixed["scene_id"], fixed["prediction"], strict=True)],
             "captions that hallucinated before DPO", cols=3) if fixed.height else "none",
     })
-    return df
 
 
 @dg.asset_check(asset=hallucination_eval, description="Issue target: DPO lowers CHAIR by >= 30% relative while "
@@ -368,7 +394,7 @@ def dpo_lowers_chair(hallucination_eval: pl.DataFrame) -> dg.AssetCheckResult:
     caps = hallucination_eval.filter(pl.col("task") == "caption")
     scores = {}
     for name in ("before_dpo", "after_dpo"):
-        part = caps.filter(pl.col("model") == name)
+        part = caps.filter(pl.col("variant") == name)
         truth = [hl.caption_objects(t) for t in part["truth"]]
         scores[name] = hl.chair_scores([hl.caption_objects(p) for p in part["prediction"]], truth)
     before, after = scores["before_dpo"], scores["after_dpo"]

@@ -22,37 +22,14 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from assets.training import digit_scenes as ds
+from assets.training.mllm_config import ModelDims
+from assets.training.prompt_format import BOS, EOS, IMAGE, PAD, SPECIAL_TOKENS, UNK, conversation_text
 
-SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>", "<image>")
-PAD, BOS, EOS, UNK, IMAGE = SPECIAL_TOKENS
 BACKGROUND = 10  # patch label for "no digit"
-
-
-@dataclass(frozen=True)
-class ModelDims:
-    image_size: int = ds.CANVAS
-    patch_size: int = 12
-    vision_hidden: int = 64
-    vision_layers: int = 2
-    vision_heads: int = 4
-    decoder: str = "llama"  # llama (rotary positions) | gpt2 (learned absolute positions)
-    text_hidden: int = 128
-    text_layers: int = 2
-    text_heads: int = 4
-    vocab_size: int = 320
-    max_positions: int = 256
-
-    @property
-    def image_tokens(self) -> int:
-        return (self.image_size // self.patch_size) ** 2
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -279,8 +256,6 @@ def decoder_corpus(conversations: Sequence[ds.Conversation], scenes: dict[str, d
     stage 1 is to make pixels read like those symbols. (A 2-layer decoder trained on the text
     without any transcript never learns to use its context, and a projector-only stage cannot
     teach it.) The transcript has no pixel offsets, so boxes stay a guess until stage 2."""
-    from assets.training.mllm_training import conversation_text
-
     return [conversation_text([(t.question, t.answer) for t in c.turns]).replace(
         IMAGE, " " + ds.grid_text(scenes[c.scene_id]), 1) for c in conversations]
 

@@ -14,7 +14,32 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from assets.training.mllm_components import ModelDims
+from assets.training import digit_scenes as ds
+from assets.training.profiles import training_profile
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """The tiny LLaVA's sizes (mllm_components builds it from these)."""
+
+    image_size: int = ds.CANVAS
+    patch_size: int = 12
+    vision_hidden: int = 64
+    vision_layers: int = 2
+    vision_heads: int = 4
+    decoder: str = "llama"  # llama (rotary positions) | gpt2 (learned absolute positions)
+    text_hidden: int = 128
+    text_layers: int = 2
+    text_heads: int = 4
+    vocab_size: int = 320
+    max_positions: int = 256
+
+    @property
+    def image_tokens(self) -> int:
+        return (self.image_size // self.patch_size) ** 2
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -93,3 +118,10 @@ BUDGETS = {b.profile: b for b in (FAST, DEFAULT, LARGE)}
 
 def budget(profile: str) -> MllmBudget:
     return BUDGETS[profile]
+
+
+def budget_for(profile: str | None) -> MllmBudget:
+    """The budget of a run: its config's `profile`, else MMFOUNDRY_TRAINING_PROFILE (default fast).
+    A run setting, not code: it enters each output's metadata (`profile`, `budget`), never the
+    code version."""
+    return budget(training_profile(profile or None))

@@ -79,7 +79,8 @@ def summarise(rows: Sequence[dict]) -> dict[str, float]:
 def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequence[ds.Conversation],
              n_image_tokens: int, device="cpu", batch_size: int = 128) -> tuple[dict[str, float], list[dict]]:
     """Answer every single-turn item and play every dialogue; returns the summary and per-item rows
-    (scene_id, kind, qtype, question, truth, prediction, score)."""
+    (conversation_id, turn, scene_id, kind, qtype, question, truth, prediction, score; dialogue
+    turns add dialogue_id). A row is identified by (conversation, turn): the asset mints its id."""
     from assets.training.mllm_training import answer_questions
 
     index = {s.scene_id: i for i, s in enumerate(scenes)}
@@ -97,8 +98,8 @@ def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequen
         for c, p in zip(items, preds, strict=True):
             t = c.turns[0]
             truth = ds.caption(by_id[c.scene_id]) if t.qtype == "caption" else t.answer
-            rows.append({"record_id": c.record_id, "scene_id": c.scene_id, "kind": c.kind, "qtype": t.qtype,
-                         "question": t.question, "truth": truth, "prediction": p,
+            rows.append({"conversation_id": c.record_id, "turn": 0, "scene_id": c.scene_id, "kind": c.kind,
+                         "qtype": t.qtype, "question": t.question, "truth": truth, "prediction": p,
                          "score": score_answer(t.qtype, p, t.answer, by_id[c.scene_id])})
     dialogues = [c for c in convs if c.kind == "dialogue"]
     histories: list[list[tuple[str, str]]] = [[] for _ in dialogues]
@@ -114,7 +115,7 @@ def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequen
             c, t = dialogues[k], dialogues[k].turns[turn]
             histories[k].append((t.question, p))
             truth = ds.caption(by_id[c.scene_id]) if t.qtype == "caption" else t.answer
-            rows.append({"record_id": f"{c.record_id}:turn{turn}", "scene_id": c.scene_id, "kind": "dialogue",
+            rows.append({"conversation_id": c.record_id, "turn": turn, "scene_id": c.scene_id, "kind": "dialogue",
                          "dialogue_id": c.record_id, "qtype": t.qtype, "question": t.question, "truth": truth,
                          "prediction": p, "score": score_answer(t.qtype, p, t.answer, by_id[c.scene_id])})
     return summarise(rows), rows

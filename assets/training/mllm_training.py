@@ -21,32 +21,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from assets.training.mllm_components import (
-    BOS,
-    EOS,
-    IMAGE,
     LengthBuckets,
     cosine_schedule,
     pad_batch,
     part_of,
 )
+from assets.training.prompt_format import (
+    answer_text,
+    expand_image,
+    prompt_text,
+)
 
 IGNORE = -100
-
-
-def prompt_text(question: str, first: bool) -> str:
-    return (f"{BOS}USER:{IMAGE} " if first else "USER: ") + f"{question} ASSISTANT:"
-
-
-def answer_text(answer: str) -> str:
-    return f" {answer}{EOS}"
-
-
-def conversation_text(turns: Sequence[tuple[str, str]]) -> str:
-    return "".join(prompt_text(q, i == 0) + answer_text(a) for i, (q, a) in enumerate(turns))
-
-
-def expand_image(text: str, n_image_tokens: int) -> str:
-    return text.replace(IMAGE, IMAGE * n_image_tokens)
 
 
 def _ids(tokenizer, text: str) -> list[int]:

@@ -15,6 +15,9 @@ scene's own annotation: every "a d at the p" claim is checked against the digits
   (`extra_digit`), so every scene yields one pair;
 - images are thumbnail-resized (Pillow's `Image.thumbnail`, aspect kept) to bound memory.
 
+A pair's record is `preference_pair:<scene id>` (one pair per scene); its parent is the scene and
+the policy that sampled it is in `models` (role `policy`).
+
 Pure logic: Pillow and the digit-scenes module only.
 """
 
@@ -25,11 +28,16 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assets.kit.identity import record_id
 from assets.training import digit_scenes as ds
 
 RLAIF_V_FIELDS = ("ds_name", "image", "question", "chosen", "rejected", "origin_dataset", "origin_split",
                   "idx", "image_path")
 FAULTS = ("hallucinated_digit", "wrong_position", "extra_digit")
+
+
+def pair_record_id(scene_id: str) -> str:
+    return record_id("preference_pair", scene_id)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """sCM consistency distillation as assets: `scm_teacher` -> `scm_student` -> `scm_report`.
 
 Thin wrappers: the budgets come from the training profile (`profile` in the run config, else
-MMFOUNDRY_TRAINING_PROFILE), the training itself from `scm/jobs.run_job`, launched in-process or as
-a separate process under Dagster Pipes according to `GPUResource.launch`. Checkpoints go to the
-media store (URI + sha256 in the returned frame and the metadata); the next asset loads them by URI.
+MMFOUNDRY_TRAINING_PROFILE: a run setting recorded in each output's metadata, not part of the code
+version), the training itself from `scm/jobs.run_job`, launched in-process or as a separate process
+under Dagster Pipes according to `GPUResource.launch`. Checkpoints go to the media store (URI +
+sha256 in the returned frame and the metadata); the next asset loads them by URI.
+
+Identity and provenance of the rows: `scm_records.py`.
 """
 
 import json
@@ -14,12 +17,16 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.metadata import png_markdown, preview
+from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.checks import provenance_result, provenance_spec
+from assets.kit.metadata import png_markdown, preview
 from assets.training.profiles import training_profile
-from resources.gpu import GPUResource, estimate_memory
+from assets.training.scheduling import GPU_OP_TAGS, GPU_POOL
+from assets.training.scm_records import checkpoint_frame, checkpoint_record, image_source, report_frame
+from resources.gpu import GPUResource
+from resources.gpu_memory import estimate_memory
 from resources.storage import MediaStore
 
-GPU_OP_TAGS = {"dagster-k8s/config": {"container_config": {"resources": {"limits": {"nvidia.com/gpu": 1}}}}}
 PIPES_MODULE = "assets.training.scm.pipes"
 
 
@@ -41,10 +48,10 @@ class ScmReportConfig(dg.Config):
     profile: str | None = Field(default=None, description="fast | default | large (else MMFOUNDRY_TRAINING_PROFILE)")
 
 
-def _checkpoint_frame(curve: list[dict], ref, extra: dict | None = None) -> pl.DataFrame:
-    df = pl.DataFrame(curve, infer_schema_length=None)
-    cols = {"checkpoint_uri": ref.uri, "checkpoint_sha256": ref.sha256, **(extra or {})}
-    return df.with_columns(*(pl.lit(v).alias(k) for k, v in cols.items()))
+def published(df: pl.DataFrame, metadata: dict):
+    """The output (content-hashed data version) and its provenance contract check."""
+    yield versioned(df, metadata)
+    yield provenance_result(df)
 
 
 def _summary_meta(summary: dict) -> dict:
@@ -75,13 +82,8 @@ def _run(context, gpu: GPUResource, payload: dict, media: MediaStore):
     return summary, ref, curve
 
 
-@dg.asset(
-    group_name="training",
-    kinds={"pytorch"},
-    owners=["team:ml"],
-    code_version="1",
-    pool="gpu",
-    op_tags=GPU_OP_TAGS,
+@kit_asset(
+    group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description=(
         "sCM teacher: a TrigFlow diffusion model (v-prediction, sigma_d = 0.5, log-normal time "
         "proposal) on 8x8 digits by default (or a folder / Parquet of images): a small conv UNet with "
@@ -89,8 +91,7 @@ def _run(context, gpu: GPUResource, payload: dict, media: MediaStore):
         "fast profile). One row per logged step; the EMA checkpoint is in the media store."
     ),
 )
-def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu: GPUResource,
-                media: MediaStore) -> dg.Output[pl.DataFrame]:
+def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu: GPUResource, media: MediaStore):
     from assets.training.scm.config import scm_config, with_overrides
     from assets.training.scm.plots import loss_curve
 
@@ -99,11 +100,12 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
     cfg = with_overrides(full.teacher, source=config.source, steps=config.steps, seed=config.seed)
     payload = {"job": "teacher", "config": cfg.as_dict(), "max_threads": full.max_threads}
     summary, ref, curve = _run(context, gpu, payload, media)
-    df = _checkpoint_frame(curve, ref, {"profile": profile})
+    df = checkpoint_frame("scm_teacher", curve, ref.uri, ref.sha256, [image_source(cfg.source)], {"profile": profile})
     # an explicit Output: a Pipes session requires a typed event stream from the step
-    return dg.Output(df, metadata={
+    yield from published(df, {
         "dagster/row_count": df.height,
         "profile": profile,
+        "checkpoint_record": checkpoint_record(df)["record_id"],
         "checkpoint_uri": ref.uri,
         "checkpoint_sha256": ref.sha256,
         "checkpoint_bytes": ref.size,
@@ -116,13 +118,8 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
     })
 
 
-@dg.asset(
-    group_name="training",
-    kinds={"pytorch"},
-    owners=["team:ml"],
-    code_version="1",
-    pool="gpu",
-    op_tags=GPU_OP_TAGS,
+@kit_asset(
+    group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description=(
         "sCM student by continuous-time consistency distillation (sCD) from scm_teacher: torch.func.jvp "
         "tangent, tangent warm-up and normalisation, learned adaptive weighting, log-normal proposal, "
@@ -131,7 +128,7 @@ def scm_teacher(context: dg.AssetExecutionContext, config: ScmTeacherConfig, gpu
     ),
 )
 def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu: GPUResource,
-                media: MediaStore, scm_teacher: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+                media: MediaStore, scm_teacher: pl.DataFrame):
     from assets.training.scm.config import scm_config, with_overrides
     from assets.training.scm.plots import loss_curve, ratio_curve
 
@@ -143,11 +140,15 @@ def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu
                "max_threads": full.max_threads,
                "teacher_checkpoint": str(media.local_path(teacher_uri)), "teacher_sha256": teacher_sha}
     summary, ref, curve = _run(context, gpu, payload, media)
-    df = _checkpoint_frame(curve, ref, {"profile": profile, "teacher_checkpoint_uri": teacher_uri,
-                                        "teacher_checkpoint_sha256": teacher_sha})
+    teacher = checkpoint_record(scm_teacher)
+    df = checkpoint_frame("scm_student", curve, ref.uri, ref.sha256, [teacher["record_id"]],
+                          {"profile": profile, "teacher_checkpoint_uri": teacher_uri,
+                           "teacher_checkpoint_sha256": teacher_sha})
     meta = {
         "dagster/row_count": df.height,
         "profile": profile,
+        "checkpoint_record": checkpoint_record(df)["record_id"],
+        "teacher_checkpoint_record": teacher["record_id"],
         "checkpoint_uri": ref.uri,
         "checkpoint_sha256": ref.sha256,
         "teacher_checkpoint_sha256": teacher_sha,
@@ -160,25 +161,21 @@ def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu
     }
     if any(r.get("ratio_1step") is not None for r in curve):
         meta["fd_ratio_curve"] = png_markdown(ratio_curve(curve), "FD ratio curve")
-    return dg.Output(df, metadata=meta)
+    yield from published(df, meta)
 
 
-@dg.asset(
-    group_name="training",
-    kinds={"pytorch"},
-    owners=["team:ml"],
-    code_version="1",
-    pool="gpu",
-    op_tags=GPU_OP_TAGS,
+@kit_asset(
+    group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description=(
         "sCM quality/speed report: Frechet distance in the features of a classifier trained on the same "
         "images (not FID) beside the real-vs-real floor; teacher Heun sweep to 126 NFE and its reference "
         "NFE (smallest within 2% of 126 NFE), naive teacher 2-step, student 1-step and 2-step (t_mid "
-        "tuned on val); wall-clock per sample measured side by side; class coverage; a sample grid."
+        "tuned on val); wall-clock per sample measured side by side; class coverage; a sample grid. One row "
+        "per sampler (`network` teacher / student, or the data floor), naming the checkpoint it evaluated."
     ),
 )
 def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: GPUResource,
-               media: MediaStore, scm_teacher: pl.DataFrame, scm_student: pl.DataFrame) -> pl.DataFrame:
+               media: MediaStore, scm_teacher: pl.DataFrame, scm_student: pl.DataFrame):
     from assets.training.scm import plots as scm_plots
     from assets.training.scm.config import scm_config
     from assets.training.scm.data import load_images
@@ -197,16 +194,20 @@ def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: 
     d = tckpt["config"]
     data = load_images(d["source"], d["image_size"], seed=d["seed"], sigma_d=tckpt["data"]["sigma_d"])
     rep = build_report(teacher, student, data, cfg, device, log=context.log.info)
-    df = pl.DataFrame(rep.rows, schema_overrides={"t_mid": pl.Float64}, infer_schema_length=None).select(ROW_COLUMNS)
+    df = report_frame(rep.rows, ROW_COLUMNS, d["source"], {"teacher": checkpoint_record(scm_teacher),
+                                                           "student": checkpoint_record(scm_student)})
     samplers = [r for r in rep.rows if r["section"] == "sampler"]
     chosen, ref = rep.row(rep.chosen), rep.row("teacher_reference")
     curve = [r for r in scm_student.to_dicts() if r.get("ratio_1step") is not None]
     table = df.filter(pl.col("section") != "heun_sweep").select(
         "sampler", "nfe", "t_mid", "fd_test", "ratio_to_teacher", "sec_per_sample", "speedup_vs_reference",
         "coverage").with_columns(pl.col(pl.Float64).round(4))
-    context.add_output_metadata({
+    yield from published(df, {
         "dagster/row_count": df.height,
         "profile": profile,
+        "config": dg.MetadataValue.json(cfg.as_dict()),
+        "evaluated_models": dg.MetadataValue.json({n: r["record_id"] for n, r in (
+            ("teacher", checkpoint_record(scm_teacher)), ("student", checkpoint_record(scm_student)))}),
         "reference_nfe": rep.reference_nfe,
         "chosen_sampler": rep.chosen,
         "fd_ratio_chosen": round(chosen["ratio_to_teacher"], 3),
@@ -224,4 +225,3 @@ def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: 
             [r for r in samplers if r["sampler"] != "teacher_reference"], rep.floor_test), "FD vs NFE"),
         **({"fd_ratio_curve": png_markdown(scm_plots.ratio_curve(curve), "FD ratio curve")} if curve else {}),
     })
-    return df

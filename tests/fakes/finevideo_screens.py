@@ -17,14 +17,38 @@ from pathlib import Path
 
 import polars as pl
 
+from assets.kit.identity import record_id
 from resources.storage import MediaStore
 from resources.video import probe
+
+
+def finevideo_definitions():
+    """The FineVideo group alone with the deployment's resources (built from the environment), so
+    the group's integration tests do not depend on every other group of the code location."""
+    import dagster as dg
+
+    from assets.finevideo.definitions import ASSETS, CHECKS
+    from resources.deployment import build_resources
+
+    return dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=build_resources())
 
 
 def _write(data_root: str, asset: str, shard: str, df: pl.DataFrame) -> None:
     path = Path(data_root) / asset / f"{shard}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     df.write_parquet(path)
+
+
+def record_ids(data_root: str, shard: str, items: list[dict]) -> list[str]:
+    """The raw rows' record ids (`yt:<shard>:<id>:<row>`): read from the materialized
+    raw_video_metadata partition when there is one, else minted from the items' order in the shard."""
+    path = Path(data_root) / "raw_video_metadata" / f"{shard}.parquet"
+    if path.exists():
+        raw = pl.read_parquet(path, columns=["video_id", "record_id"]).unique("video_id", keep="first",
+                                                                             maintain_order=True)
+        ids = dict(raw.iter_rows())
+        return [ids[it["id"]] for it in items]
+    return [record_id("yt", shard, it["id"], row) for row, it in enumerate(items)]
 
 
 def _verdict(exp: dict | None) -> tuple[bool, str | None]:
@@ -81,7 +105,8 @@ def fabricate(manifest: dict, landing: Path, data_root: str, null_cuts: set[str]
         if it["kind"] == "video":
             by_shard.setdefault(it["shard"], []).append(it)
     for shard, items in sorted(by_shard.items()):
-        base = [{"record_id": f"yt:{it['id']}", "video_id": it["id"], "shard": shard} for it in items]
+        base = [{"record_id": rid, "video_id": it["id"], "shard": shard}
+                for rid, it in zip(record_ids(data_root, shard, items), items, strict=True)]
         lang, files, density, dyn = [], [], [], []
         for row, it in zip(base, items, strict=True):
             exp = it["expected"]
@@ -117,6 +142,7 @@ def fabricate(manifest: dict, landing: Path, data_root: str, null_cuts: set[str]
                 "media_uri": f["media_uri"], "duration_s": duration, "fps": f["fps"], "segments": d["segments"],
                 "static_segments": d["fixed"]["static_segments"], "finevideo_static": d["finevideo"]["static"],
                 "fixed_static": d["fixed"]["static"], "static_fraction_segments": d["fixed"]["static_segments"] / d["segments"],
+                "fixed_static_fraction": d["fixed"]["static_segments"] / d["segments"],
                 "static_fraction_time": d["frozen_fraction"],
                 "longest_freeze_s": max((e - s for s, e in d["freezes_d50_s"]), default=0.0),
                 "freeze_intervals": [{"start_s": s, "end_s": e} for s, e in d["freezes_d50_s"]],

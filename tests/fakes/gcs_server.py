@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench.fault_server import start_http_server, stop_http_server
+from tests.fakes.fault_server import start_http_server, stop_http_server
 
 
 class FakeGCS:

@@ -1,12 +1,14 @@
 """The automation policy of sensors/automation.py, evaluated with `dg.evaluate_automation_conditions`
 on a graph of the project's shape: a shard root, two per-shard steps (one runs a Task), a fan-in
-across shards and a report. What each tick requests is compared with what a person expects."""
+across shards and a report, each reporting a content data version as the project's assets do.
+What each tick requests is compared with what a person expects."""
 
 import dagster as dg
 import polars as pl
 from pydantic import BaseModel
 
-from resources.llm import Task, task_code_version
+from assets.kit.asset_kit import versioned
+from assets.kit.task import Task, task_code_version
 from resources.storage import ParquetIOManager
 from sensors.automation import apply_policy, automation_sensors
 
@@ -33,26 +35,30 @@ class LabelTaskV2(LabelTask):
     version = "2"
 
 
+CONTENT = {}  # shard -> what its landed file holds now (a test rewrites a shard by changing it)
+
+
 def graph(root, task: type[Task] = LabelTask, report_version: str = "1") -> dg.Definitions:
     @dg.asset(partitions_def=SHARDS, group_name="g", code_version="1")
-    def raw(context) -> pl.DataFrame:
-        return pl.DataFrame({"shard": [context.partition_key]})
+    def raw(context):
+        key = context.partition_key
+        return versioned(pl.DataFrame({"shard": [key], "content": [CONTENT.get(key, "v1")]}))
 
     @dg.asset(partitions_def=SHARDS, group_name="g", code_version="1")
-    def screen(raw: pl.DataFrame) -> pl.DataFrame:
-        return raw
+    def screen(raw: pl.DataFrame):
+        return versioned(raw)
 
     @dg.asset(partitions_def=SHARDS, group_name="g", code_version=task_code_version("1", task))
-    def labels(screen: pl.DataFrame) -> pl.DataFrame:
-        return screen
+    def labels(screen: pl.DataFrame):
+        return versioned(screen)
 
     @dg.asset(group_name="g", code_version="1")
-    def selection(labels: dict[str, pl.DataFrame]) -> pl.DataFrame:
-        return pl.concat(list(labels.values()))
+    def selection(labels: dict[str, pl.DataFrame]):
+        return versioned(pl.concat([labels[k] for k in sorted(labels)]))
 
     @dg.asset(group_name="quality", code_version=report_version)
-    def report(selection: pl.DataFrame) -> pl.DataFrame:
-        return selection
+    def report(selection: pl.DataFrame):
+        return versioned(selection)
 
     assets, by_kind = apply_policy([raw, screen, labels, selection, report])
     return dg.Definitions(assets=assets, sensors=automation_sensors(by_kind),
@@ -107,10 +113,31 @@ def test_a_new_shard_runs_its_own_partitions_then_the_fan_ins_and_nothing_else(t
         assert requested(tick) == {"screen": ["s3"], "labels": ["s3"]}
         run(defs, instance, ["screen", "labels"], "s3")
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
-        assert requested(tick) == {"selection": [None]}
-        run(defs, instance, ["selection"])
+        # the report follows the fan-in in the same evaluation (reports follow data, not a cron)
+        assert requested(tick) == {"selection": [None], "report": [None]}
+        run(defs, instance, ["selection", "report"])
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
-        assert requested(tick) == {}  # the report waits for its daily cron
+        assert requested(tick) == {}
+
+
+def test_rerunning_an_unchanged_shard_starts_nothing_downstream(tmp_path):
+    CONTENT.clear()
+    defs = graph(tmp_path)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("auto_shards", ["s1", "s2"])
+        build_all(defs, instance, ["s1", "s2"])
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert requested(tick) == {}
+
+        run(defs, instance, ["raw"], "s1")  # the landing sensor re-ran s1: same bytes, same data version
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {}
+
+        CONTENT["s1"] = "v2"  # s1 was rewritten with other rows: it flows through, s2 does not
+        run(defs, instance, ["raw"], "s1")
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {"screen": ["s1"], "labels": ["s1"]}
+    CONTENT.clear()
 
 
 def test_a_new_task_version_marks_exactly_the_assets_that_run_it(tmp_path):
@@ -128,7 +155,7 @@ def test_a_new_task_version_marks_exactly_the_assets_that_run_it(tmp_path):
         for k in ("s1", "s2"):
             run(v2, instance, ["labels"], k)
         tick = dg.evaluate_automation_conditions(defs=v2, instance=instance, cursor=tick.cursor)
-        assert requested(tick) == {"selection": [None]}
+        assert requested(tick) == {}  # the new version wrote the same rows: nothing downstream runs
 
 
 def test_an_edited_report_reruns_the_report_alone(tmp_path):
@@ -143,12 +170,11 @@ def test_an_edited_report_reruns_the_report_alone(tmp_path):
 
 def test_model_backed_assets_carry_their_tasks_in_the_code_version(monkeypatch):
     from assets.docmatix.qa_task import QAGenerationTask
+    from assets.kit.asset_kit import code_version
     from definitions import defs
 
     graph_ = defs.resolve_asset_graph()
     before = graph_.get(dg.AssetKey("raw_qa")).code_version
-    assert before == task_code_version("1", QAGenerationTask)
-    for key in ("taxonomy_labels", "video_annotations", "docvqa_predictions", "docvqa_judgments"):
-        assert graph_.get(dg.AssetKey(key)).code_version.count("-") >= 1, key
+    assert before == code_version("assets.docmatix.qa_assets", tasks=(QAGenerationTask,))
     monkeypatch.setattr(QAGenerationTask, "version", "2")
-    assert task_code_version("1", QAGenerationTask) != before
+    assert code_version("assets.docmatix.qa_assets", tasks=(QAGenerationTask,)) != before

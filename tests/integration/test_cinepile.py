@@ -13,7 +13,9 @@ import pytest
 
 from assets.cinepile.bank import DEFAULT_BANK
 from assets.cinepile.categories import CATEGORIES
-from assets.cinepile.refinement import STATUSES
+from assets.cinepile.tables import STATUSES
+from assets.kit.identity import parse_record_id
+from assets.kit.provenance import contract_problems
 from resources.warehouse import query
 
 NAMES = ["Ana", "Ben", "Cleo", "Dev", "Eli"]
@@ -102,7 +104,8 @@ def built(tmp_path_factory):
         assert res.success
         tables = {n: pl.read_parquet(root / "data" / f"{n}.parquet") for n in (
             "question_bank", "question_templates", "cinepile_scenes", "scene_questions", "refinement_rounds",
-            "refined_questions", "cinepile_dataset", "cinepile_predictions", "cinepile_leaderboard")}
+            "refined_questions", "cinepile_dataset", "cinepile_predictions", "cinepile_leaderboard",
+            "cinepile_dataset_card")}
         warehouse = str(root / "data" / "warehouse.duckdb")
         leaderboard_view = query(warehouse, "SELECT * FROM cinepile_leaderboard")
         clip_res, _ = materialize(config(paths, clip_table=True))
@@ -142,7 +145,52 @@ def test_questions_are_grounded_with_five_choices_and_provenance(built):
     assert (kept["choices"].list.len() == 5).all()
     assert (kept["choices"].list.unique().list.len() == 5).all()
     assert kept.select(pl.col("choices").list.get(pl.col("answer_key_position")) == pl.col("answer_key")).to_series().all()
-    assert kept["backend"].unique().to_list() == ["offline"] and kept["prompt_sha"].null_count() == 0
+    for row in kept.iter_rows(named=True):
+        assert [m["role"] for m in row["models"]] == ["template_pick", "question"]
+        assert {m["backend"] for m in row["models"]} == {"offline"} and all(m["prompt_sha"] for m in row["models"])
+        assert row["parent_ids"] == [row["scene_record_id"], row["template_id"]]
+    assert not {"backend", "model", "task_version", "prompt_sha", "pick_model"} & set(kept.columns)
+
+
+# namespace of each table's ids, and the table(s) its parents come from (None: a source row)
+LINEAGE = {
+    "question_bank": ("bank", None),
+    "question_templates": ("template", ["question_bank"]),
+    "cinepile_scenes": ("scene", ["aligned"]),
+    "scene_questions": ("question", ["cinepile_scenes", "question_templates"]),
+    "refinement_rounds": ("round", ["scene_questions"]),
+    "refined_questions": ("refined", ["scene_questions", "refinement_rounds"]),
+    "cinepile_dataset": ("cinepile", ["refined_questions", "cinepile_scenes"]),
+    "cinepile_predictions": ("prediction", ["cinepile_dataset"]),
+    "cinepile_leaderboard": ("leaderboard", ["cinepile_predictions"]),
+    "cinepile_dataset_card": ("card", None),
+}
+
+
+def test_every_row_has_a_unique_minted_id_and_parents_that_exist_upstream(built):
+    t = {**built["tables"], "aligned": pl.DataFrame({"record_id": ["rec0", "rec1", "rec2"]})}
+    for name, (namespace, sources) in LINEAGE.items():
+        df = t[name]
+        assert contract_problems(df) == [], name
+        assert df["record_id"].n_unique() == df.height, name
+        assert {parse_record_id(r)[0] for r in df["record_id"]} == {namespace}, name
+        parents = {p for ps in df["parent_ids"].to_list() for p in ps}
+        known = set().union(*(set(t[s]["record_id"]) for s in sources)) if sources else set()
+        assert parents <= known, (name, sorted(parents - known)[:3])
+    scenes = t["cinepile_scenes"]
+    assert [parse_record_id(r)[1][0] for r in scenes["record_id"]] == scenes["video_record_id"].to_list()
+    refined = t["refined_questions"]
+    assert [parse_record_id(r)[1][0] for r in refined["record_id"]] == refined["question_id"].to_list()
+
+
+def test_model_entries_name_the_encoder_the_offline_methods_ran(built):
+    t = built["tables"]
+    models = {(m["role"], m["model"]) for name in ("question_templates", "refinement_rounds", "cinepile_predictions")
+              for ms in t[name]["models"].to_list() for m in ms}
+    assert ("template", "offline:medoid+tfidf+category-similarity+all-MiniLM-L6-v2") in models
+    assert ("blind_answer", "offline:text-only-baselines+all-MiniLM-L6-v2") in models
+    assert {r for r, _ in models} >= {"template", "template_pick", "question", "blind_answer", "context_answer",
+                                      "reader"}
 
 
 def test_dataset_rows_are_cinepile_shaped_and_split_by_video(built):

@@ -1,5 +1,6 @@
-"""The docmatix group materialized through the code location: on the tiny sample corpus (against the
-manifest's stated outcomes), on webdataset tars, and with a model endpoint writing messy Q/A."""
+"""The docmatix group materialized from its definitions: on the tiny sample corpus (against the
+manifest's stated outcomes), on webdataset tars, and with a model endpoint writing messy Q/A; every
+row it writes honours the provenance contract and every parent it names exists."""
 
 from __future__ import annotations
 
@@ -18,16 +19,22 @@ import pytest
 from PIL import Image
 from reportlab.pdfgen import canvas
 
-from bench.fault_server import FakeChatServer
+from assets.docmatix.definitions import ASSETS, CHECKS
+from assets.docmatix.evaluation import judge_of
 from corpus import documents as corpus_docs
 from corpus.build import build_corpus
-from definitions import build_definitions
 from resources.deployment import build_resources
 from resources.llm import LLMResource
 from resources.settings import load_settings
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
+from tests.fakes.fault_server import FakeChatServer
+
+
+def build_definitions() -> dg.Definitions:
+    """The group as the code location loads it (its explicit ASSETS/CHECKS and the resources)."""
+    return dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=build_resources())
 
 
 def group_keys(defs: dg.Definitions, names: set[str] | None = None) -> list[dg.AssetKey]:
@@ -70,14 +77,19 @@ def table(tiny, sql: str) -> pl.DataFrame:
 def test_documents_follow_the_manifest(tiny):
     manifest = tiny[0]
     expected = {i["id"]: i["expected"] for i in manifest["items"] if i["kind"] == "document"}
-    docs = table(tiny, "SELECT record_id, kept, reasons, text_source, pages FROM documents")
+    shards = {i["id"]: i["shard"] for i in manifest["items"] if i["kind"] == "document"}
+    docs = table(tiny, "SELECT record_id, doc_key, kept, reason, reasons, text_source, pages FROM documents")
     assert docs.height == len(expected)  # every PDF is a row
     for r in docs.iter_rows(named=True):
-        assert (r["kept"], list(r["reasons"])) == (expected[r["record_id"]]["kept"],
-                                                   expected[r["record_id"]]["reasons"]), r
+        want = expected[r["doc_key"]]
+        assert r["record_id"] == f"pdf:{shards[r['doc_key']]}:{r['doc_key']}"
+        # the deciding reason is the manifest's first; a PDF that never opened also fails the rules
+        # whose measurements it cannot have (null pages, null text)
+        assert (r["kept"], r["reason"]) == (want["kept"], (want["reasons"] or [None])[0]), r
+        assert set(want["reasons"]) <= set(r["reasons"]), r
     sidecars = {i["id"]: i["sidecar"] is not None for i in manifest["items"] if i["kind"] == "document"}
     for r in docs.filter(pl.col("kept")).iter_rows(named=True):
-        assert r["text_source"] == ("pdfa_json" if sidecars[r["record_id"]] else "pdf_text_layer")
+        assert r["text_source"] == ("pdfa_json" if sidecars[r["doc_key"]] else "pdf_text_layer")
 
 
 @pytest.mark.slow
@@ -123,8 +135,8 @@ def _facts_check(question: str, answer: str, item: dict) -> bool | None:
 @pytest.mark.slow
 def test_kept_answers_are_the_documents_facts(tiny):
     items = {i["id"]: i for i in tiny[0]["items"] if i["kind"] == "document"}
-    qa = table(tiny, "SELECT document_id, question, answer, question_form, grounding FROM filtered_qa WHERE kept")
-    checked = [_facts_check(r["question"], r["answer"], items[r["document_id"]]) for r in qa.iter_rows(named=True)]
+    qa = table(tiny, "SELECT doc_key, question, answer, question_form, grounding FROM filtered_qa WHERE kept")
+    checked = [_facts_check(r["question"], r["answer"], items[r["doc_key"]]) for r in qa.iter_rows(named=True)]
     assert all(c for c in checked if c is not None) and sum(c is not None for c in checked) >= 0.6 * len(checked)
     assert qa["grounding"].min() >= 0.8
     assert qa["question_form"].n_unique() >= 3  # a mix of question types
@@ -134,20 +146,26 @@ def test_kept_answers_are_the_documents_facts(tiny):
 def test_release_split_and_images(tiny):
     release = table(tiny, "SELECT * FROM docmatix_dataset")
     kept_qa = table(tiny, "SELECT document_id, count(*) AS n FROM filtered_qa WHERE kept GROUP BY 1")
-    assert sorted(release["record_id"]) == sorted(kept_qa["document_id"])
+    assert sorted(release["document_id"]) == sorted(kept_qa["document_id"])
+    assert release["record_id"].to_list() == [f"docmatix:({d})" for d in release["document_id"]]
     assert set(release["split"]) == {"train", "test"}
     for r in release.iter_rows(named=True):
-        assert len(r["texts"]) == kept_qa.filter(pl.col("document_id") == r["record_id"])["n"][0]
-        assert {t["source"] for t in r["texts"]} == {r["record_id"]}
+        assert len(r["texts"]) == kept_qa.filter(pl.col("document_id") == r["document_id"])["n"][0]
+        assert {t["source"] for t in r["texts"]} == {r["doc_key"]}
+        assert r["parent_ids"] == [r["document_id"], *r["qa_ids"], *r["page_ids"]]
+        assert {e["role"] for e in r["models"]} == {"qa"}
         for uri, sha in zip(r["images"], r["image_sha256"], strict=True):
             path = Path(uri.removeprefix("file://"))
             assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
     with Image.open(Path(release["images"][0][0].removeprefix("file://"))) as im:
         assert im.format == "PNG" and max(im.size) <= 2940 and abs(im.width - 595.28 * 150 / 72) < 1
-    split = table(tiny, "SELECT record_id, document_id, answers FROM docvqa_test_split")
-    test_docs = set(release.filter(pl.col("split") == "test")["record_id"])
+    split = table(tiny, "SELECT record_id, document_id, release_id, answers FROM docvqa_test_split")
+    test_docs = set(release.filter(pl.col("split") == "test")["document_id"])
     assert split.height > 0 and set(split["document_id"]) <= test_docs
-    assert "Departures from Docmatix" in tiny[2]["card"].value
+    card = tiny[2]["card"].value
+    assert "Departures from Docmatix" in card
+    assert "| qa | offline | offline:page-layout-extraction | docmatix_qa@1 |" in card  # read from `models`
+    assert "too_many_pages: keep if pages <= 4" in card  # the rule parameters the screens recorded
 
 
 @pytest.mark.slow
@@ -158,9 +176,35 @@ def test_evaluation_table_with_the_rubric_proxy(tiny):
     for metric in ("anls", "exact_match", "bleu", "lave_proxy"):
         assert 0.0 <= row[metric] <= 1.0, metric
     assert row["cider_d"] >= 0 and row["lave"] is None
-    assert row["judge"] == "offline:rubric-proxy(all-MiniLM-L6-v2)"
+    assert judge_of(row) == "offline:rubric-proxy(all-MiniLM-L6-v2)"
+    assert [e["role"] for e in row["models"]] == ["answer", "judge"]
     judged = table(tiny, "SELECT metric, rating, rationale FROM docvqa_judgments")
     assert set(judged["metric"]) == {"lave_proxy"} and judged["rating"].is_in([1, 2, 3]).all()
+
+
+@pytest.mark.slow
+def test_every_row_declares_its_parents_and_models_and_every_parent_exists(tiny):
+    tables = [k.path[-1] for a in ASSETS for k in a.keys]
+    ids: set[str] = set()
+    rows = {}
+    for name in tables:
+        df = table(tiny, f"SELECT record_id, parent_ids, models FROM {name}")
+        assert df["record_id"].null_count() == 0, name
+        if name != "filtered_qa":  # filtered_qa re-judges raw_qa's records: the same ids
+            assert not ids & set(df["record_id"]), name
+        ids |= set(df["record_id"])
+        rows[name] = df
+    for name, df in rows.items():
+        missing = {p for ps in df["parent_ids"].to_list() for p in ps} - ids
+        assert not missing, (name, sorted(missing)[:3])
+    def parents(name: str) -> list[list[str]]:
+        return rows[name]["parent_ids"].to_list()
+
+    assert all(len(p) == 1 and p[0].startswith("pdf:") for p in parents("raw_qa"))
+    assert all(p == [] for p in parents("filtered_qa"))  # the same record, judged
+    assert all(m and m[0]["role"] == "qa" for m in rows["filtered_qa"]["models"].to_list())
+    assert all(p[0].startswith("docmatix:") for p in parents("docvqa_test_split"))
+    assert all(p[0].startswith("docvqa_item:") for p in parents("docvqa_predictions"))
 
 
 @pytest.mark.slow
@@ -210,7 +254,7 @@ def test_pdfa_webdataset_tars_are_read(tmp_path, monkeypatch):
         stray = meta.asset_materialization.metadata["files_not_documents"].value
     docs = query(load_settings().warehouse_path, "SELECT record_id, source_uri, text_source, kept FROM documents "
                                                  "ORDER BY record_id")
-    assert docs["record_id"].to_list() == ["0000101", "0000102", "0000104"]
+    assert docs["record_id"].to_list() == ["pdf:wds-000:0000101", "pdf:wds-000:0000102", "pdf:wds-000:0000104"]
     assert docs["text_source"].to_list() == ["pdfa_json", "pdf_text_layer", "pdf_text_layer"]
     assert docs["source_uri"][0].endswith("pdfa-eng-wds-000.tar#0000101.pdf") and docs["kept"].all()
     assert "notes.txt" in stray and any(s.endswith("#0000103.json") for s in stray)
@@ -247,21 +291,23 @@ def test_llm_generated_pairs_are_judged_by_both_profiles(tmp_path, monkeypatch):
             res = dg.materialize(assets, resources=resources, partition_key="s1", instance=instance)
             assert res.success
     qa = query(load_settings().warehouse_path,
-               "SELECT record_id, compat_kept, compat_reasons, kept, reason, backend, model FROM filtered_qa "
+               "SELECT record_id, compat_kept, compat_reasons, kept, reason, models FROM filtered_qa "
                "ORDER BY pair_index")
     assert qa["compat_kept"].to_list() == [False, False, True, False, False, False]
     assert qa["kept"].to_list() == [True, True, False, False, False, False]
     assert qa["reason"].to_list() == [None, None, "ungrounded_answer", "unanswerable", "duplicate_question",
                                       "template_brackets"]
     assert [list(r) for r in qa["compat_reasons"]][:2] == [["dotted_word"], ["dotted_word"]]
-    assert set(qa["backend"]) == {"openai"} and set(qa["model"]) == {"fake-llm"}
+    assert {(e["role"], e["backend"], e["model"]) for m in qa["models"] for e in m} == {("qa", "openai", "fake-llm")}
 
 
 # ---- a VLM adapter and a judge model -------------------------------------------------------------------
 
 
 def test_vlm_adapter_and_judge_model_fill_the_lave_column(tmp_path):
-    from assets.docmatix.evaluation_assets import docvqa_evaluation, docvqa_judgments, docvqa_predictions
+    from assets.docmatix.evaluation_assets import docvqa_evaluation
+    from assets.docmatix.judgment_assets import docvqa_judgments
+    from assets.docmatix.prediction_assets import docvqa_predictions
     from resources.embeddings import EmbeddingResource
     from resources.storage import MediaStore
 
@@ -270,7 +316,7 @@ def test_vlm_adapter_and_judge_model_fill_the_lave_column(tmp_path):
     Image.new("RGB", (16, 16), "white").save(png, format="PNG")
     ref = media.put_bytes(png.getvalue(), ".png")
     split = pl.DataFrame({
-        "record_id": ["d1:qa1", "d1:qa2"], "document_id": ["d1", "d1"], "page": [0, 0],
+        "record_id": ["docvqa_item:q1", "docvqa_item:q2"], "document_id": ["d1", "d1"], "page": [0, 0],
         "question": ["What is the invoice number?", "Who signed it?"], "answers": [["INV-1"], ["Ada Lovelace"]],
         "image_uri": [ref.uri] * 2, "image_sha256": [ref.sha256] * 2,
         "page_text": ["Invoice number: INV-1\nSigned by Ada Lovelace"] * 2,
@@ -299,7 +345,11 @@ def test_vlm_adapter_and_judge_model_fill_the_lave_column(tmp_path):
                                          judge=model(judge_server, "judge-y"), embeddings=EmbeddingResource()))
     assert preds["adapter"].to_list() == ["extractive_baseline"] * 2 + ["vlm:vlm-x"] * 2
     assert set(judged["metric"]) == {"lave"} and judged["parsed"].all()
-    table = {r["adapter"]: r for r in docvqa_evaluation(preds, judged).value.iter_rows(named=True)}
+    assert [[(e["role"], e["backend"], e["model"]) for e in m] for m in preds["models"]] == \
+        [[("answer", "offline", "extractive_baseline")]] * 2 + [[("answer", "openai", "vlm-x")]] * 2
+    assert preds["parent_ids"].to_list() == [["docvqa_item:q1"], ["docvqa_item:q2"]] * 2
+    assert judged["parent_ids"].to_list() == [[p] for p in preds["record_id"]]
+    table = {r["adapter"]: r for r in output(docvqa_evaluation(preds, judged)).iter_rows(named=True)}
     vlm = table["vlm:vlm-x"]
     assert (vlm["anls"], vlm["exact_match"], vlm["lave"], vlm["lave_proxy"]) == (1.0, 1.0, 1.0, None)
-    assert vlm["judge"] == "openai:judge-y" and table["extractive_baseline"]["lave"] is not None
+    assert judge_of(vlm) == "openai:judge-y" and table["extractive_baseline"]["lave"] is not None

@@ -6,9 +6,9 @@ import json
 
 from assets.finevideo.annotation_assets import describe_and_structure
 from assets.finevideo.annotation_tasks import VideoDescriptionTask, frame_times, sample_frames
-from bench.fault_server import FakeChatServer
 from corpus.videos import Segment, VideoSpec, render
 from resources.llm import LLMResource
+from tests.fakes.fault_server import FakeChatServer
 from tests.fakes.word_vectors import encode
 
 

@@ -15,11 +15,10 @@ import polars as pl
 import pytest
 
 from corpus.build import build_corpus
-from definitions import build_definitions
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
-from tests.fakes.finevideo_screens import fabricate, scene_cuts_module
+from tests.fakes.finevideo_screens import fabricate, finevideo_definitions, scene_cuts_module
 
 CURATION = ["taxonomy", "taxonomy_labels", "taxonomy_feedback", "curated_selection", "video_annotations",
             "aligned_annotations", "finevideo_dataset", "finevideo_dataset_card"]
@@ -51,7 +50,7 @@ def test_the_curation_stages_account_for_every_video_and_release_an_aligned_data
     monkeypatch.delenv("MMFOUNDRY_CACHE", raising=False)
     videos = {it["id"]: it for it in manifest["items"] if it["kind"] == "video"}
     selectable = {i for i, it in videos.items() if it["expected"]["selectable"]}
-    defs = build_definitions()
+    defs = finevideo_definitions()
     with dg.instance_for_test() as instance:
         register_landed_shards(defs, instance)
         assert materialize_graph(defs, instance, selection=[dg.AssetKey("raw_video_metadata")]).success
@@ -69,9 +68,14 @@ def test_the_curation_stages_account_for_every_video_and_release_an_aligned_data
     wh = str(data / "warehouse.duckdb")
     labels = query(wh, "SELECT * FROM taxonomy_labels")
     assert labels.height == counts["dynamism_screen"] == len(selectable)
-    for rid, path in labels.select("record_id", "category_path").rows():
-        assert path == videos[rid[3:]]["topic"]  # the offline labeller gets the sample's topics right
-    assert set(labels["backend"]) == {"offline"} and labels["prompt_sha"].null_count() == 0
+    for vid, path in labels.select("video_id", "category_path").rows():
+        assert path == videos[vid]["topic"]  # the offline labeller gets the sample's topics right
+    label_models = labels["models"].to_list()
+    assert all(len(m) == 1 and m[0]["role"] == "label" and m[0]["backend"] == "offline" and m[0]["prompt_sha"]
+               for m in label_models)
+    encoder = os.environ.get("MMFOUNDRY_EMBEDDING_MODEL") or "all-MiniLM-L6-v2"  # what the resource loads
+    assert {m[0]["model"] for m in label_models} == {f"offline:{encoder}:leaf-similarity"}
+    assert not {"backend", "model", "prompt_sha", "task_version"} & set(labels.columns)
 
     sel = query(wh, "SELECT * FROM curated_selection")
     assert sel.height == labels.height
@@ -83,13 +87,14 @@ def test_the_curation_stages_account_for_every_video_and_release_an_aligned_data
     ann = query(wh, "SELECT * FROM video_annotations")
     assert sorted(ann["record_id"]) == sorted(chosen["record_id"]) and ann["kept"].all()
     assert set(ann["cuts_source"]) == {"detected"} and set(ann["cues_source"]) == {"subtitles"}
-    for rid, cuts in ann.select("record_id", "scene_cuts_s").rows():
-        assert cuts == pytest.approx(videos[rid[3:]]["video"]["scene_cuts_s"], abs=0.15)
+    for vid, cuts in ann.select("video_id", "scene_cuts_s").rows():
+        assert cuts == pytest.approx(videos[vid]["video"]["scene_cuts_s"], abs=0.15)
+    assert all([m["role"] for m in ms] == ["description", "annotation"] for ms in ann["models"].to_list())
 
     aligned = query(wh, "SELECT * FROM aligned_annotations")
     assert aligned["kept"].all() and aligned.height == ann.height
-    for rid, content in aligned.select("record_id", "content_metadata").rows():
-        v = videos[rid[3:]]["video"]
+    for vid, content in aligned.select("video_id", "content_metadata").rows():
+        v = videos[vid]["video"]
         scenes = json.loads(content)["scenes"]
         starts = [s["timestamps"]["start_timestamp"] for s in scenes]
         assert starts == ["00:00:00.000", *[f"00:{int(c) // 60:02d}:{int(c) % 60:02d}.000" for c in v["scene_cuts_s"]]]
@@ -102,7 +107,9 @@ def test_the_curation_stages_account_for_every_video_and_release_an_aligned_data
     video = Path(row["video_uri"].removeprefix("file://"))
     assert hashlib.sha256(video.read_bytes()).hexdigest() == row["video_sha256"]
     assert row["content_parent_category"] == videos[row["video_id"]]["topic"].split(" > ")[0]
-    assert row["license"] == "CC-BY" and row["annotation_backend"] == "offline"
+    assert row["license"] == "CC-BY" and row["parent_ids"] == []
+    assert [(m["role"], m["backend"]) for m in row["models"]] == [
+        ("label", "offline"), ("description", "offline"), ("annotation", "offline")]
     with tarfile.open(row["wds_shard_uri"].removeprefix("file://")) as tar:
         assert sorted(tar.getnames()) == sorted(f"{row['wds_key']}.{ext}" for ext in ("json", "mp4") for row in ds.iter_rows(named=True))
         meta = json.load(tar.extractfile(f"{row['wds_key']}.json"))

@@ -5,12 +5,12 @@ import dagster as dg
 import polars as pl
 
 from assets.finevideo.youtube_commons import normalise
-from definitions import build_definitions
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
+from tests.fakes.finevideo_screens import finevideo_definitions
 from tests.integration.test_finevideo_curation import CURATION, _check_results
 
-KEY = {"record_id": "yt:a", "video_id": "a", "shard": "s1"}
+KEY = {"record_id": "yt:s1:a:0", "video_id": "a", "shard": "s1"}  # the raw row's id
 
 
 def _screen(**kw) -> pl.DataFrame:
@@ -34,7 +34,7 @@ def test_an_all_static_shard_flows_through_as_accounted_zeros(mmf_env):
     for asset, df in frames.items():
         (data_dir := __import__("pathlib").Path(data) / asset).mkdir(parents=True, exist_ok=True)
         df.write_parquet(data_dir / "s1.parquet")
-    defs = build_definitions()
+    defs = finevideo_definitions()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("video_shards", ["s1"])
         run = materialize_graph(defs, instance, selection=[dg.AssetKey(a) for a in CURATION])

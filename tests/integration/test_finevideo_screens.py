@@ -6,9 +6,9 @@ import polars as pl
 import pytest
 
 from corpus.build import build_corpus
-from definitions import build_definitions
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
+from tests.fakes.finevideo_screens import finevideo_definitions
 
 STAGES = {"language": "language_screen", "video_file": "video_files", "word_density": "word_density_screen",
           "dynamism": "dynamism_screen"}
@@ -31,7 +31,7 @@ def materialized(tiny, tmp_path_factory):
         mp.setenv("MMFOUNDRY_LANDING", str(landing))
         mp.delenv("MMFOUNDRY_WAREHOUSE", raising=False)
         mp.delenv("MMFOUNDRY_CACHE", raising=False)
-        defs = build_definitions()
+        defs = finevideo_definitions()
         with dg.instance_for_test() as instance:
             register_landed_shards(defs, instance)
             run = materialize_graph(defs, instance, selection=SELECTION)
@@ -61,7 +61,7 @@ def test_checks_ran_and_passed_for_every_stage_and_shard(materialized):
     run, manifest, _, checks = materialized
     shards = [s["shard"] for s in manifest["shards"]["youtube_commons"]]
     for key in STAGES.values():
-        for check in ("accounted", "unique_ids", "schema"):
+        for check in ("accounted", "unique_ids", "schema", "provenance"):
             for shard in shards:
                 assert checks.get((key, check, shard)) is True, (key, check, shard)
 
@@ -112,3 +112,19 @@ def test_the_measurements_a_later_stage_needs_are_there(materialized):
     assert still["longest_freeze_s"] == 75.0 and not still["kept"] and still["reason"] == "static"
     assert all(len(m) == pytest.approx(d, abs=1) for m, d in zip(dyn["motion_per_second"], dyn["duration_s"],
                                                                    strict=True))
+
+
+def test_every_stored_row_re_evaluates_to_its_verdict_from_its_own_columns(materialized):
+    from assets.finevideo.freezes import DynamismRules
+    from assets.finevideo.metadata_rules import LanguageRules, WordDensityRules
+    from assets.finevideo.video_files import VideoFileRules
+    from assets.kit.screening import evaluate
+
+    rule_sets = {"language_screen": LanguageRules(), "video_files": VideoFileRules(),
+                 "word_density_screen": WordDensityRules(), "dynamism_screen": DynamismRules()}
+    _, _, frames, _ = materialized
+    for key, rules in rule_sets.items():
+        for row in frames[key].to_dicts():
+            verdicts = evaluate(row, rules.rules())
+            failed = [reason for reason, verdict, _ in verdicts if verdict == "FAIL"]
+            assert failed == ([row["reason"]] if row["reason"] else []), (key, row["record_id"], verdicts)

@@ -4,7 +4,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from assets.partitions import video_shards
+from assets.kit.partitions import video_shards
 from resources.landing import LandingZone
 from sensors.landing import ADD_BATCH, SHARD_SOURCES, build_landing_sensor
 

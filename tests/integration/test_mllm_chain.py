@@ -1,4 +1,5 @@
-"""The MLLM + DPO chain materialized in the fast profile into a private storage root."""
+"""The MLLM + DPO chain materialized in the fast profile into a private storage root, through the
+training group's definitions (assets/training/definitions.py)."""
 
 import json
 
@@ -6,7 +7,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from definitions import build_definitions
+from assets.kit.identity import parse_record_id
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
 
@@ -21,13 +22,30 @@ def _env(monkeypatch):
     monkeypatch.setenv("MMFOUNDRY_GPU_DEVICE", "cpu")
 
 
+def training_definitions() -> dg.Definitions:
+    from assets.training.definitions import ASSETS, CHECKS
+    from resources.deployment import build_resources
+
+    return dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=build_resources())
+
+
+def _event(instance, name):
+    return instance.fetch_materializations(dg.AssetKey(name), limit=1).records[0].asset_materialization
+
+
 def _meta(instance, name):
-    return instance.fetch_materializations(dg.AssetKey(name), limit=1).records[0].asset_materialization.metadata
+    return _event(instance, name).metadata
+
+
+def _provenance_passed(instance, name) -> bool:
+    key = dg.AssetCheckKey(dg.AssetKey(name), "provenance")
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    return record.event.asset_check_evaluation.passed
 
 
 def test_scene_data_carries_provenance_and_balance(mmf_env, monkeypatch):
     _env(monkeypatch)
-    defs = build_definitions()
+    defs = training_definitions()
     with dg.instance_for_test() as instance:
         run = materialize_graph(defs, instance, selection=[dg.AssetKey(n) for n in CHAIN[:3]])
         assert run.success, run.runs[-1].error
@@ -35,18 +53,31 @@ def test_scene_data_carries_provenance_and_balance(mmf_env, monkeypatch):
         assert meta["scenes_by_split"].value == {"train": 600, "pref": 64, "test": 60}
         assert meta["digits_per_scene"].value == {"1": 200, "2": 200, "3": 200}
         assert "data:image/png;base64" in meta["sample_grid"].value
-    scenes = query(mmf_env.warehouse_path, "SELECT record_id, parent_ids, image_sha256 FROM digit_scenes")
+        assert meta["profile"].value == "fast" and meta["budget"].value["train_scenes"] == 600
+        assert all(_provenance_passed(instance, n) for n in CHAIN[:3])
+        first = _event(instance, "digit_scenes").tags["dagster/data_version"]
+        # the scenes are a pure function of seed and budget: a rerun reports the same data version,
+        # so nothing downstream needs to run again
+        again = materialize_graph(defs, instance, selection=[dg.AssetKey("digit_scenes")])
+        assert again.success and _event(instance, "digit_scenes").tags["dagster/data_version"] == first
+    scenes = query(mmf_env.warehouse_path, "SELECT record_id, parent_ids, models, image_sha256 FROM digit_scenes")
     assert scenes["record_id"].n_unique() == scenes.height == 724
-    assert all(p.startswith("sklearn_digits:") for ps in scenes["parent_ids"] for p in ps)
-    dialogues = query(mmf_env.warehouse_path, "SELECT scene_id, kind, parent_ids FROM digit_scene_dialogues")
+    assert {parse_record_id(r)[0] for r in scenes["record_id"]} == {"digit_scene"}
+    assert all(parse_record_id(p)[0] == "sklearn_digits" for ps in scenes["parent_ids"] for p in ps)
+    assert all(len(m) == 0 for m in scenes["models"])
+    dialogues = query(mmf_env.warehouse_path, "SELECT record_id, scene_id, kind, parent_ids FROM digit_scene_dialogues")
     assert set(dialogues["scene_id"]) == set(scenes["record_id"])
+    assert dialogues["parent_ids"].to_list() == [[s] for s in dialogues["scene_id"]]
+    assert all(parse_record_id(r)[1][0] == s for r, s in zip(dialogues["record_id"], dialogues["scene_id"], strict=True))
     assert set(dialogues["kind"]) == {"caption", "qa", "dialogue"}
+    tok = query(mmf_env.warehouse_path, "SELECT record_id, tokenizer_sha256 FROM mllm_tokenizer").row(0, named=True)
+    assert tok["record_id"] == f"tokenizer:{tok['tokenizer_sha256']}"
 
 
 @pytest.mark.slow
 def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
     _env(monkeypatch)
-    defs = build_definitions()
+    defs = training_definitions()
     from assets.training import mllm_components as mc
     from resources.storage import MediaStore
 
@@ -54,12 +85,14 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
     with dg.instance_for_test() as instance:
         run = materialize_graph(defs, instance, selection=[dg.AssetKey(n) for n in CHAIN])
         assert run.success, run.runs[-1].error
+        assert all(_provenance_passed(instance, n) for n in CHAIN)
 
         # Stage 1: the frozen parts are bit-identical, the projector moved.
-        base = query(mmf_env.warehouse_path, "SELECT checkpoint_uri FROM mllm_base_model")["checkpoint_uri"][0]
-        s1 = query(mmf_env.warehouse_path, "SELECT checkpoint_uri FROM mllm_stage1")["checkpoint_uri"][0]
-        s2 = query(mmf_env.warehouse_path, "SELECT checkpoint_uri FROM mllm_stage2")["checkpoint_uri"][0]
-        b, m1, m2 = (mc.load_checkpoint(str(media.local_path(u))).state_dict() for u in (base, s1, s2))
+        models = {n: query(mmf_env.warehouse_path, f"SELECT * FROM {n}").row(0, named=True)
+                  for n in ("mllm_vision_encoder", "mllm_text_decoder", "mllm_base_model", "mllm_stage1",
+                            "mllm_stage2", "dpo_model")}
+        b, m1, m2 = (mc.load_checkpoint(str(media.local_path(models[n]["checkpoint_uri"]))).state_dict()
+                     for n in ("mllm_base_model", "mllm_stage1", "mllm_stage2"))
         import torch
 
         for name, tensor in b.items():
@@ -84,6 +117,16 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
             for metric in ("CHAIR", "Cover", "Hal", "yes_no_accuracy", "yes_no_f1_no"):
                 assert 0.0 <= amber[f"{side}/{metric}"].value <= 1.0
 
+    # checkpoints: `<component>:<sha256 of the file>`, each naming what it starts from
+    for name, row in models.items():
+        assert row["record_id"] == f"{row['component']}:{row['checkpoint_sha256']}", name
+    assert models["mllm_stage1"]["parent_ids"] == [models["mllm_base_model"]["record_id"]]
+    assert models["mllm_stage2"]["parent_ids"] == [models["mllm_stage1"]["record_id"]]
+    assert models["dpo_model"]["parent_ids"] == [models["mllm_stage2"]["record_id"]]
+    assert models["mllm_base_model"]["parent_ids"][:2] == [models["mllm_vision_encoder"]["record_id"],
+                                                           models["mllm_text_decoder"]["record_id"]]
+    assert "log_history" in json.loads(models["dpo_model"]["metrics"])
+
     pairs = query(mmf_env.warehouse_path, "SELECT * FROM preference_pairs")
     for field in ("ds_name", "image", "question", "chosen", "rejected", "origin_dataset", "origin_split", "idx",
                   "image_path"):
@@ -91,9 +134,28 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
     assert set(pairs["origin_split"]) == {"pref", "test"}
     assert pairs["thumbnail_size"].to_list() == [[36, 36]] * pairs.height
     assert (pairs["chosen"] != pairs["rejected"]).all()
+    assert pairs["parent_ids"].to_list() == [[s] for s in pairs["scene_id"]]
+    policy = {(m["role"], m["model"], m["fingerprint"]) for ms in pairs["models"] for m in ms}
+    assert policy == {("policy", models["mllm_stage2"]["record_id"], models["mllm_stage2"]["checkpoint_sha256"])}
+    assert "policy_id" not in pairs.columns
+
+    evals = query(mmf_env.warehouse_path, "SELECT record_id, stage, conversation_id, parent_ids, models FROM mllm_eval")
+    assert evals["record_id"].n_unique() == evals.height
+    assert evals["parent_ids"].to_list() == [[c] for c in evals["conversation_id"]]
+    by_stage = {"base": "mllm_base_model", "stage1": "mllm_stage1", "stage2": "mllm_stage2"}
+    assert all([(m["role"], m["model"]) for m in ms] == [("evaluated", models[by_stage[s]]["record_id"])]
+               for s, ms in zip(evals["stage"], evals["models"], strict=True))
+    amber_rows = query(mmf_env.warehouse_path, "SELECT record_id, variant, scene_id, parent_ids, models "
+                                               "FROM hallucination_eval")
+    assert amber_rows["record_id"].n_unique() == amber_rows.height and set(amber_rows["variant"]) == {
+        "before_dpo", "after_dpo"}
+    after = amber_rows.filter(pl.col("variant") == "after_dpo")
+    assert {m["model"] for ms in after["models"] for m in ms} == {models["dpo_model"]["record_id"]}
+
     plan = query(mmf_env.warehouse_path, "SELECT * FROM memory_plan ORDER BY plan")
     target = plan.filter(pl.col("plan").str.starts_with("Idefics2")).row(0, named=True)
     assert (target["precision"], target["lora"], target["batch_size"], target["grad_accumulation"]) == (
         "bf16", True, 2, 32)
-    dpo_row = query(mmf_env.warehouse_path, "SELECT parent_ids, metrics FROM dpo_model").row(0, named=True)
-    assert dpo_row["parent_ids"][0].startswith("stage2:") and "log_history" in json.loads(dpo_row["metrics"])
+    assert set(plan["record_id"]) == {"memory_plan:target", "memory_plan:this_run"}
+    assert plan.filter(pl.col("record_id") == "memory_plan:this_run")["parent_ids"][0].to_list() == [
+        models["mllm_stage2"]["record_id"]]

@@ -3,10 +3,10 @@ import os
 import dagster as dg
 import polars as pl
 
-from definitions import build_definitions
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
+from tests.fakes.finevideo_screens import finevideo_definitions
 
 RAW = dg.AssetKey("raw_video_metadata")
 
@@ -16,7 +16,7 @@ def test_each_shard_is_read_on_its_own_and_queryable_in_the_warehouse(mmf_env):
     os.makedirs(yc)
     pl.DataFrame({"video_id": ["a", "b"], "text": ["x y", "z"], "license": ["CC-BY", "CC-BY"]}).write_parquet(f"{yc}/one.parquet")
     pl.DataFrame({"video_id": ["c"], "view_count": ["7"], "language_id_method": ["ft"]}).write_parquet(f"{yc}/two.parquet")
-    defs = build_definitions()
+    defs = finevideo_definitions()
     with dg.instance_for_test() as instance:
         register_landed_shards(defs, instance)
         run = materialize_graph(defs, instance, selection=[RAW])
@@ -26,14 +26,14 @@ def test_each_shard_is_read_on_its_own_and_queryable_in_the_warehouse(mmf_env):
         assert "source_language" in meta["two"]["missing_columns"].value
         assert meta["one"]["dagster/row_count"].value == 2
     df = query(mmf_env.warehouse_path, "SELECT record_id, shard, view_count FROM raw_video_metadata ORDER BY record_id")
-    assert df.rows() == [("yt:a", "one", None), ("yt:b", "one", None), ("yt:c", "two", 7)]
+    assert df.rows() == [("yt:one:a:0", "one", None), ("yt:one:b:1", "one", None), ("yt:two:c:0", "two", 7)]
 
 
 def test_unreadable_shard_fails_its_partition_with_one_clear_line(mmf_env):
     os.makedirs(mmf_env.landing + "/youtube_commons")
     with open(mmf_env.landing + "/youtube_commons/bad.parquet", "wb") as f:
         f.write(b"not parquet at all")
-    defs = build_definitions()
+    defs = finevideo_definitions()
     with dg.instance_for_test() as instance:
         register_landed_shards(defs, instance)
         run = materialize_graph(defs, instance, selection=[RAW])

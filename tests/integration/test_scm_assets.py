@@ -1,15 +1,22 @@
-"""sCM teacher -> student -> report materialized through the code location in the fast profile,
-and the Pipes launch path (the same training job in a separate process)."""
+"""sCM teacher -> student -> report materialized through the training group's definitions in the
+fast profile, and the Pipes launch path (the same training job in a separate process)."""
 
 import dagster as dg
 import polars as pl
 import pytest
 
-from definitions import build_definitions
+from assets.kit.provenance import contract_problems
 from resources.gpu import GPUResource
 from scripts.materialize import materialize_graph
 
 KEYS = [dg.AssetKey(k) for k in ("scm_teacher", "scm_student", "scm_report")]
+
+
+def build_definitions() -> dg.Definitions:
+    from assets.training.definitions import ASSETS, CHECKS
+    from resources.deployment import build_resources
+
+    return dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=build_resources())
 
 
 @pytest.fixture
@@ -53,6 +60,17 @@ def test_fast_profile_teacher_student_report(mmf_env, one_thread):
     assert floor["fd_test"][0] < samplers["teacher_2step"]["fd_test"]
     assert "data:image/png;base64," in meta["scm_report"]["sample_grid"].value
     assert meta["scm_report"]["fd_ratio_chosen"].value > 0
+    # provenance: step rows of a run, the final step stands for the checkpoint
+    for df in (teacher, student, report):
+        assert contract_problems(df) == [] and df["record_id"].n_unique() == df.height
+    final = f"scm_teacher:{sha}:{teacher['step'].max()}"
+    assert teacher["record_id"][-1] == final == meta["scm_student"]["teacher_checkpoint_record"].value
+    assert set(teacher["parent_ids"].explode()) == {"image_source:digits"}
+    assert set(student["parent_ids"].explode()) == {final}
+    evaluated = {r["sampler"]: [m["model"] for m in r["models"]] for r in report.to_dicts()}
+    student_final = meta["scm_student"]["checkpoint_record"].value
+    assert evaluated["teacher_2step"] == [final] and evaluated["student_1step"] == [student_final]
+    assert evaluated["real_vs_real"] == [] and "model" not in report.columns
 
 
 def test_pipes_launch_runs_the_same_job_in_a_subprocess(mmf_env, one_thread):

@@ -1,7 +1,7 @@
 import dagster as dg
 import polars as pl
 
-from assets.checks import screen_check_results, screen_check_specs
+from assets.kit.checks import screen_check_results, screen_check_specs
 
 
 def _screen(rows: pl.DataFrame, n_inputs: int):

@@ -17,9 +17,9 @@ import polars as pl
 from assets.docmatix.qa_task import QAGenerationTask, raw_rows
 from assets.finevideo.labelling import TaxonomyLabelTask
 from bench.bench_faults import answer_from_page, write_documents
-from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource
 from resources.storage import MediaStore
+from tests.fakes.fault_server import FakeChatServer
 from tests.fakes.word_vectors import encode
 
 SECRET = "sk-planted-9f8e7d6c5b4a-never-log-me"
@@ -59,7 +59,7 @@ def test_a_planted_api_key_reaches_the_server_and_no_stored_byte(tmp_path, monke
     assert server.calls >= 3 and set(server.authorization) == {f"Bearer {SECRET}"}
     assert SECRET not in repr(events) and SECRET not in repr(metadata)
     raw = pl.read_parquet(data / "raw_qa" / "s1.parquet")
-    assert raw["question"].null_count() == 0 and set(raw["backend"]) == {"openai"}
+    assert raw["question"].null_count() == 0 and {m["backend"] for ms in raw["models"] for m in ms} == {"openai"}
     assert (data / "warehouse.duckdb").exists() and list(data.rglob("llm.sqlite"))
     assert _files_containing(data, SECRET.encode()) == []
     assert _files_containing(home, SECRET.encode()) == []  # event log, runs, compute logs
@@ -120,7 +120,7 @@ def test_a_prompt_injection_cannot_change_the_answer_schema(tmp_path, monkeypatc
         label = llm.run(TaxonomyLabelTask(leaves, encode),
                         [{"title": "Bread", "channel": "c", "text": f"Knead the dough. {INJECTION}"}])
     rows = raw_rows(pl.DataFrame({"record_id": ["0000009"], "shard": ["s1"]}), [0], qa)
-    assert rows.select("record_id", "question").rows() == [("0000009:failed", None)]
+    assert rows.select("record_id", "question").rows() == [("qa:0000009:failed", None)]
     assert "ValidationError" in rows["error"][0] or "validation" in rows["error"][0].lower()
     assert not label.results[0].ok and label.results[0].value is None
     assert server.calls >= 2  # asked, re-asked with the validation error, then given up

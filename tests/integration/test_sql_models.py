@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.quality.check_specs import CheckSpecError, load_checks
 from assets.quality.sql_models import build_data_check, build_sql_asset
-from assets.quality.sql_parse import parse_model
+from assets.quality.sql_parse import load_models, parse_model
 
 CHECKS = """
 orders:
@@ -94,3 +94,47 @@ def test_view_header_and_chart_header(tmp_path, monkeypatch):
         assert kinds == [("VIEW",)]
         con.execute("INSERT INTO orders VALUES (3, 'open', 'bob', 5.0)")
         assert con.sql("SELECT count(*) FROM open_orders").fetchall() == [(2,)]
+
+
+def _materialize(model, db, instance=None):
+    return dg.materialize([dg.AssetSpec("orders"), model], selection=[model], instance=instance,
+                          resources={"duckdb": DuckDBResource(database=str(db))})
+
+
+def test_column_descriptions_content_data_version_and_audit_links(tmp_path, monkeypatch):
+    """schema.yml's descriptions reach the column schema; the data version follows the table's content
+    (not its row order, not the run), so an unchanged report retriggers nothing downstream."""
+    db = tmp_path / "wh.duckdb"
+    _warehouse(db, [(1, "open", "ann", 10.0), (2, "open", "bob", 2.0), (3, "shipped", "ann", 1.0)])
+    monkeypatch.setenv("MMFOUNDRY_DATA", str(tmp_path / "data"))
+    sql_dir = tmp_path / "sql"
+    sql_dir.mkdir()
+    (sql_dir / "per_customer.sql").write_text(
+        "SELECT customer, 'order:' || min(id) AS first_record_id, sum(total) AS total FROM orders GROUP BY customer")
+    (sql_dir / "schema.yml").write_text(
+        "per_customer:\n  columns:\n    customer: who ordered\n    first_record_id: their first order\n")
+    (model_def,) = load_models(sql_dir)
+    model = build_sql_asset(model_def)
+    with dg.instance_for_test() as instance:
+        first = _materialize(model, db, instance).asset_materializations_for_node("per_customer")[0]
+        schema = first.metadata["dagster/column_schema"].value
+        assert {c.name: c.description for c in schema.columns} == {
+            "customer": "who ordered", "first_record_id": "their first order", "total": None}
+        assert first.metadata["undescribed_columns"].value == ["total"]
+        links = first.metadata["first_record_id_audits"].value
+        assert "[order:1](/locations/__repository__@mmfoundry/jobs/audit/playground/setup?config=" in links
+        again = _materialize(model, db, instance).asset_materializations_for_node("per_customer")[0]
+        assert again.tags["dagster/data_version"] == first.tags["dagster/data_version"]
+        with duckdb.connect(str(db)) as con:
+            con.execute("INSERT INTO orders VALUES (4, 'open', 'bob', 1.0)")
+        changed = _materialize(model, db, instance).asset_materializations_for_node("per_customer")[0]
+        assert changed.tags["dagster/data_version"] != first.tags["dagster/data_version"]
+    assert model.code_versions_by_key[dg.AssetKey("per_customer")] == model_def.code_version
+
+
+def test_the_project_sql_models_carry_their_descriptions():
+    from assets.quality.sql_models import MODELS, sql_model_assets
+
+    assert len(MODELS) == len(sql_model_assets) > 0
+    for m in MODELS:
+        assert m.columns, f"{m.name} has no schema.yml entry"

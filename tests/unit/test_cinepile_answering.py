@@ -1,22 +1,16 @@
-"""CinePile answering: rotation arithmetic, lmms-eval's reply parser, the offline answerers."""
+"""CinePile answering: rotation arithmetic, lmms-eval's reply parser, the offline answerers and
+what their answers' identity depends on."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assets.cinepile.answering import (
-    BLIND_MARGIN,
-    BlindAnswerTask,
-    blind_pick,
-    format_options,
-    parse_reply,
-    read_scene,
-    rotate,
-    rotated_key,
-    score_reply,
-)
+from assets.cinepile.answering import BlindAnswerTask, BlindParams, blind_pick, read_scene
+from assets.cinepile.replies import format_options, parse_reply, rotate, rotated_key, score_reply
 from tests.fakes.word_vectors import encode
+
+MARGIN = BlindParams().blind_margin
 
 CHOICES = ["a", "b", "c", "d", "e"]
 
@@ -80,16 +74,27 @@ def test_options_are_laid_out_like_lmms_eval():
 
 
 def test_blind_pick_takes_a_clear_leader_else_the_first_near_tie_in_shown_order():
-    assert blind_pick(np.array([0.0, 0.1, BLIND_MARGIN + 0.2, 0.0, 0.0])) == 2
-    assert blind_pick(np.array([0.0, 0.5, 0.6, 0.0, 0.0])) == 0
-    assert blind_pick(np.array([-3.0, 0.5, 0.6, 0.0, 0.0])) == 1
+    assert blind_pick(np.array([0.0, 0.1, MARGIN + 0.2, 0.0, 0.0]), MARGIN) == 2
+    assert blind_pick(np.array([0.0, 0.5, 0.6, 0.0, 0.0]), MARGIN) == 0
+    assert blind_pick(np.array([-3.0, 0.5, 0.6, 0.0, 0.0]), MARGIN) == 1
+    assert blind_pick(np.array([0.0, 0.5, 0.6, 0.0, 0.0]), 0.05) == 2  # a smaller margin: a lead is a cue
+
+
+def test_the_blind_margin_and_the_encoder_are_part_of_the_answer_identity():
+    base = BlindAnswerTask(encode, encoder="word-vectors")
+    assert base.offline_model_used() == "text-only-baselines+word-vectors"
+    assert base.config()["margin"] == MARGIN
+    same = BlindAnswerTask(encode, encoder="word-vectors").identity("offline", "")
+    assert base.identity("offline", "") == same
+    assert BlindAnswerTask(encode, encoder="word-vectors", margin=0.75).identity("offline", "") != same
+    assert BlindAnswerTask(encode, encoder="other-encoder").identity("offline", "") != same
 
 
 def test_blind_answerer_follows_a_length_and_overlap_cue_in_every_rotation():
     question = "Which line mentions the blue harbour lighthouse at night?"
     key = "The blue harbour lighthouse shines all night over the quiet water"
     choices = [key, "Yes", "No way", "Maybe", "Fine"]
-    task = BlindAnswerTask(encode)
+    task = BlindAnswerTask(encode, encoder="word-vectors")
     picks = []
     for k in range(5):
         answer = task.offline_batch([{"question": question, "choices": rotate(choices, k)}])[0]
@@ -100,7 +105,7 @@ def test_blind_answerer_follows_a_length_and_overlap_cue_in_every_rotation():
 def test_blind_answerer_without_a_cue_is_right_in_exactly_one_rotation():
     question = "What colour is it?"
     choices = ["red", "blue", "teal", "gold", "pink"]  # same length, no overlap, orthogonal vectors
-    task = BlindAnswerTask(encode)
+    task = BlindAnswerTask(encode, encoder="word-vectors")
     right = sum("ABCDE".index(task.offline_batch([{"question": question, "choices": rotate(choices, k)}])[0].answer)
                 == rotated_key(3, k) for k in range(5))
     assert right == 1

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from assets.cinepile.bank import screen_bank
+from assets.cinepile.bank import BankRules, screen_bank
 from assets.cinepile.generation import (
     KINDS,
     Ungroundable,
@@ -21,8 +21,10 @@ from assets.cinepile.generation import (
 )
 from assets.cinepile.mcq import MCQ
 from assets.cinepile.scenes import parse_scene_text, scene_text, scenes_of
-from assets.cinepile.tables import leaderboard, prediction_row, split_of
+from assets.cinepile.tables import leaderboard, prediction_row, predictions, split_of
 from assets.cinepile.templates import cluster, distinctive_terms, medoid
+from assets.kit.identity import parse_record_id
+from assets.kit.provenance import model_entry
 from tests.fakes.word_vectors import encode
 
 VTT = """WEBVTT
@@ -145,11 +147,24 @@ def test_mcq_checks(change, message):
         MCQ.model_validate({**good, **change}, context={"start": 5, "end": 20})
 
 
+BANK = pl.DataFrame({"question": ["Who says it?", "", "Why?", "who  says IT?", "What next?"],
+                     "source_category": ["CRD", None, None, "CRD", None]})
+
+
 def test_bank_screen_rejects_empty_short_and_repeated_questions():
-    df = screen_bank(pl.DataFrame({"question": ["Who says it?", "", "Why?", "who  says IT?", "What next?"],
-                                   "source_category": ["CRD", None, None, "CRD", None]}))
+    df = screen_bank(BANK, source="bank.parquet")
     assert df["reason"].to_list() == [None, "empty", "too_short", "duplicate", "too_short"]
-    assert df["record_id"].n_unique() == 5
+    assert df["duplicate_of"].to_list() == [None, None, None, 0, None]  # the measurement the rule compares
+    assert df["record_id"].to_list() == [f"bank:bank.parquet:{i}" for i in range(5)]
+    assert [parse_record_id(r) for r in df["record_id"]] == [("bank", ("bank.parquet", str(i))) for i in range(5)]
+
+
+def test_the_bank_threshold_is_a_rule_parameter():
+    strict = screen_bank(BANK, BankRules(min_words=4))
+    assert strict["reason"].to_list() == ["too_short", "empty", "too_short", "too_short", "too_short"]
+    loose = screen_bank(BANK, BankRules(min_words=1))
+    assert loose["reason"].to_list() == [None, "empty", None, "duplicate", None]
+    assert "too_short: keep if words >= 3" in BankRules().describe()
 
 
 def test_cluster_finds_separated_groups_and_their_medoids():
@@ -184,9 +199,12 @@ def test_leaderboard_micro_accuracy_per_category_and_hard_split():
     items = [{"record_id": f"q{i}", "answer_key_position": 0, "answer_key": "k", "hard_split": h,
               "question_category": c} for i, (h, c) in enumerate([("True", "Temporal"), ("False", "Temporal"),
                                                                    ("False", "Theme Exploration")])]
-    rows = [prediction_row(items[0], "m", "A", {}), prediction_row(items[1], "m", "Answer: B", {}),
-            prediction_row(items[2], "m", "I cannot tell", {})]
-    board = leaderboard(pl.DataFrame(rows))
+    rows = [prediction_row(items[0], "m", "A"), prediction_row(items[1], "m", "Answer: B"),
+            prediction_row(items[2], "m", "I cannot tell")]
+    preds = predictions(rows, [[model_entry("vlm", "openai", "m", "cinepile_vlm_answer@1", f"p{i}")] for i in range(3)])
+    assert preds["parent_ids"].to_list() == [["q0"], ["q1"], ["q2"]]
+    assert preds["record_id"].to_list() == ["prediction:q0:m", "prediction:q1:m", "prediction:q2:m"]
+    board = leaderboard(preds)
     acc = {(s, v): (n, a, u) for s, v, n, a, u in board.select("slice", "value", "questions", "accuracy",
                                                                "unparseable").rows()}
     assert acc[("overall", "all")] == (3, pytest.approx(33.33), 1)
@@ -194,3 +212,7 @@ def test_leaderboard_micro_accuracy_per_category_and_hard_split():
     assert acc[("question_category", "Theme Exploration")] == (1, 0.0, 1)
     assert acc[("question_category", "Narrative and Plot Analysis")] == (0, None, 0)
     assert acc[("hard_split", "True")] == (1, 100.0, 0) and acc[("hard_split", "False")] == (2, 0.0, 1)
+    overall = board.filter(pl.col("slice") == "overall").row(0, named=True)
+    assert overall["record_id"] == "leaderboard:m:overall:all"
+    assert overall["parent_ids"] == preds["record_id"].to_list()
+    assert [m["model"] for m in overall["models"]] == ["m"]  # the adapter's model once, not once per item

@@ -7,14 +7,25 @@ import polars as pl
 import pytest
 
 from assets.cinepile.mcq import MCQ
-from assets.cinepile.refinement import MAX_ROUNDS, Check, Vote, refine, rewrite_offline
+from assets.cinepile.refinement import DEFAULTS, Check, RefinementParams, Vote, refine
+from assets.cinepile.rewriting import RewriteTask, rewrite_offline
 from assets.cinepile.tables import final_rows, refinement_figures, round_rows
+from assets.kit.identity import parse_record_id
+from assets.kit.provenance import contract_problems, model_entry
 from tests.fakes.word_vectors import encode
+
+MAX_ROUNDS = DEFAULTS.max_rounds
 
 
 def mcq(question: str, key: int = 2) -> MCQ:
     return MCQ(question=question, choices=["v", "w", "x", "y", "z"], answer_key_position=key, rationale="r",
                start_timestamp="00:01", end_timestamp="00:02")
+
+
+BLIND = model_entry("blind_answer", "offline", "offline:text-only-baselines", "cinepile_blind_answer@1", "b", "f")
+CONTEXT = model_entry("context_answer", "offline", "offline:scene-text-reader", "cinepile_context_answer@1", "c", "f")
+WRITER = model_entry("question", "offline", "offline:grounded-scene-reader", "cinepile_question@1", "w", "f")
+REWRITER = model_entry("rewrite", "offline", "offline:cue-removal", "cinepile_rewrite@1", "r", "f")
 
 
 class Script:
@@ -33,16 +44,16 @@ class Script:
         out = []
         for m in mcqs:
             if "cue" in m.question:
-                out.append([Vote(m.answer_key_position, "cue")] * 5)
+                out.append([Vote(m.answer_key_position, "cue", model=BLIND)] * 5)
             elif "fail" in m.question and "ctxfail" not in m.question:
-                out.append([Vote(None, error="APIError: 500")] + [Vote(0)] * 4)
+                out.append([Vote(None, error="APIError: 500", model=BLIND)] + [Vote(0, model=BLIND)] * 4)
             else:
-                out.append([Vote((0 - k) % 5, "slot A") for k in range(5)])
+                out.append([Vote((0 - k) % 5, "slot A", model=BLIND) for k in range(5)])
         return out
 
     def context(self, pairs):
-        return [Check(None, error="APIError: 500") if "ctxfail" in m.question else Check("lost" not in m.question)
-                for m, _ in pairs]
+        return [Check(None, error="APIError: 500", model=CONTEXT) if "ctxfail" in m.question
+                else Check("lost" not in m.question, model=CONTEXT) for m, _ in pairs]
 
     def rewrite(self, pairs):
         out = []
@@ -55,10 +66,11 @@ class Script:
         return out
 
 
-def run(questions: dict[str, str], plans: dict[str, list[str]], max_rounds: int = MAX_ROUNDS):
+def run(questions: dict[str, str], plans: dict[str, list[str]], max_rounds: int = MAX_ROUNDS, degenerate_at: int = 3):
     script = Script(plans)
     triples = [(qid, mcq(q), {"question_id": qid}) for qid, q in questions.items()]
-    return refine(triples, script.blind, script.context, script.rewrite, max_rounds), script
+    params = RefinementParams(max_rounds=max_rounds, degenerate_at=degenerate_at)
+    return refine(triples, script.blind, script.context, script.rewrite, params), script
 
 
 def test_a_question_without_a_cue_is_fine_and_never_rewritten():
@@ -105,22 +117,72 @@ def test_zero_rounds_leaves_degenerate_questions_degenerate():
     assert o.status == "still_degenerate" and script.rewrite_calls == {}
 
 
+def question_frame(questions: dict[str, str]) -> pl.DataFrame:
+    n = len(questions)
+    return pl.DataFrame({
+        "record_id": list(questions), "video_record_id": ["v"] * n, "scene_record_id": ["s"] * n,
+        "video_id": ["vid"] * n, "scene_id": [1] * n, "template_id": ["t"] * n, "kind": ["who_says"] * n,
+        "category": ["CRD"] * n, "question_category": ["Character and Relationship Dynamics"] * n,
+        "question": list(questions.values()), "models": [[WRITER]] * n,
+    })
+
+
+def test_the_degeneracy_threshold_is_a_parameter_of_the_loop():
+    # "who is it?" is answered blind in 1 rotation of 5, "cue" questions in 5 of 5
+    [fine], _ = run({"q1": "who is it?"}, {}, degenerate_at=2)
+    [strict], script = run({"q1": "who is it?"}, {"q1": ["subtle question"] * 5}, degenerate_at=1)
+    assert fine.status == "fine" and [outcome for _, outcome in fine.rounds] == ["fine"]
+    # at 1 of 5 even the position-bias answer counts: every rewrite stays degenerate
+    assert strict.status == "still_degenerate" and script.rewrite_calls == {"q1": MAX_ROUNDS}
+    with pytest.raises(ValueError):
+        RefinementParams(degenerate_at=6)
+    with pytest.raises(ValueError):
+        RefinementParams(max_rounds=6)  # the public loop's sixth rewrite stays impossible
+
+
+def test_round_and_refined_rows_declare_their_parents_and_the_models_that_made_and_judged_them():
+    questions = {"question:s:t:0": "cue question", "question:s:t:1": "who is it?"}
+    outcomes, _ = run(questions, {"question:s:t:0": ["cue again", "subtle question"]})
+    rewrites = {("question:s:t:0", r): {"model": REWRITER, "error": None} for r in (1, 2)}
+    rounds = round_rows(outcomes, question_frame(questions), rewrites, degenerate_at=3)
+    assert contract_problems(rounds) == []
+    assert rounds["record_id"].to_list() == [
+        "round:(question:s:t:0):0", "round:(question:s:t:0):1", "round:(question:s:t:0):2",
+        "round:(question:s:t:1):0"]
+    assert [parse_record_id(r)[1][0] for r in rounds["record_id"]] == rounds["question_id"].to_list()
+    assert rounds["parent_ids"].to_list() == [[q] for q in rounds["question_id"]]
+    roles = [[m["role"] for m in ms] for ms in rounds["models"].to_list()]
+    assert roles[0] == ["question"] + ["blind_answer"] * 5 + ["context_answer"]  # written, then judged
+    assert roles[1] == roles[2] == ["rewrite"] + ["blind_answer"] * 5 + ["context_answer"]
+    assert rounds["degenerate_at"].unique().to_list() == [3]
+    final = final_rows(rounds, question_frame(questions))
+    assert contract_problems(final) == []
+    fixed = final.row(0, named=True)
+    assert fixed["record_id"] == "refined:(question:s:t:0)" and fixed["status"] == "fixed"
+    assert fixed["parent_ids"] == ["question:s:t:0", "round:(question:s:t:0):2"]
+    assert fixed["models"][0]["role"] == "rewrite" and (fixed["degenerate_before"], fixed["degenerate_after"]) == (
+        True, False)
+    fine = final.row(1, named=True)
+    assert fine["parent_ids"] == ["question:s:t:1", "round:(question:s:t:1):0"]
+    assert fine["models"][0] == WRITER
+
+
+def test_the_rewriter_identity_follows_its_encoder():
+    task = RewriteTask(encode, encoder="word-vectors")
+    assert task.offline_model_used() == "cue-removal+word-vectors"
+    assert task.identity("offline", "") != RewriteTask(encode, encoder="other").identity("offline", "")
+
+
 def test_every_question_is_accounted_for_in_the_tables():
     questions = {"q1": "who is it?", "q2": "cue question", "q3": "cue question", "q4": "fail question", "q5": "cue question"}
     plans = {"q2": ["fine now"], "q3": [f"cue {i}" for i in range(5)], "q5": ["lost one"] * 5}
     outcomes, _ = run(questions, plans)
-    scene_questions = pl.DataFrame({
-        "record_id": list(questions), "video_record_id": ["v"] * 5, "scene_record_id": ["s"] * 5,
-        "video_id": ["vid"] * 5, "scene_id": [1] * 5, "template_id": ["t"] * 5, "kind": ["who_says"] * 5,
-        "category": ["CRD"] * 5, "question_category": ["Character and Relationship Dynamics"] * 5,
-        "question": list(questions.values()), "backend": ["offline"] * 5, "model": ["m"] * 5,
-        "task_version": ["1"] * 5, "prompt_sha": ["p"] * 5,
-    })
-    rounds = pl.DataFrame(round_rows(outcomes, scene_questions, {}))
+    scene_questions = question_frame(questions)
+    rounds = round_rows(outcomes, scene_questions, {}, degenerate_at=3)
     assert rounds.filter(pl.col("is_final")).height == 5
     assert rounds["record_id"].n_unique() == rounds.height
     final = final_rows(rounds, scene_questions)
-    assert dict(final.select("record_id", "status").rows()) == {
+    assert dict(final.select("question_id", "status").rows()) == {
         "q1": "fine", "q2": "fixed", "q3": "still_degenerate", "q4": "unverified", "q5": "unanswerable"}
     assert final.height == int(final["kept"].sum()) + int((~final["kept"]).sum()) == 5
     assert final.filter(~pl.col("kept"))["reason"].null_count() == 0

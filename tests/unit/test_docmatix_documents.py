@@ -24,10 +24,10 @@ from assets.docmatix.pdfa import (
     webdataset_key,
     webdataset_samples,
 )
-from assets.docmatix.reading import PDFA_JSON, TEXT_LAYER, document_rules, read_document
+from assets.docmatix.reading import PDFA_JSON, TEXT_LAYER, DocumentRules, read_document
 from assets.docmatix.rendering import MAX_SIDE, render_pages, render_scale
 from assets.docmatix.text_layer import document_layout, open_pdf
-from assets.screening import screen
+from assets.kit.screening import NOT_EVALUATED, evaluate, screen
 from corpus import documents as corpus_docs
 
 
@@ -139,24 +139,29 @@ def test_sidecar_disagreements_fall_back_to_the_text_layer(corpus_invoice):
     assert r.text_source == TEXT_LAYER and r.sidecar_issue.startswith("not JSON")
 
 
-def _verdict(readings: dict[str, object]) -> dict[str, list[str]]:
+def _screened(readings: dict[str, object], rules: DocumentRules | None = None) -> pl.DataFrame:
     df = pl.DataFrame([{
-        "record_id": k, "duplicate_key": False, "open_error": r.open_error, "open_detail": r.open_detail,
+        "record_id": k, "duplicate_key": False, "open_status": r.open_status, "open_detail": r.open_detail,
         "pages": r.pages, "text_chars": r.text_chars,
-    } for k, r in readings.items()], schema_overrides={"pages": pl.Int32, "open_error": pl.String,
-                                                       "open_detail": pl.String})
-    out = screen(df, document_rules())
-    return dict(zip(out["record_id"], out["reasons"].to_list(), strict=True))
+    } for k, r in readings.items()], schema_overrides={"pages": pl.Int32, "open_detail": pl.String,
+                                                       "text_chars": pl.Int32})
+    return screen(df, (rules or DocumentRules()).rules())
 
 
-def test_rejection_reasons():
+def _verdict(readings: dict[str, object], rules: DocumentRules | None = None) -> dict[str, str | None]:
+    out = _screened(readings, rules)
+    return dict(zip(out["record_id"], out["reason"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def readings() -> dict[str, object]:
     text = [(20, 60, "Some text")]
     scan = io.BytesIO()
     c = canvas.Canvas(scan, pagesize=(200, 100))
     c.rect(10, 10, 100, 50, fill=1)  # ink but no text, as a scanned page
     c.showPage()
     c.save()
-    readings = {
+    return {
         "ok": read_document(make_pdf([text])),
         "four_pages": read_document(make_pdf([text] * 4)),
         "five_pages": read_document(make_pdf([text] * 5)),
@@ -166,12 +171,46 @@ def test_rejection_reasons():
         "empty": read_document(b""),
         "scanned": read_document(scan.getvalue()),
     }
-    assert readings["encrypted"].open_error == "encrypted"
+
+
+def test_rejection_reasons(readings):
+    assert readings["encrypted"].open_status == "encrypted"
     assert readings["owner_only"].pages == 1
     assert _verdict(readings) == {
-        "ok": [], "four_pages": [], "five_pages": ["too_many_pages"], "encrypted": ["encrypted"],
-        "owner_only": [], "garbage": ["unreadable"], "empty": ["unreadable"], "scanned": ["no_text"],
+        "ok": None, "four_pages": None, "five_pages": "too_many_pages", "encrypted": "encrypted",
+        "owner_only": None, "garbage": "unreadable", "empty": "unreadable", "scanned": "no_text",
     }
+
+
+def test_an_unopened_pdf_stores_no_measurement_it_does_not_have(readings):
+    garbage = readings["garbage"]
+    assert (garbage.open_status, garbage.pages, garbage.text_chars, garbage.lines) == ("unreadable", None, None, None)
+    assert readings["scanned"].text_chars == 0 and readings["ok"].open_status == "opened"
+
+
+def test_thresholds_are_rule_parameters(readings):
+    assert _verdict(readings, DocumentRules(max_pages=5))["five_pages"] is None
+    assert _verdict(readings, DocumentRules(max_pages=3))["four_pages"] == "too_many_pages"
+    assert _verdict(readings, DocumentRules(min_text_chars=10_000))["ok"] == "no_text"
+    described = DocumentRules(max_pages=7).describe()
+    assert "too_many_pages: keep if pages <= 7" in described and "keep if open_status != encrypted" in described
+
+
+def test_audit_of_an_unreadable_pdf_stops_at_the_deciding_rule(readings):
+    """The issue's audit printed `no_text: 0 (keep if text_chars > 0) -> pass` and the PDFium error
+    as the `encrypted` rule's passing value; re-evaluated from the stored row it reads correctly."""
+    row = _screened({"garbage": readings["garbage"]}).row(0, named=True)
+    assert row["reason"] == "unreadable" and "PDFium" in row["open_detail"]
+    verdicts = evaluate(row, DocumentRules().rules())
+    assert [(reason, status) for reason, status, _ in verdicts] == [
+        ("duplicate_key", "pass"), ("encrypted", "pass"), ("unreadable", "FAIL"),
+        ("too_many_pages", NOT_EVALUATED), ("no_text", NOT_EVALUATED)]
+    shown = dict((reason, text) for reason, _, text in verdicts)
+    assert shown["encrypted"] == "unreadable (keep if open_status != encrypted)"  # not the PDFium message
+    assert shown["unreadable"] == "unreadable (keep if open_status != unreadable)"
+    assert shown["no_text"] == "keep if text_chars >= 1"  # no measured value shown for a rule not run
+    scanned = evaluate(_screened({"scanned": readings["scanned"]}).row(0, named=True), DocumentRules().rules())
+    assert scanned[-1] == ("no_text", "FAIL", "0 (keep if text_chars >= 1)")
 
 
 def test_webdataset_tar_groups_consecutive_members_by_key():
@@ -220,10 +259,38 @@ def test_page_images_reject_every_page_of_a_document_that_fails_to_render(tmp_pa
     media = MediaStore(root=str(tmp_path / "media"))
     good = media.put_bytes(make_pdf([[(20, 60, "one")], [(20, 60, "two")]]), ".pdf")
     bad = media.put_bytes(b"%PDF-1.7 truncated", ".pdf")
-    docs = pl.DataFrame({"record_id": ["good", "bad"], "shard": ["s", "s"], "pdf_uri": [good.uri, bad.uri],
-                         "pages": [2, 3]})
+    docs = pl.DataFrame({"record_id": ["pdf:s:good", "pdf:s:bad"], "shard": ["s", "s"],
+                         "pdf_uri": [good.uri, bad.uri], "pages": [2, 3]})
     rows = image_rows(docs, media)
-    assert rows["record_id"].to_list() == ["good:p0", "good:p1", "bad:p0", "bad:p1", "bad:p2"]
+    assert rows["record_id"].to_list() == ["page:(pdf:s:good):0", "page:(pdf:s:good):1", "page:(pdf:s:bad):0",
+                                           "page:(pdf:s:bad):1", "page:(pdf:s:bad):2"]
+    assert rows["parent_ids"].to_list() == [["pdf:s:good"]] * 2 + [["pdf:s:bad"]] * 3
     assert rows["kept"].to_list() == [True, True, False, False, False]
     assert set(rows.filter(~pl.col("kept"))["reason"]) == {"render_failed"}
+    assert rows["render_error"][2] is not None and rows["detail"][2].endswith("(keep if render_error is null)")
     assert rows["image_sha256"][0] != rows["image_sha256"][1] and rows["width"][0] == round(200 * 150 / 72)
+
+
+def test_the_same_pdf_in_two_shards_is_two_records_with_one_source_key(tmp_path):
+    from assets.docmatix.document_assets import Source, document_rows
+    from assets.kit.identity import parse_record_id
+    from resources.storage import MediaStore
+
+    media = MediaStore(root=str(tmp_path / "media"))
+    pdf, other = make_pdf([[(20, 60, "Invoice INV-1")]]), make_pdf([[(20, 60, "Invoice INV-2")]])
+
+    def src(key: str, data: bytes) -> Source:
+        return Source(key, f"file:///landing/{key}.pdf", data, None, None)
+
+    s1 = document_rows([src("0000001", pdf), src("0000002", other), src("0000001", other)], "s1", media)
+    s2 = document_rows([src("0000001", pdf)], "s2", media)
+    both = pl.concat([s1, s2])
+    assert both["record_id"].to_list() == ["pdf:s1:0000001", "pdf:s1:0000002", "pdf:s1:0000001:2", "pdf:s2:0000001"]
+    assert both["record_id"].n_unique() == both.height  # unique by construction, shards included
+    assert parse_record_id(both["record_id"][3]) == ("pdf", ("s2", "0000001"))
+    landed_twice = both.filter(pl.col("doc_key") == "0000001")
+    # the same bytes in s1 and s2 share a source key; the same key with other bytes does not
+    assert landed_twice["source_key"][0] == landed_twice["source_key"][2] == f"pdf:{landed_twice['sha256'][0]}"
+    assert landed_twice["source_key"][1] == both["source_key"][1] != landed_twice["source_key"][0]
+    assert both["reason"].to_list() == [None, None, "duplicate_key", None]
+    assert both["parent_ids"].to_list() == [[]] * 4 and both["models"].to_list() == [[]] * 4

@@ -188,6 +188,17 @@ def test_judge_task_offline_is_the_labelled_proxy():
     assert all(r.reply.startswith("Rubric proxy, no judge model") for r in replies)
 
 
+def test_judge_task_names_the_encoder_it_runs_without_changing_itself():
+    """The encoder comes from the embedding resource (env-chosen): the model label, the cache key's
+    identity and the provenance say which, and the class attribute is never mutated."""
+    a, b = LaveJudgeTask(embedding_model="enc-a"), LaveJudgeTask(embedding_model="enc-b")
+    assert (a.offline_model_used(), LaveJudgeTask().offline_model_used()) == ("rubric-proxy(enc-a)", "rubric-proxy")
+    assert LaveJudgeTask.offline_model == "rubric-proxy" and a.config() == {"embedding_model": "enc-a"}
+    assert a.model_label("offline", "") == "offline:rubric-proxy(enc-a)"
+    assert a.identity("offline", "") != b.identity("offline", "")
+    assert a.identity("openai", "judge") == b.identity("openai", "judge")  # a judge model uses no encoder
+
+
 # ---- the extractive baseline and the table ---------------------------------------------------------
 
 PAGE = "ACME INVOICE\nInvoice number: INV-1\nDue date: 9 May 2024\nSigned by Ada Lovelace"
@@ -202,21 +213,35 @@ def test_extractive_baseline():
     assert extractive_answer("Anything?", "") == ""
 
 
+def _entry(role: str, backend: str, model: str) -> dict:
+    return {"role": role, "backend": backend, "model": model, "task_version": "t@1", "prompt_sha": "",
+            "fingerprint": "f"}
+
+
 def test_evaluation_table_names_the_lave_column_by_its_judge():
+    from assets.docmatix.evaluation import judge_of
+
+    base, vlm = _entry("answer", "offline", "extractive_baseline"), _entry("answer", "openai", "vlm")
+    proxy, judge = _entry("judge", "offline", "offline:rubric-proxy"), _entry("judge", "openai", "judge-7b")
+    proxy2 = {**proxy, "prompt_sha": "another prompt"}
     preds = pl.DataFrame({
         "record_id": ["q1@a", "q2@a", "q1@b", "q2@b"], "adapter": ["a", "a", "b", "b"],
-        "backend": ["offline"] * 2 + ["openai"] * 2, "model": ["base"] * 2 + ["vlm"] * 2,
         "prediction": ["INV-1", "No", None, "Yes"], "answers": [["INV-1"], ["Yes"]] * 2,
-        "error": [None, None, "APITimeoutError: x", None],
+        "error": [None, None, "APITimeoutError: x", None], "models": [[base]] * 2 + [[vlm]] * 2,
     })
     judged = pl.DataFrame({
-        "record_id": ["q1@a", "q2@a", "q1@b", "q2@b"], "metric": ["lave_proxy"] * 2 + ["lave"] * 2,
-        "score": [1.0, 0.0, None, 1.0], "judge_backend": ["offline"] * 2 + ["openai"] * 2,
-        "judge_model": ["offline:rubric-proxy"] * 2 + ["judge-7b"] * 2,
+        "record_id": ["j1a", "j2a", "j1b", "j2b"], "prediction_id": ["q1@a", "q2@a", "q1@b", "q2@b"],
+        "metric": ["lave_proxy"] * 2 + ["lave"] * 2, "score": [1.0, 0.0, None, 1.0],
+        "models": [[proxy], [proxy2]] + [[judge]] * 2,
     })
-    table = {r["adapter"]: r for r in evaluation_table(preds, judged).iter_rows(named=True)}
+    out = evaluation_table(preds, judged)
+    table = {r["adapter"]: r for r in out.iter_rows(named=True)}
     a, b = table["a"], table["b"]
     assert (a["anls"], a["exact_match"], a["lave_proxy"], a["lave"]) == (0.5, 0.5, 0.5, None)
-    assert a["judge"] == "offline:rubric-proxy"
-    assert (b["exact_match"], b["lave"], b["lave_proxy"], b["judge"]) == (0.5, 1.0, None, "openai:judge-7b")
+    # one entry per model for the whole adapter: the per-call prompt hashes stay on the calls' rows
+    assert judge_of(a) == "offline:rubric-proxy" and a["models"] == [{**base, "prompt_sha": ""},
+                                                                      {**proxy, "prompt_sha": ""}]
+    assert (b["exact_match"], b["lave"], b["lave_proxy"], judge_of(b)) == (0.5, 1.0, None, "openai:judge-7b")
     assert (b["prediction_failures"], b["judge_failures"], a["judge_failures"]) == (1, 1, 0)
+    assert (a["record_id"], a["parent_ids"]) == ("docvqa_score:a", ["q1@a", "q2@a"])
+    assert not {"backend", "model", "judge"} & set(out.columns)

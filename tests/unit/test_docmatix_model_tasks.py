@@ -14,8 +14,8 @@ from assets.docmatix.lave import LaveJudgeTask, parse_rating, rating_or_default
 from assets.docmatix.pdfa import page_from_lines
 from assets.docmatix.qa_prompts import NEW_PAGE
 from assets.docmatix.qa_task import QAGenerationTask, raw_rows
-from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource
+from tests.fakes.fault_server import FakeChatServer
 
 LAYOUT = [page_from_lines([[("Total:", [0.1, 0.1, 0.1, 0.01]), ("12.50", [0.25, 0.1, 0.1, 0.01])]]),
           page_from_lines([[("Signed", [0.1, 0.1, 0.1, 0.01]), ("Ada", [0.25, 0.1, 0.1, 0.01])]])]
@@ -39,21 +39,24 @@ def test_generation_prompt_parse_and_reask(tmp_path):
     assert any(m["role"] == "system" and "section by section" in m["content"] for m in first)
     assert any(m["content"] == f"Total: 12.50\n{NEW_PAGE}\nSigned Ada" for m in first if m["role"] == "user")
     assert "no Q/A pair found" in json.dumps(server.requests[1]["messages"])  # the parser's complaint
-    docs = pl.DataFrame({"record_id": ["0000007"], "shard": ["s1"]})
+    docs = pl.DataFrame({"record_id": ["pdf:s1:0000007"], "doc_key": ["0000007"], "shard": ["s1"]})
     rows = raw_rows(docs, [1], run)
     assert rows.select("record_id", "question", "answer").rows() == [
-        ("0000007:qa1", "What is the total?", "12.50"), ("0000007:qa2", "Who signed?", "Ada")]
-    assert set(rows["backend"]) == {"openai"} and set(rows["model"]) == {"fake"}
-    assert rows["prompt_sha"].null_count() == 0 and set(rows["variant"]) == {"per_section"}
+        ("qa:(pdf:s1:0000007):0", "What is the total?", "12.50"), ("qa:(pdf:s1:0000007):1", "Who signed?", "Ada")]
+    entries = [e for models in rows["models"] for e in models]
+    assert {(e["role"], e["backend"], e["model"]) for e in entries} == {("qa", "openai", "fake")}
+    assert all(e["prompt_sha"] for e in entries) and set(rows["variant"]) == {"per_section"}
+    assert rows["parent_ids"].to_list() == [["pdf:s1:0000007"]] * 2
 
 
 def test_a_document_whose_generation_fails_is_one_error_row(tmp_path):
     with FakeChatServer(lambda m: json.dumps({"text": "no pairs"}), default="500") as server:
         llm = remote(server, tmp_path).model_copy(update={"max_attempts": 2})
         run = llm.run(QAGenerationTask(), [{"key": "0000008", "variant": 0, "layout": LAYOUT}])
-    rows = raw_rows(pl.DataFrame({"record_id": ["0000008"], "shard": ["s1"]}), [0], run)
-    assert rows.select("record_id", "question").rows() == [("0000008:failed", None)]
+    rows = raw_rows(pl.DataFrame({"record_id": ["pdf:s1:0000008"], "shard": ["s1"]}), [0], run)
+    assert rows.select("record_id", "question").rows() == [("qa:(pdf:s1:0000008):failed", None)]
     assert "InternalServerError" in rows["error"][0]
+    assert rows["models"][0][0]["backend"] == "openai"  # a failed call is still declared
 
 
 def test_vlm_adapter_sends_the_page_image_as_a_data_uri(tmp_path):

@@ -7,8 +7,8 @@ import pytest
 
 from assets.docmatix.pdfa import page_from_lines
 from assets.docmatix.qa_filters import (
-    GROUNDED_AT,
     PageIndex,
+    QAFilterRules,
     compat_failures,
     judge,
     removal_table,
@@ -21,10 +21,13 @@ from assets.docmatix.qa_prompts import (
     document_text,
     format_qa,
     parse_qa,
-    question_form,
     system_prompt,
     variant_for,
 )
+from assets.docmatix.question_forms import question_form
+from assets.kit.screening import NOT_EVALUATED, evaluate
+
+GROUNDED_AT = QAFilterRules().grounded_at
 
 # ---- the Q#/A# parser ------------------------------------------------------------------------------
 
@@ -193,8 +196,8 @@ def test_default_profile_rejections():
     assert verdict("Who is the customer?", "[Customer name]").failures == ("template_brackets", "ungrounded_answer")
     hallucinated = verdict("Who signed the invoice?", "John Smith")
     assert hallucinated.failures == ("ungrounded_answer",) and hallucinated.grounding < GROUNDED_AT
-    assert verdict("Total?", "3,207.80").failures == ("question_length",)
-    assert verdict("What is the subtotal?", "3,207.80 " * 100).failures == ("answer_length",)
+    assert verdict("Total?", "3,207.80").failures == ("question_too_short",)
+    assert verdict("What is the subtotal?", "3,207.80 " * 100).failures == ("answer_too_long", "answer_too_wordy")
     assert verdict("Who signed it?", "unanswerable").failures == ("unanswerable", "ungrounded_answer")
     assert verdict(None, None).failures == ("generation_failed",)
 
@@ -214,7 +217,7 @@ def test_a_question_asked_twice_of_one_document_is_kept_once():
     assert verdict("what is the  Subtotal", "3,207.80", seen).failures == ("duplicate_question",)
 
 
-def test_verdicts_and_removal_table_account_for_every_pair():
+def _raw() -> tuple[pl.DataFrame, pl.DataFrame]:
     layout = '{"pages": [{"lines": {"text": ["Subtotal: 3,207.80", "Ada Lovelace"]}}]}'
     docs = pl.DataFrame({"record_id": ["d1"], "layout": [layout]})
     raw = pl.DataFrame({
@@ -222,14 +225,63 @@ def test_verdicts_and_removal_table_account_for_every_pair():
         "document_id": ["d1"] * 5,
         "question": ["What is the subtotal?", "Who signed it?", "What is the subtotal?", "Who is the buyer?", None],
         "answer": ["3,207.80", "Ada Lovelace", "3,207.80", "Bob", None],
+        "error": [None, None, None, None, "InternalServerError: boom"],
     })
+    return raw, docs
+
+
+def test_verdicts_and_removal_table_account_for_every_pair():
+    raw, docs = _raw()
     out = verdicts(raw, docs)
-    assert out.height == raw.height
+    assert out.height == raw.height and out["record_id"].to_list() == raw["record_id"].to_list()
     assert out["kept"].to_list() == [True, True, False, False, False]
     assert out["reason"].to_list() == [None, None, "duplicate_question", "ungrounded_answer", "generation_failed"]
     assert out["compat_kept"].to_list() == [False, True, False, True, False]
+    # what each rule read is stored beside the verdict
+    assert out["repeat_of"].to_list() == [None, None, "d1:qa1", None, None]
+    assert out["question_words"].to_list() == [4, 3, 4, 4, None] and out["grounding"][3] < GROUNDED_AT
+    assert out["detail"][2] == "d1:qa1 (keep if repeat_of is null)"
+    assert out["detail"][4] == "InternalServerError: boom (keep if error is null)"
+    # the same record judged again: no parents of its own
+    assert out["parent_ids"].to_list() == [[]] * 5 and out["models"].to_list() == [[]] * 5
     table = {r["rule"]: r for r in removal_table(out).iter_rows(named=True)}
     assert table["dotted_word"]["compat"] == 2 and table["dotted_word"]["default"] is None
     assert table["dotted_token"]["default"] == 0
+    assert table["generation_failed"]["default"] == 1
+    assert table["ungrounded_answer"]["default"] == 1  # the failed generation is not counted again here
     assert table["ANY (profile)"]["compat"] == 3 and table["ANY (profile)"]["default"] == 3
     assert table["ANY (profile)"]["compat_rate"] == 0.6
+
+
+def test_filter_thresholds_are_rule_parameters_and_the_audit_re_evaluates_them():
+    raw, docs = _raw()
+    strict = QAFilterRules(min_question_words=4)
+    out = verdicts(raw, docs, strict)
+    assert out["reason"].to_list() == [None, "question_too_short", "duplicate_question", "ungrounded_answer",
+                                       "generation_failed"]
+    assert "question_too_short: keep if question_words >= 4" in strict.describe()
+    row = out.row(1, named=True)
+    steps = evaluate(row, strict.rules())
+    decided = next(i for i, (_, status, _) in enumerate(steps) if status == "FAIL")
+    assert steps[decided] == ("question_too_short", "FAIL", "3 (keep if question_words >= 4)")
+    assert {status for _, status, _ in steps[decided + 1:]} == {NOT_EVALUATED}
+    assert all(status == "pass" for _, status, _ in steps[:decided])
+    assert [s for _, s, _ in evaluate(row, QAFilterRules().rules())].count("FAIL") == 0  # kept by default
+
+
+def test_raw_rows_nest_the_document_id_and_declare_the_generation():
+    from assets.docmatix.qa_task import QAGenerationTask, raw_rows
+    from resources.llm import LLMResource
+
+    layout = [PAGE]
+    run = LLMResource().run(QAGenerationTask(), [{"key": "0000001", "variant": 0, "layout": layout}] * 2)
+    docs = pl.DataFrame({"record_id": ["pdf:s1:0000001", "pdf:s2:0000001"], "doc_key": ["0000001"] * 2,
+                         "source_key": ["pdf:abc"] * 2, "shard": ["s1", "s2"]})
+    rows = raw_rows(docs, [0, 0], run)
+    first = rows.filter(pl.col("document_id") == "pdf:s1:0000001")
+    assert first["record_id"].to_list() == [f"qa:(pdf:s1:0000001):{i}" for i in range(first.height)]
+    assert rows["record_id"].n_unique() == rows.height  # the same PDF in two shards: distinct pairs
+    assert rows["parent_ids"].to_list() == [[d] for d in rows["document_id"]]
+    (entry,) = rows["models"][0]
+    assert (entry["role"], entry["backend"], entry["task_version"]) == ("qa", "offline", "docmatix_qa@1")
+    assert entry["fingerprint"] and not {"backend", "model", "prompt_sha", "cached"} & set(rows.columns)

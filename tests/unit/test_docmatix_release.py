@@ -29,15 +29,25 @@ def test_split_is_by_hash_stable_and_never_empty():
     assert assign_splits(train_only[:1]) == {train_only[0]: "train"}
 
 
-def _qa(doc: str, n: int, pages: list[int]) -> list[dict]:
-    return [{"record_id": f"{doc}:qa{i + 1}", "document_id": doc, "shard": "s1", "pair_index": i,
-             "question": f"Question {i} of {doc}?", "answer": f"answer {i}", "page": pages[i],
-             "backend": "offline", "model": "m", "task_version": "1", "prompt_sha": "p"} for i in range(n)]
+ENTRY = {"role": "qa", "backend": "offline", "model": "offline:m", "task_version": "docmatix_qa@1",
+         "prompt_sha": "p", "fingerprint": "f"}
 
 
-def _images(doc: str, pages: int, rendered: bool = True) -> list[dict]:
-    return [{"document_id": doc, "page": p, "image_uri": f"file:///{doc}-{p}.png", "image_sha256": f"{doc}{p}",
-             "kept": rendered} for p in range(pages)]
+def doc_id(doc: str, shard: str = "s1") -> str:
+    return f"pdf:{shard}:{doc}"
+
+
+def _qa(doc: str, n: int, pages: list[int], shard: str = "s1", content: str | None = None) -> list[dict]:
+    return [{"record_id": f"qa:{doc_id(doc, shard)}:{i}", "document_id": doc_id(doc, shard), "doc_key": doc,
+             "source_key": f"pdf:{content or doc}", "shard": shard, "pair_index": i,
+             "question": f"Question {i} of {doc}?", "answer": f"answer {i}", "page": pages[i], "models": [ENTRY]}
+            for i in range(n)]
+
+
+def _images(doc: str, pages: int, rendered: bool = True, shard: str = "s1") -> list[dict]:
+    return [{"record_id": f"page:{doc_id(doc, shard)}:{p}", "document_id": doc_id(doc, shard), "page": p,
+             "image_uri": f"file:///{doc}-{p}.png", "image_sha256": f"{doc}{p}", "kept": rendered}
+            for p in range(pages)]
 
 
 def test_release_rows_have_docmatix_schema_and_withhold_unrendered_documents():
@@ -45,22 +55,41 @@ def test_release_rows_have_docmatix_schema_and_withhold_unrendered_documents():
     qa = pl.DataFrame(sum((_qa(d, 3, [0, 1, 1]) for d in docs), []))
     images = pl.DataFrame(sum((_images(d, 2, rendered=d != docs[0]) for d in docs), []))
     release, withheld = release_rows(qa, images)
-    assert withheld == {"page_not_rendered": 1} and docs[0] not in release["record_id"].to_list()
-    row = release.filter(pl.col("record_id") == docs[1]).row(0, named=True)
+    assert withheld == {"page_not_rendered": 1, "duplicate_source": 0}
+    assert doc_id(docs[0]) not in release["document_id"].to_list()
+    row = release.filter(pl.col("document_id") == doc_id(docs[1])).row(0, named=True)
+    assert row["record_id"] == f"docmatix:(pdf:s1:{docs[1]})"
     assert row["images"] == [f"file:///{docs[1]}-0.png", f"file:///{docs[1]}-1.png"]
     assert row["texts"][0] == {"user": f"Question 0 of {docs[1]}?", "assistant": "answer 0", "source": docs[1]}
-    assert row["qa_ids"] == [f"{docs[1]}:qa1", f"{docs[1]}:qa2", f"{docs[1]}:qa3"] and row["qa_pages"] == [0, 1, 1]
+    qa_ids = [f"qa:{doc_id(docs[1])}:{i}" for i in range(3)]
+    assert row["qa_ids"] == qa_ids and row["qa_pages"] == [0, 1, 1]
+    assert row["parent_ids"] == [doc_id(docs[1]), *qa_ids, *(f"page:{doc_id(docs[1])}:{p}" for p in (0, 1))]
+    assert row["models"] == [ENTRY]
+    assert not {"backend", "model", "task_version", "prompt_sha"} & set(release.columns)
     assert set(release["split"]) == {"train", "test"}
 
-    texts = {d: [f"page 0 of {d}", f"page 1 of {d}"] for d in docs}
+    texts = {doc_id(d): [f"page 0 of {d}", f"page 1 of {d}"] for d in docs}
     items = held_out_items(release, texts)
-    test_docs = set(release.filter(pl.col("split") == "test")["record_id"])
+    test_docs = set(release.filter(pl.col("split") == "test")["document_id"])
     assert set(items["document_id"]) == test_docs and items.height == 3 * len(test_docs)
     first = items.row(0, named=True)
-    assert first["answers"] == ["answer 0"] and first["page_text"] == f"page 0 of {first['document_id']}"
-    ranks = [split_rank(d) for d in items["document_id"]]
+    assert first["answers"] == ["answer 0"] and first["page_text"] == f"page 0 of {first['document_id'].split(':')[-1]}"
+    assert first["record_id"] == f"docvqa_item:({first['qa_id']})"
+    assert first["parent_ids"] == [first["release_id"], first["qa_id"]] and first["models"] == [ENTRY]
+    ranks = [split_rank(d.split(":")[-1]) for d in items["document_id"]]
     assert ranks == sorted(ranks)  # in split-hash order
     assert held_out_items(release, texts, limit=2).height == 2
+
+
+def test_the_same_pdf_in_two_shards_is_two_records_released_once():
+    qa = pl.DataFrame(_qa("0000001", 2, [0, 0], "s1", content="same") + _qa("0000001", 2, [0, 0], "s2", content="same")
+                      + _qa("0000002", 1, [0], "s2"))
+    images = pl.DataFrame(_images("0000001", 1, shard="s1") + _images("0000001", 1, shard="s2")
+                          + _images("0000002", 1, shard="s2"))
+    release, withheld = release_rows(qa, images)
+    assert withheld == {"page_not_rendered": 0, "duplicate_source": 1}
+    assert release["document_id"].sort().to_list() == ["pdf:s1:0000001", "pdf:s2:0000002"]  # first landing kept
+    assert release["record_id"].n_unique() == release.height == release["source_key"].n_unique()
 
 
 def test_grounding_pairs_ask_both_ways_and_skip_repeated_text():
@@ -82,21 +111,33 @@ def test_grounding_pairs_ask_both_ways_and_skip_repeated_text():
 
 
 def test_card_states_the_numbers_it_is_built_from():
+    from assets.docmatix.dataset_card import screen_params
+    from assets.docmatix.qa_filters import QAFilterRules
+    from assets.docmatix.reading import DocumentRules
+
     docs = [f"{i:07d}" for i in range(8)]
     release, _ = release_rows(pl.DataFrame(sum((_qa(d, 2, [0, 0]) for d in docs), [])),
                               pl.DataFrame(sum((_images(d, 1) for d in docs), [])))
     removal = pl.DataFrame({"rule": ["dotted_word"], "compat": [3], "default": [None]},
                            schema_overrides={"default": pl.Int64})
     forms = pl.DataFrame({"question_form": ["what"], "len": [16]})
-    card = dataset_card(release, removal, forms)
+    screens = screen_params({"documents": [{"max_pages": 6, "min_text_chars": 1}]})
+    card = dataset_card(release, removal, forms, screens, ["per_section"])
     assert card.startswith("---\nlicense:") and "8 documents, 16 question/answer pairs" in card
     assert "| dotted_word | 3 |" in card and "Departures from Docmatix" in card
     n_test = int((release["split"] == "test").sum())
     assert f"| test | {n_test} | {n_test} | {2 * n_test} |" in card
-    data = json.loads(json.dumps(card_data(release, removal, forms)))  # the JSON card must serialise
+    # the models table reads the release's `models`; the rules are those the screens ran with
+    assert "| qa | offline | offline:m | docmatix_qa@1 | 8 |" in card
+    assert "too_many_pages: keep if pages <= 6" in card and DocumentRules().describe() not in card
+    assert QAFilterRules().describe() in card and "variants used: per_section" in card
+    data = json.loads(json.dumps(card_data(release, removal, forms, screens)))  # the JSON card must serialise
     assert (data["documents"], data["qa_pairs"], data["images"]) == (8, 16, 8)
     assert {s["split"]: s["documents"] for s in data["splits"]}.get("test", 0) == n_test
     assert data["filter_removal"] == [{"rule": "dotted_word", "compat": 3, "default": None}]
+    assert data["models"] == [{"role": "qa", "backend": "offline", "model": "offline:m",
+                               "task_version": "docmatix_qa@1", "documents": 8}]
+    assert data["screens"]["documents"] == [{"max_pages": 6, "min_text_chars": 1}]
     assert data["known_limitations"] and "## Known limitations" in card
 
 

@@ -1,5 +1,5 @@
 """The taxonomy label Task: what it accepts, its prompt, the offline labeller, and a real HTTP model
-that answers outside the taxonomy (bench/fault_server.py)."""
+that answers outside the taxonomy (tests/fakes/fault_server.py)."""
 
 import json
 
@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from assets.finevideo.labelling import TRANSCRIPT_CHARS, TaxonomyLabel, TaxonomyLabelTask, confidence
-from bench.fault_server import FakeChatServer
 from resources.llm import LLMResource
+from tests.fakes.fault_server import FakeChatServer
 from tests.fakes.word_vectors import encode
 
 LEAVES = ["Lifestyle > Food & Cooking > Recipe Videos", "Education > Tutorials > Software Tutorials",
@@ -63,6 +63,33 @@ def test_offline_label_is_the_most_similar_leaf_and_confidence_is_its_lead():
     _, other_margin, other_runner = confidence(sims, LEAVES, ["Automotive > Car Reviews", None])[0]
     assert other_margin < 0 and other_runner == labels[0]
     assert confidence(sims, LEAVES, ["Automotive > Car Reviews", None])[1] == (None, None, None)
+
+
+def test_the_offline_model_recorded_is_the_encoder_the_task_was_given():
+    items = [{"title": "sourdough recipe", "text": "recipe videos food cooking bread"}]
+    named = TaxonomyLabelTask(LEAVES, encode, encoder="/models/e5-small")
+    assert named.offline_model_used() == "/models/e5-small:leaf-similarity"
+    assert "MiniLM" not in named.offline_model_used()
+    run = LLMResource().run(named, items)
+    (entry,) = run.model_entries("label")[0]
+    assert (entry["role"], entry["backend"], entry["model"]) == ("label", "offline", "offline:/models/e5-small:leaf-similarity")
+    # another encoder is another offline model: another answer identity, so no cached answer is shared
+    other = TaxonomyLabelTask(LEAVES, encode, encoder="all-MiniLM-L6-v2")
+    assert other.offline_model_used() == "all-MiniLM-L6-v2:leaf-similarity"
+    assert other.identity("offline", "") != named.identity("offline", "")
+    assert named.config()["encoder"] == "/models/e5-small"
+    # an unnamed encoder is reported as the function that embeds, never as an assumed model
+    assert TaxonomyLabelTask(LEAVES, encode).offline_model_used() == "tests.fakes.word_vectors.encode:leaf-similarity"
+
+
+def test_the_asset_names_the_embeddings_resource_model_which_follows_the_environment(monkeypatch, mmf_env):
+    from resources.deployment import build_resources
+
+    monkeypatch.setenv("MMFOUNDRY_EMBEDDING_MODEL", "/models/bge-small")
+    embeddings = build_resources()["embeddings"]
+    assert embeddings.model_name == "/models/bge-small"
+    task = TaxonomyLabelTask(LEAVES, encode, encoder=embeddings.model_name)  # as taxonomy_labels builds it
+    assert task.offline_model_used() == "/models/bge-small:leaf-similarity"
 
 
 def _remote(server, tmp_path, **kw):

@@ -3,30 +3,42 @@ import tarfile
 
 import polars as pl
 
-from assets.finevideo.dataset_card import card, funnel, markdown
+from assets.finevideo.dataset_card import card, funnel, markdown, models_by_role
 from assets.finevideo.release import release_rows, sample_json, write_tar
+from assets.kit.provenance import contract_problems, model_entry, models_series
 
 CONTENT = json.dumps({"title": "t", "scenes": [], "fps": 10.0})
 
 
-def test_release_rows_join_selection_and_annotation_provenance_and_keep_every_column():
-    aligned = pl.DataFrame({"record_id": ["yt:a", "yt:b"], "kept": [True, False], "content_metadata": [CONTENT, None],
-                            "max_shift_frames": [3, 200]})
-    annotations = pl.DataFrame({"record_id": ["yt:a", "yt:b"], "backend": ["offline"] * 2, "model": ["m"] * 2,
-                                "task_version": ["1"] * 2, "prompt_sha": ["p", "q"]})
-    selection = pl.DataFrame({"record_id": ["yt:a", "yt:b", "yt:c"], "kept": [True, True, False],
-                              "video_id": ["a", "b", "c"], "media_uri": ["file:///a.mp4", "file:///b.mp4", None],
+def entry(role, model):
+    return model_entry(role, "offline", model, f"{role}@1", "sha", "fp")
+
+
+def test_release_rows_join_selection_and_carry_every_model_step_in_models():
+    aligned = pl.DataFrame({"record_id": ["yt:s:a:0", "yt:s:b:1"], "kept": [True, False],
+                            "content_metadata": [CONTENT, None], "max_shift_frames": [3, 200]})
+    annotations = pl.DataFrame({"record_id": ["yt:s:a:0", "yt:s:b:1"]}).with_columns(
+        models_series([[entry("description", "outline"), entry("annotation", "grounded")], []]))
+    selection = pl.DataFrame({"record_id": ["yt:s:a:0", "yt:s:b:1", "yt:s:c:2"], "kept": [True, True, False],
+                              "video_id": ["a", "b", "c"], "source_key": ["yt:a", "yt:b", "yt:c"],
+                              "media_uri": ["file:///a.mp4", "file:///b.mp4", None],
                               "sha256": ["s"] * 3, "duration_s": [60.0, 70.0, 80.0], "title": ["A", "B", "C"],
-                              "license": ["CC-BY"] * 3, "content_parent_category": ["Sports"] * 3})
+                              "license": ["CC-BY"] * 3, "content_parent_category": ["Sports"] * 3}).with_columns(
+        models_series([[entry("label", "leaf-similarity")]] * 3))
     rows = release_rows(aligned, annotations, selection)
-    assert rows.height == 1
+    assert rows.height == 1 and contract_problems(rows) == []
     r = rows.row(0, named=True)
-    assert (r["video_uri"], r["video_sha256"], r["youtube_title"], r["annotation_prompt_sha"]) == \
-        ("file:///a.mp4", "s", "A", "p")
+    assert (r["video_uri"], r["video_sha256"], r["youtube_title"], r["source_key"]) == ("file:///a.mp4", "s", "A", "yt:a")
+    assert [(m["role"], m["model"]) for m in r["models"]] == [
+        ("label", "leaf-similarity"), ("description", "outline"), ("annotation", "grounded")]
+    assert r["parent_ids"] == []  # the same video record as the selection row
+    assert not any(c.startswith(("label_", "annotation_")) for c in rows.columns)
     assert r["alignment_max_shift_frames"] == 3 and r["duration_seconds"] == 60.0
     assert r["youtube_channel"] is None  # a column the selection lacked is still released, as null
     meta = json.loads(sample_json(r))
     assert meta["content_metadata"]["fps"] == 10.0 and meta["license"] == "CC-BY"
+    assert models_by_role(rows) == {"annotation_models": "offline:grounded", "description_models": "offline:outline",
+                                    "label_models": "offline:leaf-similarity"}
 
 
 def test_tar_shards_are_reproducible_and_hold_a_video_and_json_per_sample(tmp_path):

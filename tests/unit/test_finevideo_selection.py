@@ -3,6 +3,7 @@ import polars as pl
 import pytest
 
 from assets.finevideo.content_selection import (
+    DUPLICATE,
     FINAL_FILLS,
     LOST_DRAW,
     NO_BUDGET,
@@ -10,8 +11,10 @@ from assets.finevideo.content_selection import (
     balance,
     curate,
     engagement,
+    first_landings,
     select,
 )
+from assets.finevideo.youtube_commons import normalise
 
 
 def pool(n=300, categories=8, channels=40, seed=1, lo=60.0, hi=600.0) -> pl.DataFrame:
@@ -127,19 +130,28 @@ def test_balance_reports_hours_channel_concentration_and_engagement():
     assert b["mean_engagement"] == pytest.approx(0.4)
 
 
-def test_cross_shard_duplicates_and_unmeasured_videos_are_rejected_with_a_reason():
-    df = pool(n=6, channels=None).with_columns(
-        pl.Series("shard", ["s1", "s1", "s1", "s2", "s2", "s2"]),
-        pl.Series("video_id", ["a", "b", "c", "a", "d", "e"]),
-        pl.Series("record_id", ["yt:a", "yt:b", "yt:c", "yt:a", "yt:d", "yt:e"]),
-    ).with_columns(
-        pl.format("{}/{}", "shard", "record_id").alias("candidate_id"),
-        pl.when(pl.col("video_id") == "e").then(None).otherwise(pl.col("duration_s")).alias("duration_s"),
-    )
+def test_the_same_video_landed_in_two_shards_is_two_candidates_and_one_goes_on():
+    raw = pl.concat([normalise(pl.DataFrame({"video_id": ["a", "b", "c"]}), "s1", "s1.parquet", "h"),
+                     normalise(pl.DataFrame({"video_id": ["a", "d", "e"]}), "s2", "s2.parquet", "h")])
+    assert raw["record_id"].n_unique() == 6 and raw.filter(pl.col("video_id") == "a")["source_key"].n_unique() == 1
+    df = pool(n=6, channels=None).drop("record_id", "video_id").with_columns(
+        raw.select("record_id", "video_id", "source_key", "shard").get_columns()).with_columns(
+        pl.when(pl.col("video_id") == "e").then(None).otherwise(pl.col("duration_s")).alias("duration_s"))
+    first, second = raw.filter(pl.col("video_id") == "a")["record_id"].to_list()
+    assert (first, second) == ("yt:s1:a:0", "yt:s2:a:0")
     for rule, out in curate(df, budget_s=10**6, seed=0).items():
-        assert out.height == 6 and out["candidate_id"].n_unique() == 6, rule
-        dup = out.filter(pl.col("candidate_id") == "s2/yt:a").row(0, named=True)
-        assert (dup["kept"], dup["reason"], dup["detail"]) == (False, "duplicate_video_id", "same video as s1/yt:a")
+        assert out.height == 6 and out["record_id"].n_unique() == 6, rule
+        dup = out.filter(pl.col("record_id") == second).row(0, named=True)
+        assert (dup["kept"], dup["reason"], dup["duplicate_of"]) == (False, DUPLICATE, first)
+        assert dup["detail"] == f"same source (yt:a) as {first}"  # names the record that went on
+        assert out.filter(pl.col("record_id") == first)["kept"].to_list() == [True]
         assert out.filter(pl.col("video_id") == "e")["reason"].to_list() == ["no_duration"]
         assert out.filter("kept")["video_id"].sort().to_list() == ["a", "b", "c", "d"]
         assert out.filter("kept")["reasons"].list.len().sum() == 0
+
+
+def test_the_first_landing_is_chosen_by_shard_whatever_the_input_order():
+    df = pl.DataFrame({"record_id": ["yt:s2:a:0", "yt:s1:a:5", "yt:s1:b:0"], "shard": ["s2", "s1", "s1"],
+                       "source_key": ["yt:a", "yt:a", None]})
+    out = first_landings(df)
+    assert out["duplicate_of"].to_list() == ["yt:s1:a:5", None, None]  # no source key: its own source

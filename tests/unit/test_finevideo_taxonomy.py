@@ -10,6 +10,7 @@ from assets.finevideo.taxonomy import (
     taxonomy_frame,
     taxonomy_version,
 )
+from assets.kit.provenance import contract_problems
 
 
 def test_the_approved_file_has_126_leaves_with_123_unique_names_keyed_by_path():
@@ -24,6 +25,13 @@ def test_the_approved_file_has_126_leaves_with_123_unique_names_keyed_by_path():
     shorts = sorted(df.filter(df["leaf"] == "Short Films")["leaf_path"].to_list())
     assert shorts == ["Art & Creativity > Photography & Film > Short Films",
                       "Entertainment > Movies & Trailers > Short Films"]
+
+
+def test_a_leaf_is_a_record_keyed_by_its_path():
+    df = taxonomy_frame(load_tree(), [])
+    assert df["record_id"].n_unique() == df.height and contract_problems(df) == []
+    car = df.filter(df["leaf_path"] == "Automotive > Car Reviews").row(0, named=True)
+    assert car["record_id"] == "leaf:Automotive > Car Reviews" and car["parent_ids"] == [] and car["models"] == []
 
 
 def test_two_level_leaves_have_no_mid_and_paths_split_back():

@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 
 from assets.finevideo.freezes import (
+    DynamismRules,
     FreezeRun,
     Window,
     WindowRun,
@@ -84,6 +85,28 @@ def test_finevideo_segments_and_denominator_follow_the_script():
     windows, n = finevideo_windows(120.02)  # the container runs 20 ms past two minutes
     assert [w.start for w in windows] == [0, 60] and n == 3  # range(0, int(d), 60) vs ceil(d / 60)
     assert is_static(2, 5) and not is_static(1, 3) and not is_static(0, 0)
+
+
+def test_the_window_length_and_freeze_duration_are_parameters_of_the_measurement():
+    p = DynamismRules(segment_s=30, freeze_s=20)
+    windows, n = finevideo_windows(122.0, p)
+    assert [w.start for w in windows] == [0, 30, 60, 90, 120] and n == 5
+    assert {w.span for w in windows} == {30} and {w.d_us for w in windows} == {20_000_000}
+    fixed = fixed_windows(64.0, p)
+    assert [w.start for w in fixed] == [0, 30, 34] and fixed[-1].d_us == 20_000_000
+    assert fixed_windows(20.0, p)[0].d_us == round(20_000_000 * 20 / 30)
+    assert is_static(1, 3) is False and is_static(1, 3, static_ratio=0.3)
+
+
+def test_the_rules_compare_the_stored_fraction_and_describe_every_parameter():
+    rules = DynamismRules(static_ratio=0.5).rules()
+    assert [(r.reason, r.column, r.op, r.threshold) for r in rules] == [
+        ("dynamism_failed", "dynamism_error", "is_null", None), ("static", "fixed_static_fraction", "lt", 0.5)]
+    text = DynamismRules().describe()
+    assert "static: keep if fixed_static_fraction < 0.4" in text and "n=0.05 d=50 s" in text
+    assert "windows of 60 s" in text
+    with pytest.raises(ValueError):
+        DynamismRules(noise=0)
 
 
 def segment_counts(still, duration, fps=5):

@@ -7,9 +7,10 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationInfo, field_validator
 
-from bench.fault_server import FakeChatServer
-from resources.llm import LLMResource, Task
+from assets.kit.task import Task
+from resources.llm import LLMResource
 from resources.llm_cache import ResponseCache
+from tests.fakes.fault_server import FakeChatServer
 
 
 class Sum(BaseModel):
@@ -155,11 +156,13 @@ def test_truncated_output_gets_the_tasks_repair(tmp_path):
     assert server.requests[1]["messages"][-1]["content"].endswith("Be concise.")
 
 
-def test_provenance_frame_has_one_row_per_item(tmp_path):
+def test_model_entries_have_one_entry_per_item(tmp_path):
     run = LLMResource().run(AddTask(), ITEMS)
-    frame = run.provenance_frame()
-    assert frame.height == 3 and set(frame["task_version"]) == {"1"}
-    assert frame["prompt_sha"].n_unique() == 3
+    entries = run.model_entries("sum")
+    assert [len(e) for e in entries] == [1, 1, 1]
+    assert {e[0]["task_version"] for e in entries} == {"add@1"}
+    assert {e[0]["model"] for e in entries} == {"offline:arithmetic"}
+    assert len({e[0]["prompt_sha"] for e in entries}) == 3 and len({e[0]["fingerprint"] for e in entries}) == 1
 
 
 @pytest.mark.parametrize("backend", ["offline"])

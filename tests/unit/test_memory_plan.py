@@ -1,6 +1,7 @@
 import pytest
 
-from resources.gpu import GPUResource, MemoryPlanError, estimate_memory, plan_memory
+from resources.gpu import GPUResource
+from resources.gpu_memory import MemoryPlanError, estimate_memory, plan_memory
 
 B8 = 8_000_000_000
 LORA = 55_300_000

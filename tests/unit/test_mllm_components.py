@@ -10,6 +10,7 @@ torch.set_num_threads(1)
 from assets.training import digit_scenes as ds  # noqa: E402
 from assets.training import mllm_components as mc  # noqa: E402
 from assets.training import mllm_training as mt  # noqa: E402
+from assets.training import prompt_format as pf  # noqa: E402
 
 POOL = {d: list(range(d * 5, d * 5 + 5)) for d in range(10)}
 DIMS = mc.ModelDims(vision_hidden=32, vision_layers=1, vision_heads=2, text_hidden=32, text_layers=1,
@@ -39,9 +40,9 @@ def test_conversation_labels_mask_image_instruction_and_keep_answers(world):
     _, _, tok = world
     turns = [("how many digits are there?", "2"), ("is there a 5?", "no")]
     ids, labels = mt.encode_conversation(tok, turns, DIMS.image_tokens)
-    full = tok(mt.expand_image(mt.conversation_text(turns), DIMS.image_tokens), add_special_tokens=False)["input_ids"]
+    full = tok(pf.expand_image(pf.conversation_text(turns), DIMS.image_tokens), add_special_tokens=False)["input_ids"]
     assert ids == full  # segment-wise tokenization is the tokenization of the whole
-    image_id = tok.convert_tokens_to_ids(mc.IMAGE)
+    image_id = tok.convert_tokens_to_ids(pf.IMAGE)
     assert ids.count(image_id) == DIMS.image_tokens
     assert all(lab == -100 for i, lab in zip(ids, labels, strict=True) if i == image_id)
     learned = [i for i, lab in zip(ids, labels, strict=True) if lab != -100]
@@ -56,9 +57,9 @@ def test_processor_expands_the_image_token_and_matches_canvas_pixels(world):
     proc = mc.build_processor(tok, DIMS)
     images = np.random.default_rng(0).integers(0, 256, (200, 8, 8), dtype=np.uint8)
     pngs = [ds.png_bytes(ds.render(s, images, 2)) for s in scenes[:3]]
-    prompt = mt.prompt_text("describe the image.", True)
+    prompt = pf.prompt_text("describe the image.", True)
     out = proc(images=[mc.png_to_image(pngs[0])], text=[prompt], add_special_tokens=False, return_tensors="pt")
-    ours = tok(mt.expand_image(prompt, DIMS.image_tokens), add_special_tokens=False)["input_ids"]
+    ours = tok(pf.expand_image(prompt, DIMS.image_tokens), add_special_tokens=False)["input_ids"]
     assert out["input_ids"][0].tolist() == ours
     canvases = np.stack([ds.render(s, images) for s in scenes[:3]])
     assert torch.equal(mc.pixel_values(proc, pngs), mc.canvas_pixels(canvases))
@@ -121,7 +122,7 @@ def test_generation_batches_by_length_without_changing_answers(world):
 def test_production_path_loads_a_llava_checkpoint_folder_offline(world, tmp_path):
     """`pretrained_path`: a LLaVA-style checkpoint saved with save_pretrained loads from the folder
     (local files only) with its processor, and the image-token count is read from the processor."""
-    from assets.training.mllm_assets import count_image_tokens
+    from assets.training.checkpoints import count_image_tokens
 
     _, _, tok = world
     dims = mc.ModelDims(vision_hidden=32, vision_layers=1, vision_heads=2, text_hidden=32, text_layers=1,

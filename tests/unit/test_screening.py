@@ -1,11 +1,11 @@
 import polars as pl
 import pytest
 
-from assets.screening import Rule, kept, reject_all, screen
+from assets.kit.screening import NOT_EVALUATED, Rule, evaluate, kept, reject_all, screen
 
 RULES = [
-    Rule("not_english", pl.col("lang") == "en", pl.col("lang"), "== 'en'"),
-    Rule("too_few_words", pl.col("words") > 50, pl.col("words"), "> 50"),
+    Rule(reason="not_english", column="lang", op="eq", threshold="en"),
+    Rule(reason="too_few_words", column="words", op="gt", threshold=50),
 ]
 
 
@@ -15,7 +15,7 @@ def test_first_failing_rule_names_the_reason_and_all_are_listed():
     assert out["kept"].to_list() == [True, False, False, False]
     assert out["reason"].to_list() == [None, "not_english", "not_english", "too_few_words"]
     assert out["reasons"].to_list() == [[], ["not_english"], ["not_english", "too_few_words"], ["too_few_words"]]
-    assert out["detail"][3] == "50 (keep if > 50)"
+    assert out["detail"][3] == "50 (keep if words > 50)"
     assert out.height == df.height  # annotate, never delete
 
 
@@ -28,6 +28,12 @@ def test_inputs_equal_kept_plus_rejected():
     df = pl.DataFrame({"lang": ["en"] * 7 + ["de"] * 3, "words": list(range(45, 55))})
     out = screen(df, RULES)
     assert kept(out).height + out.filter(~pl.col("kept")).height == df.height
+
+
+def test_a_stored_row_is_re_evaluated_up_to_the_deciding_rule():
+    assert evaluate({"lang": "fr", "words": 10}, RULES) == [
+        ("not_english", "FAIL", "fr (keep if lang == en)"), ("too_few_words", NOT_EVALUATED, "keep if words > 50")]
+    assert [v for _, v, _ in evaluate({"lang": "en", "words": 60}, RULES)] == ["pass", "pass"]
 
 
 def test_reject_all_and_empty_rules():

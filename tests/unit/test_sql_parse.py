@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from assets.quality.sql_parse import (
@@ -5,9 +7,13 @@ from assets.quality.sql_parse import (
     check_known,
     column_lineage,
     load_models,
+    load_schema,
+    output_columns,
     parse_model,
     referenced_tables,
 )
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
 
 
 @pytest.mark.parametrize(
@@ -78,3 +84,65 @@ def test_column_lineage_through_a_cte():
     assert lineage["shard"] == [("screen", "shard")]
     assert lineage["kept_rows"] == [("screen", "kept")]
     assert lineage["licence"] == [("raw", "licence")]
+
+
+@pytest.mark.parametrize(
+    "sql, columns",
+    [
+        ("SELECT a, b AS c FROM t", ["a", "c"]),
+        ("WITH x AS (SELECT 1 AS z) SELECT t.a, count(*) AS n FROM t GROUP BY 1", ["a", "n"]),
+        ("SELECT a, b FROM t UNION ALL SELECT c, d FROM u", ["a", "b"]),
+        ("SELECT * FROM t", None),
+        ("SELECT t.* FROM t", None),
+    ],
+)
+def test_output_columns(sql, columns):
+    assert output_columns(sql) == columns
+
+
+def test_schema_entry_is_part_of_the_version(tmp_path):
+    _write(tmp_path, "m", "SELECT count(*) AS n FROM a")
+    (tmp_path / "schema.yml").write_text("m:\n  columns:\n    n: rows of a\n")
+    (m,) = load_models(tmp_path)
+    assert m.columns == {"n": "rows of a"}
+    (tmp_path / "schema.yml").write_text("m:\n  columns:\n    n:   rows   of a\n")  # whitespace only
+    assert load_models(tmp_path)[0].code_version == m.code_version
+    (tmp_path / "schema.yml").write_text("m:\n  columns:\n    n: rows of table a\n")
+    assert load_models(tmp_path)[0].code_version != m.code_version
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("ghost:\n  columns:\n    n: x\n", "describes models with no .sql file: ghost"),
+        ("m:\n  columns:\n    n: ''\n", "m: columns without a description: n"),
+        ("m:\n  n: rows\n", "m: expected `columns:`"),
+        ("m: [", "not valid YAML"),
+    ],
+)
+def test_malformed_schema_names_the_problem(tmp_path, text, error):
+    _write(tmp_path, "m", "SELECT count(*) AS n FROM a")
+    (tmp_path / "schema.yml").write_text(text)
+    with pytest.raises(SqlModelError, match=error.replace("(", r"\(")):
+        load_models(tmp_path)
+
+
+def test_every_column_of_every_model_is_described():
+    """schema.yml describes exactly the columns each dbt_like_sql model returns, in a UI-readable way."""
+    schema = load_schema(SQL_DIR)
+    models = load_models(SQL_DIR)
+    problems = []
+    for m in models:
+        columns = output_columns(m.sql)
+        if columns is None or "" in columns:
+            problems.append(f"{m.name}: every output column needs an explicit name (no *, alias expressions)")
+            continue
+        described = schema.get(m.name, {})
+        missing = [c for c in columns if c not in described]
+        stale = [c for c in described if c not in columns]
+        if missing:
+            problems.append(f"{m.name}: no description for {missing}")
+        if stale:
+            problems.append(f"{m.name}: schema.yml describes columns it does not return: {stale}")
+    assert problems == []
+    assert {m.name for m in models} == set(schema)

@@ -9,6 +9,8 @@ from assets.finevideo.youtube_commons import (
     normalise,
     read_shard,
 )
+from assets.kit.identity import parse_record_id
+from assets.kit.provenance import contract_problems
 
 
 def test_heterogeneous_shards_map_to_one_schema():
@@ -48,13 +50,28 @@ def test_non_utf8_bytes_are_decoded_with_replacement():
     assert df["title"][0] == "caf\ufffd"
 
 
-def test_record_ids_are_unique_and_provenance_is_kept():
-    raw = pl.DataFrame({"video_id": ["x", "y", "x", None, " "]})
+def test_record_ids_name_the_landed_row_and_source_keys_the_video():
+    raw = pl.DataFrame({"video_id": ["x", "y", "x", None, " ", "a:b"]})
     df = normalise(raw, "shard-1", "s3://b/shard-1.parquet", "abc")
-    assert df["record_id"].to_list() == ["yt:x", "yt:y", "yt:x#row2", "yt-row:shard-1:3", "yt-row:shard-1:4"]
+    assert df["record_id"].to_list() == ["yt:shard-1:x:0", "yt:shard-1:y:1", "yt:shard-1:x:2", "yt:shard-1::3",
+                                         "yt:shard-1::4", "yt:shard-1:(a:b):5"]
     assert df["record_id"].n_unique() == df.height
-    assert df["source_row"].to_list() == [0, 1, 2, 3, 4]
+    assert df["source_key"].to_list() == ["yt:x", "yt:y", "yt:x", None, None, "yt:(a:b)"]
+    assert parse_record_id(df["record_id"][5]) == ("yt", ("shard-1", "a:b", "5"))
+    assert df["source_row"].to_list() == [0, 1, 2, 3, 4, 5]
     assert set(df["source_file"]) == {"s3://b/shard-1.parquet"} and set(df["source_sha256"]) == {"abc"}
+    assert contract_problems(df) == [] and df["parent_ids"].to_list() == [[]] * 6  # landed: no parents
+
+
+def test_the_same_video_in_two_shards_is_two_records_with_one_source_key():
+    a = normalise(pl.DataFrame({"video_id": ["v1", "v2"]}), "s1", "s1.parquet", "h1")
+    b = normalise(pl.DataFrame({"video_id": ["v2"]}), "s2", "s2.parquet", "h2")
+    both = pl.concat([a, b])
+    assert both["record_id"].n_unique() == 3
+    assert both.filter(pl.col("video_id") == "v2")["source_key"].to_list() == ["yt:v2", "yt:v2"]
+    # shard names that look like other ids cannot make two rows collide: parts are escaped
+    odd = normalise(pl.DataFrame({"video_id": ["x"]}), "s1:x", "f", "h")
+    assert odd["record_id"][0] == "yt:(s1:x):x:0" and odd["record_id"][0] not in both["record_id"].to_list()
 
 
 def test_unreadable_shard_error_names_the_file(tmp_path):

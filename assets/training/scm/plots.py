@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+FINGERPRINT_EXEMPT = "pictures of outputs, never the outputs"
+
 
 def _plt():
     import matplotlib

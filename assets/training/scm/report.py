@@ -25,7 +25,7 @@ from assets.training.scm.config import ReportConfig
 from assets.training.scm.data import ImageData
 from assets.training.scm.evaluate import Judge
 
-ROW_COLUMNS = ("section", "sampler", "model", "nfe", "steps", "t_mid", "fd_val", "fd_test",
+ROW_COLUMNS = ("section", "sampler", "network", "nfe", "steps", "t_mid", "fd_val", "fd_test",
                "ratio_to_teacher", "excess_ratio", "sec_per_sample", "speedup_vs_reference",
                "coverage", "min_class_share", "max_class_share", "reference", "chosen")
 
@@ -121,7 +121,7 @@ def build_report(teacher: nn.Module, student: nn.Module, data: ImageData, cfg: R
     ref_val, ref_test, _ = sweep[ref_steps]
     rows = []
     for steps, (fv, ft, _) in sorted(sweep.items()):
-        rows.append(_row(section="heun_sweep", sampler="heun", model="teacher", nfe=2 * steps, steps=steps,
+        rows.append(_row(section="heun_sweep", sampler="heun", network="teacher", nfe=2 * steps, steps=steps,
                          fd_val=fv, fd_test=ft, ratio_to_teacher=ft / ref_test,
                          reference=steps == ref_steps, chosen=False))
     entries = [
@@ -131,10 +131,10 @@ def build_report(teacher: nn.Module, student: nn.Module, data: ImageData, cfg: R
         ("student_2step", "student", 2, 2, t_cm2, cm2),
     ]
     samples = {}
-    for name, model, nfe, steps, tm, (fv, ft, x) in entries:
+    for name, network, nfe, steps, tm, (fv, ft, x) in entries:
         cov = judge.coverage(x)
         rows.append(_row(
-            section="sampler", sampler=name, model=model, nfe=nfe, steps=steps, t_mid=tm, fd_val=fv, fd_test=ft,
+            section="sampler", sampler=name, network=network, nfe=nfe, steps=steps, t_mid=tm, fd_val=fv, fd_test=ft,
             ratio_to_teacher=ft / ref_test,
             excess_ratio=(ft - floor_test) / max(ref_test - floor_test, 1e-9),
             sec_per_sample=timed[name], speedup_vs_reference=timed["teacher_reference"] / timed[name],
@@ -144,7 +144,7 @@ def build_report(teacher: nn.Module, student: nn.Module, data: ImageData, cfg: R
         samples[name] = data.decode(data.clip(x[:64].numpy()))
     real_x, _ = data.part("test")
     samples["real_test"] = data.decode(real_x[:64])
-    rows.append(_row(section="floor", sampler="real_vs_real", model="data", fd_val=floor_val, fd_test=floor_test,
+    rows.append(_row(section="floor", sampler="real_vs_real", network="data", fd_val=floor_val, fd_test=floor_test,
                      ratio_to_teacher=floor_test / ref_test, reference=False, chosen=False,
                      **judge.coverage(real_x)))
     return Report(rows, 2 * ref_steps, chosen, floor_val, floor_test, judge.accuracy, samples)

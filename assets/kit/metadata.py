@@ -14,27 +14,10 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-PREVIEW_ROWS = 10
-_CELL = 80
+from assets.kit.links import local_path
+from assets.kit.markdown import PREVIEW_ROWS, markdown_table
 
-
-def _cell(v: Any) -> str:
-    text = "" if v is None else str(v)
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= _CELL else text[: _CELL - 1] + "…"
-
-
-def markdown_table(df: pl.DataFrame, max_rows: int = PREVIEW_ROWS) -> str:
-    if df.width == 0:
-        return "_(no columns)_"
-    head = df.head(max_rows)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
-    for row in head.iter_rows():
-        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
-    if df.height > max_rows:
-        lines.append(f"\n_{df.height - max_rows} more rows_")
-    return "\n".join(lines)
-
+FINGERPRINT_EXEMPT = "what the UI shows about an output, never the output"
 
 def preview(df: pl.DataFrame, columns: Sequence[str] | None = None, max_rows: int = PREVIEW_ROWS):
     cols = [c for c in (columns or df.columns) if c in df.columns]
@@ -100,3 +83,9 @@ def funnel_chart(stages: Sequence[tuple[str, int]], title: str = "funnel") -> dg
         ax.text(v, i, f" {v}", va="center", fontsize=8)
     ax.set_title(title)
     return png_markdown(fig, title)
+
+
+def uri_value(uri: str) -> dg.MetadataValue:
+    """A stored file as a value the UI links: a local path, or a URL for s3://, gs://, http(s)."""
+    path = local_path(uri)
+    return dg.MetadataValue.path(path) if path else dg.MetadataValue.url(uri)

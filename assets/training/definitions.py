@@ -1,0 +1,38 @@
+"""The training group's definitions, listed explicitly (the root `definitions.py` imports them).
+
+sCM: scm_teacher -> scm_student -> scm_report.
+MLLM: digit_scenes -> digit_scene_dialogues -> mllm_tokenizer -> mllm_vision_encoder,
+mllm_text_decoder -> mllm_base_model -> mllm_stage1 -> mllm_stage2 -> mllm_eval.
+DPO: mllm_stage2 -> preference_pairs -> memory_plan -> dpo_model -> hallucination_eval.
+"""
+
+import dagster as dg
+
+from assets.training.dpo_assets import (
+    dpo_lowers_chair,
+    dpo_model,
+    hallucination_eval,
+    memory_plan,
+    memory_plan_fits_target,
+    preference_pairs,
+)
+from assets.training.mllm_assets import (
+    mllm_base_model,
+    mllm_eval,
+    mllm_stage1,
+    mllm_stage2,
+    mllm_text_decoder,
+    mllm_tokenizer,
+    mllm_vision_encoder,
+)
+from assets.training.scene_assets import digit_scene_dialogues, digit_scenes
+from assets.training.scm_assets import scm_report, scm_student, scm_teacher
+
+ASSETS: list[dg.AssetsDefinition] = [
+    scm_teacher, scm_student, scm_report,
+    digit_scenes, digit_scene_dialogues,
+    mllm_tokenizer, mllm_vision_encoder, mllm_text_decoder, mllm_base_model, mllm_stage1, mllm_stage2, mllm_eval,
+    preference_pairs, memory_plan, dpo_model, hallucination_eval,
+]
+
+CHECKS: list[dg.AssetChecksDefinition] = [memory_plan_fits_target, dpo_lowers_chair]
