@@ -25,6 +25,7 @@ from assets.kit.task import Task, TaskResult, TaskRun, canonical_json, sha256_te
 from resources.llm_cache import ResponseCache
 
 FINGERPRINT_EXEMPT = "transport, retries and caching: they never change an answer"
+OFFLINE_ERROR = "\x00offline-error:"  # a cached offline failure (never valid JSON, so never an answer)
 
 Backend = Literal["offline", "openai", "gemini"]
 
@@ -101,6 +102,10 @@ class LLMResource(dg.ConfigurableResource):
         todo: list[int] = []
         for i, key in enumerate(keys):
             hit = cache.get(key) if cache else None
+            if hit is not None and hit.startswith(OFFLINE_ERROR):
+                results[i] = self._result(task, model, identity, prompts[i], error=hit[len(OFFLINE_ERROR):],
+                                          cached=True)
+                continue
             if hit is not None:
                 try:
                     value = task.response_model.model_validate_json(
@@ -120,6 +125,10 @@ class LLMResource(dg.ConfigurableResource):
             value, error, calls = answer
             if value is not None and cache:
                 cache.put(keys[i], task.key, self.backend, model, prompts[i], value.model_dump_json())
+            elif error is not None and cache and self.backend == "offline":
+                # an offline failure is as deterministic as an answer: its key already holds the
+                # method's source, so an edit asks again and an unchanged rerun does not
+                cache.put(keys[i], task.key, self.backend, model, prompts[i], OFFLINE_ERROR + error)
             with lock:
                 run.calls += calls
                 results[i] = self._result(task, model, identity, prompts[i], value=value, error=error, attempts=calls)

@@ -2,7 +2,9 @@
 
 SQLite in WAL mode: several threads of one step and several processes (partitions materializing at
 once) share one file; a write waits for the lock instead of failing. Only validated answers are
-stored, so a failed item is asked again on the next run and a good one never is.
+stored for a model, so a failed remote item is asked again on the next run and a good one never
+is; the offline backend also stores its failures (resources/llm.py), which are as deterministic as
+its answers.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ After `make demo`: starts the webserver and the daemon on the project's instance
 job's launchpad with a record id filled in (the link the UI shows beside every record id), clicks
 "Launch Run", waits for the run and captures the launchpad, the run and its Markdown audit.
 Playwright drives the Chromium Debian installs (`apt-get install chromium`; no browser download):
-`.venv/bin/pip install playwright` then `python -m scripts.screenshot_audit [--record-id ID]`.
+`.venv/bin/pip install -e ".[docs]"` then `python -m scripts.screenshot_audit [--record-id ID]`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,7 +69,9 @@ def versioned(df: pl.DataFrame, metadata: dict[str, Any] | None = None, rules: R
     if rules is not None:
         meta["rule_params"] = dg.MetadataValue.json(rules.model_dump(mode="json"))
     hashed = df.drop([c for c in volatile if c in df.columns])
-    return dg.Output(df, metadata=meta, data_version=dg.DataVersion(frame_version(hashed)))
+    with warnings.catch_warnings():  # user data versions are a Dagster beta; the warning would print per step
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.Output(df, metadata=meta, data_version=dg.DataVersion(frame_version(hashed)))
 
 
 def kit_asset(*, group: str, description: str, partitions_def: dg.PartitionsDefinition | None = None,

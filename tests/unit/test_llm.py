@@ -71,8 +71,9 @@ def test_offline_backend_answers_validates_caches_and_records_errors(tmp_path):
     assert run.results[0].model == "offline:arithmetic"
     assert run.calls == 4 and run.cache_hits == 0 and run.failed == 1
     again = llm.run(AddTask(), [*ITEMS, {"a": -1, "b": 1}])
-    assert again.cache_hits == 3 and again.calls == 1  # failures are retried, successes never
-    assert all(r.cached for r in again.results[:3])
+    # offline, a failure is as deterministic as an answer: neither is computed again
+    assert again.cache_hits == 4 and again.calls == 0 and again.failed == 1
+    assert all(r.cached for r in again.results) and "negative" in again.results[3].error
 
 
 def test_429_then_success_retries_with_backoff(tmp_path):

@@ -97,3 +97,16 @@ def test_remote_identity_ignores_offline_source_but_not_the_model(task_module):
     assert edited.identity("openai", "model-a") == remote  # a served model never ran that code
     assert edited.identity("openai", "model-b") != remote
     assert edited.identity("offline", "") != offline
+
+
+def test_an_offline_failure_is_cached_until_the_method_changes(tmp_path, task_module):
+    llm = LLMResource(cache_path=str(tmp_path / "cache.sqlite"))
+    mod = task_module("item.upper() if item != 'b' else 1 / 0")
+    run = llm.run(mod.EchoTask(), ["a", "b"])
+    assert [r.error for r in run.results][1].startswith("ZeroDivisionError") and run.calls == 2
+    again = llm.run(mod.EchoTask(), ["a", "b"])  # nothing is computed twice, the failure included
+    assert (again.calls, again.cache_hits, again.failed) == (0, 2, 1)
+    assert again.results[1].error == run.results[1].error
+    mod = task_module("item.upper()")  # the fix reaches the item at once
+    fixed = llm.run(mod.EchoTask(), ["a", "b"])
+    assert [r.value.text for r in fixed.results] == ["A", "B"] and fixed.cache_hits == 0
