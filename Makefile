@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PYTHONPATH := $(CURDIR)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast ui bench audit corpus validate pools lint clean
+.PHONY: install demo test test-fast ui bench audit realdata corpus validate pools lint clean
 
 install: $(STAMP)
 
@@ -38,6 +38,9 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 
 bench: install
 	$(PY) -m bench.run_all
+
+realdata: install
+	$(PY) -m scripts.realdata
 
 audit: install
 	@test -n "$(ID)" || (echo "usage: make audit ID=<record_id>" >&2; exit 2)

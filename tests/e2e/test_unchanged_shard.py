@@ -3,10 +3,9 @@ so the automation policy (which reacts to data-version changes) starts nothing d
 
 from __future__ import annotations
 
-import dagster as dg
 import pytest
 
-from bench.bench_incremental import QUIET, _env, _instance
+from bench.bench_incremental import QUIET, _instance
 
 pytestmark = pytest.mark.slow
 
@@ -17,10 +16,11 @@ def test_rerunning_an_unchanged_shard_reproduces_every_data_version(tmp_path, mo
     from scripts.shards import register_landed_shards
 
     build_corpus(tmp_path / "landing", seed=0, size="tiny")
-    for var in ("MMFOUNDRY_DEPLOYMENT", "MMFOUNDRY_DATA", "MMFOUNDRY_LANDING", "MMFOUNDRY_WAREHOUSE",
-                "MMFOUNDRY_CACHE"):
+    for var in ("MMFOUNDRY_WAREHOUSE", "MMFOUNDRY_CACHE"):
         monkeypatch.delenv(var, raising=False)
-    _env(tmp_path, tmp_path / "landing")
+    monkeypatch.setenv("MMFOUNDRY_DEPLOYMENT", "local")
+    monkeypatch.setenv("MMFOUNDRY_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("MMFOUNDRY_LANDING", str(tmp_path / "landing"))
     from definitions import build_definitions
 
     defs = build_definitions()

@@ -1,0 +1,30 @@
+"""What the real-data suite reports: one row per checked fact of a real file, the value its upstream
+project publishes beside the value this project measures. `make realdata` prints the rows as tables;
+the tests assert every row passes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REALDATA = Path(os.environ.get("MMFOUNDRY_REALDATA", Path(__file__).resolve().parents[3] / "shared" / "realdata"))
+
+
+@dataclass(frozen=True)
+class Row:
+    file: str
+    check: str
+    expected: str
+    measured: str
+    passed: bool
+
+
+def require_realdata(kind: str) -> Path:
+    """The folder of `kind` (videos, subtitles, pdfs, qa); pytest skips with the reason when absent."""
+    folder = REALDATA / kind
+    if not folder.is_dir():
+        import pytest
+
+        pytest.skip(f"no real data at {folder} (set MMFOUNDRY_REALDATA to the shared/realdata folder)")
+    return folder
