@@ -14,10 +14,12 @@ Layout under `out`:
 Manifest: {builder, version, seed, size, rules (thresholds the expectations use), layout, shards
 {youtube_commons: [{shard, path, flavour, rows, columns}], pdfa: [{shard, path, documents}]}, counts,
 items}. A video item (one per metadata row) has id, case, shard, title, channel, channel_id, topic
-(taxonomy leaf path joined with " > "), language, word_count, speakers, file {state: ok | truncated |
-empty | corrupt | missing, path, vtt, bytes, sha256} or null when no download happens, video
-{duration_s, width, height, fps, gop_frames, has_audio, scene_cuts_s, still_intervals_s, slow_drift,
-segments} or null, and expected {language, video_file, word_density, dynamism, annotation,
+(taxonomy leaf path joined with " > "), language, word_count, speakers, speaker_style (how the
+subtitles mark turns: label, voice or dash), subtitle_overrun_s (cues past the video's end), file
+{state: ok | truncated | empty | corrupt | missing, path, vtt, bytes, sha256} or null when no
+download happens, video {duration_s, width, height (as displayed), coded_width, coded_height,
+rotation_deg, fps (nominal), vfr, frame_count, gop_frames, has_audio, scene_cuts_s,
+still_intervals_s, slow_drift, segments} or null, and expected {language, video_file, word_density, dynamism, annotation,
 first_rejection, selectable}, each screen present only if the row reaches it. A document item has id
 (the PDFA key), case, shard, path, sidecar, pages, has_text_layer, encrypted, password, title, facts
 (what a question writer should find) and expected {kept, reasons}.
@@ -42,7 +44,7 @@ from corpus.topics import FOREIGN, TOPIC_BY_KEY, Topic
 from corpus.transcripts import Cue, compose, compose_foreign, join, layout_cues, word_count, write_vtt
 from corpus.videos import MOVING_SOURCES, Segment, VideoSpec, render, truncate
 
-VERSION = "2"
+VERSION = "3"
 MANIFEST = "corpus_manifest.json"
 SIZES = ("tiny", "small")
 
@@ -63,6 +65,10 @@ class Case:
     rate: float = 2.4
     small_video: bool = False  # 160x90 at 5 fps: the > 10 min ones
     stats: bool = True  # False: yt-dlp returned no engagement numbers for this row
+    rotation: int = 0  # a phone's display matrix: coded landscape, shown rotated (clockwise degrees)
+    vfr: bool = False  # variable frame rate (frames of 0.1 and 0.2 s)
+    speaker_style: str = "label"  # how the subtitles mark speakers: "label" (Name:), "voice" (<v Name>), "dash"
+    overrun_s: float = 0.0  # subtitle cues that run this far past the video's end (clipped by the pipeline)
 
 
 S = ("small",)
@@ -78,10 +84,10 @@ CASES: tuple[Case, ...] = (
     Case("missing_file", "shard-001", "astronomy", 95),
     # shard-002: card + yt-dlp fields
     Case("short_last_segment", "shard-002", "tomatoes", 105),
-    Case("dynamic_cuts", "shard-002", "python", 64, stats=False),
+    Case("dynamic_cuts", "shard-002", "python", 64, stats=False, rotation=90),
     Case("few_words", "shard-002", "ev_review", 40, words=50),
-    Case("dynamic_cuts", "shard-002", "bread", 80, S),
-    Case("dynamic_cuts", "shard-002", "ev_review", 75, S),
+    Case("dynamic_cuts", "shard-002", "bread", 80, S, speaker_style="voice"),
+    Case("dynamic_cuts", "shard-002", "ev_review", 75, S, speaker_style="dash"),
     Case("slideshow_slow", "shard-002", "gradient_descent", 180, S, rate=2.0),
     Case("slow_drift", "shard-002", "astronomy", 100, S),
     Case("non_english", "shard-002", "tomatoes", 240, S, language=("de", "en")),
@@ -91,9 +97,9 @@ CASES: tuple[Case, ...] = (
     Case("long", "shard-003", "heat_interview", 660, S, rate=1.1, small_video=True),
     Case("long", "shard-003", "lantern_walkthrough", 615, S, rate=1.0, small_video=True),
     Case("slideshow_fast", "shard-003", "python", 120, S, rate=2.2),
-    Case("dynamic_cuts", "shard-003", "ev_review", 85, S),
+    Case("dynamic_cuts", "shard-003", "ev_review", 85, S, vfr=True),
     Case("dynamic_cuts", "shard-003", "ev_review", 70, S),
-    Case("dynamic_cuts", "shard-003", "bread", 95, S),
+    Case("dynamic_cuts", "shard-003", "bread", 95, S, overrun_s=6.0),
     Case("dynamic_cuts", "shard-003", "bread", 66, S, channel=1),
     Case("garbage_file", "shard-003", "tomatoes", 90, S),
     Case("non_english", "shard-003", "astronomy", 180, S, language=("en", "es")),
@@ -130,7 +136,7 @@ class Plan:
     size: str
     rows: dict[str, list[dict]] = field(default_factory=dict)
     renders: list[tuple[VideoSpec, str, str]] = field(default_factory=list)  # spec, rel path, state
-    vtts: list[tuple[list[Cue], str]] = field(default_factory=list)
+    vtts: list[tuple[list[Cue], str, str]] = field(default_factory=list)  # cues, rel path, speaker style
     docs: list[dict] = field(default_factory=list)
     items: list[dict] = field(default_factory=list)
 
@@ -230,6 +236,8 @@ def plan(seed: int = 0, size: str = "small") -> Plan:
                 fps=5 if small else 10,
                 gop_s=rng.choice((2.0, 3.0, 4.0, 5.0)),
                 faststart=case.case == "truncated",
+                rotation=case.rotation,
+                vfr=case.vfr,
             )
             if spec.duration_s != case.duration_s:
                 raise AssertionError(f"{case}: segments add up to {spec.duration_s}")
@@ -237,9 +245,10 @@ def plan(seed: int = 0, size: str = "small") -> Plan:
             if problems:
                 raise AssertionError(f"{case.case} {vid}: outcome would hinge on a frame: {problems}")
         duration = case.duration_s if case.case not in {"non_english", "few_words"} else None
-        cues = layout_cues(sentences, case.duration_s) if has_file else []
-        if spec is not None:
-            spec = replace(spec, tones=tuple((c.start, c.end) for c in cues))
+        cues = layout_cues(sentences, case.duration_s + case.overrun_s) if has_file else []
+        if spec is not None:  # the audio speaks the cues the video has room for
+            spec = replace(spec, tones=tuple((c.start, min(c.end, case.duration_s)) for c in cues
+                                             if c.start < case.duration_s))
 
         date, upload = _date(rng)
         views = int(channel.followers * rng.lognormvariate(-0.7, 0.9)) + rng.randint(40, 400)
@@ -267,7 +276,7 @@ def plan(seed: int = 0, size: str = "small") -> Plan:
             "tags": list(rng.sample(topic.tags, rng.randint(2, len(topic.tags)))),
             "categories": [topic.youtube_category],
             "description": f"{title}. {sentences[0]}",
-            "resolution": f"{spec.width}x{spec.height}" if spec else "256x144",
+            "resolution": "x".join(map(str, spec.display_size)) if spec else "256x144",
             "acodec": "mp4a.40.2",
             "vcodec": "avc1.42c00d",
             "age_limit": 0,
@@ -284,7 +293,7 @@ def plan(seed: int = 0, size: str = "small") -> Plan:
         if spec is not None:
             p.renders.append((spec, rel, state))
         if has_file:
-            p.vtts.append((cues, f"videos/{vid}.en.vtt"))
+            p.vtts.append((cues, f"videos/{vid}.en.vtt", case.speaker_style))
         p.items.append(_video_item(case, vid, row, topic, spec, state, sentences, duration))
 
     drng = random.Random(f"corpus:{seed}:documents")
@@ -316,6 +325,8 @@ def _video_item(case, vid, row, topic, spec, state, sentences, duration) -> dict
         "language": {"original": row["original_language"], "transcription": row["transcription_language"]},
         "word_count": row["word_count"],
         "speakers": _speakers(sentences),
+        "speaker_style": case.speaker_style,
+        "subtitle_overrun_s": case.overrun_s,
         "file": None,
         "video": None,
     }
@@ -328,9 +339,14 @@ def _video_item(case, vid, row, topic, spec, state, sentences, duration) -> dict
     if spec is not None:
         item["video"] = {
             "duration_s": spec.duration_s,
-            "width": spec.width,
-            "height": spec.height,
-            "fps": spec.fps,
+            "width": spec.display_size[0],  # as shown: coded size turned by the rotation
+            "height": spec.display_size[1],
+            "coded_width": spec.width,
+            "coded_height": spec.height,
+            "rotation_deg": spec.rotation,
+            "fps": spec.fps,  # nominal
+            "vfr": spec.vfr,
+            "frame_count": spec.frame_count,
             "gop_frames": spec.gop,
             "has_audio": spec.audio,
             "scene_cuts_s": spec.cut_times_s,
@@ -483,9 +499,9 @@ def build_corpus(out: Path, seed: int = 0, size: str = "small", jobs: int | None
                         "columns": {f.name: str(f.type) for f in table.schema},
                     }
                 )
-        for cues, rel in p.vtts:
+        for cues, rel, style in p.vtts:
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            write_vtt(cues, out / rel)
+            write_vtt(cues, out / rel, speaker_style=style)
         doc_items = [_write_doc(out, d) for d in p.docs]
         for f in futures:
             f.result()

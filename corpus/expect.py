@@ -18,7 +18,7 @@ RULES = {
     "freeze_min_s": 50.0,
     "segment_s": 60.0,
     "static_ratio_ge": 0.4,
-    "scene_detector": "ContentDetector(threshold=15)",
+    "scene_detector": "AdaptiveDetector rule, score floor 27, min_scene_len 15 (assets/finevideo/scene_cuts.py)",
     "annotation_max_s": 600.0,
     "pdf_max_pages": 4,
 }

@@ -118,9 +118,25 @@ def _ts(t: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
-def write_vtt(cues: list[Cue], path: Path, language: str = "en") -> None:
+_LABEL = re.compile(r"^((?:[A-Z][\w.]*)(?: [A-Z][\w.]*){0,2}): (.*)$")
+
+
+def mark_speaker(text: str, style: str) -> str:
+    """A cue's `Name: text` as subtitle files write turns: kept as a label, a WebVTT voice tag
+    (`<v Name>text`), or a dialogue dash (`- text`, the name left to the listener)."""
+    m = _LABEL.match(text)
+    if m is None or style == "label":
+        return text
+    if style == "voice":
+        return f"<v {m[1]}>{m[2]}"
+    if style == "dash":
+        return f"- {m[2]}"
+    raise ValueError(f"unknown speaker style {style!r}")
+
+
+def write_vtt(cues: list[Cue], path: Path, language: str = "en", speaker_style: str = "label") -> None:
     parts = [f"WEBVTT\nKind: captions\nLanguage: {language}\n"]
-    parts += [f"{_ts(c.start)} --> {_ts(c.end)}\n{c.text}\n" for c in cues]
+    parts += [f"{_ts(c.start)} --> {_ts(c.end)}\n{mark_speaker(c.text, speaker_style)}\n" for c in cues]
     path.write_text("\n".join(parts), encoding="utf-8")
 
 

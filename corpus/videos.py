@@ -50,6 +50,8 @@ class VideoSpec:
     tones: tuple[tuple[float, float], ...] = ()  # intervals with sound: the subtitle cues
     faststart: bool = False
     crf: int = 30
+    rotation: int = 0  # clockwise degrees a player turns the picture (a phone's display matrix)
+    vfr: bool = False  # drop every other frame inside the longest moving segment (real phone-style VFR)
 
     @property
     def frames(self) -> list[int]:
@@ -58,6 +60,25 @@ class VideoSpec:
     @property
     def duration_s(self) -> float:
         return sum(self.frames) / self.fps
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
+
+    @property
+    def dropped_frames(self) -> list[int]:
+        """Frame indices a VFR render leaves out: odd ones at least a second inside the longest
+        moving segment, so every cut and every still interval keeps its frames and times."""
+        if not self.vfr:
+            return []
+        starts = [round(a * self.fps) for a in self.boundaries()]
+        moving = [(n, a) for s, a, n in zip(self.segments, starts, self.frames, strict=True) if not s.still]
+        n, a = max(moving)
+        return [i for i in range(a + self.fps, a + n - self.fps) if i % 2]
+
+    @property
+    def frame_count(self) -> int:
+        return sum(self.frames) - len(self.dropped_frames)
 
     @property
     def gop(self) -> int:
@@ -192,6 +213,9 @@ def render(spec: VideoSpec, path: Path, ffmpeg: str | None = None) -> Path:
             chains.append(f"{chain},{norm}[v{i}]")
         k = len(spec.segments)
         graph = ";".join(chains) + ";" + "".join(f"[v{i}]" for i in range(k)) + f"concat=n={k}:v=1:a=0[v]"
+        if spec.dropped_frames:  # frames keep their timestamps: durations of 0.1 and 0.2 s alternate
+            first, last = spec.dropped_frames[0], spec.dropped_frames[-1]
+            graph = graph[: -len("[v]")] + f"[c];[c]select='not(between(n\\,{first}\\,{last})*mod(n\\,2))'[v]"
         cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *inputs]
         pcm = None
         if spec.audio:
@@ -212,15 +236,24 @@ def render(spec: VideoSpec, path: Path, ffmpeg: str | None = None) -> Path:
             "-flags:a",
             "+bitexact",
         ]
+        if spec.dropped_frames:
+            cmd += ["-fps_mode", "passthrough"]
         if spec.faststart:
             cmd += ["-movflags", "+faststart"]
-        cmd.append(str(path))
-        proc = subprocess.run(cmd, input=pcm, capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(
-                f"ffmpeg failed for {path.name}: {proc.stderr.decode(errors='replace')[-2000:]}"
-            )
+        encoded = Path(tmp) / path.name if spec.rotation else path
+        cmd.append(str(encoded))
+        _run(cmd, path, pcm)
+        if spec.rotation:  # a display matrix, as a phone writes it (ffmpeg's option is counter-clockwise)
+            _run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-display_rotation:v:0",
+                  str(-spec.rotation), "-i", str(encoded), "-map", "0", "-c", "copy", "-fflags", "+bitexact",
+                  str(path)], path)
     return path
+
+
+def _run(cmd: list[str], path: Path, stdin: bytes | None = None) -> None:
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed for {path.name}: {proc.stderr.decode(errors='replace')[-2000:]}")
 
 
 def truncate(path: Path, fraction: float = 0.5) -> int:

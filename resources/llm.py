@@ -21,6 +21,7 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import BaseModel, Field, ValidationError
 
+from assets.kit.errors import describe_error
 from assets.kit.task import Task, TaskResult, TaskRun, canonical_json, sha256_text
 from resources.llm_cache import ResponseCache
 
@@ -62,10 +63,8 @@ def is_transient(e: BaseException) -> bool:
 
 
 def _describe(e: BaseException) -> str:
-    cause = e.__cause__
-    root = cause if cause is not None else e
-    text = str(root).strip().splitlines()[0] if str(root).strip() else ""
-    return f"{type(root).__name__}: {text[:300]}"
+    """The row's error: a validation error's count and first message in full (assets/kit/errors.py)."""
+    return describe_error(e)
 
 
 class LLMResource(dg.ConfigurableResource):

@@ -5,6 +5,7 @@ import polars as pl
 from pydantic import Field
 
 from assets.cinepile.sources import external_clips, finevideo_clips, scene_rows
+from assets.finevideo.subtitles import decode
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
 from assets.kit.metadata import preview, screen_counts
@@ -21,14 +22,15 @@ class SceneConfig(dg.Config):
 
 
 def _subtitles(media: MediaStore, landing: LandingZone):
+    """The subtitle file of a clip as text (its encoding read from its bytes: UTF-8, UTF-16, ...)."""
     def read(row: dict) -> str | None:
         if row.get("subtitle_uri"):
             try:
-                return media.local_path(row["subtitle_uri"]).read_text(encoding="utf-8", errors="replace")
+                return decode(media.local_path(row["subtitle_uri"]).read_bytes())[0]
             except OSError:
                 pass
         found = landing.subtitle_file(row["video_id"]) if row.get("video_id") else None
-        return found.read_text(encoding="utf-8", errors="replace") if found is not None else None
+        return decode(found.read_bytes())[0] if found is not None else None
     return read
 
 

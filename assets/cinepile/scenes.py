@@ -2,7 +2,8 @@
 
 CinePile writes questions from scene text = the scene's subtitles (timestamped dialogue) and its
 timestamped visual descriptions. Here a scene is one `Scene` of FineVideo's schema; its dialogue is
-the subtitle sentences whose middle falls inside it (a speaker prefix `Name: ` names the speaker),
+the subtitle sentences whose middle falls inside it, each one speaker's turn (from voice tags, dialogue
+dashes, `Name:` and `[Name]` labels: assets/finevideo/speakers.py),
 and its visual descriptions are the schema's timed fields (activities, props, editing details, mood
 key moments) plus the measured scene attributes (mood, on-screen motion, speech coverage, theme).
 `scene_text` is exactly what a context-aware answerer is shown, and `parse_scene_text` reads it back,
@@ -15,10 +16,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from assets.finevideo.subtitles import Cue, parse_vtt, sentences
+from assets.finevideo.speakers import label
+from assets.finevideo.subtitles import Cue, clip_cues, parse_subtitles, sentences
 from assets.finevideo.timestamps import TimestampError, parse_range
 
-_SPEAKER = re.compile(r"^((?:[A-Z][\w.'-]*)(?: [A-Z][\w.'-]*){0,2}):\s+")
 MOTION_LEVELS = ("almost no motion", "little motion", "moderate motion", "a lot of motion", "constant motion")
 SPEECH_LEVELS = ("almost no speech", "little speech", "speech half of the time", "mostly speech",
                  "speech throughout")
@@ -56,7 +57,9 @@ class SceneClip:
 
 
 def mmss(seconds: float) -> str:
-    s = max(0, int(round(seconds)))
+    """`mm:ss` of the second the time falls in (rounded down, as a player's clock shows it: 24.6 s
+    into a 24.6 s video is 00:24, never a 00:25 past its end)."""
+    s = max(0, int(seconds + 1e-6))
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
@@ -68,13 +71,14 @@ def level(value: float | None, names: tuple[str, ...]) -> str:
 
 
 def split_speaker(text: str) -> tuple[str | None, str]:
-    m = _SPEAKER.match(text)
-    return (m.group(1), text[m.end():].strip()) if m else (None, text.strip())
+    """(speaker, line) of a `Speaker: line` (or `[Speaker] line`) as `scene_text` writes it."""
+    who, rest, labelled = label(text.strip())
+    return (who, rest) if labelled and rest else (None, text.strip())
 
 
 def cues_from(subtitles: str | None) -> list[Cue]:
-    """WebVTT text, or nothing."""
-    return parse_vtt(subtitles) if subtitles and "-->" in subtitles else []
+    """The speech turns of WebVTT or SubRip text, or nothing."""
+    return parse_subtitles(subtitles) if subtitles and "-->" in subtitles else []
 
 
 def _time(text: str | None, duration: float) -> float | None:
@@ -88,18 +92,27 @@ def scenes_of(video_record_id: str, video_id: str, content_metadata: str, durati
               cues: list[Cue]) -> list[SceneClip]:
     """The scenes of one aligned annotation with their dialogue and timed descriptions."""
     content = json.loads(content_metadata)
-    said = sentences(cues)
+    said = sentences(clip_cues(cues, duration_s))  # a cue past the video's end is cut there
     out: list[SceneClip] = []
+    timed = []
     for sc in content.get("scenes") or []:
         ts = sc.get("timestamps") or {}
         a, b = _time(ts.get("start_timestamp"), duration_s), _time(ts.get("end_timestamp"), duration_s)
-        if a is None or b is None or b <= a:
-            continue
+        if a is not None and b is not None and b > a:
+            timed.append((sc, a, b))
+    for k, (sc, a, b) in enumerate(timed):
+        # an aligned scene ends at its last frame's timestamp and the next starts one frame later: the
+        # time between belongs to this scene (it is showing its last frame), the video's tail to the last
+        last = k + 1 == len(timed)
+        until = max(b, duration_s) if last else max(b, timed[k + 1][1])
+
+        def inside(t: float, a=a, until=until, last=last) -> bool:
+            return a <= t < until or (last and t == until)
+
         lines = []
         for c in said:
-            if a <= (c.start + c.end) / 2 < b:
-                who, text = split_speaker(c.text)
-                lines.append(Line(c.start, c.end, who, text))
+            if inside((c.start + c.end) / 2):
+                lines.append(Line(c.start, c.end, c.speaker, c.text))
         events: list[Event] = []
         for act in sc.get("activities") or []:
             events.append(Event(_time((act.get("timestamp") or {}).get("start_timestamp"), duration_s),
@@ -113,7 +126,7 @@ def scenes_of(video_record_id: str, video_id: str, content_metadata: str, durati
         for km in (sc.get("mood") or {}).get("keyMoments") or []:
             events.append(Event(_time(km.get("timestamp"), duration_s), km.get("changeDescription") or "",
                                 "mood_moment"))
-        events = sorted((e for e in events if e.time is not None and e.text.strip() and a <= e.time <= b),
+        events = sorted((e for e in events if e.time is not None and e.text.strip() and inside(e.time)),
                         key=lambda e: (e.time, e.text))
         out.append(SceneClip(
             video_record_id=video_record_id, video_id=video_id, scene_id=int(sc.get("sceneId") or len(out) + 1),

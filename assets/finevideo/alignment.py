@@ -4,10 +4,16 @@ RECIPES section 1: snap each annotated boundary to a content-detector cut within
 then tile the video (the first starts at frame 0, scene i starts one frame after scene i-1 ends,
 the last ends on the last frame); a start moved by more than 25 frames is a warning and by more than
 125 frames rejects the video; every timestamp inside a scene is clamped into it. Times are handled
-in frames (a cut at time c is the first frame of the new scene) and written as `HH:MM:SS.mmm`.
+in frames on the video's own clock (`Timeline`: the frames' presentation timestamps, so a
+variable-frame-rate video is not misplaced by frame index x fps): a cut at time c is the first frame
+of the new scene, the frame at a time is the one whose timestamp is nearest, and a scene is written
+as `HH:MM:SS.mmm` from its first frame's timestamp (rounded down) to its last frame's (rounded up),
+so every frame, the one at each cut included, lies in exactly one scene.
 
 Departures from FineVideo's script, on purpose: the first scene is made to start at frame 0 so the
-scenes cover the whole video; trimming suggestions are clamped to the video (the script clamped them
+scenes cover the whole video; the video's own ends are not snapped (a first scene annotated at 00:00
+starts at frame 0 whatever cut lies within 2 s, so it never counts as moved, and likewise a last scene
+that ends with the video); trimming suggestions are clamped to the video (the script clamped them
 to whichever scene its loop ended on); an unreadable timestamp is a rejection with its text, not an
 exception that loses the video's error in a side file.
 """
@@ -19,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assets.finevideo.timeline import Timeline, ceil_ms, floor_ms
 from assets.finevideo.timestamps import TimestampError, format_timestamp, parse_range
 
 SNAP_WINDOW_S = 2.0
@@ -30,6 +37,7 @@ REJECT_FRAMES = 125
 class Alignment:
     content: dict[str, Any] | None  # the aligned annotation (None when rejected)
     fps: float
+    timeline: str = ""  # where frame times came from: "timestamps" or "constant_rate"
     shifts_frames: list[int] = field(default_factory=list)  # per scene start, after snapping
     snapped: int = 0  # boundaries moved onto a cut
     clamped: int = 0  # inner timestamps moved into their scene
@@ -52,37 +60,46 @@ def snap(t: float, cuts_s: Sequence[float], window_s: float = SNAP_WINDOW_S) -> 
 
 
 def align(content: dict[str, Any], cuts_s: Sequence[float], fps: float, duration_s: float,
-          warn_frames: int = WARN_FRAMES, reject_frames: int = REJECT_FRAMES) -> Alignment:
+          warn_frames: int = WARN_FRAMES, reject_frames: int = REJECT_FRAMES,
+          frame_times: Sequence[float] | None = None) -> Alignment:
+    """`frame_times`: every frame's presentation timestamp (s); without them frames are taken at
+    i / fps (exact only for a constant-rate video). `fps` is what the release records."""
     out = Alignment(content=None, fps=fps)
     try:
-        return _align(copy.deepcopy(content), sorted(cuts_s), fps, duration_s, warn_frames, reject_frames, out)
+        timeline = (Timeline.from_times(frame_times, end_s=duration_s) if frame_times is not None and len(frame_times)
+                    else Timeline.constant_rate(fps, duration_s))
+        out.timeline = timeline.source
+        return _align(copy.deepcopy(content), sorted(cuts_s), timeline, warn_frames, reject_frames, out)
     except TimestampError as e:
         out.rejection, out.detail = "unreadable_timestamp", str(e)
         return out
 
 
-def _align(data: dict[str, Any], cuts: list[float], fps: float, duration_s: float,
-           warn_frames: int, reject_frames: int, out: Alignment) -> Alignment:
-    last_frame = max(0, round(duration_s * fps) - 1)
+def _align(data: dict[str, Any], cuts: list[float], tl: Timeline, warn_frames: int, reject_frames: int,
+           out: Alignment) -> Alignment:
+    duration_s, last = tl.end_s, tl.last
 
-    def frame(t: float) -> int:
-        return min(max(0, round(t * fps)), last_frame + 1)
+    def end_frame(t: float) -> int:
+        """The last frame of a scene annotated to end at `t`: the one before the frame at `t`, or the
+        video's last frame when `t` is at or past the last frame."""
+        return last if t >= tl.time(last) else max(0, tl.frame_at(t) - 1)
 
     scenes = data.get("scenes") or []
     if not scenes:
         out.rejection, out.detail = "no_scenes", "the annotation has no scenes"
         return out
     bounds: list[tuple[int, int]] = []  # (start frame, end frame inclusive) after snapping
-    for sc in scenes:
+    for i, sc in enumerate(scenes):
         ts = sc["timestamps"]
         start = parse_range(ts["start_timestamp"], end_s=duration_s)[0]
         end = parse_range(ts["end_timestamp"], end_s=duration_s)[1]
         if start is None or end is None:
             raise TimestampError(f"scene {sc.get('sceneId')} has no start or end time")
-        s, moved_s = snap(start, cuts)
-        e, moved_e = snap(end, cuts)
+        # the video's own ends are where the first scene starts and the last one ends: never snapped
+        s, moved_s = (start, False) if i == 0 else snap(start, cuts)
+        e, moved_e = (end, False) if i == len(scenes) - 1 else snap(end, cuts)
         out.snapped += moved_s + moved_e
-        bounds.append((frame(s), frame(e) - 1))
+        bounds.append((tl.frame_at(s), end_frame(e)))
 
     starts: list[int] = []
     ends: list[int] = []
@@ -93,32 +110,33 @@ def _align(data: dict[str, Any], cuts: list[float], fps: float, duration_s: floa
         if shift > warn_frames:
             out.warnings.append(f"scene {i + 1} start moved {shift} frames")
         starts.append(new_start)
-        ends.append(last_frame if i == len(bounds) - 1 else min(e, last_frame))
+        ends.append(last if i == len(bounds) - 1 else min(e, last))
         if ends[-1] < new_start:
             out.rejection = "scene_collapsed"
             out.detail = f"scene {i + 1} would end (frame {ends[-1]}) before it starts (frame {new_start})"
             return out
-    out.last_end_shift_frames = abs(bounds[-1][1] - last_frame)
+    out.last_end_shift_frames = abs(bounds[-1][1] - last)
     if out.max_shift_frames > reject_frames:
         worst = out.shifts_frames.index(out.max_shift_frames) + 1
         out.rejection = "misaligned"
         out.detail = (f"scene {worst} start moved {out.max_shift_frames} frames "
-                      f"(more than {reject_frames} at {fps:g} fps)")
+                      f"(more than {reject_frames}; frame {bounds[worst - 1][0]} at "
+                      f"{format_timestamp(tl.time(bounds[worst - 1][0]))} to frame {starts[worst - 1]})")
         return out
 
     for sc, a, b in zip(scenes, starts, ends, strict=True):
-        lo, hi = a / fps, b / fps
+        lo, hi = floor_ms(tl.time(a)), ceil_ms(tl.time(b))
         sc["timestamps"] = {"start_timestamp": format_timestamp(lo), "end_timestamp": format_timestamp(hi)}
         for item, key in _inner(sc):
             item[key] = _clamped(item[key], lo, hi, out)
-    video_end = last_frame / fps
+    video_end = ceil_ms(tl.time(last))
     climax = data.get("storylines", {}).get("climax")
     if climax:
         climax["timestamp"] = _clamped(climax["timestamp"], 0.0, video_end, out)
     for t in data.get("trimmingSuggestions") or []:
         for key in ("start_timestamp", "end_timestamp"):
             t["timestamps"][key] = _clamped(t["timestamps"][key], 0.0, video_end, out)
-    data["fps"] = fps
+    data["fps"] = out.fps
     out.content = data
     return out
 

@@ -21,9 +21,20 @@ from assets.finevideo.annotation_tasks import (
     frame_times,
     sample_frames,
 )
-from assets.finevideo.subtitles import estimated_cues, parse_vtt
+from assets.finevideo.subtitles import (
+    SubtitleFile,
+    SubtitleRules,
+    clip_cues,
+    cue_row,
+    estimated_cues,
+    read_subtitles,
+    speech_cues,
+    subtitle_measures,
+    subtitle_problem,
+)
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
+from assets.kit.errors import describe_validation
 from assets.kit.metadata import bar_chart, preview, screen_counts
 from assets.kit.provenance import MODELS, declare, models_series
 from assets.kit.screening import kept
@@ -40,11 +51,16 @@ ANNOTATION_SCHEMA = {
     **_SCREEN, "media_uri": pl.String, "scene_cuts_s": pl.List(pl.Float64), "cuts_source": pl.String,
     "cues_source": pl.String, "description_text": pl.String, "content_metadata": pl.String,
     "schema_valid": pl.Boolean, "scenes": pl.Int64, "qa_pairs": pl.Int64,
+    # the subtitle file against the video: cues read, skipped as malformed, run past the end (clipped),
+    # and the share of cue time after the end (judged by SubtitleRules; 0 without a subtitle file)
+    "subtitle_cues": pl.Int64, "cues_malformed": pl.Int64, "cues_clipped": pl.Int64,
+    "subtitle_beyond_end": pl.Float64,
 }
+SUBTITLE_RULES = SubtitleRules()
 ALIGNED_SCHEMA = {
     **_SCREEN, "content_metadata": pl.String, "max_shift_frames": pl.Int64, "shifts_frames": pl.List(pl.Int64),
     "snapped_boundaries": pl.Int64, "clamped_timestamps": pl.Int64, "last_end_shift_frames": pl.Int64,
-    "warnings": pl.List(pl.String),
+    "warnings": pl.List(pl.String), "timeline": pl.String,  # frame times: "timestamps" | "constant_rate"
 }
 RETRY_CONCISE = ("ValidationError", "IncompleteOutputException", "JSONDecodeError")
 
@@ -55,8 +71,10 @@ def schema_check(df: pl.DataFrame) -> dg.AssetCheckResult:
     for rid, content, duration in kept(df).select("record_id", "content_metadata", "duration_s").rows():
         try:
             Schema.model_validate_json(content, context={"duration_s": duration})
-        except (ValidationError, TypeError) as e:
-            bad.append(f"{rid}: {str(e).splitlines()[0][:200]}")
+        except ValidationError as e:
+            bad.append(f"{rid}: {describe_validation(e)}")
+        except TypeError as e:
+            bad.append(f"{rid}: {type(e).__name__}: {e}")
     return dg.AssetCheckResult(check_name="schema_valid", passed=not bad,
                                metadata={"checked": kept(df).height, "invalid": len(bad),
                                          "examples": dg.MetadataValue.json(bad[:5])})
@@ -65,21 +83,28 @@ def schema_check(df: pl.DataFrame) -> dg.AssetCheckResult:
 schema_spec = named_check("schema_valid", "kept annotations validate against FineVideo's schema")
 
 
+def _subtitle_file(row: dict[str, Any], media: MediaStore) -> SubtitleFile | None:
+    if not row.get("subtitle_uri"):
+        return None
+    try:
+        return read_subtitles(media.local_path(row["subtitle_uri"]).read_bytes())
+    except OSError:
+        return None
+
+
 def _cues(row: dict[str, Any], media: MediaStore) -> tuple[list, str]:
-    if row.get("subtitle_uri"):
-        try:
-            cues = parse_vtt(media.local_path(row["subtitle_uri"]).read_text(encoding="utf-8", errors="replace"))
-            if cues:
-                return cues, "subtitles"
-        except OSError:
-            pass
+    """The video's speech turns, inside the video (cues past its end clipped), and their source."""
+    sub = _subtitle_file(row, media)
+    cues = clip_cues(speech_cues(sub), float(row["duration_s"])) if sub is not None else []
+    if cues:
+        return cues, "subtitles"
     return estimated_cues(row.get("text") or "", float(row["duration_s"])), "transcript_estimate"
 
 
 def _cuts(row: dict[str, Any], media: MediaStore) -> tuple[list[float], str]:
     if row.get("scene_cuts_s") is not None:
         return list(row["scene_cuts_s"]), "dynamism_screen"
-    from assets.finevideo.scene_cuts import detect_scene_cuts  # PySceneDetect ContentDetector, as FineVideo
+    from assets.finevideo.scene_cuts import detect_scene_cuts  # calibrated on published cut lists
 
     return detect_scene_cuts(str(media.local_path(row["media_uri"]))), "detected"
 
@@ -91,7 +116,7 @@ def _item(row: dict[str, Any], media: MediaStore, backend: str) -> tuple[dict[st
     item = {
         "record_id": row["record_id"], "title": row.get("title") or "", "channel": row.get("channel") or "",
         "duration_s": float(row["duration_s"]), "category": row.get("category_path") or "",
-        "transcript": row.get("text") or "", "cues": [[c.start, c.end, c.text, c.estimated] for c in cues],
+        "transcript": row.get("text") or "", "cues": [cue_row(c) for c in cues],
         "cuts": cuts, "motion": list(row.get("motion_per_second") or []),
         "freezes": [[f["start_s"], f["end_s"]] for f in row.get("freeze_intervals") or []],
     }
@@ -100,6 +125,17 @@ def _item(row: dict[str, Any], media: MediaStore, backend: str) -> tuple[dict[st
     elif backend != "offline":
         item["frames"] = sample_frames(media.local_path(row["media_uri"]), frame_times(cuts, item["duration_s"]))
     return item, (cuts_source, cues_source)
+
+
+def _frame_times(row: dict[str, Any], media: MediaStore) -> list[float] | None:
+    """Every frame's presentation timestamp, from the video's packets; None when the file cannot be
+    read (alignment then counts frames at the nominal rate)."""
+    from resources.frames import frame_times as presentation_times  # not annotation_tasks.frame_times
+
+    try:
+        return presentation_times(media.local_path(row["media_uri"])) if row.get("media_uri") else None
+    except Exception:  # a missing or unreadable file: the constant-rate fallback, named in `timeline`
+        return None
 
 
 @dataclass
@@ -156,6 +192,7 @@ def model_entries(a: "Annotated | None") -> list[dict[str, str]]:
 @kit_asset(
     group="finevideo",
     tasks=(VideoDescriptionTask, VideoAnnotationTask),
+    rules=SUBTITLE_RULES,
     screen=True,
     check_specs=(schema_spec, provenance_spec),
     ins={"curated_selection": dg.AssetIn()},
@@ -165,7 +202,9 @@ def model_entries(a: "Annotated | None") -> list[dict[str, str]]:
         "frames + transcript) then Task `video_annotation` (structured output, retried with 'be "
         "concise'). Offline: scenes from the detected cuts, speech per scene from the subtitles, "
         "dynamism from measured motion, audio-visual correlation from speech/scene overlap, mood by "
-        "embedding similarity, Q/A from the transcript; fields nothing grounds stay empty."
+        "embedding similarity, Q/A from the transcript; fields nothing grounds stay empty. Subtitle cues "
+        "past the video's measured end are clipped (counted in `cues_clipped`); a subtitle file mostly "
+        "after the end is another video's (`subtitle_mismatch`, judged on `subtitle_beyond_end`)."
     ),
 )
 def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.DataFrame, vlm: LLMResource,
@@ -182,9 +221,12 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
         except Exception as e:  # a video whose cuts or frames cannot be read is that row's rejection
             return i, None, ("unreadable_video", f"{type(e).__name__}: {str(e)[:200]}")
 
+    subtitles = [subtitle_measures(_subtitle_file(row, media), float(row["duration_s"])) for row in rows]
     for i, row in enumerate(rows):
         if row["duration_s"] > limit:
             problems[i] = ("too_long", f"{row['duration_s']:.0f} s (keep if <= {limit} s)")
+        elif (mismatch := subtitle_problem(subtitles[i], float(row["duration_s"]), SUBTITLE_RULES)) is not None:
+            problems[i] = mismatch  # judged before any model call: the speech would be another video's
     # cut detection decodes whole videos; the decoder releases the GIL, so two threads nearly halve it
     with ThreadPoolExecutor(max_workers=PREPARE_THREADS) as pool:
         for i, prepared, problem in pool.map(prepare, [i for i in range(len(rows)) if i not in problems]):
@@ -217,6 +259,7 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             "schema_valid": None if a is None or a.annotation is None else a.annotation.ok,
             "scenes": len(value.scenes) if value is not None else None,
             "qa_pairs": len(value.qAndA) if value is not None else None,
+            **subtitles[i],
         })
     df = declare(pl.DataFrame(out_rows, schema=ANNOTATION_SCHEMA), models=[models_series(models)])
     yield versioned(df, {
@@ -224,8 +267,11 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
         **run_metadata(runs),
         "cuts_detected_here": int((df["cuts_source"] == "detected").sum()) if df.height else 0,
         "mean_scenes": round(float(kept(df)["scenes"].mean() or 0), 2) if kept(df).height else 0.0,
-        "preview": preview(df, ["record_id", "duration_s", "scenes", "qa_pairs", "cuts_source", "kept", "reason"]),
-    })
+        "cues_clipped": int(df["cues_clipped"].sum() or 0) if df.height else 0,
+        "cues_malformed": int(df["cues_malformed"].sum() or 0) if df.height else 0,
+        "preview": preview(df, ["record_id", "duration_s", "scenes", "qa_pairs", "cuts_source", "cues_clipped",
+                                "kept", "reason"]),
+    }, rules=SUBTITLE_RULES)
     yield from screen_check_results(df, n_inputs=selected.height)
     yield schema_check(df)
     yield provenance_result(df)
@@ -238,17 +284,18 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
     ins={"video_annotations": dg.AssetIn()},
     description=(
         "Annotations whose scene boundaries are snapped to content-detector cuts within +-2 s and "
-        "made contiguous (each scene starts one frame after the previous ends, the last ends with the "
-        f"video); a start moved more than {WARN_FRAMES} frames is a warning, more than {REJECT_FRAMES} "
+        "made contiguous on the video's frame timestamps (each scene starts one frame after the previous "
+        f"ends, the last ends with the video); a start moved more than {WARN_FRAMES} frames is a warning, more than {REJECT_FRAMES} "
         "rejects the video; inner timestamps are clamped into their scene."
     ),
 )
-def aligned_annotations(video_annotations: pl.DataFrame):
+def aligned_annotations(video_annotations: pl.DataFrame, media: MediaStore):
     rows = kept(video_annotations).to_dicts()
     out_rows = []
     for row in rows:
-        a = align(json.loads(row["content_metadata"]), row["scene_cuts_s"] or [], float(row["fps"]),
-                  float(row["duration_s"])) if row.get("fps") else Alignment(
+        times = _frame_times(row, media)
+        a = align(json.loads(row["content_metadata"]), row["scene_cuts_s"] or [], float(row["fps"] or 0.0),
+                  float(row["duration_s"]), frame_times=times) if row.get("fps") or times else Alignment(
             content=None, fps=0.0, rejection="no_frame_rate", detail="the video's frame rate was not measured")
         out_rows.append({
             "record_id": row["record_id"], "video_id": row["video_id"], "shard": row["shard"],
@@ -257,7 +304,7 @@ def aligned_annotations(video_annotations: pl.DataFrame):
             "content_metadata": json.dumps(a.content, ensure_ascii=False) if a.content else None,
             "max_shift_frames": a.max_shift_frames, "shifts_frames": a.shifts_frames,
             "snapped_boundaries": a.snapped, "clamped_timestamps": a.clamped,
-            "last_end_shift_frames": a.last_end_shift_frames, "warnings": a.warnings,
+            "last_end_shift_frames": a.last_end_shift_frames, "warnings": a.warnings, "timeline": a.timeline,
             "models": row.get("models") or [],
         })
     # the annotation's models carried on: the aligned content is the annotation, moved onto the cuts

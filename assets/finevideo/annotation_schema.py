@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from assets.finevideo.timestamps import TimestampError, parse_range
+from assets.kit.errors import Problems
 
 # the mood taxonomy of FineVideo's annotation prompt: name -> its description there
 MOODS: dict[str, str] = {
@@ -148,9 +149,8 @@ class Schema(BaseModel):
     def consistent_with_the_video(self, info: ValidationInfo) -> Schema:
         duration = (info.context or {}).get("duration_s")
         problems = schema_problems(self, duration)
-        if problems:
-            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-            raise ValueError("; ".join(problems[:5]) + more)
+        if problems:  # each problem counts as one error in a row's detail (assets/kit/errors.py)
+            raise Problems(problems)
         return self
 
 

@@ -32,7 +32,7 @@ from assets.finevideo.grounded_annotation import (
     mood_vectors,
     scene_spans,
 )
-from assets.finevideo.subtitles import Cue
+from assets.finevideo.subtitles import row_cue, said
 from assets.finevideo.timestamps import format_timestamp
 from assets.kit.task import Task
 
@@ -81,7 +81,7 @@ def signals(item: dict[str, Any]) -> VideoSignals:
     return VideoSignals(
         title=item.get("title") or "",
         duration_s=float(item["duration_s"]),
-        cues=[Cue(float(a), float(b), str(t), bool(e)) for a, b, t, e in item.get("cues") or []],
+        cues=[row_cue(c) for c in item.get("cues") or []],
         cuts_s=[float(c) for c in item.get("cuts") or []],
         motion_per_second=[float(m) for m in item.get("motion") or []],
         freeze_intervals=[(float(a), float(b)) for a, b in item.get("freezes") or []],
@@ -98,14 +98,17 @@ def outline(v: VideoSignals) -> str:
     """The offline description: each measured scene with its motion and what is said in it."""
     lines = [f"{v.title} ({_mmss(v.duration_s)})"]
     for k, (a, b) in enumerate(scene_spans(v.cuts_s, v.duration_s), start=1):
-        said = " ".join(c.text for c in v.cues if a <= (c.start + c.end) / 2 < b or (b == v.duration_s and c.start >= b))
+        speech = " ".join(said(c) for c in v.cues
+                          if a <= (c.start + c.end) / 2 < b or (b == v.duration_s and c.start >= b))
         lines.append(f"Scene {k}, {_mmss(a)}-{_mmss(b)}, motion {dynamism(v.motion_per_second, a, b):.2f}: "
-                     f"{said or '(no speech)'}")
+                     f"{speech or '(no speech)'}")
     return "\n".join(lines)
 
 
 def transcript_lines(item: dict[str, Any]) -> str:
-    return "\n".join(f"[{_mmss(a)}-{_mmss(b)}] {t}" for a, b, t, _ in item.get("cues") or [])
+    """The timed transcript a model reads, one turn a line, `Speaker: ` before a named speaker's."""
+    cues = [row_cue(c) for c in item.get("cues") or []]
+    return "\n".join(f"[{_mmss(c.start)}-{_mmss(c.end)}] {said(c)}" for c in cues)
 
 
 class VideoDescriptionTask(Task):
@@ -200,20 +203,13 @@ def frame_times(cuts_s: Sequence[float], duration_s: float, limit: int = MAX_FRA
 
 
 def sample_frames(path: str | Path, times: Sequence[float], width: int = FRAME_WIDTH) -> list[str]:
-    """JPEG data URLs of the first frame at or after each time."""
-    import av
+    """JPEG data URLs of the frame nearest each time (s from the video's first frame), upright (the
+    display matrix applied, as a player shows it)."""
+    from resources.frames import read_frames
 
     urls: list[str] = []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for t in times:
-            container.seek(int(t / stream.time_base), stream=stream, backward=True)
-            frame = next((f for f in container.decode(stream) if f.time is None or f.time >= t - 1e-3), None)
-            if frame is None:
-                continue
-            img = frame.to_image()
-            img = img.resize((width, max(2, round(img.height * width / img.width))))
-            buf = io.BytesIO()
-            img.save(buf, format="JPEG", quality=85)
-            urls.append("data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode())
+    for picture in read_frames(path, times):
+        buf = io.BytesIO()
+        picture.image(width).save(buf, format="JPEG", quality=85)
+        urls.append("data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode())
     return urls

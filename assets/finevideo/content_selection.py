@@ -35,7 +35,8 @@ from assets.kit.provenance import MODELS
 # what a candidate carries from each stage, for selection, annotation and release
 RAW_COLUMNS = ["source_key", "title", "channel", "channel_id", "license", "date", "view_count", "like_count",
                "comment_count", "channel_follower_count", "text", "source_file", "source_row"]
-FILE_COLUMNS = ["sha256", "size_bytes", "subtitle_uri", "width", "height", "container", "vcodec"]
+FILE_COLUMNS = ["sha256", "size_bytes", "subtitle_uri", "width", "height", "rotation_deg", "avg_fps", "vfr", "container",
+                "vcodec"]
 DYNAMISM_COLUMNS = ["media_uri", "duration_s", "fps", "scene_cuts_s", "motion_per_second", "freeze_intervals",
                     "decode_mode"]
 LABEL_COLUMNS = ["category_path", "content_parent_category", "content_fine_category", "confidence", "margin",

@@ -25,6 +25,7 @@ SCREEN = {
 IDS = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String}
 PROVENANCE = {"parent_ids": PARENTS, "models": MODELS}
 FREEZE = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64})
+TRANSITION = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String})  # a fade or dissolve
 
 LANGUAGE_SCREEN = {
     **IDS,
@@ -48,9 +49,17 @@ VIDEO_FILES = {
     "container": pl.String,
     "duration_s": pl.Float64,
     "declared_duration_s": pl.Float64,
-    "fps": pl.Float64,
-    "width": pl.Int64,
+    "fps": pl.Float64,  # nominal (ffmpeg's guessed rate: r_frame_rate unless implausible)
+    "avg_fps": pl.Float64,  # frames per second of the time the packets cover
+    "base_fps": pl.Float64,  # the stream's r_frame_rate (ffmpeg's tbr), e.g. 90000 for some phone files
+    "width": pl.Int64,  # as displayed (the coded picture after its rotation)
     "height": pl.Int64,
+    "coded_width": pl.Int64,  # as stored
+    "coded_height": pl.Int64,
+    "rotation_deg": pl.Int64,  # clockwise turn a player applies: 0, 90, 180, 270
+    "mirrored": pl.Boolean,  # the display matrix also mirrors the picture
+    "frame_count": pl.Int64,  # frames with a timestamp (one per packet), exact
+    "vfr": pl.Boolean,  # frame durations vary beyond timestamp rounding
     "vcodec": pl.String,
     "acodec": pl.String,
     "keyframes": pl.Int64,
@@ -83,6 +92,7 @@ DYNAMISM_SCREEN = {
     "freeze_intervals": pl.List(FREEZE),
     "decode_mode": pl.String,  # "keyframes" | "partial" | "full"
     "scene_cuts_s": pl.List(pl.Float64),  # only from a full decode; else null (use detect_scene_cuts)
+    "transitions": pl.List(TRANSITION),  # fades and dissolves (one cut at the middle of those joining two shots)
     "motion_per_second": pl.List(pl.Float64),
     "fixed_segments": pl.Int64,
     "fixed_static_segments": pl.Int64,

@@ -8,11 +8,12 @@ videos end there ("keyframes"). The first skim seeks to keyframes about 24 s apa
 leave references open, a second one visits every keyframe there. Otherwise only what the keyframes could
 not settle is decoded: each 60 s window of FineVideo's and of the fixed rule that could still hold
 a freeze, and the stretches where a whole-video freeze could start ("partial"); when that is most
-of the video, all of it ("full", which also yields the scene cuts). Each decoded frame feeds every
-open window's freezedetect (`WindowRun`, exactly as FineVideo's per-segment calls see it), a
-freezedetect run over the decoded stretch (freeze intervals, time-based static fraction), and in a
-full decode PySceneDetect's ContentDetector. Every path gives the per-segment verdicts FineVideo's
-method gives, frame for frame; a window the keyframes settled could not have held a freeze. Frames
+of the video, all of it ("full", which also yields the shots: cuts and transitions). Each decoded
+frame feeds every open window's freezedetect (`WindowRun`, exactly as FineVideo's per-segment calls
+see it), a freezedetect run over the decoded stretch (freeze intervals, time-based static
+fraction), and in a full decode the shot detector (PySceneDetect's AdaptiveDetector rule and the
+fade/dissolve test, scene_cuts.py). Every path gives the per-segment verdicts FineVideo's method
+gives, frame for frame; a window the keyframes settled could not have held a freeze. Frames
 are compared only where the triangle inequality leaves the verdict open (`_Verdicts`, `_Skim`).
 
 Freeze intervals come from freezedetect run over each decoded stretch from its first frame (a full
@@ -45,7 +46,7 @@ from assets.finevideo.freezes import (
     static_fraction,
     unbroken,
 )
-from assets.finevideo.scene_cuts import THRESHOLD, CutDetector, DetectionImages
+from assets.finevideo.scene_cuts import SHOTS, CutDetector, DetectionImages, ShotParams, Shots
 
 MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
 KEYFRAME_CACHE_BYTES = 192 << 20  # decoded keyframes kept for the second skim (past it, they decode again)
@@ -71,7 +72,8 @@ class Dynamism:
     longest_freeze_s: float
     freeze_intervals: list[tuple[float, float]]
     decode_mode: str  # "keyframes" | "partial" | "full"
-    scene_cuts_s: list[float] | None
+    scene_cuts_s: list[float] | None  # shot boundaries (presentation seconds), from a full decode only
+    transitions: list[tuple[float, float, str]] | None  # fades and dissolves: (start_s, end_s, kind)
     motion_per_second: list[float]
     frames_decoded: int
     cpu_s: float
@@ -298,11 +300,11 @@ def _plan(breaks: list[tuple[float, float]], windows: list[Window], whole: Windo
     return open_windows, [(a, b) for a, b in merged]
 
 
-def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, threshold: float
-                ) -> tuple[dict[Window, WindowRun], list[float], list[tuple[float, float, float]], int]:
+def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, shots: ShotParams
+                ) -> tuple[dict[Window, WindowRun], Shots, list[tuple[float, float, float]], int]:
     container, stream = _open(path)  # a fresh demuxer: every packet from the first, as ffmpeg reads them
     runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
-    cutter = CutDetector(stream, threshold)
+    cutter = CutDetector(stream, shots)
     changes: list[tuple[float, float, float]] = []
     previous: tuple[float, object] | None = None  # (time, grey detection image)
     verdicts = _Verdicts(noise)
@@ -318,15 +320,15 @@ def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, 
                 run.feed(frame.pts, px, verdicts.differs)
             cutter.feed(frame, repeat)
             if previous is None:
-                grey = _grey(cutter.image)
+                grey = cutter.grey
             elif repeat:
                 grey = previous[1]
                 changes.append((previous[0], t, 0.0))
             else:
-                grey = _grey(cutter.image)
+                grey = cutter.grey
                 changes.append((previous[0], t, _change(previous[1], grey)))
             previous = (t, grey)
-    return runs, cutter.cuts(), changes, decoded
+    return runs, cutter.shots(), changes, decoded
 
 
 def _decode_stretches(container, stream, info: _Stream, stretches: list[tuple[float, float]],
@@ -431,10 +433,11 @@ def motion_profile(changes: list[tuple[float, float, float]], duration_s: float)
     return out
 
 
-def analyse(path: str | Path, duration_s: float, params: DynamismRules = DEFAULTS, threshold: float = THRESHOLD,
+def analyse(path: str | Path, duration_s: float, params: DynamismRules = DEFAULTS, shots: ShotParams = SHOTS,
             skim: bool = True) -> Dynamism:
     """Measure one video with `params` (freezedetect n and d, the window length, the static share);
-    `duration_s` is its real (packet-covered) duration. `skim=False` decodes everything (the
+    `duration_s` is its real (packet-covered) duration; `shots` the shot detector's parameters (a
+    full decode also yields the cuts and transitions). `skim=False` decodes everything (the
     reference the keyframe shortcuts are tested against)."""
     started = time.process_time()
     path = Path(path)
@@ -442,11 +445,11 @@ def analyse(path: str | Path, duration_s: float, params: DynamismRules = DEFAULT
     with container:
         info = _stream_info(container, stream, duration_s)
         if skim:
-            return _settle(path, container, stream, info, duration_s, params, threshold, started)
-    return _full(path, info, duration_s, params, threshold, started, 0)
+            return _settle(path, container, stream, info, duration_s, params, shots, started)
+    return _full(path, info, duration_s, params, shots, started, 0)
 
 
-def _settle(path: Path, container, stream, info: _Stream, duration_s: float, p: DynamismRules, threshold: float,
+def _settle(path: Path, container, stream, info: _Stream, duration_s: float, p: DynamismRules, shots: ShotParams,
             started: float) -> Dynamism:
     """Keyframe skims, then the stretches they left, or everything (decoded afresh) when that is most
     of the video."""
@@ -461,14 +464,14 @@ def _settle(path: Path, container, stream, info: _Stream, duration_s: float, p: 
             _skim_dense(container, stream, info, keyframes, stretches)
             open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
     except ValueError:  # a keyframe that does not decode on its own
-        return _full(path, info, duration_s, p, threshold, started, keyframes.decoded)
+        return _full(path, info, duration_s, p, shots, started, keyframes.decoded)
     finally:
         keyframes.frames.clear()  # the skims are done
     if not stretches:
         return _result(info, duration_s, p, "keyframes", 0, 0, [], None, keyframes.changes(), keyframes.decoded,
                        started)
     if sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
-        return _full(path, info, duration_s, p, threshold, started, keyframes.decoded)
+        return _full(path, info, duration_s, p, shots, started, keyframes.decoded)
     runs, whole_runs, n = _decode_stretches(container, stream, info, stretches, open_windows, noise, whole.d_us)
     freezes = [iv for run in whole_runs for iv in intervals(run.events, info.time_base, info.origin, duration_s)]
     return _result(info, duration_s, p, "partial", sum(runs[w].run.detected for w in compat if w in runs),
@@ -482,18 +485,18 @@ def _windows(info: _Stream, duration_s: float, p: DynamismRules) -> tuple[list[W
             Window(Fraction(0), None, p.freeze_us))
 
 
-def _full(path: Path, info: _Stream, duration_s: float, p: DynamismRules, threshold: float, started: float,
+def _full(path: Path, info: _Stream, duration_s: float, p: DynamismRules, shots: ShotParams, started: float,
           decoded: int) -> Dynamism:
     compat, fixed, whole = _windows(info, duration_s, p)
     windows = list(dict.fromkeys([*compat, *fixed, whole]))
-    runs, cuts, changes, n = _decode_all(path, info, windows, p.noise, threshold)
+    runs, found, changes, n = _decode_all(path, info, windows, p.noise, shots)
     freezes = intervals(runs[whole].run.events, info.time_base, info.origin, duration_s)
     return _result(info, duration_s, p, "full", sum(runs[w].run.detected for w in compat),
-                   sum(runs[w].run.detected for w in fixed), freezes, cuts, changes, decoded + n, started)
+                   sum(runs[w].run.detected for w in fixed), freezes, found, changes, decoded + n, started)
 
 
 def _result(info: _Stream, duration_s: float, p: DynamismRules, mode: str, static: int, fixed_static: int,
-            freezes: list[tuple[float, float]], cuts: list[float] | None, changes: list[tuple[float, float, float]],
+            freezes: list[tuple[float, float]], shots: Shots | None, changes: list[tuple[float, float, float]],
             decoded: int, started: float) -> Dynamism:
     segments = finevideo_windows(info.format_duration_s, p)[1]
     fixed = len(fixed_windows(duration_s, p))
@@ -507,7 +510,8 @@ def _result(info: _Stream, duration_s: float, p: DynamismRules, mode: str, stati
         static_fraction_segments=round(static / segments, 6) if segments else 0.0,
         static_fraction_time=round(min(1.0, frozen / duration_s), 6) if duration_s > 0 else 0.0,
         longest_freeze_s=round(max((b - a for a, b in freezes), default=0.0), 6),
-        freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=cuts,
+        freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=None if shots is None else shots.cut_times,
+        transitions=None if shots is None else [(t.start_s, t.end_s, t.kind) for t in shots.transitions],
         motion_per_second=motion_profile(changes, duration_s), frames_decoded=decoded,
         cpu_s=round(time.process_time() - started, 4),
     )

@@ -13,6 +13,7 @@ from pydantic import Field
 from assets.finevideo.contract import DYNAMISM_SCREEN, SCHEMA_CHECK, conform, schema_check
 from assets.finevideo.dynamism import measure_all
 from assets.finevideo.freezes import DynamismRules
+from assets.finevideo.scene_cuts import SHOTS
 from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
 from assets.kit.metadata import funnel_chart, png_markdown, preview, screen_counts
@@ -60,6 +61,7 @@ def _histogram(df: pl.DataFrame, rules: DynamismRules) -> dg.MetadataValue:
     partitions_def=video_shards,
     kinds=("polars", "parquet", "video"),
     rules=DynamismRules(),
+    version_extra=(SHOTS.fingerprint(),),  # the shot detector's parameters decide scene_cuts_s and transitions
     screen=True,
     check_specs=(provenance_spec, named_check(*SCHEMA_CHECK)),
     description=(
@@ -67,8 +69,9 @@ def _histogram(df: pl.DataFrame, rules: DynamismRules) -> dg.MetadataValue:
         "enough of its windows hold a freeze) from one decode pass per video: keyframes first, which "
         "prove most videos dynamic (decode_mode 'keyframes'); then only the windows and stretches they "
         "could not settle ('partial'), or the whole video when that is most of it ('full', which also "
-        "gives the PySceneDetect ContentDetector scene cuts). Each decoded frame feeds every open "
-        "window's freezedetect exactly as FineVideo's per-segment ffmpeg calls see it. "
+        f"gives the shots: {SHOTS.describe()}; scene_cuts_s and transitions are null otherwise). Each "
+        "decoded frame feeds every open window's freezedetect exactly as FineVideo's per-segment ffmpeg "
+        "calls see it. "
         "finevideo_static is FineVideo's exact verdict; the fixed rule (a short last segment judged on "
         "the last full window) decides kept, through fixed_static_fraction. Screens the kept rows of "
         "word_density_screen."
@@ -88,6 +91,8 @@ def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, w
     for row in measured:
         row["dynamism_error"] = row.pop("error", None)
         row["freeze_intervals"] = [{"start_s": a, "end_s": b} for a, b in row.get("freeze_intervals") or []]
+        if row.get("transitions") is not None:
+            row["transitions"] = [{"start_s": a, "end_s": b, "kind": k} for a, b, k in row["transitions"]]
     found = pl.DataFrame([{c: row.get(c) for c in schema} for row in measured], schema=schema)
     df = conform(declare(screen(todo.join(found, on="record_id", how="left"), rules.rules())), DYNAMISM_SCREEN)
 

@@ -45,7 +45,6 @@ SILENCE_S = 5.0  # a stretch without speech this long is a trimming candidate
 MOOD_CHANGE_MARGIN = 0.05  # a cue's mood must beat the running mood by this much to count as a change
 NARRATIVE_PER_SCENE = 3
 KEY_MOMENTS_PER_SCENE = 3
-_SPEAKER = re.compile(r"^((?:[A-Z][\w.'-]*)(?: [A-Z][\w.'-]*){0,2}):\s+")
 _NUMBER = re.compile(
     r"\b(\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
     r"twenty|thirty|forty|fifty|sixty|hundred|thousand|half)\b",
@@ -75,9 +74,10 @@ def scene_spans(cuts_s: Sequence[float], duration_s: float) -> list[tuple[float,
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-def speaker(text: str) -> str | None:
-    m = _SPEAKER.match(text)
-    return m.group(1) if m else None
+def speaker(c: Cue) -> str | None:
+    """Who says the cue: its turn's speaker (voice tag, dash turn, `Name:` or `[Name]` label; see
+    speakers.py), never guessed from the words."""
+    return c.speaker
 
 
 def covered_fraction(intervals: Sequence[tuple[float, float]], a: float, b: float) -> float:
@@ -128,15 +128,14 @@ def qa_pairs(cues: Sequence[Cue]) -> list[QAndA]:
     def when(c: Cue) -> str:
         return "" if c.estimated else f" (at {format_timestamp(c.start)[3:8]})"
 
-    numbers = [(c, q) for c in cues if (q := cloze(_SPEAKER.sub("", c.text)))]
+    numbers = [(c, q) for c in cues if (q := cloze(c.text))]
     pairs = [
         QAndA(question=f'What number completes what is said in the video{when(c)}: "{blank}"?', answer=n)
         for c, (blank, n) in _spread(numbers, QA_PAIRS)
     ]
-    said = [c for c in cues if speaker(c.text)]
+    said = [c for c in cues if speaker(c)]
     for c in _spread(said, QA_PAIRS - len(pairs)):
-        line = _SPEAKER.sub("", c.text)
-        pairs.append(QAndA(question=f'Who says "{line}"{when(c)}?', answer=speaker(c.text)))
+        pairs.append(QAndA(question=f'Who says "{c.text}"{when(c)}?', answer=speaker(c)))
     return pairs
 
 
@@ -170,10 +169,6 @@ def scene_mood(scores: np.ndarray, said: Sequence[Cue]) -> Mood:
     return Mood(description=names[int(np.argmax(scores.mean(axis=0)))], keyMoments=moments)
 
 
-def _unlabelled(text: str) -> str:
-    return _SPEAKER.sub("", text)
-
-
 def annotate(v: VideoSignals, encode: Encode, moods: np.ndarray | None = None) -> Schema:
     if not v.motion_per_second:
         raise ValueError("no per-second motion measured for this video; dynamism cannot be grounded")
@@ -185,7 +180,7 @@ def annotate(v: VideoSignals, encode: Encode, moods: np.ndarray | None = None) -
         k = next((k for k, (a, b) in enumerate(spans) if a <= mid < b), len(spans) - 1)
         said_in[k].append(c)
     # one encode call for every sentence (short texts: a scene's whole speech would cost 10x more)
-    texts = [_unlabelled(c.text) for said in said_in for c in said]
+    texts = [c.text for said in said_in for c in said]
     scores = encode(texts) @ moods.T if texts else np.zeros((0, len(MOODS)), dtype=np.float32)
     speech = [(c.start, c.end) for c in v.cues]
 
@@ -194,11 +189,11 @@ def annotate(v: VideoSignals, encode: Encode, moods: np.ndarray | None = None) -
     for i, ((a, b), said) in enumerate(zip(spans, said_in, strict=True), start=1):
         mood = scene_mood(scores[at : at + len(said)], said)
         at += len(said)
-        cast = list(dict.fromkeys(n for c in said if (n := speaker(c.text))))
-        turns = sum(1 for c in said if speaker(c.text))
+        cast = list(dict.fromkeys(n for c in said if (n := speaker(c))))
+        turns = sum(1 for c in said if speaker(c))
         scenes.append(Scene(
             sceneId=i,
-            title=" ".join(_unlabelled(said[0].text).split()[:8]) if said else "",
+            title=" ".join(said[0].text.split()[:8]) if said else "",
             timestamps=Timestamps(start_timestamp=format_timestamp(a), end_timestamp=format_timestamp(b)),
             cast=cast,
             videoEditingDetails=[] if i == 1 else [VideoEditingDetail(
@@ -206,7 +201,7 @@ def annotate(v: VideoSignals, encode: Encode, moods: np.ndarray | None = None) -
                 timestamps=Timestamps(start_timestamp=format_timestamp(a), end_timestamp=format_timestamp(a)))],
             mood=mood,
             narrativeProgression=[
-                NarrativeProgression(description=_unlabelled(c.text), timestamp=format_timestamp(c.start))
+                NarrativeProgression(description=c.text, timestamp=format_timestamp(c.start))
                 for c in _spread(said, NARRATIVE_PER_SCENE)
             ],
             characterInteraction=[CharacterInteraction(

@@ -22,8 +22,9 @@ from assets.kit.provenance import MODELS, declare
 
 SELECTION_COLUMNS = {
     "video_id": "video_id", "source_key": "source_key", "shard": "shard", "media_uri": "video_uri", "sha256": "video_sha256",
-    "size_bytes": "video_size_bytes", "duration_s": "duration_seconds", "fps": "fps", "width": "width",
-    "height": "height", "title": "youtube_title", "channel": "youtube_channel", "channel_id": "youtube_channel_id",
+    "size_bytes": "video_size_bytes", "duration_s": "duration_seconds", "fps": "fps", "avg_fps": "avg_fps",
+    "vfr": "vfr", "rotation_deg": "rotation_deg", "width": "width", "height": "height", "title": "youtube_title",
+    "channel": "youtube_channel", "channel_id": "youtube_channel_id",
     "license": "license", "date": "upload_date", "view_count": "view_count", "like_count": "like_count",
     "comment_count": "comment_count", "channel_follower_count": "channel_follower_count", "text": "text",
     "content_parent_category": "content_parent_category", "content_fine_category": "content_fine_category",

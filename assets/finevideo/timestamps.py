@@ -40,7 +40,9 @@ def _one(text: str, end_s: float | None) -> float | None:
         h, mnt, sec = (0, int(a), int(b)) if c is None else (int(a), int(b), int(c))
         if (c is not None and mnt >= 60) or sec >= 60:
             raise TimestampError(f"{text!r} has minutes or seconds of 60 or more")
-        return h * 3600 + mnt * 60 + sec + (float(f"0.{frac}") if frac else 0.0)
+        # one decimal string, so "00:00:03.720" is exactly the float nearest 3.72 (the one a frame's
+        # timestamp 3.72 s is), not 3 + 0.72 one rounding error below it
+        return float(f"{h * 3600 + mnt * 60 + sec}.{frac or 0}")
     if m := _SECONDS.match(s):
         return float(m.group(1))
     raise TimestampError(f"unreadable timestamp {text!r}")

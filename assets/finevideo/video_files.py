@@ -6,6 +6,11 @@ anywhere), `empty`, `corrupt`, `truncated` (packets stop short of the declared d
 `no_video_stream`, `unsupported_codec`, `undecodable`, `unreachable` (network or credentials), or
 `fetch_failed` (anything else, with the exception in `detail`). The shard always completes. The
 outcome is stored (`fetch_status`: "ok" or the failure, `fetch_detail`) and the rules compare it.
+
+What the probe records is what a viewer sees: `width` x `height` after the display matrix's rotation
+(`rotation_deg`, clockwise; `coded_width` x `coded_height` as stored), `fps` the nominal rate beside
+`avg_fps` (a variable-frame-rate phone clip's average is not its rate) and `vfr`, and `frame_count`
+from the packets' timestamps. Later steps take frame times from the timestamps, never from an fps.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +47,7 @@ def fetch_one(row: dict[str, Any], source: VideoSource, tools: VideoTools, media
             out["sha256"] = sha256_file(got.path) if out["size_bytes"] else None
         p = tools.probe(got.path)
         ref = media.put_file(got.path)
-        out.update(p.model_dump(exclude={"video_packets"}), media_uri=ref.uri, sha256=ref.sha256)
+        out.update(p.model_dump(exclude={"video_packets", "decoded_frames"}), media_uri=ref.uri, sha256=ref.sha256)
         if got.subtitle is not None:
             out["subtitle_uri"] = media.put_file(got.subtitle, ".vtt").uri
     except VideoError as e:
@@ -74,7 +79,8 @@ class VideoFileRules(RuleSet):
     description=(
         "Each language-kept video fetched by the video_source resource (the row's video_path, the "
         "landing zone's videos/<id>.<ext>, an http(s)/s3/gs URI, or yt-dlp when enabled), probed "
-        "(duration covered by packets, fps, size, codecs), stored in the content-addressed media "
+        "(duration covered by packets, exact frame count, nominal and average fps and a vfr flag from "
+        "the packet timestamps, rotation from the display matrix, displayed and coded size, codecs), stored in the content-addressed media "
         "store with its English subtitles. A missing, empty, truncated or undecodable file is that "
         "row's rejection with its reason; the shard goes on."
     ),
@@ -97,8 +103,10 @@ def video_files(context: dg.AssetExecutionContext, language_screen: pl.DataFrame
         **screen_counts(df),
         "stored_bytes": int(df.filter(pl.col("kept"))["size_bytes"].sum() or 0),
         "video_seconds": round(float(df.filter(pl.col("kept"))["duration_s"].sum() or 0.0), 1),
-        "preview": preview(df, ["record_id", "duration_s", "fps", "width", "height", "vcodec", "kept",
-                                "reason", "detail"]),
+        "rotated": int(df.filter(pl.col("kept") & (pl.col("rotation_deg") != 0)).height),
+        "variable_frame_rate": int(df.filter(pl.col("kept") & pl.col("vfr")).height),
+        "preview": preview(df, ["record_id", "duration_s", "fps", "avg_fps", "width", "height", "rotation_deg",
+                                "vfr", "vcodec", "kept", "reason", "detail"]),
     }
     if reasons:
         metadata["rejections"] = bar_chart(reasons, "video files rejected by reason")

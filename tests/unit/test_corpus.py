@@ -15,8 +15,8 @@ from corpus import expect
 from corpus.build import MANIFEST, build_corpus, plan
 from corpus.shards import CARD, YTDLP, duration_string, shard_table
 from corpus.topics import TOPICS
-from corpus.transcripts import read_vtt
-from corpus.videos import ffmpeg_exe
+from corpus.transcripts import Cue, read_vtt, write_vtt
+from corpus.videos import Segment, VideoSpec, ffmpeg_exe, render
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def freezes(path: Path) -> list[list[float | None]]:
 def test_layout_and_manifest(corpus):
     root, m = corpus
     assert json.loads((root / MANIFEST).read_text())["items"] == m["items"]
-    assert (m["version"], m["seed"], m["size"]) == ("2", 0, "tiny")
+    assert (m["version"], m["seed"], m["size"]) == ("3", 0, "tiny")
     assert {s["shard"] for s in m["shards"]["youtube_commons"]} == {"shard-001", "shard-002"}
     assert len(m["shards"]["pdfa"]) >= 2
     for it in m["items"]:
@@ -269,3 +269,40 @@ def test_rules_on_hand_computed_cases():
     assert expect.fragile(210, [(0, 70), (70, 140), (140, 210)])
     assert expect.language("en", "en", 51)["kept"] and not expect.language("en", "en", 50)["kept"]
     assert duration_string(245) == "4:05" and duration_string(3723) == "1:02:03"
+
+
+def test_the_rotated_clip_is_coded_landscape_and_shown_portrait(corpus):
+    from resources.video import probe
+
+    root, m = corpus
+    (it,) = [it for it in videos(m) if it["video"] and it["video"]["rotation_deg"]]
+    v, p = it["video"], probe(root / it["file"]["path"])
+    assert (p.rotation_deg, p.width, p.height) == (90, v["width"], v["height"]) == (90, 144, 256)
+    assert (p.coded_width, p.coded_height, p.frame_count, p.vfr) == (v["coded_width"], v["coded_height"],
+                                                                     v["frame_count"], False)
+
+
+def test_a_vfr_render_keeps_its_cuts_and_frame_times(tmp_path):
+    from resources.frames import frame_times
+    from resources.video import probe
+
+    spec = VideoSpec((Segment("testsrc", 6), Segment("mandelbrot", 5)), vfr=True, audio=False)
+    path = render(spec, tmp_path / "vfr.mp4")
+    p, times = probe(path), frame_times(path)
+    assert p.vfr and p.fps == 10 and p.frame_count == len(times) == spec.frame_count == 90
+    assert 6.0 in [round(t, 3) for t in times] and 5.9 in [round(t, 3) for t in times]  # the cut keeps its frames
+    assert round(times[11] - times[10], 3) == 0.2  # a dropped frame leaves a 0.2 s gap
+
+
+@pytest.mark.parametrize(("style", "marked", "speakers"), [
+    ("label", "Maria: Knead it well.", ["Maria"]),
+    ("voice", "<v Maria>Knead it well.", ["Maria"]),
+    ("dash", "- Knead it well.", [None]),
+])
+def test_speaker_styles_are_read_back_as_turns(tmp_path, style, marked, speakers):
+    from assets.finevideo.subtitles import parse_subtitles
+
+    write_vtt([Cue(1.0, 2.5, "Maria: Knead it well.")], tmp_path / "t.vtt", speaker_style=style)
+    assert marked in (tmp_path / "t.vtt").read_text()
+    cues = parse_subtitles((tmp_path / "t.vtt").read_bytes())
+    assert [c.speaker for c in cues] == speakers and cues[0].text.endswith("Knead it well.")

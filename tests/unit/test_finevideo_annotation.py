@@ -43,14 +43,15 @@ I feel so happy and joyful today!
 def test_vtt_cues_lose_tags_settings_repeats_and_empty_timings():
     cues = parse_vtt(VTT)
     assert [(c.start, c.end) for c in cues] == [(0.6, 3.0), (3.0, 5.0), (12.0, 16.0), (16.5, 19.0)]
-    assert cues[0].text == "Maria: We need 500 grams of flour"
-    assert cues[2].text == "Tom: Bake it for 20 minutes."
+    # the speaker label is the turn's speaker, not part of what is said
+    assert (cues[0].speaker, cues[0].text) == ("Maria", "We need 500 grams of flour")
+    assert (cues[2].speaker, cues[2].text) == ("Tom", "Bake it for 20 minutes.")
     assert not any(c.estimated for c in cues)
 
 
 def test_captions_join_into_sentences_and_transcripts_spread_over_the_video():
     joined = sentences(parse_vtt(VTT))
-    assert joined[0] == Cue(0.6, 5.0, "Maria: We need 500 grams of flour and 350 grams of water.")
+    assert joined[0] == Cue(0.6, 5.0, "We need 500 grams of flour and 350 grams of water.", speaker="Maria", turn=True)
     assert len(joined) == 3
     est = estimated_cues("One two three. Four five six seven eight nine!", 30.0)
     assert [(c.start, c.end) for c in est] == [(0.0, 10.0), (10.0, 30.0)] and all(c.estimated for c in est)

@@ -1,8 +1,10 @@
 import subprocess
 
+import numpy as np
 import pytest
 
-from resources.video import VideoError, VideoTools
+from resources.frames import Orientation, frame_times, read_frames
+from resources.video import VideoError, VideoTools, probe
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +40,149 @@ def test_bad_files_raise_typed_errors(clips, name, reason):
     with pytest.raises(VideoError) as err:
         VideoTools().probe(clips / name)
     assert err.value.reason == reason
+
+
+# ---- orientation: the display matrix and the legacy rotate tag; frames come out upright ----
+
+ROTATIONS = (0, 90, 180, 270)  # ffmpeg's -display_rotation: counter-clockwise degrees
+
+
+def _ffmpeg(*args):
+    subprocess.run([VideoTools().ffmpeg(), "-v", "error", "-y", *map(str, args)], check=True)
+
+
+def _raw_rgb(path, *vf) -> bytes:
+    """ffmpeg's own first frame (autorotate applied, as a player shows it), as RGB bytes."""
+    return subprocess.run([VideoTools().ffmpeg(), "-v", "error", "-i", str(path), *vf, "-frames:v", "1",
+                           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def turned(tmp_path_factory):
+    """A 64x36 clip (not symmetric in any direction) re-muxed with every display matrix ffmpeg writes."""
+    d = tmp_path_factory.mktemp("turned")
+    base = d / "base.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x36:r=10:d=0.5", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", base)
+    out = {}
+    for ccw in ROTATIONS:
+        for flip in ("", "hflip", "vflip"):
+            path = d / f"r{ccw}{flip}.mp4"
+            _ffmpeg("-display_rotation", ccw, *([f"-display_{flip}"] if flip else []), "-i", base, "-c", "copy", path)
+            out[(ccw, flip)] = path
+    tagged = d / "tagged.mkv"  # Matroska keeps a stream `rotate` tag and writes no display matrix
+    _ffmpeg("-i", base, "-c", "copy", "-metadata:s:v:0", "rotate=90", tagged)
+    out["tag"] = tagged
+    out["base"] = base
+    return out
+
+
+@pytest.mark.parametrize("ccw", ROTATIONS)
+@pytest.mark.parametrize("flip", ["", "hflip", "vflip"])
+def test_frames_come_out_as_ffmpeg_autorotate_shows_them(turned, ccw, flip):
+    path = turned[(ccw, flip)]
+    picture = read_frames(path, [0.0])[0].rgb
+    reference = _raw_rgb(path)
+    assert len(reference) == picture.size
+    assert (np.frombuffer(reference, np.uint8).reshape(picture.shape) == picture).all()
+    p = probe(path)
+    assert (p.coded_width, p.coded_height) == (64, 36)
+    assert (p.width, p.height) == ((36, 64) if ccw in (90, 270) else (64, 36)) == picture.shape[1::-1]
+    if not flip:  # a counter-clockwise display rotation is a clockwise turn of the other way round
+        assert (p.rotation_deg, p.mirrored) == ((-ccw) % 360, False)
+    else:
+        assert p.mirrored
+
+
+def test_the_legacy_rotate_tag_turns_the_frames_clockwise(turned):
+    path = turned["tag"]
+    p = probe(path)
+    assert (p.rotation_deg, p.width, p.height, p.coded_width, p.coded_height) == (90, 36, 64, 64, 36)
+    picture = read_frames(path, [0.0])[0].rgb
+    clockwise = _raw_rgb(turned["base"], "-vf", "transpose=clock")
+    assert (np.frombuffer(clockwise, np.uint8).reshape(picture.shape) == picture).all()
+
+
+@pytest.mark.parametrize("matrix, expected", [
+    ((65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30), Orientation(0, False)),
+    ((0, -65536, 0, 65536, 0, 0, 0, 0, 1 << 30), Orientation(270, False)),  # 90 counter-clockwise
+    ((0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30), Orientation(90, False)),  # decord's video_90.mov
+    ((-65536, 0, 0, 0, -65536, 0, 0, 0, 1 << 30), Orientation(180, False)),
+    ((-65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30), Orientation(0, True)),  # mirrored left-right
+    ((65536, 0, 0, 0, -65536, 0, 0, 0, 1 << 30), Orientation(180, True)),  # upside-down mirror
+    ((46341, 46341, 0, -46341, 46341, 0, 0, 0, 1 << 30), Orientation(0, False)),  # 45 degrees: the nearest
+])
+def test_display_matrices_read_as_a_turn_and_a_mirror(matrix, expected):
+    assert Orientation.from_matrix(matrix) == expected
+
+
+@pytest.mark.parametrize("tag, degrees", [("90", 90), ("-90", 270), ("270.0", 270), ("180", 180), ("0", 0),
+                                          ("360", 0), ("junk", 0)])
+def test_rotate_tags_are_clockwise_degrees(tag, degrees):
+    assert Orientation.from_tag(tag).rotation_deg == degrees
+
+
+def test_upright_turns_a_labelled_grid():
+    grid = np.arange(6).reshape(2, 3)  # [[0 1 2] [3 4 5]]
+    assert Orientation(90).upright(grid).tolist() == [[3, 0], [4, 1], [5, 2]]  # clockwise
+    assert Orientation(270).upright(grid).tolist() == [[2, 5], [1, 4], [0, 3]]
+    assert Orientation(180).upright(grid).tolist() == [[5, 4, 3], [2, 1, 0]]
+    assert Orientation(0, mirrored=True).upright(grid).tolist() == [[2, 1, 0], [5, 4, 3]]
+    assert Orientation(90).display_size(1280, 720) == (720, 1280)
+
+
+# ---- time: frame timestamps, the frame count and the vfr flag come from the packets ----
+
+VFR_MS = [40 * n for n in range(5)] + [200 + 100 * (n - 5) for n in range(5, 20)]  # 25 fps, then 10 fps
+
+
+@pytest.fixture(scope="module")
+def vfr(tmp_path_factory):
+    d = tmp_path_factory.mktemp("vfr")
+    path = d / "vfr.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=0.8",
+            "-vf", "settb=1/1000,setpts='if(lt(N,5),N*40,200+(N-5)*100)'", "-fps_mode", "passthrough",
+            "-enc_time_base:v", "1:1000", "-video_track_timescale", "1000", "-c:v", "libx264", "-preset",
+            "ultrafast", "-bf", "2", path)
+    return path
+
+
+def test_a_variable_frame_rate_clip_keeps_its_real_timestamps(vfr):
+    assert frame_times(vfr) == pytest.approx([ms / 1000 for ms in VFR_MS], abs=1e-9)
+    p = probe(vfr, decode_all=True)
+    assert p.vfr is True and p.frame_count == p.decoded_frames == len(VFR_MS)
+    # the muxer decides how long the last frame lasts; the average is frames over the time they cover
+    assert VFR_MS[-1] / 1000 < p.duration_s <= VFR_MS[-1] / 1000 + 0.1
+    assert p.avg_fps == pytest.approx(len(VFR_MS) / p.duration_s, abs=1e-3)
+    assert p.avg_fps < 15 < p.fps  # the nominal rate is not the average
+
+
+def test_a_constant_rate_clip_is_not_vfr(clips):
+    p = probe(clips / "ok.mp4")
+    assert p.vfr is False and p.frame_count == 120 and p.fps == 10.0 and p.avg_fps == pytest.approx(10.0, abs=0.01)
+    assert frame_times(clips / "ok.mp4")[:3] == pytest.approx([0.0, 0.1, 0.2])
+
+
+def test_read_frames_takes_the_frame_nearest_each_time(vfr):
+    got = read_frames(vfr, [0.0, 0.05, 0.25, 0.26, 0.61, 9.0])
+    # 0.05 is nearer 0.04 than 0.08; 0.25 is a tie between 0.2 and 0.3 (the later wins); past the end: the last
+    assert [round(g.time_s, 3) for g in got] == [0.0, 0.04, 0.3, 0.3, 0.6, 1.6]
+    assert all(g.rgb.shape == (48, 64, 3) for g in got)
+
+
+def test_the_vision_model_gets_upright_frames(turned):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from assets.finevideo.annotation_tasks import sample_frames
+
+    (url,) = sample_frames(turned[(90, "")], [0.0], width=72)
+    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert img.size == (72, 128)  # portrait, as displayed: 36x64 scaled to 72 wide
+    upright = np.asarray(Image.fromarray(read_frames(turned[(90, "")], [0.0])[0].rgb).resize((72, 128)), float)
+    coded = np.asarray(Image.fromarray(np.rot90(read_frames(turned[(90, "")], [0.0])[0].rgb, 2)).resize((72, 128)),
+                       float)
+    got = np.asarray(img, float)
+    assert np.abs(got - upright).mean() < np.abs(got - coded).mean() / 3  # the JPEG is the upright picture
