@@ -2,7 +2,9 @@
 same rows the tests in tests/realdata/ assert on. Expected values are what each file's upstream
 project publishes (its `.expect.json`); measured values are this project's.
 
-Usage: python -m scripts.realdata [KIND ...]   (kinds: videos, shots, subtitles; default all)
+Usage: python -m scripts.realdata [--markdown] [--by-file] [KIND ...]
+(kinds: videos, shots, subtitles; default all). `--by-file` folds each file's checks into one row
+(how many pass, which fail); `--markdown` prints the tables as the README shows them.
 """
 
 from __future__ import annotations
@@ -23,11 +25,31 @@ def _cut(text: str) -> str:
     return flat if len(flat) <= SHOWN else flat[: SHOWN - 1] + "…"
 
 
+def by_file(rows: list) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    files: dict[str, list] = {}
+    for r in rows:
+        files.setdefault(r.file, []).append(r)
+    return ("file", "checks", "pass", "failing"), [
+        (f, str(len(rs)), str(sum(r.passed for r in rs)), ", ".join(r.check for r in rs if not r.passed) or "-")
+        for f, rs in files.items()]
+
+
+def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        print("| " + " | ".join(cell(c) for c in r) + " |")
+
+
 def main(argv: list[str]) -> int:
     if not REALDATA.is_dir():
         print(f"realdata: no real data at {REALDATA} (set MMFOUNDRY_REALDATA)", file=sys.stderr)
         return 2
-    kinds = argv or list(KINDS)
+    as_markdown, folded = "--markdown" in argv, "--by-file" in argv
+    kinds = [a for a in argv if not a.startswith("--")] or list(KINDS)
     failed = 0
     for kind in kinds:
         started = time.perf_counter()
@@ -35,9 +57,11 @@ def main(argv: list[str]) -> int:
         passed = sum(r.passed for r in rows)
         failed += len(rows) - passed
         print(f"\n== {kind}: {passed}/{len(rows)} checks pass ({time.perf_counter() - started:.0f} s) ==")
-        print_table(("file", "check", "expected", "measured", "pass"),
-                    [(r.file, r.check, _cut(r.expected), _cut(r.measured), "yes" if r.passed else "NO")
-                     for r in rows])
+        header, table = (by_file(rows) if folded else
+                         (("file", "check", "expected", "measured", "pass"),
+                          [(r.file, r.check, _cut(r.expected), _cut(r.measured), "yes" if r.passed else "NO")
+                           for r in rows]))
+        (markdown if as_markdown else print_table)(header, table)
     return 1 if failed else 0
 
 
