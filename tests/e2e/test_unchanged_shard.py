@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.bench_incremental import QUIET, _instance
+from tests.fakes.deployment import local_deployment
 
 pytestmark = pytest.mark.slow
 
@@ -16,11 +17,7 @@ def test_rerunning_an_unchanged_shard_reproduces_every_data_version(tmp_path, mo
     from scripts.shards import register_landed_shards
 
     build_corpus(tmp_path / "landing", seed=0, size="tiny")
-    for var in ("MMFOUNDRY_WAREHOUSE", "MMFOUNDRY_CACHE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MMFOUNDRY_DEPLOYMENT", "local")
-    monkeypatch.setenv("MMFOUNDRY_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("MMFOUNDRY_LANDING", str(tmp_path / "landing"))
+    local_deployment(monkeypatch, tmp_path / "data", tmp_path / "landing")
     from definitions import build_definitions
 
     defs = build_definitions()

@@ -17,6 +17,7 @@ from assets.cinepile.tables import STATUSES
 from assets.kit.identity import parse_record_id
 from assets.kit.provenance import contract_problems
 from resources.warehouse import query
+from tests.fakes.deployment import local_deployment
 
 NAMES = ["Ana", "Ben", "Cleo", "Dev", "Eli"]
 TOPICS = ["the lighthouse keeper", "the night train", "the old bakery"]
@@ -94,11 +95,7 @@ def config(paths: dict, clip_table: bool) -> dict:
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("cinepile")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MMFOUNDRY_DEPLOYMENT", "local")
-        mp.setenv("MMFOUNDRY_DATA", str(root / "data"))
-        mp.setenv("MMFOUNDRY_LANDING", str(root / "landing"))
-        for var in ("MMFOUNDRY_WAREHOUSE", "MMFOUNDRY_CACHE", "MMFOUNDRY_LLM_BACKEND", "MMFOUNDRY_VLM_BACKEND"):
-            mp.delenv(var, raising=False)
+        local_deployment(mp, root / "data", root / "landing")
         paths = inputs(root, root / "data", root / "landing")
         res, checks = materialize(config(paths, clip_table=False))
         assert res.success

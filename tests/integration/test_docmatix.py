@@ -29,6 +29,7 @@ from resources.settings import load_settings
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
+from tests.fakes.deployment import local_deployment
 from tests.fakes.fault_server import FakeChatServer
 
 
@@ -44,12 +45,7 @@ def group_keys(defs: dg.Definitions, names: set[str] | None = None) -> list[dg.A
 
 
 def env(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    monkeypatch.setenv("MMFOUNDRY_DEPLOYMENT", "local")
-    monkeypatch.setenv("MMFOUNDRY_DATA", str(root / "data"))
-    monkeypatch.setenv("MMFOUNDRY_LANDING", str(root / "landing"))
-    for var in ("MMFOUNDRY_WAREHOUSE", "MMFOUNDRY_CACHE", "MMFOUNDRY_LLM_BACKEND", "MMFOUNDRY_VLM_BACKEND",
-                "MMFOUNDRY_JUDGE_BACKEND"):
-        monkeypatch.delenv(var, raising=False)
+    local_deployment(monkeypatch, root / "data", root / "landing")
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from tests.fakes.deployment import local_deployment
+
 RIGHT = """WEBVTT
 
 00:00:01.000 --> 00:00:04.000
@@ -53,11 +55,7 @@ def selection(root: Path) -> pl.DataFrame:
 def annotations(tmp_path_factory):
     root = tmp_path_factory.mktemp("subtitles")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MMFOUNDRY_DEPLOYMENT", "local")
-        mp.setenv("MMFOUNDRY_DATA", str(root / "data"))
-        mp.setenv("MMFOUNDRY_LANDING", str(root / "landing"))
-        for var in ("MMFOUNDRY_WAREHOUSE", "MMFOUNDRY_CACHE", "MMFOUNDRY_LLM_BACKEND", "MMFOUNDRY_VLM_BACKEND"):
-            mp.delenv(var, raising=False)
+        local_deployment(mp, root / "data", root / "landing")
         (root / "data").mkdir()
         selection(root).write_parquet(root / "data" / "curated_selection.parquet")
         from definitions import build_definitions
