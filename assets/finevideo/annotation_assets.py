@@ -13,9 +13,9 @@ import polars as pl
 from pydantic import ValidationError
 
 from assets.finevideo.alignment import REJECT_FRAMES, WARN_FRAMES, Alignment, align
+from assets.finevideo.annotation_rules import AnnotationRules, annotation_problem
 from assets.finevideo.annotation_schema import Schema
 from assets.finevideo.annotation_tasks import (
-    MAX_MINUTES,
     VideoAnnotationTask,
     VideoDescriptionTask,
     frame_times,
@@ -23,16 +23,14 @@ from assets.finevideo.annotation_tasks import (
 )
 from assets.finevideo.subtitles import (
     SubtitleFile,
-    SubtitleRules,
     clip_cues,
     cue_row,
     estimated_cues,
     read_subtitles,
     speech_cues,
     subtitle_measures,
-    subtitle_problem,
 )
-from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
 from assets.kit.errors import describe_validation
 from assets.kit.metadata import bar_chart, preview, screen_counts
@@ -52,11 +50,11 @@ ANNOTATION_SCHEMA = {
     "cues_source": pl.String, "description_text": pl.String, "content_metadata": pl.String,
     "schema_valid": pl.Boolean, "scenes": pl.Int64, "qa_pairs": pl.Int64,
     # the subtitle file against the video: cues read, skipped as malformed, run past the end (clipped),
-    # and the share of cue time after the end (judged by SubtitleRules; 0 without a subtitle file)
+    # and the share of cue time after the end (judged by AnnotationRules; 0 without a subtitle file)
     "subtitle_cues": pl.Int64, "cues_malformed": pl.Int64, "cues_clipped": pl.Int64,
     "subtitle_beyond_end": pl.Float64,
 }
-SUBTITLE_RULES = SubtitleRules()
+AnnotationConfig = rule_config(AnnotationRules, "AnnotationConfig")
 ALIGNED_SCHEMA = {
     **_SCREEN, "content_metadata": pl.String, "max_shift_frames": pl.Int64, "shifts_frames": pl.List(pl.Int64),
     "snapped_boundaries": pl.Int64, "clamped_timestamps": pl.Int64, "last_end_shift_frames": pl.Int64,
@@ -192,12 +190,12 @@ def model_entries(a: "Annotated | None") -> list[dict[str, str]]:
 @kit_asset(
     group="finevideo",
     tasks=(VideoDescriptionTask, VideoAnnotationTask),
-    rules=SUBTITLE_RULES,
+    rules=AnnotationRules(),
     screen=True,
     check_specs=(schema_spec, provenance_spec),
     ins={"curated_selection": dg.AssetIn()},
     description=(
-        f"FineVideo's annotation schema for every selected video of at most {MAX_MINUTES} minutes (longer "
+        "FineVideo's annotation schema for every selected video short enough for the annotator (longer "
         "ones are rejected with a reason). Task `video_description` (Gemini with the video, or a VLM with "
         "frames + transcript) then Task `video_annotation` (structured output, retried with 'be "
         "concise'). Offline: scenes from the detected cuts, speech per scene from the subtitles, "
@@ -207,10 +205,11 @@ def model_entries(a: "Annotated | None") -> list[dict[str, str]]:
         "after the end is another video's (`subtitle_mismatch`, judged on `subtitle_beyond_end`)."
     ),
 )
-def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.DataFrame, vlm: LLMResource,
+def video_annotations(context: dg.AssetExecutionContext, config: AnnotationConfig, curated_selection: pl.DataFrame,
+                      vlm: LLMResource,
                       embeddings: EmbeddingResource, media: MediaStore):
     selected = kept(curated_selection).sort("record_id")
-    limit = MAX_MINUTES * 60
+    rules = rules_from(config, AnnotationRules)
     rows, items, problems = selected.to_dicts(), [], {}
 
     def prepare(i: int):
@@ -222,11 +221,9 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
             return i, None, ("unreadable_video", f"{type(e).__name__}: {str(e)[:200]}")
 
     subtitles = [subtitle_measures(_subtitle_file(row, media), float(row["duration_s"])) for row in rows]
-    for i, row in enumerate(rows):
-        if row["duration_s"] > limit:
-            problems[i] = ("too_long", f"{row['duration_s']:.0f} s (keep if <= {limit} s)")
-        elif (mismatch := subtitle_problem(subtitles[i], float(row["duration_s"]), SUBTITLE_RULES)) is not None:
-            problems[i] = mismatch  # judged before any model call: the speech would be another video's
+    for i, row in enumerate(rows):  # judged before any model call
+        if (problem := annotation_problem(subtitles[i], float(row["duration_s"]), rules)) is not None:
+            problems[i] = problem
     # cut detection decodes whole videos; the decoder releases the GIL, so two threads nearly halve it
     with ThreadPoolExecutor(max_workers=PREPARE_THREADS) as pool:
         for i, prepared, problem in pool.map(prepare, [i for i in range(len(rows)) if i not in problems]):
@@ -271,7 +268,7 @@ def video_annotations(context: dg.AssetExecutionContext, curated_selection: pl.D
         "cues_malformed": int(df["cues_malformed"].sum() or 0) if df.height else 0,
         "preview": preview(df, ["record_id", "duration_s", "scenes", "qa_pairs", "cuts_source", "cues_clipped",
                                 "kept", "reason"]),
-    }, rules=SUBTITLE_RULES)
+    }, rules=rules)
     yield from screen_check_results(df, n_inputs=selected.height)
     yield schema_check(df)
     yield provenance_result(df)

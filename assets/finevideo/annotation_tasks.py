@@ -36,7 +36,6 @@ from assets.finevideo.subtitles import row_cue, said
 from assets.finevideo.timestamps import format_timestamp
 from assets.kit.task import Task
 
-MAX_MINUTES = 10
 MAX_FRAMES = 16
 FRAME_WIDTH = 384
 GEMINI_INLINE_BYTES = 20 * 1024 * 1024  # larger videos need the File API: frames instead

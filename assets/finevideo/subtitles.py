@@ -343,7 +343,7 @@ def subtitle_measures(sub: SubtitleFile | None, duration_s: float) -> dict[str, 
 
 def subtitle_problem(measures: dict, duration_s: float, rules: SubtitleRules | None = None) -> tuple[str, str] | None:
     """(reason, detail) of the first rule the stored measures fail, else None."""
-    for rule in (rules or SubtitleRules()).rules():
+    for rule in SubtitleRules.rules(rules or SubtitleRules()):  # the subtitle rules of a larger set too
         if not rule.passes(measures.get(rule.column)):
             share = measures.get(rule.column)
             return rule.reason, (f"{share:.0%} of the subtitles' cue time is after the video's end ({duration_s:.1f} s; "

@@ -44,7 +44,7 @@ RULESETS: dict[str, str] = {
     "word_density_screen": "assets.finevideo.metadata_rules:WordDensityRules",
     "dynamism_screen": "assets.finevideo.freezes:DynamismRules",
     "taxonomy_labels": "assets.finevideo.labelling:LabelRules",
-    "video_annotations": "assets.finevideo.subtitles:SubtitleRules",
+    "video_annotations": "assets.finevideo.annotation_rules:AnnotationRules",
     "documents": "assets.docmatix.reading:DocumentRules",
     "filtered_qa": "assets.docmatix.qa_filters:QAFilterRules",
     "page_images": "assets.docmatix.rendering:RenderRules",

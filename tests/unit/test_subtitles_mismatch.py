@@ -130,3 +130,17 @@ def test_a_failed_annotation_row_says_why():
     (result,) = LLMResource().run(TooLong(), [{"duration_s": 122.6}]).results
     assert result.error == ("ValidationError: 1 validation error; first: scene 1 end: '00:06:16.942' is after "
                             "the video's end (122.6 s)")
+
+
+def test_annotation_rules_judge_duration_first_then_the_subtitles():
+    from assets.finevideo.annotation_rules import AnnotationRules, annotation_problem
+    from assets.kit.screening import evaluate
+
+    fine = {"subtitle_beyond_end": 0.0, "cues_clipped": 0, "subtitle_cues": 3}
+    assert annotation_problem(fine, 660.0, AnnotationRules())[0] == "too_long"
+    assert annotation_problem(fine, 660.0, AnnotationRules(max_minutes=12)) is None  # a run-config change
+    wrong = {**fine, "subtitle_beyond_end": 0.9}
+    assert annotation_problem(wrong, 60.0, AnnotationRules())[0] == "subtitle_mismatch"
+    verdicts = evaluate({"duration_s": 660.0, "subtitle_beyond_end": 0.9}, AnnotationRules().rules())
+    assert [v for _, v, _ in verdicts] == ["FAIL", "not evaluated"]
+    assert "duration_s <= 600" in AnnotationRules().describe()
