@@ -109,7 +109,3 @@ class DocumentRules(RuleSet):
             Rule(reason="no_text", column="text_chars", op="ge", threshold=self.min_text_chars),
         ]
 
-
-def document_rules() -> list[Rule]:
-    """The default rules (what the audit re-evaluates when a run recorded no `rule_params`)."""
-    return DocumentRules().rules()

@@ -19,7 +19,7 @@ from assets.kit.checks import named_check, provenance_result, provenance_spec, s
 from assets.kit.metadata import funnel_chart, png_markdown, preview, screen_counts
 from assets.kit.partitions import video_shards
 from assets.kit.provenance import declare
-from assets.kit.screening import Rule, kept, screen
+from assets.kit.screening import kept, screen
 from resources.storage import MediaStore
 
 UNSTABLE = ("cpu_s",)  # what a measurement cost differs run to run; not part of the data version
@@ -32,11 +32,6 @@ DynamismConfig = rule_config(
     workers=(int, Field(default=min(2, os.cpu_count() or 1),
                         description="Worker processes decoding videos of the shard at once.")),
 )
-
-
-def dynamism_rules() -> list[Rule]:
-    """The default rules (for callers that re-evaluate stored rows without the run's parameters)."""
-    return DynamismRules().rules()
 
 
 def _histogram(df: pl.DataFrame, rules: DynamismRules) -> dg.MetadataValue:

@@ -90,11 +90,3 @@ def word_density_screen(videos: pl.DataFrame, rules: WordDensityRules | None = N
     df = videos.select(DENSITY_COLUMNS).with_columns(words_per_second().alias("words_per_second"))
     return screen(df, (rules or WordDensityRules()).rules())
 
-
-def language_rules() -> list[Rule]:
-    """The default rules (for callers that re-evaluate stored rows without the run's parameters)."""
-    return LanguageRules().rules()
-
-
-def word_density_rules() -> list[Rule]:
-    return WordDensityRules().rules()

@@ -19,8 +19,6 @@ from assets.kit.provenance import contract_problems
 
 FINGERPRINT_EXEMPT = "checks judge an output; they do not make it"
 
-SCREEN_CHECKS = ("accounted", "unique_ids")
-
 
 def spec(name: str, asset: str, partitions_def: dg.PartitionsDefinition | None, description: str
          ) -> dg.AssetCheckSpec:

@@ -117,11 +117,6 @@ class Task(ABC):
         return sha256_text(canonical_json(parts))[:16]
 
 
-def task_code_version(base: str, *tasks: type[Task]) -> str:
-    """An asset's code version: its own logic (`base`) plus the fingerprint of each Task it runs."""
-    return "-".join([base, *(t.fingerprint() for t in tasks)])
-
-
 @dataclass
 class TaskResult:
     value: BaseModel | None

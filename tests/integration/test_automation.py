@@ -8,7 +8,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from assets.kit.asset_kit import versioned
-from assets.kit.task import Task, task_code_version
+from assets.kit.task import Task
 from resources.storage import ParquetIOManager
 from sensors.automation import apply_policy, automation_sensors
 
@@ -48,7 +48,7 @@ def graph(root, task: type[Task] = LabelTask, report_version: str = "1") -> dg.D
     def screen(raw: pl.DataFrame):
         return versioned(raw)
 
-    @dg.asset(partitions_def=SHARDS, group_name="g", code_version=task_code_version("1", task))
+    @dg.asset(partitions_def=SHARDS, group_name="g", code_version=f"1-{task.fingerprint()}")
     def labels(screen: pl.DataFrame):
         return versioned(screen)
 
