@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -85,8 +86,9 @@ class RuleSet(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    @abstractmethod
     def rules(self) -> list[Rule]:
-        raise NotImplementedError
+        """The screen's rules, in the order they decide a row."""
 
     def params_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
