@@ -8,7 +8,7 @@ WITH docvqa AS (
 ),
 cinepile AS (
     SELECT 'cinepile' AS benchmark, adapter,
-           CASE WHEN slice = 'overall' THEN 'overall' ELSE slice || '=' || value END AS slice,
+           CASE WHEN slice = 'overall' THEN 'overall' ELSE slice || '=' || replace(value, chr(10), ' ') END AS slice,
            'accuracy' AS metric, accuracy / 100 AS value, questions AS n
     FROM cinepile_leaderboard
     WHERE questions > 0

@@ -1,17 +1,29 @@
 """CinePile's five question categories: code, canonical name (the dataset's `question_category`),
 a description for prompts, and the cue questions the offline template namer compares questions
 with (RECIPES section 2). Several short cues per category, because a sentence embedding of one long
-description is dominated by its commonest words."""
+description is dominated by its commonest words.
+
+The canonical names are CinePile's released strings, three of them with a literal line break:
+lmms-eval's CinePile task indexes its per-category totals by exactly these strings and fails on a
+release whose strings differ. Whatever shows a name to a person or a model (a prompt, a table)
+shows it on one line (`label`)."""
 
 from __future__ import annotations
 
 CATEGORIES: dict[str, str] = {
-    "CRD": "Character and Relationship Dynamics",
-    "NPA": "Narrative and Plot Analysis",
-    "STA": "Setting and Technical Analysis",
+    "CRD": "Character and\nRelationship Dynamics",
+    "NPA": "Narrative and\nPlot Analysis",
+    "STA": "Setting and\nTechnical Analysis",
     "TEMP": "Temporal",
     "TH": "Theme Exploration",
 }
+
+
+def label(name: str) -> str:
+    """A released `question_category` on one line, for display ("Character and Relationship Dynamics")."""
+    return " ".join(name.split())
+
+
 DESCRIPTIONS: dict[str, str] = {
     "CRD": "who a character is, who says something, how characters feel about and treat each other, "
            "their relationships and reactions",

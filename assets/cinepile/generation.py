@@ -10,19 +10,28 @@ video (other speakers, other lines, other times), chosen so their lengths are cl
 only speakers and themes fall back to the rest of the corpus when the video has too few (the
 rationale says so for speakers; themes always come from the corpus). A template the scene cannot ground raises `Ungroundable`
 with a reason, which becomes the item's recorded rejection.
+
+No wrong answer may be true as well: every draft's wrong-answer pool (`Draft.wrong`, stored as the
+question's `distractor_pool` that the rewriter draws from) drops each option the video's facts make
+true (`facts.also_true`), for the question as written and, when it quotes a line, for the wording the
+rewriter turns it into ("the line at mm:ss"). An anchor that happens more than once (a line said
+twice, an event text seen at several times) is kept: the question stays answerable because every
+other time, speaker or line that would also fit is left out of the pool, not rejected as ambiguous.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from assets.cinepile.categories import CATEGORIES, DESCRIPTIONS
+from assets.cinepile.categories import CATEGORIES, DESCRIPTIONS, label
+from assets.cinepile.facts import also_true, time_reference
 from assets.cinepile.mcq import MCQ, N_CHOICES, key_position, norm, place
+from assets.cinepile.pools import scene_from
 from assets.cinepile.scenes import MOTION_LEVELS, SPEECH_LEVELS, SceneClip, mmss
 from assets.cinepile.vectors import Encode, EncoderTask
 from assets.finevideo.annotation_schema import MOODS
@@ -72,29 +81,6 @@ def template_kinds(prototypes: Sequence[str], categories: Sequence[str], encode:
             allowed = [j for j, k in enumerate(kinds) if KINDS[k][0] == c]
             out[i] = kinds[max(allowed, key=lambda j: sims[i, j])] if allowed else kinds[int(np.argmax(sims[i]))]
     return [k for k in out if k is not None]
-
-
-def video_pool(scenes: Sequence[SceneClip], corpus_speakers: Sequence[str], corpus_themes: Sequence[str]
-               ) -> dict[str, Any]:
-    """Same-type material of one video for distractors (JSON-ready, it is part of a Task item)."""
-    lines = [[ln.start, ln.end, ln.speaker, ln.text, s.scene_id] for s in scenes for ln in s.lines]
-    return {
-        "lines": sorted(lines, key=lambda x: x[0]),
-        "speakers": list(dict.fromkeys(ln[2] for ln in lines if ln[2])),
-        "events": sorted([[e.time, e.text, e.source] for s in scenes for e in s.events], key=lambda x: x[0]),
-        "corpus_speakers": sorted(set(corpus_speakers)),
-        "corpus_themes": sorted(set(corpus_themes)),
-    }
-
-
-def scene_dict(scene: SceneClip) -> dict[str, Any]:
-    return asdict(scene)
-
-
-def scene_from(d: dict[str, Any]) -> SceneClip:
-    from assets.cinepile.scenes import Event, Line
-
-    return SceneClip(**{**d, "lines": [Line(**x) for x in d["lines"]], "events": [Event(**x) for x in d["events"]]})
 
 
 def groundable(scene: SceneClip, pool: dict[str, Any]) -> list[str]:
@@ -166,11 +152,26 @@ class Draft:
                    visual_reliance=self.visual)
 
 
-def _speakers(key: str, pool: dict[str, Any], also: Sequence[str] = ()) -> tuple[list[str], str]:
-    same = [s for s in dict.fromkeys([*also, *pool["speakers"]]) if s != key]
+def wrong_only(kind: str, question: str, key: str, candidates: Sequence[str], pool: dict[str, Any],
+               quote_time: float | None = None) -> list[str]:
+    """The candidates that are wrong answers to the question by the video's facts, for its wording
+    and for the rewriter's time-reference wording of a quoted line (the key's own text is no wrong answer)."""
+    out = [c for c in candidates if norm(c) != norm(key)]
+    for q in (question, *([time_reference(question, quote_time)] if quote_time is not None else [])):
+        true = also_true(kind, q, out, key, pool)
+        if true is None:
+            raise ValueError(f"the video's facts cannot judge the writer's own {kind} question {q!r}")
+        drop = {norm(t) for t in true}
+        out = [c for c in out if norm(c) not in drop]
+    return out
+
+
+def _speakers(key: str, pool: dict[str, Any], wrong: Callable[[list[str]], list[str]], also: Sequence[str] = ()
+              ) -> tuple[list[str], str]:
+    same = wrong([s for s in dict.fromkeys([*also, *pool["speakers"]]) if s != key])
     if len(same) >= N_CHOICES - 1:
         return same, ""
-    return same + [s for s in pool["corpus_speakers"] if s != key and s not in same], CORPUS_NOTE
+    return wrong(same + [s for s in pool["corpus_speakers"] if s != key and s not in same]), CORPUS_NOTE
 
 
 def draft(kind: str, scene: SceneClip, pool: dict[str, Any], variant: int) -> Draft:
@@ -180,8 +181,9 @@ def draft(kind: str, scene: SceneClip, pool: dict[str, Any], variant: int) -> Dr
     span = f"the scene from {mmss(scene.start)} to {mmss(scene.end)}"
     if kind == "who_says":
         ln = _pick([x for x in lines if x.speaker], variant, "line with a named speaker")
-        wrong, note = _speakers(ln.speaker, pool)
-        d = Draft(f'Who says "{ln.text}"?', ln.speaker, wrong,
+        q = f'Who says "{ln.text}"?'
+        wrong, note = _speakers(ln.speaker, pool, lambda c: wrong_only(kind, q, ln.speaker, c, pool, ln.start))
+        d = Draft(q, ln.speaker, wrong,
                   f"At {mmss(ln.start)} the subtitles give the line to {ln.speaker}.{note}", ln.start, ln.end,
                   quote_time=ln.start)
     elif kind == "who_first":
@@ -189,8 +191,10 @@ def draft(kind: str, scene: SceneClip, pool: dict[str, Any], variant: int) -> Dr
         if len({x.speaker for x in named}) < 2:
             raise Ungroundable("no_anchor", "fewer than two speakers in the scene")
         first = named[0]
-        wrong, note = _speakers(first.speaker, pool, [x.speaker for x in named])
-        d = Draft(f"Who speaks first in {span}?", first.speaker, wrong,
+        q = f"Who speaks first in {span}?"
+        wrong, note = _speakers(first.speaker, pool, lambda c: wrong_only(kind, q, first.speaker, c, pool),
+                                [x.speaker for x in named])
+        d = Draft(q, first.speaker, wrong,
                   f"{first.speaker} has the scene's first line at {mmss(first.start)}.{note}", first.start, first.end)
     elif kind == "said_next":
         i = _pick(list(range(len(lines) - 1)), variant, "line followed by another")
@@ -240,6 +244,7 @@ def draft(kind: str, scene: SceneClip, pool: dict[str, Any], variant: int) -> Dr
                   f"The scene's theme is {scene.theme}.", scene.start, scene.end)
     else:
         raise Ungroundable("unknown_kind", kind)
+    d.wrong = wrong_only(kind, d.question, d.key, d.wrong, pool, d.quote_time)
     _need(length_matched(d.key, d.wrong), "same-type answers in the video")
     # a sentence may straddle a cut: its evidence is the part inside this scene
     d.start = min(max(d.start, scene.start), scene.end)
@@ -349,7 +354,7 @@ class QuestionWriteTask(Task):
                 "plausible, of the same type as the answer and about as long; give a rationale and the "
                 "start and end timestamps (mm:ss, inside the scene) of the evidence.")},
             {"role": "user", "content": (
-                f"Scene:\n{item['scene_text']}\n\nTemplate {t['name']} ({CATEGORIES[t['category']]}: "
+                f"Scene:\n{item['scene_text']}\n\nTemplate {t['name']} ({label(CATEGORIES[t['category']])}: "
                 f"{DESCRIPTIONS[t['category']]}), for example: {t['prototype']}\n"
                 f"Write question number {item['variant'] + 1} for this template about this scene.")},
         ]

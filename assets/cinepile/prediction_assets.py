@@ -39,8 +39,9 @@ def _items(test: pl.DataFrame, scenes: pl.DataFrame) -> list[dict]:
         "Answers of each model adapter to the test split: the offline blind baseline (question + options "
         "only; config `blind_margin`), the scene-text baseline (the offline context-aware reader) and, when the "
         "`vlm` resource has an endpoint, that model in lmms-eval's CinePile prompt layout (subtitles + question "
-        "+ options). Every reply is parsed like lmms-eval; an unparseable reply counts as wrong and is flagged. "
-        "A prediction's parent is its release row, its model the adapter's."
+        "+ options). Every reply is parsed like lmms-eval (`parsed`, `correct`; an unparseable reply counts as wrong "
+        "and is flagged) and leniently (`parsed_lenient`, `correct_lenient`: 'B.', '(B)', 'The answer is B', an "
+        "option's text). A prediction's parent is its release row, its model the adapter's."
     ),
 )
 def cinepile_predictions(context: dg.AssetExecutionContext, config: PredictionConfig, cinepile_dataset: pl.DataFrame,
@@ -75,7 +76,8 @@ def cinepile_predictions(context: dg.AssetExecutionContext, config: PredictionCo
         "adapters": dg.MetadataValue.json(df["adapter"].unique(maintain_order=True).to_list()),
         "blind_margin": blind_params.blind_margin,
         **meta,
-        "preview": preview(df, ["adapter", "question_category", "reply", "parsed", "correct"]),
+        "preview": preview(df, ["adapter", "question_category", "reply", "parsed", "correct", "parsed_lenient",
+                                "correct_lenient"]),
     })
     yield unique_ids(df)
     yield provenance_result(df)

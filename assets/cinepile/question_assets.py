@@ -1,28 +1,36 @@
-"""Scene questions (CinePile step 2): templates picked per scene, multiple-choice questions written."""
+"""Scene questions (CinePile step 2): templates picked per scene, multiple-choice questions written.
+
+Whoever writes a question (the offline writer or a model), its options are judged against the
+video's facts before it is tested (`facts.py`): a distractor that is also a true answer is swapped
+for the wrong same-type answer closest in length to the key, and a question with no wrong answer
+left to swap in is rejected as `true_distractor`.
+"""
 
 import json
 import math
 from collections import Counter
+from typing import Any
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
 
 from assets.cinepile.categories import CATEGORIES
+from assets.cinepile.facts import second_true_options, settle
 from assets.cinepile.generation import (
     QuestionWriteTask,
     TemplatePickTask,
     Ungroundable,
     draft,
     groundable,
-    scene_from,
     template_kinds,
-    video_pool,
 )
-from assets.cinepile.mcq import MCQ
+from assets.cinepile.mcq import MCQ, place
+from assets.cinepile.pools import scene_clips, scene_from, video_pools
+from assets.cinepile.priors import Item, PriorParams, balance, rematch
 from assets.cinepile.vectors import memoized
-from assets.kit.asset_kit import kit_asset, versioned
-from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
+from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
+from assets.kit.checks import named_check, provenance_result, provenance_spec, screen_check_results
 from assets.kit.identity import record_id
 from assets.kit.metadata import bar_chart, preview, screen_counts
 from assets.kit.provenance import CONTRACT, declare, models_series
@@ -33,8 +41,9 @@ from resources.llm import LLMResource
 PICK, QUESTION = "template_pick", "question"  # provenance roles
 
 
-class QuestionConfig(dg.Config):
-    questions_per_video: int = Field(default=32, ge=1, description="Questions asked per video (CinePile: ~32).")
+QuestionConfig = rule_config(PriorParams, "QuestionConfig", questions_per_video=(
+    int, Field(default=32, ge=1, description="Questions asked per video (CinePile: ~32).")))
+PRIOR_DEFAULTS = PriorParams()
 
 
 QUESTION_SCHEMA = {
@@ -67,20 +76,37 @@ def _per_scene(n_questions: int, n_scenes: int) -> int:
     return math.ceil(n_questions / n_scenes) if n_scenes else 0
 
 
+def true_option_check(df: pl.DataFrame, pools: dict[str, dict[str, Any]]) -> dg.AssetCheckResult:
+    """No kept question offers a second true answer."""
+    good = kept(df)
+    bad = second_true_options(good.iter_rows(named=True), pools)
+    return dg.AssetCheckResult(check_name="no_second_true_option", passed=not bad,
+                               metadata={"checked": good.height, "with_second_true_option": len(bad),
+                                         "examples": dg.MetadataValue.json(bad[:5])})
+
+
 @kit_asset(
     group="cinepile",
     tasks=(TemplatePickTask, QuestionWriteTask),
     screen=True,
-    check_specs=(provenance_spec,),
+    version_extra=(PRIOR_DEFAULTS.model_dump_json(),),
+    check_specs=(provenance_spec, named_check(
+        "no_second_true_option", "no kept question has an option other than its key that the video's facts "
+                                 "make true as well")),
     description=(
         "Multiple-choice questions per scene (about `questions_per_video` per video, spread over its scenes): "
         "Task `cinepile_template_pick` chooses templates for the scene, Task `cinepile_question` writes each "
         "question with exactly 5 distinct choices, the key, a rationale and timestamps inside the scene. "
         "Offline the questions are grounded in the scene's subtitles and descriptions (who says a line, what "
         "is said right after it, which line comes first, at what time something happens, ...) with same-type "
-        "distractors from the same video, lengths matched to the key. A question's id nests its scene's id, "
-        "its template's id and its variant; both are its parents. Every attempt is a row; ungroundable, "
-        "invalid, failed and repeated questions are rejected with a reason."
+        "distractors from the same video, lengths matched to the key. Every question's options are judged "
+        "against the video's facts (cut times, speakers, lines, events): a distractor that is also true is "
+        "replaced by a wrong one of the same type, or the question is rejected as `true_distractor`. Then, per "
+        "question kind, distractors are redrawn from each question's pool so every answer text is shown about "
+        "five times per time it is the key, and questions whose key text is still the key more than "
+        f"{PRIOR_DEFAULTS.max_key_ratio}x as often as chance (config `max_key_ratio`) are rejected as `key_prior`. "
+        "A question's id nests its scene's id, its template's id and its variant; both are its parents. Every "
+        "attempt is a row; ungroundable, invalid, failed and repeated questions are rejected with a reason."
     ),
 )
 def scene_questions(context: dg.AssetExecutionContext, config: QuestionConfig, cinepile_scenes: pl.DataFrame,
@@ -92,11 +118,8 @@ def scene_questions(context: dg.AssetExecutionContext, config: QuestionConfig, c
     templates = [{"template_id": r["record_id"], "name": r["name"], "prototype": r["prototypical_question"],
                   "category": r["category"], "kind": k} for r, k in zip(temps.iter_rows(named=True), kinds, strict=True)]
     by_id = {t["template_id"]: t for t in templates}
-    clips = {r["record_id"]: scene_from(json.loads(r["scene"])) for r in scenes.iter_rows(named=True)}
-    speakers = [s for sp in scenes["speakers"].to_list() for s in sp] if scenes.height else []
-    themes = [c.theme for c in clips.values() if c.theme]
-    pools = {v: video_pool([clips[r] for r in g["record_id"].to_list()], speakers, themes)
-             for (v,), g in scenes.group_by("video_record_id", maintain_order=True)}
+    clips = scene_clips(scenes)
+    pools = video_pools(scenes, clips)
     per_video = Counter(scenes["video_record_id"].to_list())
     rows_in = list(scenes.iter_rows(named=True))
     pick_items = [{"scene_text": r["scene_text"], "templates": templates,
@@ -123,6 +146,7 @@ def scene_questions(context: dg.AssetExecutionContext, config: QuestionConfig, c
             write_meta.append((base, res.model_entry(PICK)))
     written = llm.run(QuestionWriteTask(), write_items, log=context.log)
     asked: set[tuple[str, str]] = set()
+    replaced = unjudged = 0
     for item, (base, picked_by), res in zip(write_items, write_meta, written.results, strict=True):
         t = item["template"]
         row = {**base, "record_id": question_id(base["scene_record_id"], t["template_id"], item["variant"]),
@@ -132,18 +156,23 @@ def scene_questions(context: dg.AssetExecutionContext, config: QuestionConfig, c
         if not res.ok:
             out.append({**row, "kept": False, "reason": _reason(res.error), "detail": res.error})
             continue
-        m: MCQ = res.value
-        pool, quote_time = _pool(t["kind"], item, m)
+        pool, quote_time = _pool(t["kind"], item, res.value)
+        s = settle(t["kind"], res.value, pool, item["pool"])
+        m = s.mcq
+        replaced += len(s.replaced)
+        unjudged += not s.judged
         duplicate = (base["video_record_id"], m.question.strip().lower()) in asked
         asked.add((base["video_record_id"], m.question.strip().lower()))
+        reason, detail = (("true_distractor", s.problem) if s.problem else
+                          ("duplicate_question", "the video already has this question") if duplicate else (None, None))
         out.append({
             **row, "question": m.question, "choices": m.choices, "answer_key": m.answer_key,
             "answer_key_position": m.answer_key_position, "rationale": m.rationale,
             "start_timestamp": m.start_timestamp, "end_timestamp": m.end_timestamp,
-            "visual_reliance": m.visual_reliance, "distractor_pool": pool, "quote_time": quote_time,
-            "kept": not duplicate, "reason": "duplicate_question" if duplicate else None,
-            "detail": "the video already has this question" if duplicate else None,
+            "visual_reliance": m.visual_reliance, "distractor_pool": s.pool, "quote_time": quote_time,
+            "kept": reason is None, "reason": reason, "detail": detail,
         })
+    rematched, prior_dropped = balance_priors(out, rules_from(config, PriorParams))
     fields = {k: v for k, v in QUESTION_SCHEMA.items() if k not in CONTRACT or k == "record_id"}
     df = declare(pl.DataFrame(out, schema=fields), parents=["scene_record_id", "template_id"],
                  models=[models_series(models)])
@@ -159,10 +188,34 @@ def scene_questions(context: dg.AssetExecutionContext, config: QuestionConfig, c
         "category_chart": bar_chart(by_cat, "kept questions per category") if by_cat else "none",
         "pick_calls": picks.calls, "model_calls": written.calls + picks.calls,
         "cache_hits": written.cache_hits + picks.cache_hits, "model_failures": written.failed + picks.failed,
+        "true_distractors_replaced": replaced, "questions_facts_could_not_judge": unjudged,
+        "distractors_redrawn_for_priors": rematched, "rejected_for_key_prior": prior_dropped,
         "preview": preview(df, ["kind", "question", "choices", "answer_key", "kept", "reason"]),
     })
     yield from screen_check_results(df, n_inputs=len(write_items) + sum(1 for r in picks.results if not r.ok))
     yield provenance_result(df)
+    yield true_option_check(df, pools)
+
+
+def balance_priors(rows: list[dict[str, Any]], params: PriorParams) -> tuple[int, int]:
+    """Redraw the kept questions' distractors from their pools for matched frequency, then reject
+    those whose key text stays over its share (`priors.py`); `rows` are updated in place.
+    Returns (questions whose options changed, questions rejected)."""
+    good = [r for r in rows if r["kept"]]
+    items = [Item(r["record_id"], r["kind"], tuple(r["choices"]), r["answer_key_position"]) for r in good]
+    new = rematch(items, {r["record_id"]: r["distractor_pool"] for r in good})
+    changed = 0
+    for r in good:
+        if r["record_id"] in new:
+            choices = place(r["answer_key"], new[r["record_id"]], r["answer_key_position"])
+            changed += choices != r["choices"]
+            r["choices"] = choices
+    by_id = {r["record_id"]: r for r in good}
+    dropped = balance([Item(r["record_id"], r["kind"], tuple(r["choices"]), r["answer_key_position"]) for r in good],
+                      params)
+    for rid, detail in dropped.items():
+        by_id[rid].update(kept=False, reason="key_prior", detail=detail)
+    return changed, len(dropped)
 
 
 def _pool(kind: str, item: dict, m: MCQ) -> tuple[list[str], float | None]:

@@ -1,9 +1,12 @@
 """Adversarial refinement (CinePile's step 3), with the three defects of the public code fixed.
 
 Each question is shown to a blind answerer (question + options, no scene) in the 5 cyclic rotations;
-correct on at least `degenerate_at` of 5 = degenerate. A degenerate question goes to a rewriter
-(scene, question, key, the blind answers and rationales) and the rewrite is tested again: it must
-pass the blind test AND be answered correctly by a context-aware answerer that sees the scene text.
+correct on at least `degenerate_at` of 5 = degenerate. Beside it, learned attacks fitted on the other
+videos' questions (`attacks.py`) judge the same version: a question they answer confidently is
+degenerate too, so a prior the whole set shares is caught where one answerer's rotations cannot see
+it. A degenerate question goes to a rewriter (scene, question, key, the blind answers and rationales)
+and the rewrite is tested again by both: it must pass them AND be answered correctly by a
+context-aware answerer that sees the scene text.
 At most `max_rounds` rewrites (the public loop allowed six; `RefinementParams` caps it at five),
 every round is a row, and a call that still fails after the resource's retries makes the question
 `unverified`, never `fine` (the public code counted a failed vote as not-correct, so a question
@@ -15,6 +18,8 @@ Final status per question:
 - `still_degenerate`: after max_rounds the last rewrite was still blind-answerable;
 - `unanswerable`: after max_rounds the last rewrite lost the context-aware answerer;
 - `unverified`: a blind, context or rewrite call failed after its retries.
+A rewrite that came back but cannot be used (`Rejected`: it offers a second true option and nothing
+is left to swap in) is an `invalid_rewrite` round: the loop goes on from the last usable version.
 A rewrite that becomes unanswerable is not rewritten further: the next round starts again from the
 last version that was still answerable.
 
@@ -30,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assets.cinepile.attacks import Verdict
 from assets.cinepile.mcq import MCQ, N_CHOICES
 
 
@@ -72,6 +78,7 @@ class Version:
     round: int
     votes: list[Vote] = field(default_factory=list)
     check: Check | None = None
+    attack: Verdict | None = None
 
     @property
     def blind_correct(self) -> int:
@@ -81,11 +88,19 @@ class Version:
     def blind_failed(self) -> int:
         return sum(1 for v in self.votes if v.position is None)
 
+    def degenerate(self, degenerate_at: int) -> bool:
+        return self.blind_correct >= degenerate_at or bool(self.attack and self.attack.flagged)
+
+
+class Rejected(str):
+    """A rewrite the model returned that cannot be tested, and why (not a failed call)."""
+
 
 # the three model roles, batch in and batch out, so each round is one `LLMResource.run` per role
 BlindFn = Callable[[list[MCQ]], list[list[Vote]]]
 ContextFn = Callable[[list[tuple[MCQ, dict[str, Any]]]], list[Check]]
 RewriteFn = Callable[[list[tuple[Version, dict[str, Any]]]], list[MCQ | str]]
+AttackFn = Callable[[list[tuple[MCQ, dict[str, Any]]]], list[Verdict]]
 
 
 @dataclass
@@ -99,13 +114,14 @@ class Outcome:
 
 
 def refine(questions: Sequence[tuple[str, MCQ, dict[str, Any]]], blind: BlindFn, context: ContextFn,
-           rewrite: RewriteFn, params: RefinementParams = DEFAULTS) -> list[Outcome]:
+           rewrite: RewriteFn, params: RefinementParams = DEFAULTS, attack: AttackFn | None = None
+           ) -> list[Outcome]:
     """Run the loop over (question_id, mcq, context item) triples; one Outcome per question."""
     max_rounds, degenerate_at = params.max_rounds, params.degenerate_at
     ids = [q[0] for q in questions]
     ctx = {q[0]: q[2] for q in questions}
     originals = {qid: Version(mcq, 0) for qid, mcq, _ in questions}
-    _test(list(originals.values()), [ctx[i] for i in ids], blind, context)
+    _test(list(originals.values()), [ctx[i] for i in ids], blind, context, attack)
     rounds: dict[str, list[tuple[Version, str]]] = {i: [] for i in ids}
     done: dict[str, Outcome] = {}
     base: dict[str, Version] = {}  # the version the next rewrite starts from (answerable, degenerate)
@@ -114,7 +130,7 @@ def refine(questions: Sequence[tuple[str, MCQ, dict[str, Any]]], blind: BlindFn,
         if v.blind_failed or (v.check and v.check.correct is None):
             rounds[qid].append((v, "unverified"))
             done[qid] = Outcome(qid, "unverified", v, v, rounds[qid], reason=_failure(v))
-        elif v.blind_correct >= degenerate_at:
+        elif v.degenerate(degenerate_at):
             rounds[qid].append((v, "degenerate"))
             base[qid] = v
         else:
@@ -128,19 +144,22 @@ def refine(questions: Sequence[tuple[str, MCQ, dict[str, Any]]], blind: BlindFn,
         written = rewrite([(base[qid], ctx[qid]) for qid in active])
         tested: list[tuple[str, Version]] = []
         for qid, new in zip(active, written, strict=True):
-            if isinstance(new, str):
+            if isinstance(new, Rejected):
+                rounds[qid].append((Version(base[qid].mcq, r), "invalid_rewrite"))
+                last.setdefault(qid, "still_degenerate")
+            elif isinstance(new, str):
                 failed = Version(base[qid].mcq, r)
                 rounds[qid].append((failed, "unverified"))
                 done[qid] = Outcome(qid, "unverified", originals[qid], originals[qid], rounds[qid],
                                     reason=f"rewrite failed: {new}")
             else:
                 tested.append((qid, Version(new, r)))
-        _test([v for _, v in tested], [ctx[qid] for qid, _ in tested], blind, context)
+        _test([v for _, v in tested], [ctx[qid] for qid, _ in tested], blind, context, attack)
         for qid, v in tested:
             if v.blind_failed or v.check.correct is None:
                 rounds[qid].append((v, "unverified"))
                 done[qid] = Outcome(qid, "unverified", originals[qid], originals[qid], rounds[qid], reason=_failure(v))
-            elif v.blind_correct >= degenerate_at:
+            elif v.degenerate(degenerate_at):
                 rounds[qid].append((v, "still_degenerate"))
                 last[qid] = "still_degenerate"
                 base[qid] = v if v.check.correct else base[qid]
@@ -158,9 +177,14 @@ def refine(questions: Sequence[tuple[str, MCQ, dict[str, Any]]], blind: BlindFn,
     return [done[qid] for qid in ids]
 
 
-def _test(versions: list[Version], items: list[dict[str, Any]], blind: BlindFn, context: ContextFn) -> None:
+def _test(versions: list[Version], items: list[dict[str, Any]], blind: BlindFn, context: ContextFn,
+          attack: AttackFn | None) -> None:
     if not versions:
         return
+    if attack is not None:
+        for v, verdict in zip(versions, attack([(v.mcq, c) for v, c in zip(versions, items, strict=True)]),
+                              strict=True):
+            v.attack = verdict
     for v, votes in zip(versions, blind([v.mcq for v in versions]), strict=True):
         v.votes = votes
     for v, check in zip(versions, context(list(zip([v.mcq for v in versions], items, strict=True))), strict=True):

@@ -6,8 +6,9 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.cinepile.dataset_card import card_data, markdown
-from assets.cinepile.tables import DATASET_SCHEMA, dataset_rows, leaderboard
+from assets.cinepile.categories import CATEGORIES, label
+from assets.cinepile.dataset_card import card_data, lmms_eval_readiness, markdown
+from assets.cinepile.tables import DATASET_SCHEMA, dataset_rows, leaderboard, split_of
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, unique_ids, unique_ids_spec
 from assets.kit.identity import record_id
@@ -24,30 +25,39 @@ class DatasetConfig(dg.Config):
     group="cinepile",
     check_specs=(unique_ids_spec, provenance_spec,
                  named_check("videos_in_one_split", "no video has questions in both train and test"),
-                 named_check("cinepile_fields", "5 choices, key at its position, CinePile's value types")),
+                 named_check("cinepile_fields", "5 choices, key at its position, CinePile's value types and "
+                                                "category strings, a videoID")),
     description=(
         "The CinePile-shaped release of the refined questions (status fine or fixed), in CinePile's exact "
         "fields and types (movie_name, year, genre[], yt_clip_title, yt_clip_link, movie_scene, subtitles, "
-        "question, choices[5], answer_key, answer_key_position 0-4, question_category, hard_split "
-        "'True'/'False', visual_reliance '0'/'1') plus identity and provenance: a row's parents are its refined "
+        "question, choices[5], answer_key, answer_key_position 0-4, question_category (CinePile's five strings, "
+        "line breaks included), hard_split 'True'/'False', visual_reliance '0'/'1', videoID) so lmms-eval's CinePile "
+        "task reads it as is, plus identity and provenance: a row's parents are its refined "
         "question and its scene, its models those of the question's final version. `split` is train/test by a "
-        "salted hash of the video id (config `test_share`); hard_split is 'True' when the context-aware answerer "
+        "salted hash of the video id (config `test_share`), except that a category the test videos lack moves the "
+        "train video with the lowest hash that has it into test (lmms-eval's aggregation needs every category); "
+        "within each split the key takes every slot equally often (options rotated cyclically); hard_split is 'True' when the context-aware answerer "
         "with the full scene text gets the question wrong."
     ),
 )
 def cinepile_dataset(config: DatasetConfig, refined_questions: pl.DataFrame, cinepile_scenes: pl.DataFrame):
     df = dataset_rows(refined_questions, cinepile_scenes, config.test_share)
     splits = {s: int(n) for s, n in df.group_by("split").len().sort("split").rows()}
-    per_cat = {s: int(n) for s, n in df.group_by("question_category").len().sort("question_category").rows()}
+    per_cat = {label(s): int(n) for s, n in df.group_by("question_category").len().sort("question_category").rows()}
     yield versioned(df, {
         "dagster/row_count": df.height,
         "splits": dg.MetadataValue.json(splits),
         "videos_per_split": dg.MetadataValue.json(
             {s: int(n) for s, n in df.group_by("split").agg(pl.col("video_id").n_unique()).sort("split").rows()}),
         "hard_split_true": int((df["hard_split"] == "True").sum()),
+        "videos_moved_to_test_for_coverage": dg.MetadataValue.json(sorted(
+            {v for v, s in df.select("video_id", "split").iter_rows() if s != split_of(v, config.test_share)})),
+        "key_slots": dg.MetadataValue.json({s: int(n) for s, n in
+                                            df.group_by("answer_key_position").len().sort("answer_key_position").rows()}),
         "visual_reliance_1": int((df["visual_reliance"] == "1").sum()),
         "by_category": dg.MetadataValue.json(per_cat),
         "category_chart": bar_chart(per_cat, "questions per category") if per_cat else "none",
+        "lmms_eval": dg.MetadataValue.json(lmms_eval_readiness(df)),
         "preview": preview(df, ["movie_name", "question", "choices", "answer_key", "question_category",
                                 "hard_split", "split"]),
     })
@@ -57,6 +67,7 @@ def cinepile_dataset(config: DatasetConfig, refined_questions: pl.DataFrame, cin
         (pl.col("choices").list.len() != 5) | ~pl.col("answer_key_position").is_between(0, 4)
         | (pl.col("choices").list.get(pl.col("answer_key_position"), null_on_oob=True) != pl.col("answer_key"))
         | ~pl.col("hard_split").is_in(["True", "False"]) | ~pl.col("visual_reliance").is_in(["0", "1"])
+        | ~pl.col("question_category").is_in(list(CATEGORIES.values())) | pl.col("videoID").is_null()
     ).height if df.height else 0
     yield dg.AssetCheckResult(check_name="cinepile_fields", passed=bad == 0 and df.schema == pl.Schema(DATASET_SCHEMA),
                               metadata={"bad_rows": bad})
@@ -70,8 +81,10 @@ def cinepile_dataset(config: DatasetConfig, refined_questions: pl.DataFrame, cin
     check_specs=(unique_ids_spec, provenance_spec),
     description=(
         "The CinePile leaderboard on the test split: micro accuracy (%) per model adapter overall, per "
-        "question category and per hard split, with unparseable replies counted (as wrong). A row's parents "
-        "are the predictions it counts, its models the adapter's. Also a warehouse view `cinepile_leaderboard`."
+        "question category and per hard split, with unparseable replies counted (as wrong). `accuracy` reads "
+        "replies exactly as lmms-eval does (the headline); `accuracy_lenient` also reads 'B.', '(B)', 'The answer "
+        "is B' and an option's text. A row's parents are the predictions it counts, its models the adapter's. "
+        "Also a warehouse view `cinepile_leaderboard`."
     ),
 )
 def cinepile_leaderboard(cinepile_predictions: pl.DataFrame):
@@ -82,6 +95,8 @@ def cinepile_leaderboard(cinepile_predictions: pl.DataFrame):
         "table": dg.MetadataValue.md(markdown_table(wide, max_rows=20)),
         "overall": dg.MetadataValue.json({a: acc for a, acc in df.filter(pl.col("slice") == "overall")
                                           .select("adapter", "accuracy").rows()}),
+        "overall_lenient": dg.MetadataValue.json({a: acc for a, acc in df.filter(pl.col("slice") == "overall")
+                                                  .select("adapter", "accuracy_lenient").rows()}),
     })
     yield unique_ids(df)
     yield provenance_result(df)

@@ -10,21 +10,19 @@ with a reference to its time, removing the words a distractor could share with i
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from assets.cinepile.answering import blind_scores, words
+from assets.cinepile.facts import time_reference
 from assets.cinepile.mcq import MCQ, N_CHOICES, key_position, norm, place
 from assets.cinepile.replies import format_options
-from assets.cinepile.scenes import mmss
 from assets.cinepile.vectors import Encode, EncoderTask
 from assets.kit.task import Task
 
 CANDIDATE_SETS = 40
-_QUOTED = re.compile(r'"([^"]+)"')
 
 
 
@@ -42,8 +40,7 @@ def rewrite_offline(mcq: MCQ, pool: Sequence[str], round_: int, encode: Encode,
     names a time instead of quoting a line."""
     question = mcq.question
     if round_ >= 3 and time_of_quote is not None:
-        q = _QUOTED.sub(f"the line at {mmss(time_of_quote)}", question, count=1)
-        question = q if q != question else question
+        question = time_reference(question, time_of_quote)
     key = mcq.answer_key
     candidates = [c for c in dict.fromkeys(pool) if norm(c) != norm(key)]
     candidates = list({norm(c): c for c in candidates}.values())
@@ -68,8 +65,9 @@ def rewrite_offline(mcq: MCQ, pool: Sequence[str], round_: int, encode: Encode,
 
 
 class RewriteTask(EncoderTask, Task):
-    """Item: {"scene_text", "mcq" (dict), "blind" [[letter, rationale] per rotation], "pool", "round",
-    "quote_time"}. Returns a harder MCQ with the same answer."""
+    """Item: {"scene_text", "mcq" (dict), "blind" [[letter, rationale] per rotation], "attack" ([pick,
+    probability of the key] of the learned attacks, or None), "pool", "round", "quote_time"}. Returns a
+    harder MCQ with the same answer."""
 
     name = "cinepile_rewrite"
     version = "1"
@@ -83,6 +81,10 @@ class RewriteTask(EncoderTask, Task):
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         mcq = MCQ.model_validate(item["mcq"])
         answers = "\n".join(f"- rotation {k}: {a} ({why})" for k, (a, why) in enumerate(item["blind"]))
+        if item.get("attack"):
+            pick, p_key = item["attack"]
+            answers += (f"\n- a classifier trained on other videos' questions (text only) picked {pick}; it gives "
+                        f"the correct answer probability {p_key:.2f} (chance 0.20)")
         return [
             {"role": "system", "content": (
                 "You make multiple-choice questions about a movie scene harder for a model that cannot see "

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
-from assets.cinepile.categories import CATEGORIES, CUES, DESCRIPTIONS
+from assets.cinepile.categories import CATEGORIES, CUES, DESCRIPTIONS, label
 from assets.cinepile.vectors import Encode, EncoderTask
 from assets.kit.task import Task
 
@@ -102,9 +102,9 @@ class TemplateSpec(BaseModel):
     @field_validator("category")
     @classmethod
     def known(cls, v: str) -> str:
-        code = v.strip().upper()
+        code = " ".join(v.split()).upper()
         for c, name in CATEGORIES.items():
-            if code in (c, name.upper()):
+            if code in (c, label(name).upper()):
                 return c
         raise ValueError(f"category {v!r} is not one of {', '.join(CATEGORIES)}")
 
@@ -123,7 +123,7 @@ class TemplateTask(EncoderTask, Task):
         self._categories: np.ndarray | None = None
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, Any]]:
-        cats = "\n".join(f"- {c} ({CATEGORIES[c]}): {d}" for c, d in DESCRIPTIONS.items())
+        cats = "\n".join(f"- {c} ({label(CATEGORIES[c])}): {d}" for c, d in DESCRIPTIONS.items())
         shown = "\n".join(f"- {q}" for q in item["questions"][:SHOWN_MEMBERS])
         return [
             {"role": "system", "content": "You organise movie comprehension questions into reusable templates."},

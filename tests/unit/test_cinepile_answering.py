@@ -60,7 +60,7 @@ def test_parse_reply_like_lmms_eval(reply, letter, text):
     ("Answer: B) maria", True, "B"),  # texts compare case-insensitively
     ("Answer: B) Tom", False, "B"),  # right letter, wrong option text
     ("Answer: C", False, "C"),
-    ("Answer: B\nRationale: she says it", True, "B"),  # the rationale line is not read as the option text
+    ("Answer: B\nRationale: she says it", False, "B"),  # lmms-eval reads the next line as the option text
     ("Maria", True, None),  # no letter: the text must be the key's
     ("Tom", False, None),
     ("no idea", False, None),

@@ -4,6 +4,7 @@ import json
 
 import polars as pl
 
+from assets.cinepile.categories import CATEGORIES
 from assets.cinepile.dataset_card import card_data, markdown
 from assets.kit.provenance import model_entry, models_series
 
@@ -16,8 +17,9 @@ def test_card_counts_come_from_the_tables():
     release = pl.DataFrame({
         "record_id": ["r1", "r2", "r3"],
         "video_id": ["a", "a", "b"], "scene_record_id": ["a:1", "a:2", "b:1"], "split": ["train", "train", "test"],
-        "question_category": ["Temporal", "Temporal", "Theme Exploration"], "hard_split": ["False", "True", "False"],
-        "visual_reliance": ["0", "1", "0"],
+        "question_category": [CATEGORIES["TEMP"], CATEGORIES["CRD"], CATEGORIES["TH"]],
+        "hard_split": ["False", "True", "False"], "visual_reliance": ["0", "1", "0"],
+        "question": ["q1", "q2", "q3"], "answer_key": ["x", "y", "z"], "answer_key_position": [0, 1, 4],
         "models": models_series([[entry("question"), entry("blind_answer", "p1"), entry("blind_answer", "p2")],
                                  [entry("rewrite"), entry("blind_answer")], [entry("question")]]),
     })
@@ -35,7 +37,17 @@ def test_card_counts_come_from_the_tables():
     assert c["licences"] == [{"license": "(unknown)", "videos": 1}, {"license": "CC-BY", "videos": 1}]
     # questions per model of the rows' provenance, a question counted once per role however many calls
     assert {(m["role"], m["questions"]) for m in c["models"]} == {("question", 2), ("blind_answer", 2), ("rewrite", 1)}
+    # all five categories, absent ones at zero; lmms-eval cannot aggregate a test split without all five
+    assert [(x["question_category"], x["questions"], x["test_questions"]) for x in c["categories"]] == [
+        (CATEGORIES["CRD"], 1, 0), (CATEGORIES["NPA"], 0, 0), (CATEGORIES["STA"], 0, 0), (CATEGORIES["TEMP"], 1, 0),
+        (CATEGORIES["TH"], 1, 1)]
+    assert c["lmms_eval"]["scores"] is False and c["lmms_eval"]["test_questions"] == 1
+    assert c["lmms_eval"]["missing_test_categories"] == [
+        "Character and Relationship Dynamics", "Narrative and Plot Analysis", "Setting and Technical Analysis",
+        "Temporal"]
     text = markdown(c)
+    assert "| Character and Relationship Dynamics | 1 | 0 |" in text  # the line break shown as a space
+    assert "cannot aggregate this test split of 1 question (its aggregation raises KeyError" in text
     assert "3 multiple-choice questions" in text and "| still_degenerate | 1 |" in text and "## Known limitations" in text
     assert "correct on at least 3 of the 5" in text and "| blind_answer | offline |" in text
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from assets.cinepile.bank import BankRules, screen_bank
+from assets.cinepile.categories import CATEGORIES
 from assets.cinepile.generation import (
     KINDS,
     Ungroundable,
@@ -17,9 +18,9 @@ from assets.cinepile.generation import (
     groundable,
     length_matched,
     template_kinds,
-    video_pool,
 )
 from assets.cinepile.mcq import MCQ
+from assets.cinepile.pools import video_pool
 from assets.cinepile.scenes import parse_scene_text, scene_text, scenes_of
 from assets.cinepile.tables import leaderboard, prediction_row, predictions, split_of
 from assets.cinepile.templates import cluster, distinctive_terms, medoid
@@ -197,8 +198,8 @@ def test_split_by_video_is_stable_and_near_its_share():
 
 def test_leaderboard_micro_accuracy_per_category_and_hard_split():
     items = [{"record_id": f"q{i}", "answer_key_position": 0, "answer_key": "k", "hard_split": h,
-              "question_category": c} for i, (h, c) in enumerate([("True", "Temporal"), ("False", "Temporal"),
-                                                                   ("False", "Theme Exploration")])]
+              "choices": ["k", "l", "m", "n", "o"], "question_category": CATEGORIES[c]} for i, (h, c) in enumerate([("True", "TEMP"), ("False", "TEMP"),
+                                                                               ("False", "TH")])]
     rows = [prediction_row(items[0], "m", "A"), prediction_row(items[1], "m", "Answer: B"),
             prediction_row(items[2], "m", "I cannot tell")]
     preds = predictions(rows, [[model_entry("vlm", "openai", "m", "cinepile_vlm_answer@1", f"p{i}")] for i in range(3)])
@@ -208,9 +209,9 @@ def test_leaderboard_micro_accuracy_per_category_and_hard_split():
     acc = {(s, v): (n, a, u) for s, v, n, a, u in board.select("slice", "value", "questions", "accuracy",
                                                                "unparseable").rows()}
     assert acc[("overall", "all")] == (3, pytest.approx(33.33), 1)
-    assert acc[("question_category", "Temporal")] == (2, 50.0, 0)
-    assert acc[("question_category", "Theme Exploration")] == (1, 0.0, 1)
-    assert acc[("question_category", "Narrative and Plot Analysis")] == (0, None, 0)
+    assert acc[("question_category", CATEGORIES["TEMP"])] == (2, 50.0, 0)
+    assert acc[("question_category", CATEGORIES["TH"])] == (1, 0.0, 1)
+    assert acc[("question_category", CATEGORIES["NPA"])] == (0, None, 0)
     assert acc[("hard_split", "True")] == (1, 100.0, 0) and acc[("hard_split", "False")] == (2, 0.0, 1)
     overall = board.filter(pl.col("slice") == "overall").row(0, named=True)
     assert overall["record_id"] == "leaderboard:m:overall:all"

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from assets.cinepile.mcq import MCQ
-from assets.cinepile.refinement import DEFAULTS, Check, RefinementParams, Vote, refine
+from assets.cinepile.refinement import DEFAULTS, Check, RefinementParams, Rejected, Vote, refine
 from assets.cinepile.rewriting import RewriteTask, rewrite_offline
 from assets.cinepile.tables import final_rows, refinement_figures, round_rows
 from assets.kit.identity import parse_record_id
@@ -33,7 +33,8 @@ class Script:
     - blind: "cue" in the question = always the key (5/5), "fail" = the call fails in one rotation,
       anything else = always slot A of the rotation shown (right in exactly 1 of 5);
     - context: "lost" in the question = wrong, "ctxfail" = the call fails, else right;
-    - rewrite: the next text from `plans[question_id]`, a str starting with "!" = the call fails."""
+    - rewrite: the next text from `plans[question_id]`, a str starting with "!" = the call fails,
+      "?" = the rewrite came back but cannot be used (`Rejected`)."""
 
     def __init__(self, plans: dict[str, list[str]]):
         self.plans = {k: list(v) for k, v in plans.items()}
@@ -62,7 +63,8 @@ class Script:
             self.rewrite_calls[qid] = self.rewrite_calls.get(qid, 0) + 1
             self.rewrite_inputs.setdefault(qid, []).append(v.mcq.question)
             text = self.plans[qid].pop(0)
-            out.append(text[1:] if text.startswith("!") else mcq(text, key=v.mcq.answer_key_position))
+            out.append(text[1:] if text.startswith("!") else Rejected(text[1:]) if text.startswith("?")
+                       else mcq(text, key=v.mcq.answer_key_position))
         return out
 
 
@@ -71,6 +73,13 @@ def run(questions: dict[str, str], plans: dict[str, list[str]], max_rounds: int 
     triples = [(qid, mcq(q), {"question_id": qid}) for qid, q in questions.items()]
     params = RefinementParams(max_rounds=max_rounds, degenerate_at=degenerate_at)
     return refine(triples, script.blind, script.context, script.rewrite, params), script
+
+
+def test_an_unusable_rewrite_is_a_round_and_the_loop_goes_on_from_the_last_version():
+    [o], script = run({"q1": "cue: who is it?"}, {"q1": ["?offers a second true option", "who is it now?"]})
+    assert o.status == "fixed" and script.rewrite_calls == {"q1": 2}
+    assert [outcome for _, outcome in o.rounds] == ["degenerate", "invalid_rewrite", "fixed"]
+    assert script.rewrite_inputs["q1"] == ["cue: who is it?", "cue: who is it?"]
 
 
 def test_a_question_without_a_cue_is_fine_and_never_rewritten():
