@@ -5,15 +5,31 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
-export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# the environment wins: DAGSTER_HOME=/srv/dagster PORT=8080 make ui opens that instance on that port
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export DAGSTER_HOME
+PORT ?= 3000
 export PYTHONPATH := $(CURDIR)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast ui bench audit realdata corpus validate pools lint clean
+.PHONY: install system-packages demo test test-fast ui bench audit realdata corpus validate pools lint clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+# System packages Docmatix needs on a fresh machine: Tesseract with English, Korean and Japanese
+# models (OCR of scanned and garbled pages) and CJK fonts (rendering non-embedded CJK text; NanumGothic
+# draws the Korean sample pages). Skipped when already installed; without root or apt it says what to run.
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor tesseract-ocr-jpn fonts-noto-cjk fonts-nanum
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "system packages: already installed"; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "system packages: MISSING $$missing; OCR and Korean sample pages need them." >&2; \
+	  echo "  run as root: apt-get update && apt-get install -y $$missing" >&2; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+$(STAMP): pyproject.toml requirements.lock | system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
@@ -34,7 +50,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml -p $(PORT)
 
 bench: install
 	$(PY) -m bench.run_all

@@ -44,7 +44,7 @@ from corpus.topics import FOREIGN, TOPIC_BY_KEY, Topic
 from corpus.transcripts import Cue, compose, compose_foreign, join, layout_cues, word_count, write_vtt
 from corpus.videos import MOVING_SOURCES, Segment, VideoSpec, render, truncate
 
-VERSION = "4"
+VERSION = "5"
 MANIFEST = "corpus_manifest.json"
 SIZES = ("tiny", "small")
 
@@ -127,6 +127,10 @@ DOC_CASES: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
     ("multi_page", "shard-002", True, S),
     ("encrypted", "shard-002", False, S),
     ("encrypted_owner_only", "shard-002", True, S),
+    ("korean_invoice", "shard-002", True, ("tiny", "small")),
+    ("korean_scanned", "shard-001", False, ("tiny", "small")),
+    # a second Korean invoice, read from its text layer (no sidecar), in the other shard
+    ("korean_invoice", "shard-001", False, ("tiny", "small")),
 )
 
 
@@ -406,6 +410,10 @@ def _write_doc(out: Path, d: dict) -> dict:
     elif kind in ("encrypted", "encrypted_owner_only"):
         user = "user-secret" if kind == "encrypted" else ""
         meta, encrypted, readable = documents.encrypted(rng, path, side, user), True, not user
+    elif kind == "korean_invoice":
+        meta = documents.korean_invoice(rng, path, side)
+    elif kind == "korean_scanned":
+        meta, has_text = documents.korean_scanned(rng, path, side), False
     elif kind == "garbage":
         meta, readable, has_text, side_rel = documents.garbage(rng, path), False, False, None
     else:
@@ -419,12 +427,14 @@ def _write_doc(out: Path, d: dict) -> dict:
         "sidecar": side_rel,
         "pages": meta["pages"],
         "has_text_layer": has_text,
+        "language": meta.get("language", "en"),
         "encrypted": encrypted,
         "password": "user-secret" if kind == "encrypted" else None,
         "title": meta["title"],
         "facts": meta["facts"],
         "bytes": path.stat().st_size,
-        "expected": expect.document(readable, encrypted, meta["pages"], has_text),
+        # a page without a text layer is read by OCR (documents' text gate): text-less only if unreadable
+        "expected": expect.document(readable, encrypted, meta["pages"], has_text=readable),
     }
 
 

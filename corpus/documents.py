@@ -432,11 +432,13 @@ def scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict:
     big, small = ImageFont.load_default(size=30), ImageFont.load_default(size=17)
     ref = f"DN-{rng.randint(10000, 99999)}"
     d.text((78, 90), "Delivery Note", fill=20, font=big)
+    facts = {"title": "Delivery Note", "reference": ref, "delivered_to": "Riverside Primary School",
+             "items": "12 boxes of copier paper", "received_by": "J. Patel"}
     lines = (
         f"Reference: {ref}",
-        "Delivered to: Riverside Primary School",
-        "Items: 12 boxes of copier paper",
-        "Received by: J. Patel",
+        f"Delivered to: {facts['delivered_to']}",
+        f"Items: {facts['items']}",
+        f"Received by: {facts['received_by']}",
         "Signature: ______________________",
     )
     for i, line in enumerate(lines):
@@ -449,7 +451,7 @@ def scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict:
     doc.c.drawImage(ImageReader(buf), 0, 0, W, H)
     p.images.append([0.0, 0.0, 1.0, 1.0])
     pages = doc.save(sidecar)
-    return {"pages": pages, "title": "Delivery Note (scanned)", "facts": {"reference": ref}}
+    return {"pages": pages, "title": "Delivery Note (scanned)", "facts": facts}
 
 
 def encrypted(rng: random.Random, path: Path, sidecar: Path | None, user_password: str) -> dict:
@@ -465,3 +467,153 @@ def garbage(rng: random.Random, path: Path) -> dict:
     """Starts like a PDF, then noise: what a broken crawl or a mislabelled download looks like."""
     path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + rng.randbytes(6000))
     return {"pages": None, "title": None, "facts": {}}
+
+
+# ---- Korean pages (VARCO-MLLM reads Korean documents) ----
+
+# fonts a Debian package ships: NanumGothic (fonts-nanum) is a TrueType font reportlab can embed
+# (Noto CJK ships CFF-based OpenType, which reportlab cannot)
+KOREAN_FONT_FILES = ("NanumGothic.ttf", "NanumBarunGothic.ttf")
+KOREAN_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/truetype", "/usr/local/share/fonts",
+                    "/usr/share/fonts")
+KOREAN_FONT = "NanumGothic"
+
+
+def korean_font_path() -> Path:
+    """The Korean TrueType font the sample pages are drawn with; a clear error when none is installed."""
+    for folder in KOREAN_FONT_DIRS:
+        for name in KOREAN_FONT_FILES:
+            hits = sorted(Path(folder).rglob(name)) if Path(folder).is_dir() else []
+            if hits:
+                return hits[0]
+    raise FileNotFoundError(
+        f"no Korean font ({' or '.join(KOREAN_FONT_FILES)}) in {', '.join(KOREAN_FONT_DIRS)}: the Korean "
+        "sample pages need one; install Debian's fonts-nanum (apt-get install fonts-nanum; `make install` "
+        "does it when run as root)")
+
+
+def _korean_font() -> str:
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if KOREAN_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(KOREAN_FONT, str(korean_font_path())))
+    return KOREAN_FONT
+
+
+KOREAN_VENDORS = (
+    ("한빛사무용품", "서울특별시 중구 세종대로 110"),
+    ("푸른들케이터링", "부산광역시 해운대구 센텀중앙로 79"),
+    ("새솔정보기술", "대전광역시 유성구 대학로 99"),
+)
+KOREAN_CUSTOMERS = ("해오름초등학교", "미소치과의원", "늘봄건축사사무소", "청소년오케스트라")
+KOREAN_ITEMS = (
+    ("복사용지 A4 (5권)", 24900),
+    ("사무용 의자", 189000),
+    ("레이저 토너 (검정)", 72500),
+    ("모니터 받침대", 45000),
+    ("화이트보드 마커 12개입", 9800),
+    ("회의 도시락 20인분", 310000),
+)
+
+
+def won(x: int) -> str:
+    return f"{x:,}원"
+
+
+def korean_invoice(rng: random.Random, path: Path, sidecar: Path | None) -> dict:
+    """A Korean invoice (거래명세서): `키: 값` lines, an item table and totals, drawn in NanumGothic."""
+    font = _korean_font()
+    vendor, address = rng.choice(KOREAN_VENDORS)
+    customer = rng.choice(KOREAN_CUSTOMERS)
+    number = f"KR-2024-{rng.randint(100, 9999):04d}"
+    month, day = rng.randint(1, 11), rng.randint(1, 28)
+    date, due = f"2024년 {month}월 {day}일", f"2024년 {month + 1}월 {day}일"
+    lines = []
+    for name, price in rng.sample(KOREAN_ITEMS, rng.randint(3, 4)):
+        qty = rng.randint(2, 9)
+        lines.append((name, qty, price, price * qty))
+    subtotal = sum(a for *_, a in lines)
+    vat = subtotal // 10
+    total = subtotal + vat
+    doc = Doc(path)
+    p = doc.page()
+    p.text(MARGIN, 54, vendor, font=font, size=16)
+    p.text(MARGIN, 78, address, font=font, size=9)
+    p.text(W - MARGIN - 80, 54, "거래명세서", font=font, size=16)
+    top = 130.0
+    for k, v in (("명세서 번호", number), ("발행일", date), ("결제 기한", due), ("받는 곳", customer)):
+        top += p.text(MARGIN, top, f"{k}: {v}", font=font, size=10)
+    top += 14
+    rows = [["품목", "수량", "단가", "금액"]] + [[n, str(q), won(pr), won(a)] for n, q, pr, a in lines]
+    top = _korean_table(p, MARGIN, top, rows, [220, 50, 100, 110], font)
+    for k, v in (("공급가액", won(subtotal)), ("부가세 (10%)", won(vat)), ("합계 금액", won(total))):
+        p.text(MARGIN + 260, top, f"{k}: {v}", font=font, size=10)
+        top += 16
+    top += 20
+    p.text(MARGIN, top, f"문의: {vendor} 고객센터로 연락해 주십시오. 감사합니다.", font=font, size=9)
+    pages = doc.save(sidecar)
+    return {
+        "pages": pages,
+        "title": f"{vendor} 거래명세서 {number}",
+        "language": "ko",
+        "facts": {"invoice_number": number, "invoice_date": date, "due_date": due, "vendor": vendor, "customer": customer,
+                  "subtotal": won(subtotal), "vat": won(vat), "total_due": won(total), "line_items": len(lines),
+                  "items": rows[1:]},  # [품목, 수량, 단가, 금액] as printed
+    }
+
+
+def _korean_table(p: Page, x: float, top: float, rows: list[list[str]], widths: list[float], font: str,
+                  size: float = 9.0) -> float:
+    """`Page.table` with a Korean font (the Helvetica table cannot draw Hangul)."""
+    row_h = size * 2.0
+    for r, row in enumerate(rows):
+        cx = x
+        for col, (cell, cw) in enumerate(zip(row, widths, strict=True)):
+            tw = pdfmetrics.stringWidth(cell, font, size)
+            tx = cx + 4 if col == 0 else cx + cw - 4 - tw
+            p.text(tx, top + r * row_h + size * 0.45, cell, font=font, size=size)
+            cx += cw
+    for r in range(len(rows) + 1):
+        p.rule(x, top + r * row_h, x + sum(widths))
+    cx = x
+    for cw in [0.0, *widths]:
+        cx += cw
+        p.c.line(cx, H - top, cx, H - top - len(rows) * row_h)
+    return top + len(rows) * row_h + 14
+
+
+KOREAN_NOTICES = (
+    ("건물 정기 점검 안내", "3층 회의실", "오전 9시부터 오후 6시까지", "엘리베이터 운행이 일시 중단됩니다."),
+    ("도서관 휴관 안내", "중앙도서관 열람실", "오전 10시부터 오후 4시까지", "반납은 무인 반납기를 이용해 주십시오."),
+    ("주차장 도색 공사 안내", "지하 2층 주차장", "오후 1시부터 오후 8시까지", "차량을 지상 주차장으로 옮겨 주십시오."),
+)
+
+
+def korean_scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict:
+    """A Korean notice that is only a picture (a scan): its text is read by OCR or not at all."""
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.utils import ImageReader
+
+    title, place, hours, note = rng.choice(KOREAN_NOTICES)
+    day = f"2024년 {rng.randint(1, 12)}월 {rng.randint(1, 28)}일"
+    ref = f"공지 제{rng.randint(100, 999)}호"
+    lines = (ref, f"일시: {day} {hours}", f"장소: {place}", note, "관리사무소 드림")
+    scale = 150 / 72
+    img = Image.new("L", (round(W * scale), round(H * scale)), 248)
+    d = ImageDraw.Draw(img)
+    font_file = str(korean_font_path())
+    big, small = ImageFont.truetype(font_file, 44), ImageFont.truetype(font_file, 28)
+    d.text((120, 150), title, fill=15, font=big)
+    for i, line in enumerate(lines):
+        d.text((120, 270 + i * 56), line, fill=25, font=small)
+    doc = Doc(path)
+    p = doc.page()
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    buf.seek(0)
+    doc.c.drawImage(ImageReader(buf), 0, 0, W, H)
+    p.images.append([0.0, 0.0, 1.0, 1.0])
+    pages = doc.save(sidecar)
+    return {"pages": pages, "title": f"{title} (스캔)", "language": "ko",
+            "facts": {"title": title, "reference": ref, "date": day, "when": f"{day} {hours}", "place": place},
+            "printed_lines": [title, *lines]}

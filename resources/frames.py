@@ -109,10 +109,19 @@ def tag_orientation(metadata: dict[str, str] | None) -> Orientation:
     return Orientation.from_tag(tag) if tag is not None else IDENTITY
 
 
+def _side_data(frame) -> tuple:
+    """A frame's side data; none when it holds a type newer than PyAV's enum (a TIFF's, say), which
+    PyAV raises on instead of naming."""
+    try:
+        return tuple(getattr(frame, "side_data", None) or ())
+    except ValueError:
+        return ()
+
+
 def orientation_of(frame, stream_metadata: dict[str, str] | None = None) -> Orientation:
     """A decoded frame's orientation: its DISPLAYMATRIX side data (ffmpeg copies the stream's display
     matrix onto every frame), else the stream's legacy `rotate` tag, else none."""
-    for sd in getattr(frame, "side_data", None) or ():
+    for sd in _side_data(frame):
         if "DISPLAYMATRIX" in str(getattr(sd, "type", "")):
             try:
                 raw = bytes(sd)

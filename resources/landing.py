@@ -5,6 +5,12 @@ Layout (README): `youtube_commons/<shard>.parquet`, `videos/<video_id>.<ext>` (+
 name made safe for Dagster ([A-Za-z0-9_.-], commas break UI backfills); a name that had to change gets
 a short hash so two shards never collide. Keys are derived, never stored, so assets and sensors agree
 without shared state.
+
+A provider controls what lands, links included: a symlink `videos/<id>.en.vtt -> /etc/...` would
+publish a file from outside the zone. So every local path the zone hands out is resolved first and
+must stay under the resolved root (`contained`); a file with a second name (a hard link: its other
+name may lie anywhere on the disk) is refused too. Either is `OutsideLandingZone`, never followed.
+Object stores have no links, and every key below the root is built from safe names.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,7 @@ import dagster as dg
 from pydantic import Field
 from upath import UPath
 
+from resources.containment import OutsideLandingZone
 from resources.settings import ConfigError
 
 FINGERPRINT_EXEMPT = "which shards exist; a shard's content is hashed where it is read"
@@ -59,9 +67,34 @@ class LandingZone(dg.ConfigurableResource):
     root: str = Field(description="Landing zone root: a folder, s3://bucket/prefix or gs://...")
     storage_options: dict[str, Any] = Field(default_factory=dict)
     cache_dir: str = Field(default=".data/cache/landing", description="Local copies of remote files.")
+    allow_hard_links: bool = Field(default=False, description=(
+        "Accept landed files that have more than one name. Off: a hard link's other name may be "
+        "outside the landing zone, so its content is not the provider's to publish."))
 
     def path(self, *parts: str) -> UPath:
         return UPath(self.root, **self.storage_options).joinpath(*parts)
+
+    def contained(self, p: UPath) -> UPath:
+        """`p` itself, once it is known to stay inside the landing zone: resolved (every symlink on
+        the way followed) it must lie under the resolved root, and a file must have one name only."""
+        if _remote(p):
+            return p
+        root = os.path.realpath(UPath(self.root, **self.storage_options).path)
+        real = os.path.realpath(p.path)
+        if os.path.commonpath([root, real]) != root:
+            raise OutsideLandingZone(f"{p.path} resolves to {real}, outside the landing zone {root}")
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            return p
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and not self.allow_hard_links:
+            raise OutsideLandingZone(f"{p.path} is a hard link ({st.st_nlink} names; the others may lie "
+                                     "outside the landing zone)")
+        return p
+
+    def _landed(self, p: UPath) -> bool:
+        """Whether something is at `p`, a dangling link included (a link is judged, never skipped)."""
+        return os.path.lexists(p.path) if not _remote(p) else p.exists()
 
     def require(self) -> UPath:
         root = self.path()
@@ -106,8 +139,9 @@ class LandingZone(dg.ConfigurableResource):
         return shards
 
     def fetch(self, uri: str) -> Path:
-        """A local file for a landing-zone URI (remote objects are downloaded once)."""
-        return local_copy(UPath(uri, **self.storage_options), self.cache_dir)
+        """A local file for a landing-zone URI (remote objects are downloaded once); a local path
+        outside the zone is `OutsideLandingZone`."""
+        return local_copy(self.contained(UPath(uri, **self.storage_options)), self.cache_dir)
 
     def video_shard(self, key: str) -> Shard:
         self.require()
@@ -126,17 +160,19 @@ class LandingZone(dg.ConfigurableResource):
     # -- media ------------------------------------------------------------------------------------
 
     def video_file(self, video_id: str) -> UPath | None:
+        """`videos/<id>.<ext>`, or None; one that leaves the zone is `OutsideLandingZone`."""
         folder = self.path("videos")
         vid = safe_id(video_id)
         for ext in VIDEO_EXTENSIONS:
             p = folder / f"{vid}{ext}"
-            if p.exists():
-                return p
+            if self._landed(p):
+                return self.contained(p)
         return None
 
     def subtitle_file(self, video_id: str) -> UPath | None:
+        """`videos/<id>.en.vtt`, or None; one that leaves the zone is `OutsideLandingZone`."""
         p = self.path("videos") / f"{safe_id(video_id)}.en.vtt"
-        return p if p.exists() else None
+        return self.contained(p) if self._landed(p) else None
 
 
 def _info(p: UPath) -> dict[str, Any]:
@@ -146,9 +182,13 @@ def _info(p: UPath) -> dict[str, Any]:
         return {}
 
 
+def _remote(p: UPath) -> bool:
+    return p.protocol not in ("", "file", "local")
+
+
 def local_copy(p: UPath, cache_dir: str) -> Path:
     """A local file for `p` (remote objects are downloaded once into `cache_dir`)."""
-    if p.protocol in ("", "file", "local"):
+    if not _remote(p):
         return Path(p.path)
     dest = Path(cache_dir) / hashlib.sha256(str(p).encode()).hexdigest()[:16] / p.name
     if not dest.exists():

@@ -7,11 +7,19 @@ source of the offline method and its config), so a rerun or a resumed crash repe
 edited method never returns a stale answer; transport failures (429, 5xx, timeouts) retry with
 jittered exponential backoff, invalid answers are re-asked through instructor with the validation
 error.
+
+An endpoint's error can quote the request (a gateway that rejects a key may echo it), and an error
+becomes a stored row (`raw_qa.error`, a rejection's `detail`) and a log line. So every error is
+redacted of the secrets this process knows (the resource's `api_key` and the values of the
+environment variables that hold keys, tokens and passwords) before it is cut to length, so not
+even the start of a key survives.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -21,7 +29,7 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import BaseModel, Field, ValidationError
 
-from assets.kit.errors import describe_error
+from assets.kit.errors import MAX_OTHER_CHARS, describe_error
 from assets.kit.task import Task, TaskResult, TaskRun, canonical_json, sha256_text
 from resources.llm_cache import ResponseCache
 
@@ -29,6 +37,11 @@ FINGERPRINT_EXEMPT = "transport, retries and caching: they never change an answe
 OFFLINE_ERROR = "\x00offline-error:"  # a cached offline failure (never valid JSON, so never an answer)
 
 Backend = Literal["offline", "openai", "gemini"]
+REDACTED = "[redacted]"
+# environment variables whose values are secrets: the model keys (MMFOUNDRY_<ROLE>_API_KEY), storage
+# tokens (MMFOUNDRY_GCS_TOKEN) and the SDKs' own (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, ...)
+SECRET_ENV = re.compile(r"(_KEY$|SECRET|TOKEN|PASSWORD|CREDENTIAL)", re.IGNORECASE)
+MIN_SECRET_CHARS = 8  # shorter values ("anon", "1") are settings, and replacing them would garble text
 
 
 class TransientError(Exception):
@@ -62,9 +75,28 @@ def is_transient(e: BaseException) -> bool:
     return False
 
 
-def _describe(e: BaseException) -> str:
-    """The row's error: a validation error's count and first message in full (assets/kit/errors.py)."""
-    return describe_error(e)
+def secrets(api_key: str | None = None, environ: dict[str, str] | None = None) -> list[str]:
+    """The values no error may carry: `api_key` and every secret-named environment variable's,
+    longest first (a key that contains another is replaced whole)."""
+    env = os.environ if environ is None else environ
+    found = {v.strip() for k, v in env.items() if SECRET_ENV.search(k)} | {(api_key or "").strip()}
+    return sorted((v for v in found if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
+
+
+def redact(text: str, hidden: Sequence[str]) -> str:
+    for value in hidden:
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def describe_redacted(e: BaseException, hidden: Sequence[str] = ()) -> str:
+    """The row's error (assets/kit/errors.py): a validation error's count and first message in full,
+    another error's first line, redacted before it is cut to length."""
+    root = e.__cause__ if e.__cause__ is not None else e
+    if isinstance(root, ValidationError):
+        return redact(describe_error(root), hidden)
+    lines = redact(str(root).strip(), hidden).splitlines()
+    return f"{type(root).__name__}: {lines[0][:MAX_OTHER_CHARS] if lines else ''}"
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -118,10 +150,12 @@ class LLMResource(dg.ConfigurableResource):
 
         run = TaskRun(results=[], cache_hits=len(items) - len(todo))
         lock = threading.Lock()
+        hidden = secrets(self.api_key)
 
         def record(i: int, answer: tuple[BaseModel | None, str | None, int]) -> None:
             # each answer is cached the moment it exists: a run killed mid-step loses none
             value, error, calls = answer
+            error = None if error is None else redact(error, hidden)
             if value is not None and cache:
                 cache.put(keys[i], task.key, self.backend, model, prompts[i], value.model_dump_json())
             elif error is not None and cache and self.backend == "offline":
@@ -146,7 +180,7 @@ class LLMResource(dg.ConfigurableResource):
                 client.on("completion:kwargs",
                           lambda *a, **k: setattr(counter, "n", getattr(counter, "n", 0) + 1))
                 with ThreadPoolExecutor(max_workers=max(1, self.max_concurrency)) as pool:
-                    list(pool.map(lambda i: record(i, self._ask(client, task, items[i], counter)), todo))
+                    list(pool.map(lambda i: record(i, self._ask(client, task, items[i], counter, hidden)), todo))
         finally:
             if cache:
                 cache.close()
@@ -194,7 +228,7 @@ class LLMResource(dg.ConfigurableResource):
                 )
                 out.append((checked, None, 1))
             except ValidationError as e:
-                out.append((None, _describe(e), 1))
+                out.append((None, describe_redacted(e), 1))
         return out
 
     # -- remote -----------------------------------------------------------------------------------
@@ -220,12 +254,14 @@ class LLMResource(dg.ConfigurableResource):
             )
         raise ValueError(f"unknown LLM backend {self.backend!r}")
 
-    def _ask(self, client, task: Task, item: Any, counter) -> tuple[BaseModel | None, str | None, int]:
+    def _ask(self, client, task: Task, item: Any, counter, hidden: Sequence[str]
+             ) -> tuple[BaseModel | None, str | None, int]:
         counter.n = 0
-        value, error = self._ask_until_done(client, task, item)
+        value, error = self._ask_until_done(client, task, item, hidden)
         return value, error, counter.n
 
-    def _ask_until_done(self, client, task: Task, item: Any) -> tuple[BaseModel | None, str | None]:
+    def _ask_until_done(self, client, task: Task, item: Any, hidden: Sequence[str]
+                        ) -> tuple[BaseModel | None, str | None]:
         from instructor.core.exceptions import IncompleteOutputException
 
         messages = task.messages(item)
@@ -256,7 +292,7 @@ class LLMResource(dg.ConfigurableResource):
                     if fixed is not None:
                         messages, repaired = fixed, True
                         continue
-                return None, _describe(e)
+                return None, describe_redacted(e, hidden)
 
     def _backoff(self, attempt: int) -> float:
         import random

@@ -80,6 +80,11 @@ class VideoTools(dg.ConfigurableResource):
             raise VideoError(VideoError.UNDECODABLE, f"ffmpeg failed: {tail[0][:300]}") from e
 
 
+def _codec_name(ctx) -> str:
+    """The codec, not the decoder that reads it: AV1 is `av1` whether libdav1d or libaom decodes it."""
+    return getattr(ctx.codec, "canonical_name", None) or ctx.name
+
+
 def _rate(value) -> float | None:
     return float(value) if value else None
 
@@ -156,7 +161,7 @@ def probe(path: str | os.PathLike, verify: bool = True, decode_all: bool = False
             frame_count=frame_count,
             vfr=vfr,
             decoded_frames=decoded,
-            vcodec=ctx.name,
+            vcodec=_codec_name(ctx),
             acodec=audio,
             video_packets=packets,
             keyframes=keyframes,

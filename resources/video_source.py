@@ -5,7 +5,9 @@ Here a metadata row is resolved through an ordered list of places (the row's `vi
 to the landing zone or a full http(s)/s3/gs URI; then `videos/<video_id>.<ext>` in the landing zone;
 then, if enabled, yt-dlp on the row's `video_link`), the first that exists is copied to local disk
 (remote objects once, into a cache), and every way this can fail is a `VideoError` with a reason,
-so the screen records it for that id and goes on with the others.
+so the screen records it for that id and goes on with the others. A landed video or its sibling
+subtitle file that resolves outside the landing zone (a symlink, a hard link) is
+`outside_landing_zone`: the id is rejected rather than published with a file that is not the provider's.
 
 yt-dlp is an optional extra (`pip install .[ytdlp]`), untested here: no test may reach YouTube.
 """
@@ -21,6 +23,7 @@ import dagster as dg
 from pydantic import Field
 from upath import UPath
 
+from resources.containment import OUTSIDE, OutsideLandingZone
 from resources.landing import LandingZone, local_copy
 from resources.video import VideoError
 
@@ -56,18 +59,26 @@ class VideoSource(dg.ConfigurableResource):
         return out
 
     def fetch(self, video_id: str, video_path: str | None = None, video_link: str | None = None) -> Fetched:
+        try:
+            return self._fetch(video_id, video_path, video_link)
+        except OutsideLandingZone as e:
+            raise VideoError(OUTSIDE, str(e)) from e
+
+    def _fetch(self, video_id: str, video_path: str | None, video_link: str | None) -> Fetched:
         tried = []
         for uri in self.candidates(video_id, video_path):
             tried.append(str(uri))
             try:
                 if _remote(uri):
                     path = local_copy(uri, self.cache_dir)  # fsspec's exists() hides network errors
-                elif uri.exists():
-                    path = Path(uri.path)
+                elif os.path.lexists(uri.path):
+                    path = Path(self.landing.contained(uri).path)
                 else:
                     continue
             except FileNotFoundError:
                 continue
+            except OutsideLandingZone:
+                raise
             except Exception as e:  # network, permissions, credentials: this id only
                 raise VideoError(UNREACHABLE, f"{uri}: {type(e).__name__}: {e}") from e
             return Fetched(path, str(uri), self._subtitle(uri, video_id))
@@ -79,13 +90,15 @@ class VideoSource(dg.ConfigurableResource):
 
     def _subtitle(self, video: UPath, video_id: str) -> Path | None:
         sibling = video.with_name(video.name.rsplit(".", 1)[0] + ".en.vtt")
-        for vtt in (sibling, self.landing.subtitle_file(video_id)):
-            try:
-                if vtt is not None and vtt.exists():
-                    return local_copy(vtt, self.cache_dir) if _remote(vtt) else Path(vtt.path)
-            except OSError:
-                continue
-        return None
+        if not _remote(sibling) and os.path.lexists(sibling.path):
+            return Path(self.landing.contained(sibling).path)
+        try:
+            if _remote(sibling) and sibling.exists():
+                return local_copy(sibling, self.cache_dir)
+        except OSError:
+            pass
+        landed = self.landing.subtitle_file(video_id)
+        return None if landed is None else local_copy(landed, self.cache_dir)
 
     def _ytdlp(self, url: str) -> Fetched:
         try:

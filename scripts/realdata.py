@@ -3,7 +3,7 @@ same rows the tests in tests/realdata/ assert on. Expected values are what each 
 project publishes (its `.expect.json`); measured values are this project's.
 
 Usage: python -m scripts.realdata [--markdown] [--by-file] [KIND ...]
-(kinds: videos, shots, subtitles; default all). `--by-file` folds each file's checks into one row
+(kinds: videos, shots, subtitles, pdfs, qa_answerability, qa; default all). `--by-file` folds each file's checks into one row
 (how many pass, which fail); `--markdown` prints the tables as the README shows them.
 """
 
@@ -16,7 +16,7 @@ import time
 from scripts.demo import print_table
 from tests.realdata.rowtable import REALDATA
 
-KINDS = ("videos", "shots", "subtitles")
+KINDS = ("videos", "shots", "subtitles", "pdfs", "qa_answerability", "qa")
 SHOWN = 60  # characters of an expected or measured value in the table
 
 

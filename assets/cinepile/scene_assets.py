@@ -10,6 +10,7 @@ from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
 from assets.kit.metadata import preview, screen_counts
 from assets.kit.screening import kept
+from resources.containment import OutsideLandingZone
 from resources.landing import LandingZone
 from resources.storage import MediaStore
 
@@ -29,7 +30,10 @@ def _subtitles(media: MediaStore, landing: LandingZone):
                 return decode(media.local_path(row["subtitle_uri"]).read_bytes())[0]
             except OSError:
                 pass
-        found = landing.subtitle_file(row["video_id"]) if row.get("video_id") else None
+        try:
+            found = landing.subtitle_file(row["video_id"]) if row.get("video_id") else None
+        except OutsideLandingZone:  # a link out of the landing zone is never read: the clip has no subtitles
+            return None
         return decode(found.read_bytes())[0] if found is not None else None
     return read
 

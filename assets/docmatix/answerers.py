@@ -2,8 +2,9 @@
 
 The baseline is weak on purpose, like DocVQA's text-only baselines: it picks the page line sharing
 the most words with the question and answers with what that line says beyond the question's words
-(the value after a `key:`, or "Yes"/"No" by word coverage for yes/no questions). It bounds from below
-what a model that actually reads the page should beat.
+(the value after a `key:`, or "Yes"/"No" by word coverage for yes/no questions; a Korean question is
+read without its template words and particles and answered 예/아니요). It bounds from below what a
+model that actually reads the page should beat.
 
 The VLM adapter sends the page image as a PNG data URI with the question, through the `vlm` resource.
 """
@@ -17,13 +18,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assets.docmatix.question_forms import STOPWORDS, YES_NO_QUESTION
+from assets.docmatix.question_forms import STOPWORDS, is_yes_no, language, without_korean_template
 from assets.kit.fingerprint import source_fingerprint
 from assets.kit.provenance import model_entry
 from assets.kit.task import Task
 
 BASELINE = "extractive_baseline"
-BASELINE_VERSION = "1"
+BASELINE_VERSION = "2"
 _WORD = re.compile(r"[\w.,/-]*\w")
 _GENERIC = frozenset([
     "value", "table", "document", "page", "fill", "blank", "heading", "section", "called", "give",
@@ -32,7 +33,8 @@ _GENERIC = frozenset([
 
 
 def _terms(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w not in _GENERIC]
+    """Content words; Korean words less their particles (and, in a question, its template words)."""
+    return [w for w in _WORD.findall(without_korean_template(text)) if w not in STOPWORDS and w not in _GENERIC]
 
 
 def extractive_answer(question: str, page_text: str) -> str:
@@ -42,13 +44,14 @@ def extractive_answer(question: str, page_text: str) -> str:
         return ""
     overlap = [len(q_terms & set(_terms(ln))) for ln in lines]
     best = lines[max(range(len(lines)), key=lambda i: (overlap[i], -i))]
-    if YES_NO_QUESTION.match(question):
+    if is_yes_no(question):
         covered = len(q_terms & set(_terms(best))) / max(1, len(q_terms))
-        return "Yes" if covered >= 0.8 else "No"
+        yes, no = ("예", "아니요") if language([question]) == "ko" else ("Yes", "No")
+        return yes if covered >= 0.8 else no
     key, sep, value = best.partition(": ")
     if sep and q_terms & set(_terms(key)):
         return value.strip()
-    rest = [w for w in best.split() if w.lower().strip(".,:;") not in q_terms]
+    rest = [w for w in best.split() if not set(_terms(w.strip(".,:;"))) & q_terms]
     return " ".join(rest) or best
 
 

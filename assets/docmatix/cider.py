@@ -7,8 +7,8 @@ weights are clipped at the reference's, the clipped dot product is divided by bo
 by the Gaussian length penalty exp(-(len_c - len_r)^2 / (2 * 6^2)). The four n-gram scores are
 averaged, averaged over the references, and multiplied by 10; the set's score is the mean.
 
-Text is lower-cased and split on whitespace with punctuation stripped from token ends (the
-coco-caption PTB tokenizer drops punctuation tokens and keeps "1,234.50" whole).
+Text is tokenised as coco-caption tokenises it (`ptb_tokens`: Penn Treebank tokens, lower-cased,
+punctuation tokens dropped, "$", "%", "'s" kept, "1,234.50" whole).
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from assets.docmatix.ptb_tokens import ptb_tokenize
+
 N = 4
 SIGMA = 6.0
-_PUNCT = "\"'`.,;:!?()[]{}-"
 
 
 def tokenize(text: str) -> list[str]:
-    return [t for t in (w.strip(_PUNCT) for w in text.lower().split()) if t]
+    return ptb_tokenize(text)
 
 
 def ngram_counts(tokens: Sequence[str], n: int = N) -> Counter:

@@ -12,10 +12,12 @@ from typing import Any
 
 import polars as pl
 
+from assets.docmatix.held_out import TEST_ITEMS
 from assets.docmatix.metrics import ANLS_THRESHOLD
 from assets.docmatix.qa_filters import QAFilterRules
+from assets.docmatix.question_forms import KOREAN_AT
 from assets.docmatix.reading import DocumentRules
-from assets.docmatix.release import SPLIT_SALT, TEST_FRACTION, TEST_ITEMS
+from assets.docmatix.release import SPLIT_SALT, TEST_FRACTION, document_language
 from assets.docmatix.rendering import DPI, MAX_SIDE
 from assets.kit.markdown import markdown_table
 from assets.kit.screening import RuleSet
@@ -57,6 +59,13 @@ def _split_table(release: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _language_table(release: pl.DataFrame) -> pl.DataFrame:
+    """Documents per language (read from their pairs, as the split reads it) and split."""
+    langs = [document_language(t) for t in release["texts"].to_list()]
+    return (release.select("split").with_columns(pl.Series("language", langs, dtype=pl.String))
+            .group_by("language", "split").len("documents").sort("language", "split", descending=[False, True]))
+
+
 LIMITATIONS = (
     "Licences are not tracked per document: each document keeps the licence of its PDFA source.",
     "Questions are written from the text layer; charts and figures without text get no questions.",
@@ -75,6 +84,7 @@ def card_data(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFrame,
         "qa_pairs": int(release["texts"].list.len().sum() or 0),
         "images": int(release["images"].list.len().sum() or 0),
         "splits": _split_table(release).to_dicts(),
+        "languages": _language_table(release).to_dicts(),
         "split_rule": {"salt": SPLIT_SALT, "test_fraction": TEST_FRACTION, "eval_items": TEST_ITEMS},
         "models": model_table(release).to_dicts(),
         "prompt_variants": list(variants),
@@ -100,11 +110,12 @@ def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFra
     splits = _split_table(release)
     models = model_table(release)
     total_qa = int(release["texts"].list.len().sum() or 0)
+    languages = _language_table(release)
     return "\n".join([
         "---",
         "license: other  # each document keeps the licence of its PDFA source",
         "task_categories: [visual-question-answering]",
-        "language: [en]",
+        f"language: [{', '.join(sorted(set(languages['language'])) or ['en'])}]",
         "---",
         "# Docmatix-style document Q/A (mmfoundry)",
         "",
@@ -128,10 +139,15 @@ def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFra
         "",
         markdown_table(splits),
         "",
+        f"Documents by language (Hangul in at least {KOREAN_AT:.0%} of the letters of their pairs is Korean):",
+        "",
+        markdown_table(languages),
+        "",
         f"A document is in `test` when sha256('{SPLIT_SALT}:' + key) falls in the first "
         f"{TEST_FRACTION:.0%} of the hash range, so train and test share no document and a document's "
-        f"split never changes as shards are added. The zero-shot DocVQA evaluation uses the first "
-        f"{TEST_ITEMS} test pairs (or all, if fewer) in hash order.",
+        f"split never changes as shards are added; when that sends none of a language's documents (two or "
+        f"more) to test, its lowest-hash one goes there, so each language is evaluated. The zero-shot "
+        f"DocVQA evaluation uses the first {TEST_ITEMS} test pairs (or all, if fewer) in hash order.",
         "",
         "## How it was made",
         "",
@@ -144,7 +160,9 @@ def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFra
         markdown_table(models, max_rows=20),
         "",
         f"- Images: {DPI} dpi, longest side at most {MAX_SIDE} px, PNG.",
-        "- Filtering: the default profile (answers grounded in the page, one copy of a repeated question "
+        "- Filtering: the default profile (answers grounded in the page, pairs answerable from the page: "
+        "the answer printed there, the question's words around it and nowhere better, template slots that "
+        "are real headers or keys; one copy of a repeated question "
         "per document, sane lengths, Docmatix's regexes without their false hits on decimals, URLs and "
         f"printed text), with the rules {_rules_text(screens['filtered_qa'])}. Pairs removed per rule (a "
         "pair can fail several):",
@@ -166,9 +184,12 @@ def dataset_card(release: pl.DataFrame, removal: pl.DataFrame, forms: pl.DataFra
         "",
         "## Evaluation",
         "",
-        f"See `docvqa_evaluation`: ANLS (threshold {ANLS_THRESHOLD}), exact match, BLEU, CIDEr-D and "
-        "LAVE per model adapter. Without a judge model the LAVE column is `lave_proxy`, a rubric proxy "
-        "(normalised match, ANLS and embedding similarity mapped to 1-3), not LAVE.",
+        f"See `docvqa_evaluation`: ANLS (threshold {ANLS_THRESHOLD}), exact match, BLEU and CIDEr-D (on "
+        "coco-caption's PTB tokens) and LAVE (its prompt, references and yes/no rule) per model adapter. "
+        "The test questions (`docvqa_test_split`) are drawn only from test pairs that pass the "
+        "answerability rules again on their page; its metadata says how many were checked and why any "
+        "were left out. Without a judge model the LAVE column is `lave_proxy`, a rule-based stand-in "
+        "following LAVE's rubric (split references give 2, synonyms and broader terms count), not LAVE.",
         "",
         "## Known limitations",
         "",

@@ -5,11 +5,12 @@ from assets.docmatix.conversation_assets import grounding_pairs, page_dialogues
 from assets.docmatix.document_assets import documents
 from assets.docmatix.evaluation_assets import docvqa_evaluation
 from assets.docmatix.filter_assets import filtered_qa
+from assets.docmatix.held_out_assets import docvqa_test_split
 from assets.docmatix.judgment_assets import docvqa_judgments
 from assets.docmatix.page_assets import page_images
 from assets.docmatix.prediction_assets import docvqa_predictions
 from assets.docmatix.qa_assets import raw_qa
-from assets.docmatix.release_assets import docmatix_dataset, docvqa_test_split
+from assets.docmatix.release_assets import docmatix_dataset
 
 ASSETS = [
     documents,

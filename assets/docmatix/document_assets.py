@@ -8,7 +8,7 @@ import polars as pl
 from upath import UPath
 
 from assets.docmatix.pdfa import webdataset_samples
-from assets.docmatix.reading import DocumentRules, read_document
+from assets.docmatix.reading import DocumentRules, Reading, read_document
 from assets.kit.asset_kit import kit_asset, rule_config, rules_from, versioned
 from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
 from assets.kit.identity import record_id, source_key
@@ -16,6 +16,7 @@ from assets.kit.metadata import preview, screen_counts
 from assets.kit.partitions import document_shards
 from assets.kit.provenance import declare
 from assets.kit.screening import screen
+from resources.containment import OutsideLandingZone
 from resources.landing import LandingZone
 from resources.storage import MediaStore
 
@@ -24,8 +25,10 @@ DOCUMENT_SCHEMA = {
     "source_uri": pl.String, "sidecar_uri": pl.String, "duplicate_key": pl.Boolean, "sha256": pl.String,
     "bytes": pl.Int64, "pdf_uri": pl.String, "pages": pl.Int32, "open_status": pl.String,
     "open_detail": pl.String, "text_source": pl.String, "sidecar_issue": pl.String, "lines": pl.Int32,
-    "words": pl.Int32, "text_chars": pl.Int32, "layout": pl.String,
+    "words": pl.Int32, "text_chars": pl.Int32, "text_status": pl.String, "ocr_pages": pl.Int32,
+    "ocr_seconds": pl.Float64, "page_text": pl.String, "layout": pl.String,
 }
+VOLATILE = ("ocr_seconds",)  # what OCR cost, not what it read: left out of the data version
 SOURCE_NAMESPACE = "pdf"
 
 
@@ -36,6 +39,7 @@ class Source:
     pdf: bytes
     sidecar: bytes | None
     sidecar_uri: str | None
+    refused: tuple[str, str] | None = None  # (reason, detail): never read, e.g. a link out of the landing zone
 
 
 def shard_sources(landing: LandingZone, folder_uri: str, stray: list[str]) -> Iterator[Source]:
@@ -52,8 +56,11 @@ def shard_sources(landing: LandingZone, folder_uri: str, stray: list[str]) -> It
         ext = ext.lower()
         if ext == "pdf":
             side = f"{stem}.json" if f"{stem}.json" in names else None
-            yield Source(stem, str(folder / name), read(name), read(side) if side else None,
-                         str(folder / side) if side else None)
+            side_uri = str(folder / side) if side else None
+            try:
+                yield Source(stem, str(folder / name), read(name), read(side) if side else None, side_uri)
+            except OutsideLandingZone as e:
+                yield Source(stem, str(folder / name), b"", None, side_uri, refused=(e.reason, str(e)))
         elif ext == "tar":
             yield from _tar_sources(landing, str(folder / name), stray)
         elif not (ext == "json" and f"{stem}.pdf" in names):
@@ -61,14 +68,18 @@ def shard_sources(landing: LandingZone, folder_uri: str, stray: list[str]) -> It
 
 
 def _tar_sources(landing: LandingZone, uri: str, stray: list[str]) -> Iterator[Source]:
+    refused: list[tuple[str, str, str]] = []
     with landing.fetch(uri).open("rb") as f:
-        for key, sample in webdataset_samples(f):
+        for key, sample in webdataset_samples(f, refused):
             if "pdf" not in sample:
                 stray += [f"{uri}#{key}.{ext}" for ext in sample]
                 continue
             side = sample.get("json")
             yield Source(key.rsplit("/", 1)[-1], f"{uri}#{key}.pdf", sample["pdf"], side,
                          f"{uri}#{key}.json" if side is not None else None)
+    for name, reason, detail in refused:  # a link member, or one that leaves the tar: a row, never read
+        yield Source(name.rsplit("/", 1)[-1].rsplit(".", 1)[0], f"{uri}#{name}", b"", None, None,
+                     refused=(reason, detail))
 
 
 def document_record_id(shard: str, key: str, occurrence: int = 1) -> str:
@@ -85,10 +96,12 @@ def document_rows(sources: Iterable[Source], shard: str, media: MediaStore,
     `source_key` is `pdf:<sha256 of the file>`: the content, not the PDFA key, is what makes two
     landings the same document (a key is only unique inside one PDFA numbering; identical bytes give
     identical pages and questions, whatever they are called)."""
+    rules = rules or DocumentRules()
     rows, seen = [], {}
     for src in sources:
         n = seen[src.key] = seen.get(src.key, 0) + 1
-        reading = read_document(src.pdf, src.sidecar)
+        reading = (Reading(open_error=src.refused[0], open_detail=src.refused[1]) if src.refused
+                   else read_document(src.pdf, src.sidecar, rules, rules.max_pages))
         ref = media.put_bytes(src.pdf, ".pdf")
         rows.append({
             "record_id": document_record_id(shard, src.key, n), "source_key": source_key(SOURCE_NAMESPACE, ref.sha256),
@@ -97,10 +110,12 @@ def document_rows(sources: Iterable[Source], shard: str, media: MediaStore,
             "pages": reading.pages, "open_status": reading.open_status, "open_detail": reading.open_detail,
             "text_source": reading.text_source, "sidecar_issue": reading.sidecar_issue,
             "lines": reading.lines, "words": reading.words, "text_chars": reading.text_chars,
-            "layout": reading.layout_json(),
+            "text_status": reading.text_status, "ocr_pages": reading.ocr_pages,
+            "ocr_seconds": None if reading.open_error else round(reading.ocr_seconds, 3),
+            "page_text": reading.page_text_json(), "layout": reading.layout_json(),
         })
     df = declare(pl.DataFrame(rows, schema=DOCUMENT_SCHEMA))  # a landed source row: no parents, no model
-    return screen(df, (rules or DocumentRules()).rules())
+    return screen(df, rules.rules())
 
 
 DocumentsConfig = rule_config(DocumentRules, "DocumentsConfig")
@@ -117,8 +132,12 @@ DocumentsConfig = rule_config(DocumentRules, "DocumentsConfig")
         "Every PDF of one PDFA shard (loose files or webdataset tars), one row each: its lines and "
         "words with [x, y, w, h] boxes in 0-1 (PDFA's layout, from the PDFA JSON when there is one, "
         "else the PDF's text layer via pypdfium2), the PDF stored by content, what was measured "
-        "(open status, pages, characters of text) and the verdict on it. Docmatix skips long PDFs "
-        "before generation; encrypted, unreadable and text-less PDFs cannot give grounded questions. "
+        "(open status, pages, characters of text) and the verdict on it. Every page's text passes a "
+        "gate against its rendered image (unprintable or symbol characters, (cid:N) codes, text not "
+        "drawn, ink without text): such pages are OCR'd with Tesseract and keep the OCR text, their own "
+        "text when the OCR agrees, or nothing (`page_text` says which, per page, and why). Docmatix "
+        "skips long PDFs before generation; encrypted, unreadable, garbled and text-less PDFs cannot "
+        "give grounded questions. "
         "`record_id` is shard-qualified (`pdf:<shard>:<key>`); `source_key` (`pdf:<sha256>`) is "
         "shared by every landing of the same file."
     ),
@@ -136,12 +155,15 @@ def documents(context: dg.AssetExecutionContext, config: DocumentsConfig, landin
             **screen_counts(df),
             "pages_kept": int(df.filter("kept")["pages"].sum() or 0),
             "text_source": dg.MetadataValue.json({str(k): int(n) for k, n in sources_by.iter_rows()}),
+            "ocr_pages": int(df["ocr_pages"].sum() or 0),
+            "ocr_seconds": round(float(df["ocr_seconds"].sum() or 0), 2),
             "sidecar_issues": int(df["sidecar_issue"].is_not_null().sum()),
             "files_not_documents": dg.MetadataValue.json(stray),
             "preview": preview(df, ["record_id", "pages", "text_source", "lines", "words", "kept",
                                     "reason", "detail"]),
         },
         rules=rules,
+        volatile=VOLATILE,
     )
     yield from screen_check_results(df, n_inputs=df.height)
     yield provenance_result(df)

@@ -23,10 +23,13 @@ FilteredQAConfig = rule_config(QAFilterRules, "FilteredQAConfig")
         "Every raw pair judged by two profiles. `compat`: Docmatix's regexes ({...}, [...], <...>, "
         "IPv4, \\w+\\.\\w+, blank line, 'unanswerable', leftover Q#:/A#:), each rule reported on its "
         "own. Default (`kept`): the same intent without rejecting decimals, URLs or text the page "
-        "prints, plus an answer grounded in the page (fuzzy match), one copy of a repeated question "
-        "per document, and sane lengths. What each rule reads is stored beside the verdict (word and "
-        "character counts, `grounding`, the unprinted token, `repeat_of`), with the page each pair "
-        "was found on."
+        "prints, plus an answer grounded in the page (fuzzy match), a pair answerable from its page "
+        "(the answer printed there, OCR-tolerant; the question's words around it and nowhere better; "
+        "template slots that are real headers or keys, not values, line numbers or page numbers), one "
+        "copy of a repeated question per document, and sane lengths. What each rule reads is stored "
+        "beside the verdict (word and character counts, `grounding`, `answer_match`, "
+        "`context_support`, `context_margin`, the slot problem, the unprinted token, `repeat_of`), "
+        "with the page each pair was found on; `removal_by_rule` sets each rule beside Docmatix's."
     ),
 )
 def filtered_qa(context: dg.AssetExecutionContext, config: FilteredQAConfig, raw_qa: pl.DataFrame,

@@ -46,10 +46,11 @@ def judgment_rows(preds: pl.DataFrame, items: list[dict], run: TaskRun) -> pl.Da
     check_specs=(unique_ids_spec, provenance_spec),
     description=(
         "A LAVE rating (1-3, rationale then 'So rating=N') of every prediction by the `judge` "
-        "resource, after dropping rare references; unparseable ratings count as 2, score = (r-1)/2. "
-        "With the offline judge the rows are a rubric proxy (normalised match, ANLS, embedding "
-        "similarity) and are labelled `lave_proxy`, not LAVE. The prediction in `parent_ids`, the "
-        "judge in `models` (role `judge`)."
+        "resource with LAVE's prompt: rare references dropped, the rest sorted with their duplicates, "
+        "the yes/no rule, demos in LAVE's format; unparseable ratings count as 2, score = (r-1)/2. "
+        "With the offline judge the rows are a rule-based proxy of LAVE's rubric (split references "
+        "give 2, synonyms and broader terms count, embedding similarity for paraphrases) labelled "
+        "`lave_proxy`, not LAVE. The prediction in `parent_ids`, the judge in `models` (role `judge`)."
     ),
 )
 def docvqa_judgments(context: dg.AssetExecutionContext, docvqa_predictions: pl.DataFrame,

@@ -2,8 +2,9 @@
 
 Answers are compared after lower-casing and collapsing whitespace (RECIPES section 4). ANLS is the
 DocVQA definition: NL = Levenshtein(a, o) / max(|a|, |o|), s = 1 - NL when NL < 0.5 else 0, the best
-over the references, the mean over questions. BLEU is sacrebleu's corpus BLEU (13a tokens, exp
-smoothing) over all references of each question, reported in 0-1.
+over the references, the mean over questions. BLEU is sacrebleu's corpus BLEU (exp smoothing) over
+all references of each question, reported in 0-1, on the Penn Treebank tokens coco-caption gives
+its caption metrics (`ptb_tokens`; sacrebleu's own tokenizer is switched off).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
+
+from assets.docmatix.ptb_tokens import ptb_tokenize
 
 ANLS_THRESHOLD = 0.5
 
@@ -58,6 +61,10 @@ def bleu(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> flo
     if not predictions:
         return 0.0
     width = max(len(r) for r in references)
-    streams = [[normalise_answer(r[i]) if i < len(r) else None for r in references] for i in range(width)]
-    hyps = [normalise_answer(p) for p in predictions]
-    return sacrebleu.corpus_bleu(hyps, streams).score / 100
+    streams = [[_ptb(r[i]) if i < len(r) else None for r in references] for i in range(width)]
+    hyps = [_ptb(p) for p in predictions]
+    return sacrebleu.corpus_bleu(hyps, streams, tokenize="none").score / 100
+
+
+def _ptb(text: str) -> str:
+    return " ".join(ptb_tokenize(text))

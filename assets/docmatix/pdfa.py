@@ -13,6 +13,8 @@ import tarfile
 from collections.abc import Iterator
 from typing import IO, Any
 
+from resources.containment import OUTSIDE
+
 Box = list[float]
 Page = dict[str, Any]
 
@@ -126,13 +128,31 @@ def webdataset_key(member_name: str) -> tuple[str, str]:
     return (f"{folder}/{stem}" if folder else stem), (ext.lower() if dot else "")
 
 
-def webdataset_samples(fileobj: IO[bytes]) -> Iterator[tuple[str, dict[str, bytes]]]:
+def member_problem(member: tarfile.TarInfo) -> str | None:
+    """Why a tar member is not a landed file (`outside_landing_zone`: a symlink or hard link, whose
+    content is elsewhere, or a name that climbs out of the tar: absolute or with `..`), else None."""
+    name = member.name.replace("\\", "/")
+    if member.issym() or member.islnk():
+        return f"a {'symlink' if member.issym() else 'hard link'} to {member.linkname!r}"
+    if name.startswith("/") or ".." in name.split("/"):
+        return f"the name {member.name!r} leaves the tar"
+    return None
+
+
+def webdataset_samples(fileobj: IO[bytes], rejected: list[tuple[str, str, str]] | None = None
+                       ) -> Iterator[tuple[str, dict[str, bytes]]]:
     """(key, {extension: bytes}) per sample of a webdataset tar, streamed: members of one sample are
-    consecutive, so memory holds one sample at a time however large the tar."""
+    consecutive, so memory holds one sample at a time however large the tar. Members that are links
+    or leave the tar are never read: each is appended to `rejected` as (name, reason, detail)."""
     key: str | None = None
     sample: dict[str, bytes] = {}
     with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
         for member in tar:
+            problem = member_problem(member)
+            if problem is not None:
+                if rejected is not None:
+                    rejected.append((member.name, OUTSIDE, problem))
+                continue
             if not member.isfile():
                 continue
             k, ext = webdataset_key(member.name)

@@ -4,8 +4,10 @@
 reported on its own, so its cost is visible (`\\w+\\.\\w+` alone removes every decimal amount, URL and
 e-mail address). The default profile keeps those rules' intent without their accidents: a bracket,
 IPv4 or dotted token counts only when the page does not print it and it is not a decimal, URL or
-e-mail. It adds what Docmatix lacked: the answer must be grounded in the page text (fuzzy match), a
-question asked twice of one document is kept once, and absurd lengths are rejected.
+e-mail. It adds what Docmatix lacked: the answer must be grounded in the page text (fuzzy match), the
+pair must be answerable from the page (`answerability`: the answer printed there, the question's
+words around it and nowhere better, template slots that are real keys), a question asked twice of
+one document is kept once, and absurd lengths are rejected.
 
 The default profile is a screen in two steps: `measure` stores what each rule reads (word and
 character counts, the grounding score, the unprinted token found, the earlier copy of a repeated
@@ -25,7 +27,8 @@ import polars as pl
 from pydantic import Field
 from rapidfuzz import fuzz
 
-from assets.docmatix.question_forms import STOPWORDS, question_form
+from assets.docmatix.answerability import PRINTED, PageLayout, assess, without_korean_template
+from assets.docmatix.question_forms import STOPWORDS, YES_NO_ANSWERS, question_form
 from assets.kit.provenance import declare
 from assets.kit.screening import Rule, RuleSet, screen
 
@@ -43,8 +46,8 @@ COMPAT_RULES = tuple(COMPAT_PATTERNS)
 
 _EXEMPT = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d,]*\.\d+")
 _BRACKETS = re.compile(r"\{.*?\}|\[.*?\]|<.*?>", re.S)
-_WORD = re.compile(r"\w+")
-YES_NO = {"yes", "no"}
+_WORD = re.compile(r"[\uac00-\ud7a3]|[^\W\uac00-\ud7a3]+")  # a Hangul syllable is a word: particles glue on
+YES_NO = YES_NO_ANSWERS
 
 
 def normalise(text: str) -> str:
@@ -65,19 +68,24 @@ def token_recall(text: str, page_tokens: set[str]) -> float:
 
 @dataclass(frozen=True)
 class PageIndex:
-    """A document's pages prepared once for grounding many answers."""
+    """A document's pages prepared once for grounding many answers: their text, their words and
+    their layout (lines with boxes when the page is given in PDFA's layout, else text lines)."""
 
     texts: tuple[str, ...]
     tokens: tuple[frozenset[str], ...]
+    layouts: tuple[PageLayout, ...]
 
     @classmethod
-    def of(cls, pages: Sequence[str]) -> PageIndex:
-        return cls(tuple(normalise(p) for p in pages), tuple(frozenset(_tokens(p)) for p in pages))
+    def of(cls, pages: Sequence[str | dict]) -> PageIndex:
+        layouts = tuple(PageLayout.of_page(p) if isinstance(p, dict) else PageLayout(p.splitlines()) for p in pages)
+        texts = ["\n".join(lay.lines) for lay in layouts]
+        return cls(tuple(normalise(t) for t in texts), tuple(frozenset(_tokens(t)) for t in texts), layouts)
 
     def grounding(self, question: str, answer: str) -> tuple[float, int | None]:
         """(score in 0-1, best page): the better of fuzzy substring match and content-word recall.
-        A yes/no answer is judged by its question, which must be about this document."""
-        probe = question if normalise(answer).strip(".!") in YES_NO else answer
+        A yes/no answer is judged by its question (less its Korean template words), which must be
+        about this document."""
+        probe = without_korean_template(question) if normalise(answer).strip(".!") in YES_NO else answer
         text = normalise(probe)
         best, page = 0.0, None
         for i, (page_text, tokens) in enumerate(zip(self.texts, self.tokens, strict=True)):
@@ -110,6 +118,13 @@ class QAFilterRules(RuleSet):
     max_answer_words: int = Field(80, ge=1, description="An answer longer than this is a summary, not a span.")
     grounded_at: float = Field(0.8, ge=0.0, le=1.0, description="Fuzzy match / content-word recall of the "
                                                                 "answer on its best page.")
+    answer_found_at: float = Field(PRINTED, ge=0.0, le=1.0, description="The answer printed on the page as a run of "
+                                   "tokens (numbers and short words exact, longer words OCR-tolerant), or for "
+                                   "yes/no the question's statement located there.")
+    context_found_at: float = Field(0.5, ge=0.0, le=1.0, description="Share of the question's content words "
+                                    "printed around the answer (its line, row, column header, paragraph).")
+    min_context_margin: float = Field(0.0, ge=-1.0, le=1.0, description="Support at the answer minus the best "
+                                      "support at a place without it: below this the question points elsewhere.")
 
     def rules(self) -> list[Rule]:
         return [
@@ -120,14 +135,38 @@ class QAFilterRules(RuleSet):
             Rule(reason="template_brackets", column="unprinted_brackets", op="is_null"),
             Rule(reason="ipv4", column="unprinted_ipv4", op="is_null"),
             Rule(reason="dotted_token", column="unprinted_dotted", op="is_null"),
+            Rule(reason="empty_slot", column="empty_slot", op="is_null"),
+            Rule(reason="slot_not_a_key", column="slot_not_a_key", op="is_null"),
+            Rule(reason="row_label_not_a_row", column="row_label_problem", op="is_null"),
+            Rule(reason="answer_not_text", column="answer_not_text", op="is_null"),
+            Rule(reason="answer_echoes_question", column="answer_echoes_question", op="is_false"),
             Rule(reason="question_too_short", column="question_words", op="ge", threshold=self.min_question_words),
             Rule(reason="question_too_long", column="question_words", op="le", threshold=self.max_question_words),
             Rule(reason="answer_too_short", column="answer_chars", op="ge", threshold=self.min_answer_chars),
             Rule(reason="answer_too_long", column="answer_chars", op="le", threshold=self.max_answer_chars),
             Rule(reason="answer_too_wordy", column="answer_words", op="le", threshold=self.max_answer_words),
             Rule(reason="ungrounded_answer", column="grounding", op="ge", threshold=self.grounded_at),
+            Rule(reason="answer_not_on_page", column="answer_match", op="ge", threshold=self.answer_found_at),
+            Rule(reason="question_does_not_locate_answer", column="context_support", op="ge",
+                 threshold=self.context_found_at),
+            Rule(reason="question_points_elsewhere", column="context_margin", op="ge",
+                 threshold=self.min_context_margin),
             Rule(reason="duplicate_question", column="repeat_of", op="is_null"),
         ]
+
+
+# the rules that ask whether the page answers the pair (not how it is worded or how long it is)
+ANSWERABILITY_REASONS = ("empty_slot", "slot_not_a_key", "row_label_not_a_row", "answer_not_text",
+                         "answer_echoes_question", "answer_not_on_page", "question_does_not_locate_answer",
+                         "question_points_elsewhere")
+
+
+def answerability_failures(question: str, answer: str, pages: PageIndex,
+                           rules: QAFilterRules | None = None) -> tuple[str, ...]:
+    """The answerability rules a pair fails on its document's pages, in rule order."""
+    row = measure(question, answer, pages, {})
+    return tuple(r.reason for r in (rules or QAFilterRules()).rules()
+                 if r.reason in ANSWERABILITY_REASONS and not r.passes(row[r.column]))
 
 
 def default_reasons(rules: QAFilterRules | None = None) -> tuple[str, ...]:
@@ -140,6 +179,9 @@ MEASURES = {
     "unprinted_brackets": pl.String, "unprinted_ipv4": pl.String, "unprinted_dotted": pl.String,
     "question_words": pl.Int32, "answer_chars": pl.Int32, "answer_words": pl.Int32, "grounding": pl.Float64,
     "page": pl.Int32, "repeat_of": pl.String,
+    "answer_match": pl.Float64, "context_support": pl.Float64, "context_margin": pl.Float64,
+    "empty_slot": pl.String, "slot_not_a_key": pl.String, "row_label_problem": pl.String,
+    "answer_not_text": pl.String, "answer_echoes_question": pl.Boolean,
 }
 
 
@@ -158,6 +200,7 @@ def measure(question: str | None, answer: str | None, pages: PageIndex,
     repeat_of = seen.get(key)
     if repeat_of is None:
         seen[key] = pair_id if pair_id is not None else key
+    answerable = assess(question, answer, pages.layouts)
     return {
         "has_blank_line": "blank_line" in compat,
         "says_unanswerable": "unanswerable" in compat,
@@ -169,8 +212,16 @@ def measure(question: str | None, answer: str | None, pages: PageIndex,
         "answer_chars": len(answer.strip()),
         "answer_words": len(answer.split()),
         "grounding": grounding,
-        "page": page,
+        "page": answerable.page if answerable.page is not None else page,
         "repeat_of": repeat_of,
+        "answer_match": answerable.answer_match,
+        "context_support": answerable.context_support,
+        "context_margin": answerable.context_margin,
+        "empty_slot": answerable.empty_slot,
+        "slot_not_a_key": answerable.slot_not_a_key,
+        "row_label_problem": answerable.row_label_problem,
+        "answer_not_text": answerable.answer_not_text,
+        "answer_echoes_question": answerable.answer_echoes_question,
     }
 
 
@@ -207,8 +258,7 @@ def verdicts(raw: pl.DataFrame, documents: pl.DataFrame, rules: QAFilterRules | 
     (it *is* that record; the document is in `raw_qa`'s `parent_ids` and in `document_id`) and keeps
     the `models` entry of the call that wrote it."""
     rules = rules or QAFilterRules()
-    pages = {r["record_id"]: PageIndex.of(["\n".join(p["lines"]["text"]) for p in
-                                           json.loads(r["layout"])["pages"]])
+    pages = {r["record_id"]: PageIndex.of(json.loads(r["layout"])["pages"])
              for r in documents.filter(pl.col("layout").is_not_null()).iter_rows(named=True)}
     if "error" not in raw.columns:
         raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias("error"))

@@ -5,7 +5,15 @@ label/value pairs on one baseline, table cells with their row and column headers
 tallest line) and numbered headings, dates and amounts inside sentences (as fill-in-the-blank), and
 one summary question per document. Yes/no questions pair a key with its own value or with another
 key's value. The prompt variant of the document orders the question types, as the five prompts steer
-a model; about four pairs are taken per page.
+a model; about four pairs are taken per page. A Korean page (mostly Hangul) is asked in Korean, with
+the particles its words take (은/는, 을/를) and 예/아니요 for yes/no; its keys, dates (2024년 5월
+17일) and amounts (3,131,000원) are read as an English page's are.
+
+Only what a reader of the page image can answer is asked: invisible lines (no box area) are skipped,
+a table's header cells must be headers (text printed once, not values or sentence fragments) and
+its row labels must name one row (not line numbers), keys must be labels, a title must be words at
+the top of the page, and a numbered line is a heading only when it stands alone. The same tests
+(`answerability`) judge every generator's pairs in `filtered_qa`.
 """
 
 from __future__ import annotations
@@ -15,22 +23,36 @@ import re
 from dataclasses import dataclass
 from statistics import median
 
+from assets.docmatix.answerability import (
+    TOP_OF_PAGE,
+    continues,
+    is_fragment,
+    printed_lines,
+    row_label_problem,
+    slot_problem,
+    title_problem,
+    value_like,
+)
 from assets.docmatix.pdfa import Page
 from assets.docmatix.qa_prompts import QA_PER_PAGE, VARIANTS
+from assets.docmatix.question_forms import HANGUL, language
 
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December")
 DATE = re.compile(
     rf"\b\d{{1,2}} (?:{MONTHS}) \d{{4}}\b|\b(?:{MONTHS}) \d{{4}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{4}}\b"
-    r"|\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}년 ?\d{1,2}월(?: ?\d{1,2}일)?|\b(?:19|20)\d{2}\b"
 )
+# an amount ends where its digits do: a unit glued to it (3,131,000원) is part of it, never a cut
 AMOUNT = re.compile(
-    r"(?:[£€$] ?)?\b\d+(?:\.\d+)? ?(?:euros?|GBP|EUR|USD|units|hours|days|minutes|kilometres|km|%)"
-    r"|(?:[£€$] ?)?\b\d{1,3}(?:,\d{3})+(?:\.\d+)?\b|(?:[£€$] ?)?\b\d+\.\d+\b"
+    r"(?:[£€$₩] ?)?\b\d+(?:\.\d+)? ?(?:euros?|GBP|EUR|USD|units|hours|days|minutes|kilometres|km|%|원)"
+    r"|(?:[£€$₩] ?)?\b\d{1,3}(?:,\d{3})+(?:\.\d+)?(?: ?원)?(?!,?\d)|(?:[£€$₩] ?)?\b\d+\.\d+\b"
 )
-KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 ()%/&'-]{1,40}?):\s+(?P<value>\S.*)$")
-HEADING = re.compile(r"^(?P<num>\d+(?:\.\d+)*)\.\s+(?P<title>[A-Z][^.:,]{1,60})$")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+KEY_VALUE = re.compile(r"^(?P<key>[^\W\d_][\w ()%/&'-]{1,40}?):\s+(?P<value>\S.*)$")
+HEADING = re.compile(r"^(?P<num>\d+(?:\.\d+)*)\.\s+(?P<title>[A-Z가-힣][^.:,]{1,60})$")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9가-힣])")
 MAX_CLOZE_WORDS = 30
+MIN_SENTENCE_WORDS = {"en": 5, "ko": 3}  # a Korean word carries its particles: fewer words say as much
+TITLE_HEIGHT = 1.15  # a title's line is this much taller than the page's median line (OCR'd lines vary more)
 
 # question types in the order each prompt variant favours them (VARIANTS' order)
 PRIORITY: dict[str, tuple[str, ...]] = {
@@ -41,6 +63,49 @@ PRIORITY: dict[str, tuple[str, ...]] = {
     "general": ("key_value", "title", "table_cell", "heading", "yes_no", "date", "amount"),
 }
 SUMMARY_FIRST = {"summary_and_detail"}
+
+# (language, question type, general variant) -> question template; {key} etc. are the page's words,
+# {eun}/{eul} the particle the Korean word before them takes (은/는, 을/를)
+TEMPLATES: dict[tuple[str, str, bool], str] = {
+    ("en", "title", False): "What is the title of this document?",
+    ("en", "title", True): "What is this document called?",
+    ("en", "table_cell", False): "In the table, what is the {col} value for {row}?",
+    ("en", "table_cell", True): "What does the table give as the {col} for {row}?",
+    ("en", "key_value", False): "What is the {key}?",
+    ("en", "key_value", True): "Could you tell me the {key}?",
+    ("en", "yes_no", False): "Is the {key} {value}?",
+    ("en", "yes_no", True): "Is the {key} {value}?",
+    ("en", "heading", False): "What is the heading of section {num}?",
+    ("en", "heading", True): "What is section {num} called?",
+    ("en", "cloze", False): 'Fill in the blank from the document: "{text}"',
+    ("en", "cloze", True): 'Fill in the blank from the document: "{text}"',
+    ("en", "summary", False): "What is this document about?",
+    ("en", "summary", True): "What is this document about, in one sentence?",
+    ("ko", "title", False): "이 문서의 제목은 무엇입니까?",
+    ("ko", "title", True): "이 문서는 무엇이라고 불립니까?",
+    ("ko", "table_cell", False): "표에서 {row}의 {col} 값은 무엇입니까?",
+    ("ko", "table_cell", True): "표에 적힌 {row}의 {col}{eun} 무엇입니까?",
+    ("ko", "key_value", False): "문서에 적힌 {key}{eun} 무엇입니까?",
+    ("ko", "key_value", True): "문서에 적힌 {key}{eul} 알려 주시겠습니까?",
+    ("ko", "yes_no", False): "문서에 적힌 {key}{eun} {value}입니까?",
+    ("ko", "yes_no", True): "문서에 적힌 {key}{eun} {value}입니까?",
+    ("ko", "heading", False): "{num}절의 제목은 무엇입니까?",
+    ("ko", "heading", True): "{num}절은 무엇이라고 불립니까?",
+    ("ko", "cloze", False): '다음 문장의 빈칸을 채우십시오: "{text}"',
+    ("ko", "cloze", True): '다음 문장의 빈칸을 채우십시오: "{text}"',
+    ("ko", "summary", False): "이 문서는 무엇에 관한 것입니까?",
+    ("ko", "summary", True): "이 문서의 내용을 한 문장으로 말하면 무엇입니까?",
+}
+YES_NO_WORDS = {"en": ("Yes", "No"), "ko": ("예", "아니요")}
+
+
+def _particle(word: str, with_final: str, without_final: str) -> str:
+    """The Korean particle `word` takes: its last syllable ends in a consonant or not (은/는);
+    after a digit or a bracket, both, as Korean forms print it (은(는))."""
+    last = word.strip()[-1:] or " "
+    if "가" <= last <= "힣":
+        return with_final if (ord(last) - ord("가")) % 28 else without_final
+    return f"{with_final}({without_final})"
 
 
 @dataclass(frozen=True)
@@ -65,8 +130,16 @@ class Pair:
 
 
 def _lines(page: Page) -> list[Line]:
+    """The page's visible lines: a line whose box has no area is text the PDF never draws."""
     return [Line(t.strip(), *b) for t, b in zip(page["lines"]["text"], page["lines"]["bbox"], strict=True)
-            if t.strip()]
+            if t.strip() and b[2] > 0 and b[3] > 0]
+
+
+def _runs_on(line: Line, lines: list[Line]) -> bool:
+    """A line right below starts at this line's left edge: this is a paragraph's first line (a
+    numbered list item, a sentence under a drop cap), not a title or a heading."""
+    return any(continues((line.x, line.y, line.w, line.h), (o.x, o.y, o.w, o.h)) and not HEADING.match(o.text)
+               for o in lines if o is not line)
 
 
 def _rows(lines: list[Line]) -> list[list[Line]]:
@@ -85,20 +158,34 @@ def _phrase(key: str) -> str:
     return " ".join(w.lower() if w[:1].isupper() and w[1:].islower() else w for w in key.split())
 
 
+MAX_CELL_WORDS = 8
+SHORT_CELL_WORDS = 3
+
+
+def _is_table(run: list[list[Line]]) -> bool:
+    """Cells of a table are values or short labels; the lines of a multi-column page are prose
+    (longer runs of words), though they share baselines as table rows do."""
+    body = [c.text for row in run[1:] for c in row[1:]]
+    values = sum(value_like(t) for t in body)
+    short = sorted(len(t.split()) for t in body)
+    return bool(body) and (values >= len(body) / 2 or short[len(short) // 2] <= SHORT_CELL_WORDS)
+
+
 def _tables(rows: list[list[Line]]) -> list[list[list[Line]]]:
-    """Runs of >= 3 consecutive rows with the same number (>= 3) of cells: header row first."""
+    """Runs of >= 3 consecutive rows with the same number (>= 3) of short cells, header row first."""
     tables, run = [], []
     for row in rows + [[]]:
-        if len(row) >= 3 and (not run or len(row) == len(run[0])):
+        cells = len(row) >= 3 and all(len(c.text.split()) <= MAX_CELL_WORDS for c in row)
+        if cells and (not run or len(row) == len(run[0])):
             run.append(row)
             continue
-        if len(run) >= 3:
+        if len(run) >= 3 and _is_table(run):
             tables.append(run)
-        run = [row] if len(row) >= 3 else []
+        run = [row] if cells else []
     return tables
 
 
-def _sentences(lines: list[Line]) -> list[str]:
+def _sentences(lines: list[Line], min_words: int = MIN_SENTENCE_WORDS["en"]) -> list[str]:
     """Sentences of the paragraphs: lines that continue the one above at the same left edge."""
     paragraphs: list[list[Line]] = []
     for line in sorted(lines, key=lambda ln: (ln.y, ln.x)):
@@ -110,14 +197,14 @@ def _sentences(lines: list[Line]) -> list[str]:
     out = []
     for para in paragraphs:
         text = " ".join(ln.text for ln in para)
-        out += [s.strip() for s in SENTENCE_END.split(text) if len(s.split()) >= 5]
+        out += [s.strip() for s in SENTENCE_END.split(text) if len(s.split()) >= min_words]
     return out
 
 
 def _value_kind(value: str) -> str:
     if DATE.search(value):
         return "date"
-    return "number" if re.fullmatch(r"[£€$]?\s?\d[\d,.]*", value) else "text"
+    return "number" if re.fullmatch(r"[£€$₩]?\s?\d[\d,.]*\s?원?", value) else "text"
 
 
 def _stands_alone(sentence: str, m: re.Match) -> bool:
@@ -127,19 +214,21 @@ def _stands_alone(sentence: str, m: re.Match) -> bool:
     start = sentence.rfind(" ", 0, m.start()) + 1
     end = sentence.find(" ", m.end())
     token = sentence[start : end if end >= 0 else len(sentence)]
-    glued = any(c.isalnum() or c in "-/" for c in (before, after))
+    # a Korean particle glued after a date or an amount ("17일에", "850원입니다") leaves it whole
+    glued = before.isalnum() or before in "-/" or after in "-/" or (after.isalnum() and not HANGUL.match(after))
     return not (glued or "://" in token or "@" in token)
 
 
 def _cloze(sentence: str, match: re.Match) -> str:
-    """The sentence with the match blanked out, cut to MAX_CLOZE_WORDS around the blank."""
+    """The sentence with the match blanked out, cut to MAX_CLOZE_WORDS around the blank (the text
+    of the question's template)."""
     half = MAX_CLOZE_WORDS // 2
     left, right = sentence[: match.start()], sentence[match.end():]
     if len(left.split()) > half:
         left = " ".join(left.split()[-half:]) + " "
     if len(right.split()) > half:
         right = " " + " ".join(right.split()[:half])
-    return f'Fill in the blank from the document: "{left}___{right}"'
+    return f"{left}___{right}"
 
 
 class PageCandidates:
@@ -148,17 +237,19 @@ class PageCandidates:
     def __init__(self, page: Page, index: int, general: bool):
         self.index, self.general = index, general
         self.lines = _lines(page)
+        self.lang = language([ln.text for ln in self.lines])
         self.rows = _rows(self.lines)
         heights = [ln.h for ln in self.lines]
         tallest = max(self.lines, key=lambda ln: ln.h, default=None)
-        self.title = tallest if tallest and len(heights) > 1 and tallest.h >= 1.25 * median(heights) else None
+        self.title = tallest if (tallest and len(heights) > 1 and tallest.h >= TITLE_HEIGHT * median(heights)
+                                 and title_problem(tallest.text, None) is None and not is_fragment(tallest.text)
+                                 and tallest.y <= TOP_OF_PAGE and not _runs_on(tallest, self.lines)) else None
         self.used: set[int] = set()  # ids of lines a structural reading has claimed
         self.key_values: list[tuple[str, str]] = []
         self.candidates: dict[str, list[tuple[str, str]]] = {k: [] for k in PRIORITY["simple_factual"]}
         if self.title is not None:
             self.used.add(id(self.title))
-            self._add("title", ("What is this document called?" if general
-                                else "What is the title of this document?"), self.title.text)
+            self._add("title", self.ask("title"), self.title.text)
         self._tables()
         self._key_values()
         self._headings()
@@ -167,16 +258,30 @@ class PageCandidates:
     def _add(self, kind: str, question: str, answer: str) -> None:
         self.candidates[kind].append((question, answer.strip()))
 
+    def ask(self, template: str, **slots: str) -> str:
+        """The question of a template in the page's language, its slots filled (and, in Korean, the
+        particle after the slot it follows)."""
+        last = slots.get("key") or slots.get("col") or ""
+        return TEMPLATES[self.lang, template, self.general].format(
+            **slots, eun=_particle(last, "은", "는"), eul=_particle(last, "을", "를"))
+
     def _tables(self) -> None:
+        """Cells under a header row whose cells are headers (text, not values or fragments), in rows
+        whose first cell names that row alone (not a line number, not repeated on the page)."""
+        texts = [ln.text for ln in self.lines]
         for table in _tables(self.rows):
             header = table[0]
             for row in table:
                 self.used.update(id(c) for c in row)
+            if any(slot_problem(c.text, "header") or printed_lines(c.text, texts) > 1 for c in header[1:]):
+                continue
             for row in table[1:]:
+                if row_label_problem(row[0].text, texts):
+                    continue
                 for col, cell in zip(header[1:], row[1:], strict=True):
-                    q = (f"What does the table give as the {col.text} for {row[0].text}?" if self.general
-                         else f"In the table, what is the {col.text} value for {row[0].text}?")
-                    self._add("table_cell", q, cell.text)
+                    if cell.text.strip().lower() in (col.text.strip().lower(), row[0].text.strip().lower()):
+                        continue
+                    self._add("table_cell", self.ask("table_cell", col=col.text, row=row[0].text), cell.text)
 
     def _key_values(self) -> None:
         pairs = []
@@ -192,51 +297,54 @@ class PageCandidates:
                 elif line.text.endswith(":") and i + 1 < len(row) and id(row[i + 1]) not in self.used:
                     pairs.append((line.text[:-1].strip(), row[i + 1].text))
                     self.used.update((id(line), id(row[i + 1])))
+        pairs = [(k, v) for k, v in pairs if not slot_problem(k, "key") and v.strip()]
         self.key_values = pairs
+        yes, no = YES_NO_WORDS[self.lang]
         for key, value in pairs:
-            key_p = _phrase(key)
-            self._add("key_value", f"Could you tell me the {key_p}?" if self.general
-                      else f"What is the {key_p}?", value)
+            self._add("key_value", self.ask("key_value", key=_phrase(key)), value)
         for i, (key, value) in enumerate(pairs):
             key_p = _phrase(key)
             if i % 2 == 0:
-                self._add("yes_no", f"Is the {key_p} {value}?", "Yes")
+                self._add("yes_no", self.ask("yes_no", key=key_p, value=value), yes)
                 continue
             same_kind = [v for _, v in pairs if v != value and _value_kind(v) == _value_kind(value)]
             if same_kind:
-                self._add("yes_no", f"Is the {key_p} {same_kind[i % len(same_kind)]}?", "No")
+                self._add("yes_no", self.ask("yes_no", key=key_p, value=same_kind[i % len(same_kind)]), no)
 
     def _headings(self) -> None:
+        """Numbered lines that stand alone (a numbered item whose text runs on is a list, not a
+        section) and end on a word that can end a heading."""
         for line in self.lines:
             m = HEADING.match(line.text)
-            if m and id(line) not in self.used:
+            if m and id(line) not in self.used and not _runs_on(line, self.lines) and not is_fragment(m["title"]):
                 self.used.add(id(line))
-                self._add("heading", f"What is section {m['num']} called?" if self.general
-                          else f"What is the heading of section {m['num']}?", m["title"].strip())
+                self._add("heading", self.ask("heading", num=m["num"]), m["title"].strip())
 
     def _dates_and_amounts(self) -> None:
         free = [ln for ln in self.lines if id(ln) not in self.used]
-        for sentence in _sentences(free):
+        for sentence in _sentences(free, MIN_SENTENCE_WORDS[self.lang]):
             for kind, pattern in (("date", DATE), ("amount", AMOUNT)):
                 m = next((m for m in pattern.finditer(sentence) if _stands_alone(sentence, m)), None)
                 if m:
-                    self._add(kind, _cloze(sentence, m), m.group(0))
+                    self._add(kind, self.ask("cloze", text=_cloze(sentence, m)), m.group(0))
                     break
 
     def summary(self) -> tuple[str, str] | None:
         """The title with the first two key-value lines (a form, an invoice) or, failing those, the
-        first full sentence of the running text (a report, a policy)."""
+        first full sentence of the running text (a report, a policy). Without a title there is no
+        summary: a page's first sentence alone rarely says what the document is about."""
+        if self.title is None:
+            return None
         if len(self.key_values) >= 2:
             detail = "; ".join(f"{k}: {v}" for k, v in self.key_values[:2])
         else:
             free = [ln for ln in self.lines if id(ln) not in self.used]
-            detail = next((s for s in _sentences(free) if s.endswith(".") and len(s.split()) >= 6), None)
+            detail = next((s for s in _sentences(free, MIN_SENTENCE_WORDS[self.lang])
+                           if s.endswith(".") and len(s.split()) > MIN_SENTENCE_WORDS[self.lang]), None)
         parts = [s.rstrip(".") for s in (self.title.text if self.title else None, detail) if s]
         if not parts:
             return None
-        question = ("What is this document about, in one sentence?" if self.general
-                    else "What is this document about?")
-        return question, ". ".join(parts) + "."
+        return self.ask("summary"), ". ".join(parts) + "."
 
 
 def generate_pairs(layout: list[Page], key: str, variant: int) -> list[Pair]:

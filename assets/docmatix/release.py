@@ -12,22 +12,26 @@ shards) release the first landing (by shard, then record id) and withhold the ot
 
 The split is by document, so no page of a test document was seen in training: a document is `test`
 when a salted hash of its PDFA key falls under TEST_FRACTION. The assignment depends on the key
-alone, so it never changes as shards land. When the hash sends no document of a release of two or
-more to test, the lowest-hash document goes there, so a small release still has a test set.
+alone, so it never changes as shards land. When the hash sends no document of a language (read
+from its pairs: Korean or English) with two or more documents to test, that language's
+lowest-hash document goes there, so a small release still has a test set in each language it
+trains on (a handful of Korean documents would otherwise often all land in train).
+
+The held-out DocVQA items drawn from the test documents are `held_out.py`'s.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-from assets.kit.identity import record_id, record_id_expr
+from assets.docmatix.question_forms import language
+from assets.kit.identity import record_id_expr
 from assets.kit.provenance import MODELS, PARENTS, declare
 
 TEST_FRACTION = 0.25
-TEST_ITEMS = 200
 SPLIT_SALT = "docmatix-docvqa-test"
 
 
@@ -36,12 +40,23 @@ def split_rank(key: str) -> float:
     return int(hashlib.sha256(f"{SPLIT_SALT}:{key}".encode()).hexdigest()[:12], 16) / 16**12
 
 
-def assign_splits(keys: Iterable[str], test_fraction: float = TEST_FRACTION) -> dict[str, str]:
+def assign_splits(keys: Iterable[str], test_fraction: float = TEST_FRACTION,
+                  languages: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each key's split; `languages` (key -> language) groups the keys, one group when not given."""
     keys = sorted(set(keys))
     splits = {k: "test" if split_rank(k) < test_fraction else "train" for k in keys}
-    if len(keys) >= 2 and "test" not in splits.values():
-        splits[min(keys, key=split_rank)] = "test"
+    groups: dict[str, list[str]] = {}
+    for k in keys:
+        groups.setdefault((languages or {}).get(k, ""), []).append(k)
+    for members in groups.values():
+        if len(members) >= 2 and all(splits[k] == "train" for k in members):
+            splits[min(members, key=split_rank)] = "test"
     return splits
+
+
+def document_language(texts: list[dict]) -> str:
+    """A document's language, read from its released pairs (questions and answers)."""
+    return language([f"{t['user']} {t['assistant']}" for t in texts])
 
 
 RELEASE_SCHEMA = {
@@ -98,40 +113,11 @@ def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, 
                                                                           maintain_order=True)
     withheld = {"page_not_rendered": grouped.height - rendered.height,
                 "duplicate_source": rendered.height - released.height}
-    splits = assign_splits(released["doc_key"].to_list())
+    languages = {k: document_language(t) for k, t in zip(released["doc_key"], released["texts"], strict=True)}
+    splits = assign_splits(released["doc_key"].to_list(), languages=languages)
     out = released.with_columns(
         record_id_expr("docmatix", "document_id").alias("record_id"),
         pl.col("doc_key").replace_strict(splits, default=None).alias("split"),
     )
     out = declare(out, parents=["document_id", "qa_ids", "page_ids"], models=["models"])
     return out.select(list(RELEASE_SCHEMA)).cast(RELEASE_SCHEMA).sort("split", "record_id"), withheld
-
-
-ITEM_SCHEMA = {
-    "record_id": pl.String, "release_id": pl.String, "qa_id": pl.String, "document_id": pl.String,
-    "page": pl.Int32, "question": pl.String, "answers": pl.List(pl.String), "image_uri": pl.String,
-    "image_sha256": pl.String, "page_text": pl.String, "models": MODELS,
-}
-
-
-def held_out_items(release: pl.DataFrame, page_texts: dict[str, list[str]], limit: int = TEST_ITEMS
-                   ) -> pl.DataFrame:
-    """The first `limit` Q/A pairs of the test documents, ordered by the split hash then pair order:
-    one row per question (`docvqa_item:<qa id>`) with its page image, the page's text and its
-    reference answers (`answers`); parents: the release row and the pair; `models`: the call that
-    wrote the question and its reference answer. `page_texts` is keyed by document record id."""
-    test = release.filter(pl.col("split") == "test").with_columns(
-        pl.col("doc_key").map_elements(split_rank, return_dtype=pl.Float64).alias("_rank")
-    ).sort("_rank", "record_id")
-    rows = []
-    for r in test.iter_rows(named=True):
-        for qa_id, turn, page in zip(r["qa_ids"], r["texts"], r["qa_pages"], strict=True):
-            rows.append({
-                "record_id": record_id("docvqa_item", qa_id), "release_id": r["record_id"], "qa_id": qa_id,
-                "document_id": r["document_id"], "page": page, "question": turn["user"],
-                "answers": [turn["assistant"]], "image_uri": r["images"][page],
-                "image_sha256": r["image_sha256"][page], "page_text": page_texts[r["document_id"]][page],
-                "models": r["models"],
-            })
-    df = pl.DataFrame(rows[:limit], schema=ITEM_SCHEMA)
-    return declare(df, parents=["release_id", "qa_id"], models=["models"])

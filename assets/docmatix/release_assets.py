@@ -1,15 +1,12 @@
-"""`docmatix_dataset` (the release, over every document shard) and `docvqa_test_split` (its held-out
-DocVQA-style questions): both read the release's split rule in `release.py`."""
-
-import json
+"""`docmatix_dataset`: the release, over every document shard, split by `release.py`'s rule."""
 
 import dagster as dg
 import polars as pl
 
-from assets.docmatix.release import TEST_ITEMS, held_out_items, release_rows
+from assets.docmatix.release import release_rows
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, unique_ids, unique_ids_spec
-from assets.kit.metadata import png_markdown, preview
+from assets.kit.metadata import png_markdown, preview, pyplot
 from assets.kit.screening import kept
 from assets.kit.shard_frames import concat_shards
 from resources.storage import MediaStore
@@ -19,12 +16,9 @@ SAMPLES_SHOWN = 3
 
 def sample_grid(release: pl.DataFrame, media: MediaStore) -> dg.MetadataValue:
     """The first page of a few train documents with their first Q/A pair."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from PIL import Image
 
+    plt = pyplot()
     rows = release.filter(pl.col("split") == "train").head(SAMPLES_SHOWN).to_dicts()
     fig, axes = plt.subplots(1, max(1, len(rows)), figsize=(4 * max(1, len(rows)), 5.2))
     for ax, row in zip(axes if len(rows) > 1 else [axes], rows, strict=False):
@@ -67,31 +61,5 @@ def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images
                                ["record_id", "split", "n_images", "n_texts", "source_key"]),
         },
     )
-    yield unique_ids(df)
-    yield provenance_result(df)
-
-
-@kit_asset(
-    group="docmatix",
-    check_specs=(unique_ids_spec, provenance_spec),
-    description=(
-        f"The held-out DocVQA-style test set: the first {TEST_ITEMS} Q/A pairs (all, if fewer) of the "
-        "release's test documents in split-hash order, one row per question (`docvqa_item:<qa id>`) "
-        "with its page image, the page's text and its reference answers; parents: the release row "
-        "and the pair. No test document has a train row."
-    ),
-)
-def docvqa_test_split(docmatix_dataset: pl.DataFrame, documents):
-    docs = concat_shards(documents, "documents")
-    test_docs = docmatix_dataset.filter(pl.col("split") == "test")["document_id"]
-    texts = {r["record_id"]: ["\n".join(p["lines"]["text"]) for p in json.loads(r["layout"])["pages"]]
-             for r in docs.filter(pl.col("record_id").is_in(test_docs.implode())).iter_rows(named=True)}
-    df = held_out_items(docmatix_dataset, texts)
-    yield versioned(df, {
-        "dagster/row_count": df.height,
-        "documents": df["document_id"].n_unique() if df.height else 0,
-        "test_documents_in_release": test_docs.len(),
-        "preview": preview(df, ["record_id", "page", "question", "answers"]),
-    })
     yield unique_ids(df)
     yield provenance_result(df)

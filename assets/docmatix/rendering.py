@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from assets.docmatix.text_quality import GARBLED, NO_TEXT, NONE, TEXT_LAYER_GARBLED
 from assets.kit.screening import Rule, RuleSet
 
 DPI = 150
@@ -56,7 +57,13 @@ def render_pages(pdf, dpi: int = DPI, max_side: int = MAX_SIDE) -> list[PageImag
 
 
 class RenderRules(RuleSet):
-    """`page_images`' one rule: a page is kept when its document rendered (no parameters)."""
+    """`page_images`' rules (no parameters): a page is kept when its document rendered and the text
+    gate kept text for it (`documents`' `page_text`), so every kept image shows the text its
+    questions and grounding pairs are about."""
 
     def rules(self) -> list[Rule]:
-        return [Rule(reason="render_failed", column="render_error", op="is_null")]
+        return [
+            Rule(reason="render_failed", column="render_error", op="is_null"),
+            Rule(reason=TEXT_LAYER_GARBLED, column="text_status", op="ne", threshold=GARBLED),
+            Rule(reason=NO_TEXT, column="text_status", op="ne", threshold=NONE),
+        ]

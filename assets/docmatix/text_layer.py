@@ -149,3 +149,41 @@ def document_layout(pdf) -> list[Page]:
         finally:
             page.close()
     return pages
+
+
+DIRECTIONS = {0: "ltr", 90: "ttb", 180: "rtl", 270: "btt"}
+
+
+def text_direction(page) -> str | None:
+    """How the page's text runs as displayed: "<char direction>,<line direction>" ("ltr,ttb" for
+    ordinary text, "ttb,rtl" for a page turned 90 degrees clockwise), by majority over its characters'
+    matrices and the page's /Rotate, the quarter turn nearest each; None without text.
+
+    A character's matrix gives its baseline (a, b) and its up vector (c, d) in PDF space (y up);
+    characters advance along the baseline and lines along the opposite of up. A mirrored matrix turns
+    one but not the other, so both are read from the matrix, not from one angle."""
+    import math
+    from collections import Counter
+
+    import pypdfium2.raw as raw
+
+    rotation = page.get_rotation() % 360
+
+    def quarter(x: float, y: float) -> int:  # clockwise display angle of a PDF-space vector
+        return (round(math.degrees(math.atan2(-y, x)) / 90) * 90 + rotation) % 360
+
+    textpage = page.get_textpage()
+    try:
+        votes: Counter = Counter()
+        m = raw.FS_MATRIX()
+        for i in range(textpage.count_chars()):
+            if chr(raw.FPDFText_GetUnicode(textpage.raw, i)).isspace() or not raw.FPDFText_GetMatrix(
+                    textpage.raw, i, m):
+                continue
+            votes[(quarter(m.a, m.b), quarter(-m.c, -m.d))] += 1
+    finally:
+        textpage.close()
+    if not votes:
+        return None
+    chars, lines = votes.most_common(1)[0][0]
+    return f"{DIRECTIONS[chars]},{DIRECTIONS[lines]}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field, field_validator
 
+from assets.finevideo.youtube_commons import video_id_key
 from assets.kit.screening import Rule, RuleSet, screen
 
 LANGUAGE_COLUMNS = ["record_id", "video_id", "shard", "original_language", "transcription_language", "word_count"]
@@ -64,9 +65,10 @@ def _code(col: str) -> pl.Expr:
 
 
 def language_measures(raw: pl.DataFrame) -> pl.DataFrame:
-    """Ids and the measured columns of every raw row (no transcript)."""
-    vid = pl.col("video_id").str.strip_chars()
-    present = vid.is_not_null() & (vid != "")
+    """Ids and the measured columns of every raw row (no transcript); ids compared as the record id
+    and source key mint them (`video_id_key`)."""
+    vid = video_id_key()
+    present = vid.is_not_null()
     return raw.select(LANGUAGE_COLUMNS).with_columns(
         present.alias("has_video_id"),
         (present & ~vid.is_first_distinct()).alias("duplicate_in_shard"),

@@ -13,6 +13,7 @@ from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, unique_ids, unique_ids_spec
 from assets.kit.metadata import preview
 from assets.kit.partitions import video_shards
+from resources.containment import OutsideLandingZone
 from resources.landing import LandingZone
 
 
@@ -29,12 +30,18 @@ from resources.landing import LandingZone
 )
 def raw_video_metadata(context: dg.AssetExecutionContext, landing: LandingZone):
     shard = landing.video_shard(context.partition_key)
-    path = landing.fetch(shard.uri)
     try:
+        path = landing.fetch(shard.uri)
         raw = read_shard(path)
     except ShardError as e:
         raise dg.Failure(description=str(e), allow_retries=False) from e
-    df = normalise(raw, shard=context.partition_key, source_file=shard.uri, source_sha256=file_sha256(path))
+    except OutsideLandingZone as e:
+        raise dg.Failure(description=f"{e.reason}: {e}", allow_retries=False) from e
+    try:
+        df = normalise(raw, shard=context.partition_key, source_file=shard.uri, source_sha256=file_sha256(path))
+    except pl.exceptions.PolarsError as e:  # a value normalise has no rule for: name the file, not just the cast
+        raise dg.Failure(description=f"cannot normalise {shard.uri}: {type(e).__name__}: {e}",
+                         allow_retries=False) from e
     coerced = df.filter(pl.col("normalization_issues").list.len() > 0).height
     yield versioned(
         df,

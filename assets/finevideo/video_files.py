@@ -3,9 +3,13 @@
 FineVideo's download job wrote an error file for a failed id and moved on; nothing downstream knew
 which ids had no video or why. Here each failure is the row's recorded rejection: `missing` (no file
 anywhere), `empty`, `corrupt`, `truncated` (packets stop short of the declared duration),
-`no_video_stream`, `unsupported_codec`, `undecodable`, `unreachable` (network or credentials), or
+`no_video_stream`, `unsupported_codec`, `undecodable`, `unreachable` (network or credentials),
+`outside_landing_zone` (the video or its subtitle file is a link out of the landing zone), or
 `fetch_failed` (anything else, with the exception in `detail`). The shard always completes. The
 outcome is stored (`fetch_status`: "ok" or the failure, `fetch_detail`) and the rules compare it.
+A file that opens is not yet a video: a PNG renamed .mp4 probes fine as one 0.04 s frame, so the
+container and codec must be on an allow-list and the duration and picture size above a minimum
+(`not_a_video_container`, `not_a_video_codec`, `too_short`, `too_narrow`, `too_low`).
 
 What the probe records is what a viewer sees: `width` x `height` after the display matrix's rotation
 (`rotation_deg`, clockwise; `coded_width` x `coded_height` as stored), `fps` the nominal rate beside
@@ -18,6 +22,7 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from assets.finevideo.contract import SCHEMA_CHECK, VIDEO_FILES, conform, schema_check
 from assets.kit.asset_kit import kit_asset, versioned
@@ -26,13 +31,17 @@ from assets.kit.metadata import bar_chart, preview, screen_counts
 from assets.kit.partitions import video_shards
 from assets.kit.provenance import declare
 from assets.kit.screening import Rule, RuleSet, kept, screen
+from resources.containment import OUTSIDE
 from resources.storage import MediaStore, sha256_file
 from resources.video import VideoError, VideoTools
 from resources.video_source import UNREACHABLE, VideoSource
 
 FAILED = "fetch_failed"
+VIDEO_CONTAINERS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi")  # the landing zone's .mp4 .mov .m4v .webm .mkv .avi
+VIDEO_CODECS = ("av1", "h263", "h264", "hevc", "mjpeg", "mpeg1video", "mpeg2video", "mpeg4", "prores", "theora",
+                "vp8", "vp9")
 OK = "ok"
-FAILURES = (VideoError.MISSING, VideoError.EMPTY, VideoError.CORRUPT, VideoError.TRUNCATED,
+FAILURES = (OUTSIDE, VideoError.MISSING, VideoError.EMPTY, VideoError.CORRUPT, VideoError.TRUNCATED,
             VideoError.NO_VIDEO, VideoError.UNSUPPORTED, VideoError.UNDECODABLE, UNREACHABLE, FAILED)
 
 
@@ -63,10 +72,29 @@ def stored_outcome(measured: dict[str, Any]) -> dict[str, Any]:
 
 
 class VideoFileRules(RuleSet):
-    """One rule per way a fetch can fail, in order; no parameters."""
+    """One rule per way a fetch can fail, in order; then what makes a file a video: a video container
+    and codec (an image renamed .mp4 probes as a 0.04 s one-frame "video" in `png_pipe`, `jpeg_pipe`,
+    `image2`, ...), a duration and a picture size that something can be seen in."""
+
+    containers: tuple[str, ...] = Field(default=VIDEO_CONTAINERS, description=(
+        "demuxers (PyAV's format name) whose files are videos; image demuxers (png_pipe, jpeg_pipe, "
+        "image2, gif, webp_pipe, ...) are not"))
+    codecs: tuple[str, ...] = Field(default=VIDEO_CODECS, description=(
+        "video codecs accepted (ffmpeg's codec name, whatever decoder reads it); still-image codecs (png, "
+        "bmp, gif, webp, tiff) are not, mjpeg is (cameras record it in .avi/.mov)"))
+    min_duration_s: float = Field(default=1.0, ge=0, description="seconds the packets must cover, at least")
+    min_width: int = Field(default=32, ge=1, description="displayed width in pixels, at least")
+    min_height: int = Field(default=32, ge=1, description="displayed height in pixels, at least")
 
     def rules(self) -> list[Rule]:
-        return [Rule(reason=r, column="fetch_status", op="ne", threshold=r, shown="fetch_detail") for r in FAILURES]
+        return [
+            *(Rule(reason=r, column="fetch_status", op="ne", threshold=r, shown="fetch_detail") for r in FAILURES),
+            Rule(reason="not_a_video_container", column="container", op="in", threshold=self.containers),
+            Rule(reason="not_a_video_codec", column="vcodec", op="in", threshold=self.codecs),
+            Rule(reason="too_short", column="duration_s", op="ge", threshold=self.min_duration_s),
+            Rule(reason="too_narrow", column="width", op="ge", threshold=self.min_width),
+            Rule(reason="too_low", column="height", op="ge", threshold=self.min_height),
+        ]
 
 
 @kit_asset(

@@ -3,7 +3,13 @@
 Real files differ: some carry yt-dlp fields (view_count, tags, ...), some `language_id_method`
 instead of `source_language`, counts arrive as strings, text as bytes. Each file is read on its own
 and mapped onto one schema; a value that cannot be cast becomes null and is listed in the row's
-`normalization_issues`, never silently kept in the wrong type nor dropped with its row.
+`normalization_issues`, never silently kept in the wrong type nor dropped with its row. That holds
+for values no cast can take (a UInt64 or Int128 count past Int64, a list, struct or duration where
+one value belongs): one such row never stops the shard.
+
+A video id is normalised once, here (`video_id_key`: Unicode NFC, surrounding whitespace stripped,
+null when nothing is left), and stored that way, so the record id, the source key, duplicate
+detection and the file lookup all see the same id: `dupB` and `dupB ` are one video, landed twice.
 
 A row's `record_id` is where it landed: `yt:<shard>:<video id>:<row>` (the id empty when the row
 has none), unique per landed row by construction, so the same video landed in two shards is two
@@ -76,7 +82,7 @@ def _as_string(col: pl.Series) -> pl.Series:
 
 
 def _as_list(col: pl.Series) -> pl.Series:
-    if isinstance(col.dtype, pl.List):
+    if isinstance(col.dtype, pl.List | pl.Array):
         return col.cast(pl.List(pl.String), strict=False)
     values = []
     for v in _as_string(col).to_list():
@@ -93,9 +99,46 @@ def _as_list(col: pl.Series) -> pl.Series:
 
 def _as_int(col: pl.Series) -> pl.Series:
     if col.dtype.is_integer():
-        return col.cast(pl.Int64)
+        return col.cast(pl.Int64, strict=False)  # past Int64 (UInt64, Int128): null, and an issue
     text = _as_string(col).str.strip_chars().str.replace_all(",", "")
     return text.cast(pl.Float64, strict=False).round(0).cast(pl.Int64, strict=False)
+
+
+def _scalar(dtype: pl.DataType) -> bool:
+    """A type one value of a column can be read from: numbers, text, bytes, flags, dates; not a
+    list, struct, array or duration."""
+    return (dtype.is_numeric() or (dtype.is_temporal() and not isinstance(dtype, pl.Duration))
+            or dtype in (pl.String, pl.Binary, pl.Boolean, pl.Null, pl.Categorical))
+
+
+def _representable(source: pl.DataType, target: pl.DataType) -> bool:
+    if target == pl.String:  # a list of strings is joined, as some files store one field as a list
+        return _scalar(source) or (isinstance(source, pl.List) and source.inner in (pl.String, pl.Categorical))
+    if target == pl.Int64:
+        return _scalar(source)
+    return _scalar(source) or (isinstance(source, pl.List | pl.Array) and _scalar(source.inner))
+
+
+def _convert(src: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """`src` in `dtype`; all null when its type cannot hold such values at all (the caller records
+    every lost value as an issue)."""
+    if not _representable(src.dtype, dtype):
+        return pl.Series(src.name, [None] * src.len(), dtype=dtype)
+    if dtype == pl.String:
+        return _as_string(src)
+    return _as_int(src) if dtype == pl.Int64 else _as_list(src)
+
+
+def _shown(value) -> str:
+    """A source value as an issue quotes it (a list as its items, not as a printed Series)."""
+    return str(value.to_list() if isinstance(value, pl.Series) else value)
+
+
+def video_id_key(column: str = "video_id") -> pl.Expr:
+    """A video id as every step compares it: Unicode NFC, surrounding whitespace stripped, null when
+    nothing is left. The one normalisation of ids: record ids, source keys and duplicate detection."""
+    vid = pl.col(column).str.normalize("NFC").str.strip_chars()
+    return pl.when(vid != "").then(vid)
 
 
 def normalise(raw: pl.DataFrame, shard: str, source_file: str, source_sha256: str) -> pl.DataFrame:
@@ -108,17 +151,17 @@ def normalise(raw: pl.DataFrame, shard: str, source_file: str, source_sha256: st
             columns[name] = pl.Series(name, [None] * n, dtype=dtype)
             continue
         src = raw[name]
-        if dtype == pl.String:
-            out = _as_string(src)
-        elif dtype == pl.Int64:
-            out = _as_int(src)
-        else:
-            out = _as_list(src)
+        out = _convert(src, dtype)
         lost = (src.is_not_null() & out.is_null()).to_list()
         for i in (i for i, flag in enumerate(lost) if flag):
-            issues[i].append(f"{name}: {str(src[i])[:40]!r} is not {dtype}")
+            issues[i].append(f"{name}: {_shown(src[i])[:40]!r} is not {dtype}")
         columns[name] = out.alias(name)
     df = pl.DataFrame(list(columns.values()))
+    vid = df.select(video_id_key()).to_series()
+    changed = (df["video_id"].is_not_null() & (df["video_id"] != vid).fill_null(True)).to_list()
+    for i in (i for i, flag in enumerate(changed) if flag):
+        issues[i].append(f"video_id: {df['video_id'][i][:40]!r} normalised to {vid[i]!r}")
+    df = df.with_columns(vid.alias("video_id"))
     # transcripts without a count still have words; the count is derived and says so
     derived = df["word_count"].is_null() & df["text"].is_not_null()
     for i in (i for i, flag in enumerate(derived.to_list()) if flag):
@@ -146,19 +189,14 @@ def normalise(raw: pl.DataFrame, shard: str, source_file: str, source_sha256: st
     return declare(out.select([*PROVENANCE_COLUMNS, *SCHEMA, "normalization_issues"]))
 
 
-def _video_id() -> pl.Expr:
-    vid = pl.col("video_id").str.strip_chars()
-    return pl.when(vid != "").then(vid)  # null for a missing or blank id
-
-
 def record_id_of_rows() -> pl.Expr:
     """`yt:<shard>:<video id or empty>:<source row>`: unique per landed row, shard-qualified."""
-    return record_id_expr(NAMESPACE, "shard", _video_id().fill_null(""), "source_row").alias("record_id")
+    return record_id_expr(NAMESPACE, "shard", video_id_key().fill_null(""), "source_row").alias("record_id")
 
 
 def source_key_of_rows() -> pl.Expr:
     """`yt:<video id>`, shared by every landing of the video; null when the row has no id."""
-    return source_key_expr(NAMESPACE, _video_id()).alias("source_key")
+    return source_key_expr(NAMESPACE, video_id_key()).alias("source_key")
 
 
 def extra_columns(raw: pl.DataFrame) -> list[str]:

@@ -2,8 +2,10 @@
 protocol and fails the way hosted models do.
 
 Tests and bench/bench_faults.py point `LLMResource(backend="openai", base_url=...)` at it. Each
-request takes the next scripted action ("ok", "429", "500", "timeout", "malformed", "truncated"); when
-the script is exhausted, `default` applies, or faults are drawn at the configured rates. The answer
+request takes the next scripted action ("ok", "429", "500", "timeout", "malformed", "truncated",
+"quote_key"); when the script is exhausted, `default` applies, or faults are drawn at the configured
+rates. "quote_key" answers 400 with the request's API key in the message, as some gateways do when
+they reject a key, so a test can check that no secret is stored or logged. The answer
 content comes from `respond(messages)`, so answers depend on the prompt like a model's would;
 `delay_s` makes every answer slow (a run can be killed while calls are in flight).
 
@@ -24,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Respond = Callable[[list[dict[str, Any]]], str]
-FAULTS = ("429", "500", "timeout", "malformed", "truncated")
+FAULTS = ("429", "500", "timeout", "malformed", "truncated", "quote_key")
 
 
 def start_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -137,9 +139,14 @@ class FakeChatServer:
             return action
 
     def _serve(self, handler: BaseHTTPRequestHandler, action: str, body: dict[str, Any]) -> None:
-        if action in ("429", "500"):
-            payload = json.dumps({"error": {"message": f"injected {action}", "type": "fault"}}).encode()
-            handler.send_response(int(action))
+        if action in ("429", "500", "quote_key"):
+            if action == "quote_key":
+                key = handler.headers.get("Authorization", "").removeprefix("Bearer ")
+                status, message = 400, f"Incorrect API key provided: {key}. Headers: Authorization: Bearer {key}"
+            else:
+                status, message = int(action), f"injected {action}"
+            payload = json.dumps({"error": {"message": message, "type": "fault"}}).encode()
+            handler.send_response(status)
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(payload)))
             handler.end_headers()

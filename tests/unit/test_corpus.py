@@ -62,7 +62,7 @@ def freezes(path: Path) -> list[list[float | None]]:
 def test_layout_and_manifest(corpus):
     root, m = corpus
     assert json.loads((root / MANIFEST).read_text())["items"] == m["items"]
-    assert (m["version"], m["seed"], m["size"]) == ("4", 0, "tiny")
+    assert (m["version"], m["seed"], m["size"]) == ("5", 0, "tiny")
     assert {s["shard"] for s in m["shards"]["youtube_commons"]} == {"shard-001", "shard-002"}
     assert len(m["shards"]["pdfa"]) >= 2
     for it in m["items"]:
@@ -197,7 +197,12 @@ def test_pdf_text_layers(corpus):
     pages, body = text(inv)
     assert pages == 1 and inv["facts"]["total_due"] in body and inv["facts"]["email"] in body
     (scan,) = docs(m, "no_text_layer")
-    assert text(scan)[1].strip() == "" and scan["expected"]["reasons"] == ["no_text"]
+    # no text layer, but OCR (documents' text gate) reads it: kept
+    assert text(scan)[1].strip() == "" and not scan["has_text_layer"] and scan["expected"]["reasons"] == []
+    koreans = docs(m, "korean_invoice")  # one with a sidecar, one read from its text layer alone
+    assert sorted(k["sidecar"] is not None for k in koreans) == [False, True]
+    for korean in koreans:
+        assert korean["language"] == "ko" and korean["facts"]["total_due"] in text(korean)[1]
     (long_doc,) = docs(m, "long_document")
     assert text(long_doc)[0] == long_doc["pages"] > 4
     assert long_doc["expected"]["reasons"] == ["too_many_pages"]

@@ -142,9 +142,9 @@ def test_sidecar_disagreements_fall_back_to_the_text_layer(corpus_invoice):
 def _screened(readings: dict[str, object], rules: DocumentRules | None = None) -> pl.DataFrame:
     df = pl.DataFrame([{
         "record_id": k, "duplicate_key": False, "open_status": r.open_status, "open_detail": r.open_detail,
-        "pages": r.pages, "text_chars": r.text_chars,
+        "pages": r.pages, "text_chars": r.text_chars, "text_status": r.text_status,
     } for k, r in readings.items()], schema_overrides={"pages": pl.Int32, "open_detail": pl.String,
-                                                       "text_chars": pl.Int32})
+                                                       "text_chars": pl.Int32, "text_status": pl.String})
     return screen(df, (rules or DocumentRules()).rules())
 
 
@@ -203,8 +203,9 @@ def test_audit_of_an_unreadable_pdf_stops_at_the_deciding_rule(readings):
     assert row["reason"] == "unreadable" and "PDFium" in row["open_detail"]
     verdicts = evaluate(row, DocumentRules().rules())
     assert [(reason, status) for reason, status, _ in verdicts] == [
-        ("duplicate_key", "pass"), ("encrypted", "pass"), ("unreadable", "FAIL"),
-        ("too_many_pages", NOT_EVALUATED), ("no_text", NOT_EVALUATED)]
+        ("duplicate_key", "pass"), ("outside_landing_zone", "pass"), ("encrypted", "pass"),
+        ("unreadable", "FAIL"),
+        ("too_many_pages", NOT_EVALUATED), ("text_layer_garbled", NOT_EVALUATED), ("no_text", NOT_EVALUATED)]
     shown = dict((reason, text) for reason, _, text in verdicts)
     assert shown["encrypted"] == "unreadable (keep if open_status != encrypted)"  # not the PDFium message
     assert shown["unreadable"] == "unreadable (keep if open_status != unreadable)"
@@ -259,8 +260,10 @@ def test_page_images_reject_every_page_of_a_document_that_fails_to_render(tmp_pa
     media = MediaStore(root=str(tmp_path / "media"))
     good = media.put_bytes(make_pdf([[(20, 60, "one")], [(20, 60, "two")]]), ".pdf")
     bad = media.put_bytes(b"%PDF-1.7 truncated", ".pdf")
+    ok = {"status": "ok", "source": "pdf_text_layer", "flags": [], "ocr_lang": None}
     docs = pl.DataFrame({"record_id": ["pdf:s:good", "pdf:s:bad"], "shard": ["s", "s"],
-                         "pdf_uri": [good.uri, bad.uri], "pages": [2, 3]})
+                         "pdf_uri": [good.uri, bad.uri], "pages": [2, 3],
+                         "page_text": [json.dumps([ok] * 2), json.dumps([ok] * 3)]})
     rows = image_rows(docs, media)
     assert rows["record_id"].to_list() == ["page:(pdf:s:good):0", "page:(pdf:s:good):1", "page:(pdf:s:bad):0",
                                            "page:(pdf:s:bad):1", "page:(pdf:s:bad):2"]
@@ -294,3 +297,29 @@ def test_the_same_pdf_in_two_shards_is_two_records_with_one_source_key(tmp_path)
     assert landed_twice["source_key"][1] == both["source_key"][1] != landed_twice["source_key"][0]
     assert both["reason"].to_list() == [None, None, "duplicate_key", None]
     assert both["parent_ids"].to_list() == [[]] * 4 and both["models"].to_list() == [[]] * 4
+
+
+@pytest.mark.parametrize("rotate,direction", [(0, "ltr,ttb"), (90, "ttb,rtl"), (180, "rtl,btt"), (270, "btt,ltr")])
+def test_text_direction_follows_the_page_rotation(rotate, direction):
+    from assets.docmatix.text_layer import text_direction
+
+    pdf = open_pdf(make_pdf([[(20, 60, "Hello world")]], rotate=rotate))
+    assert text_direction(pdf[0]) == direction
+
+
+def test_page_images_reject_pages_whose_text_the_gate_did_not_keep(tmp_path):
+    from assets.docmatix.page_assets import image_rows
+    from resources.storage import MediaStore
+
+    media = MediaStore(root=str(tmp_path / "media"))
+    pdf = media.put_bytes(make_pdf([[(20, 60, "one")], [(20, 60, "two")], [(20, 60, "three")]]), ".pdf")
+    texts = [{"status": "ok", "source": "ocr", "flags": ["no_text_layer"], "ocr_lang": "kor+eng"},
+             {"status": "garbled", "source": None, "flags": ["text_not_drawn"], "ocr_lang": "eng"},
+             {"status": "none", "source": None, "flags": [], "ocr_lang": None}]
+    docs = pl.DataFrame({"record_id": ["pdf:s:d"], "shard": ["s"], "pdf_uri": [pdf.uri], "pages": [3],
+                         "page_text": [json.dumps(texts)]})
+    rows = image_rows(docs, media)
+    assert rows["reason"].to_list() == [None, "text_layer_garbled", "no_text"]
+    assert rows["text_source"].to_list() == ["ocr", None, None] and rows["ocr_lang"][0] == "kor+eng"
+    with pytest.raises(ValueError, match="no page_text"):
+        image_rows(docs.with_columns(pl.lit(None, pl.String).alias("page_text")), media)

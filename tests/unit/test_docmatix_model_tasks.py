@@ -85,4 +85,4 @@ def test_lave_judge_model_replies_are_parsed_with_the_default_for_unparseable(tm
     assert [parse_rating(r.value.reply) for r in run.results] == [3, None]
     assert [rating_or_default(r.value.reply) for r in run.results] == [3, 2]
     user = [m["content"] for m in server.requests[0]["messages"] if m["role"] == "user"]
-    assert user[-1].count("So rating=") == 8 and user[-1].endswith("Candidate answer: 12.50\nOutput:")
+    assert user[-1].count("So rating=") == 8 and user[-1].endswith("Candidate answer: '12.50'\nOutput:")

@@ -9,8 +9,9 @@ import pytest
 
 from assets.docmatix.conversations import grounding_pairs
 from assets.docmatix.dataset_card import card_data, dataset_card
+from assets.docmatix.held_out import held_out_items
 from assets.docmatix.pdfa import page_from_lines
-from assets.docmatix.release import TEST_FRACTION, assign_splits, held_out_items, release_rows, split_rank
+from assets.docmatix.release import TEST_FRACTION, assign_splits, document_language, release_rows, split_rank
 
 
 def test_split_is_by_hash_stable_and_never_empty():
@@ -27,6 +28,20 @@ def test_split_is_by_hash_stable_and_never_empty():
     pair = assign_splits(train_only)
     assert sorted(pair.values()) == ["test", "train"] and pair[min(train_only, key=split_rank)] == "test"
     assert assign_splits(train_only[:1]) == {train_only[0]: "train"}
+
+
+def test_each_language_with_two_documents_gets_a_test_document():
+    keys = [f"{i:07d}" for i in range(40)]
+    train_only = sorted((k for k in keys if split_rank(k) >= TEST_FRACTION), key=split_rank)
+    english = [k for k in keys if k not in train_only[:3]]
+    languages = {**dict.fromkeys(english, "en"), **dict.fromkeys(train_only[:3], "ko")}
+    by_hash = assign_splits(keys)
+    splits = assign_splits(keys, languages=languages)
+    assert all(by_hash[k] == "train" for k in train_only[:3])  # the hash alone leaves Korean untested
+    assert [splits[k] for k in train_only[:3]] == ["test", "train", "train"]  # its lowest hash goes to test
+    assert {k: v for k, v in splits.items() if languages[k] == "en"} == {k: by_hash[k] for k in english}
+    assert document_language([{"user": "문서에 적힌 발행일은 무엇입니까?", "assistant": "2024년 5월 17일"}]) == "ko"
+    assert document_language([{"user": "What is the total?", "assistant": "3,131,000원"}]) == "en"
 
 
 ENTRY = {"role": "qa", "backend": "offline", "model": "offline:m", "task_version": "docmatix_qa@1",
@@ -68,17 +83,23 @@ def test_release_rows_have_docmatix_schema_and_withhold_unrendered_documents():
     assert not {"backend", "model", "task_version", "prompt_sha"} & set(release.columns)
     assert set(release["split"]) == {"train", "test"}
 
-    texts = {doc_id(d): [f"page 0 of {d}", f"page 1 of {d}"] for d in docs}
-    items = held_out_items(release, texts)
+    # each page prints its pairs' answers, except the third pair's: it is checked and left out
+    pages = {doc_id(d): [f"Question 0 of {d}: answer 0", f"Question 1 of {d}: answer 1\nQuestion 2 of {d}: see above"]
+             for d in docs}
+    items, check = held_out_items(release, pages)
     test_docs = set(release.filter(pl.col("split") == "test")["document_id"])
-    assert set(items["document_id"]) == test_docs and items.height == 3 * len(test_docs)
+    assert set(items["document_id"]) == test_docs and items.height == 2 * len(test_docs)
+    assert check.as_dict() == {"checked": 3 * len(test_docs), "answerable": 2 * len(test_docs),
+                               "excluded": {"answer_not_on_page": len(test_docs)}}
     first = items.row(0, named=True)
-    assert first["answers"] == ["answer 0"] and first["page_text"] == f"page 0 of {first['document_id'].split(':')[-1]}"
+    assert first["answers"] == ["answer 0"]
+    assert first["page_text"] == f"Question 0 of {first['document_id'].split(':')[-1]}: answer 0"
     assert first["record_id"] == f"docvqa_item:({first['qa_id']})"
     assert first["parent_ids"] == [first["release_id"], first["qa_id"]] and first["models"] == [ENTRY]
     ranks = [split_rank(d.split(":")[-1]) for d in items["document_id"]]
     assert ranks == sorted(ranks)  # in split-hash order
-    assert held_out_items(release, texts, limit=2).height == 2
+    few, few_check = held_out_items(release, pages, limit=2)
+    assert few.height == 2 and few_check.checked == 2  # checking stops once the limit is drawn
 
 
 def test_the_same_pdf_in_two_shards_is_two_records_released_once():
@@ -137,7 +158,7 @@ def test_card_states_the_numbers_it_is_built_from():
     assert data["filter_removal"] == [{"rule": "dotted_word", "compat": 3, "default": None}]
     assert data["models"] == [{"role": "qa", "backend": "offline", "model": "offline:m",
                                "task_version": "docmatix_qa@1", "documents": 8}]
-    assert data["screens"]["documents"] == [{"max_pages": 6, "min_text_chars": 1}]
+    assert [(s["max_pages"], s["min_text_chars"]) for s in data["screens"]["documents"]] == [(6, 1)]
     assert data["known_limitations"] and "## Known limitations" in card
 
 

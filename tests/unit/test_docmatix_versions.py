@@ -91,13 +91,17 @@ EDITS = {
     # name: (file, old text, new text, the assets whose code version must change)
     "prompt": ("assets/docmatix/qa_prompts.py", "Write about {n} question and answer pairs",
                "Write roughly {n} question and answer pairs", {"raw_qa"}),
-    "offline_method": ("assets/docmatix/qa_offline.py", 'else "What is this document about?")',
-                       'else "What does this document describe?")', {"raw_qa"}),
+    "offline_method": ("assets/docmatix/qa_offline.py", '("en", "summary", False): "What is this document about?"',
+                       '("en", "summary", False): "What does this document describe?"', {"raw_qa"}),
+    # the held-out split checks its pairs again with the filter's answerability rules; the release
+    # (its own asset module) does not
     "qa_threshold": ("assets/docmatix/qa_filters.py", "grounded_at: float = Field(0.8,",
-                     "grounded_at: float = Field(0.75,", {"filtered_qa", "docmatix_dataset_card"}),
+                     "grounded_at: float = Field(0.75,",
+                     {"filtered_qa", "docmatix_dataset_card", "docvqa_test_split"}),
     "document_threshold": ("assets/docmatix/reading.py", "max_pages: int = Field(4,", "max_pages: int = Field(12,",
                            {"documents", "docmatix_dataset_card"}),
-    "judge_rubric": ("assets/docmatix/lave.py", "3 means correct.", "3 means fully correct.", {"docvqa_judgments"}),
+    "judge_rubric": ("assets/docmatix/lave.py", "3 indicating a correct answer", "3 indicating a fully correct answer",
+                     {"docvqa_judgments"}),
     # the card states the render settings and the screens' rules, so it follows them
     "render_setting": ("assets/docmatix/rendering.py", "DPI = 150", "DPI = 96",
                        {"page_images", "docmatix_dataset_card"}),

@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from resources.containment import OUTSIDE, OutsideLandingZone
 from resources.landing import LandingZone, safe_id, safe_key
 from resources.settings import ConfigError
 
@@ -63,3 +64,33 @@ def test_video_and_subtitle_lookup(tmp_path):
     assert zone.video_file("abc").name == "abc.webm"
     assert zone.subtitle_file("abc").name == "abc.en.vtt"
     assert zone.video_file("zzz") is None
+
+
+def test_paths_that_resolve_outside_the_zone_are_refused_and_links_inside_are_not(tmp_path):
+    root, outside = tmp_path / "zone", tmp_path / "outside"
+    (root / "videos").mkdir(parents=True)
+    (root / "store").mkdir()
+    outside.mkdir()
+    (outside / "v.mp4").write_bytes(b"theirs")
+    (root / "store" / "ok.mp4").write_bytes(b"ours")
+    (root / "videos" / "out.mp4").symlink_to(outside / "v.mp4")
+    (root / "videos" / "out.en.vtt").symlink_to(outside / "gone.vtt")  # dangling: still judged by where it points
+    (root / "videos" / "in.mp4").symlink_to(root / "store" / "ok.mp4")
+    zone = LandingZone(root=str(root))
+    assert zone.video_file("in").name == "in.mp4" and zone.fetch(str(root / "videos" / "in.mp4")).read_bytes() == b"ours"
+    for call in (lambda: zone.video_file("out"), lambda: zone.subtitle_file("out"),
+                 lambda: zone.fetch(str(root / "videos" / "out.mp4")), lambda: zone.fetch(str(root / ".." / "outside" / "v.mp4"))):
+        with pytest.raises(OutsideLandingZone, match="outside the landing zone") as e:
+            call()
+        assert e.value.reason == OUTSIDE
+
+
+def test_a_hard_link_is_refused_unless_allowed(tmp_path):
+    (tmp_path / "videos").mkdir()
+    other = tmp_path.parent / f"{tmp_path.name}-elsewhere.mp4"
+    other.write_bytes(b"x")
+    os.link(other, tmp_path / "videos" / "h.mp4")
+    with pytest.raises(OutsideLandingZone, match="hard link .2 names"):
+        LandingZone(root=str(tmp_path)).video_file("h")
+    assert LandingZone(root=str(tmp_path), allow_hard_links=True).video_file("h").name == "h.mp4"
+    other.unlink()

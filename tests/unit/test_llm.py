@@ -7,8 +7,9 @@ import json
 import pytest
 from pydantic import BaseModel, ValidationInfo, field_validator
 
+from assets.kit.errors import MAX_OTHER_CHARS
 from assets.kit.task import Task
-from resources.llm import LLMResource
+from resources.llm import REDACTED, LLMResource, describe_redacted, redact, secrets
 from resources.llm_cache import ResponseCache
 from tests.fakes.fault_server import FakeChatServer
 
@@ -180,3 +181,27 @@ def test_fault_server_counts_only_prompts_asked_again_after_an_answer(tmp_path):
         snapshot = server.snapshot()
         llm.run(AddTask(), ITEMS[:2])  # no cache: item 0 is asked again, item 1 is new
     assert server.repeated_after(snapshot) == 1 and server.calls == 5
+
+
+def test_secrets_are_the_api_key_and_secret_named_environment_values():
+    env = {"MMFOUNDRY_VLM_API_KEY": "vlm-key-123456", "MMFOUNDRY_GCS_TOKEN": "anon", "AWS_SECRET_ACCESS_KEY":
+           "aws-secret-abcdef", "MMFOUNDRY_DATA": "/data/long/enough/path", "OPENAI_API_KEY": " sk-openai-xyz "}
+    assert secrets("sk-resource-key", env) == ["aws-secret-abcdef", "sk-resource-key", "vlm-key-123456",
+                                               "sk-openai-xyz"]  # longest first; "anon" is too short
+
+
+def test_a_key_quoted_past_the_cut_is_removed_whole_before_the_message_is_cut():
+    key = "sk-live-0123456789abcdef"
+    error = ValueError("x" * (MAX_OTHER_CHARS - 5) + f" key {key} rejected")
+    described = describe_redacted(error, [key])
+    assert "sk-live" not in described and "sk-l" not in described[-30:]
+    assert redact(f"Bearer {key}; again {key}", [key]) == f"Bearer {REDACTED}; again {REDACTED}"
+
+
+def test_an_endpoint_quoting_the_key_leaves_the_items_error_redacted(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMFOUNDRY_JUDGE_API_KEY", "judge-key-7777")
+    with FakeChatServer(respond_sum, script=["quote_key"]) as server:
+        run = remote(server, tmp_path, api_key="sk-quoted-key-42").run(AddTask(), ITEMS[:2])
+    assert server.authorization[0] == "Bearer sk-quoted-key-42"
+    assert not run.results[0].ok and f"Incorrect API key provided: {REDACTED}" in run.results[0].error
+    assert "sk-quoted" not in run.results[0].error and run.results[1].ok

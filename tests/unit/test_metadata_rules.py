@@ -82,3 +82,11 @@ def test_word_density_is_strictly_above_half_a_word_per_second_of_measured_durat
 def test_descriptions_are_generated_from_the_parameters():
     assert WordDensityRules().describe() == "word_density: keep if words_per_second > 0.5"
     assert "word_count: keep if word_count > 70" in LanguageRules(min_words=70).describe()
+
+
+def test_duplicates_are_found_on_the_id_the_record_id_is_minted_from():
+    out = language_screen(raw([("dupB", "en", "en", 99), ("dupB ", "en", "en", 99), ("x", "en", "en", 99),
+                               ("x", "en", "en", 99), ("x#row2", "en", "en", 99), ("e\u0301", "en", "en", 99),
+                               ("\u00e9", "en", "en", 99)]))
+    assert out["reason"].to_list() == [None, "duplicate_video_id", None, "duplicate_video_id", None, None,
+                                       "duplicate_video_id"]  # é composed or not is one id

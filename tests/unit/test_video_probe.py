@@ -186,3 +186,38 @@ def test_the_vision_model_gets_upright_frames(turned):
                        float)
     got = np.asarray(img, float)
     assert np.abs(got - upright).mean() < np.abs(got - coded).mean() / 3  # the JPEG is the upright picture
+
+
+# ---- what is a video: images renamed .mp4 probe as what they are, and the file rules reject them ----
+
+
+@pytest.fixture(scope="module")
+def stills(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stills")
+    for ext in ("png", "jpg", "gif", "bmp", "webp", "tiff"):
+        _ffmpeg("-f", "lavfi", "-i", "testsrc=s=64x36", "-frames:v", "1", d / f"frame.{ext}")
+        (d / f"{ext}.mp4").write_bytes((d / f"frame.{ext}").read_bytes())
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=s=64x36:r=5:d=2", "-c:v", "libsvtav1", d / "av1.mp4")
+    return d
+
+
+@pytest.mark.parametrize("ext, container, codec", [
+    ("png", "png_pipe", "png"), ("jpg", "jpeg_pipe", "mjpeg"), ("gif", "gif", "gif"), ("bmp", "bmp_pipe", "bmp"),
+    ("webp", "webp_pipe", "webp"), ("tiff", "tiff_pipe", "tiff"),
+])
+def test_an_image_renamed_mp4_is_measured_and_rejected_as_not_a_video(stills, ext, container, codec):
+    import polars as pl
+
+    from assets.finevideo.video_files import VideoFileRules
+    from assets.kit.screening import screen
+
+    p = probe(stills / f"{ext}.mp4")
+    assert (p.container, p.vcodec, p.duration_s < 0.1) == (container, codec, True)
+    row = pl.DataFrame([{"fetch_status": "ok", "fetch_detail": None, **p.model_dump(include={"container", "vcodec", "duration_s",
+                                                                       "width", "height"})}])
+    out = screen(row, VideoFileRules().rules()).row(0, named=True)
+    assert out["reason"] == "not_a_video_container" and "too_short" in out["reasons"]
+
+
+def test_the_codec_is_named_not_its_decoder(stills):
+    assert probe(stills / "av1.mp4").vcodec == "av1"  # PyAV decodes it with libdav1d

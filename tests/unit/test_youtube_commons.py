@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import polars as pl
 import pytest
 
@@ -79,3 +81,42 @@ def test_unreadable_shard_error_names_the_file(tmp_path):
     bad.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(ShardError, match="unreadable shard broken.parquet"):
         read_shard(bad)
+
+
+def test_ids_are_normalised_once_and_stored_so():
+    df = normalise(pl.DataFrame({"video_id": ["dupB", "dupB ", "x", "x", "x#row2", "e\u0301", "   "]}), "s", "f", "h")
+    assert df["video_id"].to_list() == ["dupB", "dupB", "x", "x", "x#row2", "\u00e9", None]
+    assert df["record_id"].n_unique() == df.height
+    assert df["source_key"].to_list()[:4] == ["yt:dupB", "yt:dupB", "yt:x", "yt:x"]
+    assert df["normalization_issues"][1].to_list() == ["video_id: 'dupB ' normalised to 'dupB'"]
+    assert df["normalization_issues"][0].to_list() == [] and df["normalization_issues"][2].to_list() == []
+
+
+@pytest.mark.parametrize(("column", "values", "kept"), [
+    ("view_count", pl.Series([2**64 - 1, 60], dtype=pl.UInt64), [None, 60]),
+    ("view_count", pl.Series([2**100, 7], dtype=pl.Int128), [None, 7]),
+    ("view_count", pl.Series([[1, 2], [60]]), [None, None]),
+    ("view_count", pl.Series([timedelta(seconds=5), None]), [None, None]),
+    ("title", pl.Series([timedelta(seconds=5), None]), [None, None]),
+    ("title", pl.Series([[1, 2], [3]]), [None, None]),
+    ("title", pl.Series([{"a": 1}, {"a": 2}]), [None, None]),
+    ("title", pl.Series([["a", "b"], ["c"]]), ["a, b", "c"]),  # a list of names is joined
+    ("tags", pl.Series([[{"a": 1}], [{"a": 2}]]), [None, None]),
+    ("tags", pl.Series([[1, 2], [3, 4]], dtype=pl.Array(pl.Int64, 2)), [["1", "2"], ["3", "4"]]),
+])
+def test_a_value_no_cast_can_take_is_null_with_an_issue_and_the_rest_of_the_shard_survives(column, values, kept):
+    df = normalise(pl.DataFrame({"video_id": ["a", "b"], "text": ["one two", "three"]}).with_columns(
+        values.alias(column)), "s", "f", "h")
+    assert df[column].to_list() == kept
+    for i, value in enumerate(kept):
+        issues = [x for x in df["normalization_issues"][i] if x.startswith(f"{column}: ")]
+        lost = values[i] is not None and value is None
+        assert (issues[:1] != []) == lost and all("is not" in x for x in issues), (i, issues)
+
+
+def test_a_word_count_past_int64_is_derived_from_the_transcript_and_says_so():
+    df = normalise(pl.DataFrame({"video_id": ["a"], "text": ["one two three"],
+                                 "word_count": pl.Series([2**64 - 1], dtype=pl.UInt64)}), "s", "f", "h")
+    assert df["word_count"].to_list() == [3]
+    assert df["normalization_issues"][0].to_list() == [f"word_count: '{2**64 - 1}' is not Int64",
+                                                      "word_count: derived from text"]
