@@ -9,7 +9,7 @@ import importlib
 import dagster as dg
 
 from assets.quality.provenance_assets import build_provenance_index
-from resources.deployment import build_resources
+from resources.deployment import build_executor, build_resources
 from sensors.automation import apply_policy, automation_sensors
 from sensors.landing import SHARD_SOURCES, build_landing_sensor
 
@@ -60,6 +60,7 @@ def build_definitions() -> dg.Definitions:
         jobs=all_jobs,
         sensors=sensors,
         resources=build_resources(),
+        executor=build_executor(),
     )
 
 

@@ -13,30 +13,23 @@ import os
 from typing import Any
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from resources.embeddings import EmbeddingResource
 from resources.gpu import GPUResource
 from resources.landing import LandingZone
 from resources.llm import LLMResource
-from resources.settings import ConfigError, Settings, load_settings
+from resources.settings import ConfigError, Settings, load_settings, storage_options
 from resources.storage import MediaStore, ParquetIOManager
 from resources.video import VideoTools
 from resources.video_source import VideoSource
+from resources.warehouse import Warehouse
 
 FINGERPRINT_EXEMPT = "which resources a deployment gets, not what they compute"
 
 MODEL_ROLES = ("llm", "vlm", "judge")
 BACKENDS = ("offline", "openai", "gemini")
 GPU_LAUNCHES = ("in_process", "pipes")
-
-
-def storage_options(uri: str) -> dict[str, Any]:
-    """fsspec options for object storage; only a custom S3 endpoint (MinIO, moto) needs any."""
-    endpoint = os.environ.get("MMFOUNDRY_S3_ENDPOINT_URL")
-    if uri.startswith("s3://") and endpoint:
-        return {"endpoint_url": endpoint}
-    return {}
+EXECUTORS = ("multiprocess", "in_process", "celery", "k8s")
 
 
 def model_resource(role: str, settings: Settings, environ: dict[str, str] | None = None) -> LLMResource:
@@ -51,6 +44,13 @@ def model_resource(role: str, settings: Settings, environ: dict[str, str] | None
     cache = os.path.join(settings.cache_dir, "llm.sqlite")
     if backend == "offline":
         return LLMResource(backend="offline", cache_path=cache)
+    # the values stay EnvVars (resolved when a run starts, never stored in the definitions), but a
+    # missing one stops the code location with one line instead of failing every run's config
+    required = [prefix + v for v in ("MODEL", "API_KEY", *(["BASE_URL"] if backend == "openai" else []))]
+    missing = [v for v in required if not env.get(v, "").strip()]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} must be set for the {backend} backend of {role} "
+                          f"(or set {prefix}BACKEND=offline)")
     common: dict[str, Any] = {
         "backend": backend,
         "model": dg.EnvVar(prefix + "MODEL"),
@@ -74,6 +74,34 @@ def gpu_resource(environ: dict[str, str] | None = None) -> GPUResource:
         threads=int(env.get("MMFOUNDRY_TORCH_THREADS", "0")),
         launch=launch,
     )
+
+
+def build_executor(environ: dict[str, str] | None = None) -> dg.ExecutorDefinition | None:
+    """`MMFOUNDRY_EXECUTOR` spreads a run's steps: `multiprocess` (default: processes on the run's
+    host), `in_process`, `celery` (workers on other hosts take steps from `MMFOUNDRY_CELERY_BROKER`,
+    results through `MMFOUNDRY_CELERY_BACKEND`; needs the `celery` extra), `k8s` (one pod per step)."""
+    env = os.environ if environ is None else environ
+    name = env.get("MMFOUNDRY_EXECUTOR", "multiprocess").strip() or "multiprocess"
+    if name not in EXECUTORS:
+        raise ConfigError(f"MMFOUNDRY_EXECUTOR must be one of {', '.join(EXECUTORS)}; got {name!r}")
+    if name == "multiprocess":
+        return None
+    if name == "in_process":
+        return dg.in_process_executor
+    if name == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    try:
+        from dagster_celery import celery_executor
+    except ImportError:
+        raise ConfigError("MMFOUNDRY_EXECUTOR=celery needs dagster-celery: pip install -e '.[celery]'") from None
+    broker = env.get("MMFOUNDRY_CELERY_BROKER", "").strip()
+    if not broker:
+        raise ConfigError("MMFOUNDRY_CELERY_BROKER must be set for MMFOUNDRY_EXECUTOR=celery, e.g. "
+                          "pyamqp://guest@rabbitmq:5672// or redis://redis:6379/0")
+    backend = env.get("MMFOUNDRY_CELERY_BACKEND", "").strip() or "rpc://"
+    return celery_executor.configured({"broker": broker, "backend": backend})
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
@@ -101,7 +129,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         ),
         "embeddings": EmbeddingResource(model_path=os.environ.get("MMFOUNDRY_EMBEDDING_MODEL") or None),
         "video": VideoTools(),
-        "duckdb": DuckDBResource(database=s.warehouse_path),
+        "duckdb": Warehouse(database=s.warehouse_path, data_root=s.data, storage_options=opts),
         "gpu": gpu_resource(),
     }
     for role in MODEL_ROLES:

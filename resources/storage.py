@@ -96,6 +96,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
                 key_path,
                 self._source_glob(key_path, partitioned=context.has_asset_partitions),
                 log=context.log,
+                fs=None if is_local(self._base_path) else self._base_path.fs,
             )
 
     def _source_glob(self, key_path: list[str], partitioned: bool) -> str:

@@ -3,19 +3,35 @@
 DuckDB allows one writing process per file, and several steps may finish at once, so registering a
 view retries with backoff; a view that still cannot be written is logged and left to the next
 `sync_views`, never allowed to fail the asset whose data is already safely stored.
+
+Remote data (s3://, gs://) is read through the same fsspec filesystem the IO manager writes with,
+registered on every connection (`register_filesystem`): DuckDB gets the endpoint, region and
+credentials the rest of the project uses, and never downloads its httpfs extension at run time
+(extension auto-install is off). With remote data the warehouse file is a per-host catalogue of views
+that any host rebuilds from the data root; SQL models are stored as Parquet there too (`store_model`),
+so a check or an audit on another machine reads what a model step wrote.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 FINGERPRINT_EXEMPT = "views over outputs, written after them"
+
+# never fetch an extension while a step runs: remote files go through fsspec instead of httpfs
+CONNECTION_CONFIG = {"autoinstall_known_extensions": False}
+LOCK_WAIT_S = 20.0
 
 _log = logging.getLogger(__name__)
 _NAME = re.compile(r"[^A-Za-z0-9_]")
@@ -36,57 +52,155 @@ def view_sql(name: str, source_glob: str) -> str:
     )
 
 
+def remote_filesystem(root: str | None, storage_options: dict[str, Any] | None = None):
+    """The fsspec filesystem of a remote data root (None for a local one)."""
+    from upath import UPath
+
+    if not root:
+        return None
+    path = UPath(root, **(storage_options or {}))
+    return None if path.protocol in ("", "file", "local") else path.fs
+
+
+def connect(db_path: str, read_only: bool = False, fs=None) -> duckdb.DuckDBPyConnection:
+    """A connection that reads remote files through `fs` (an fsspec filesystem), never httpfs."""
+    if db_path != ":memory:" and not read_only:
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(db_path, read_only=read_only, config=CONNECTION_CONFIG)
+    if fs is not None:
+        con.register_filesystem(fs)
+    return con
+
+
 @retry(
     retry=retry_if_exception_type(duckdb.IOException),
     wait=wait_random_exponential(multiplier=0.05, max=2),
-    stop=stop_after_delay(20),
+    stop=stop_after_delay(LOCK_WAIT_S),
     reraise=True,
 )
-def execute(db_path: str, statements: list[str]) -> None:
+def execute(db_path: str, statements: list[str], fs=None) -> None:
     """Run statements in one short write transaction, waiting out another writer's lock."""
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(db_path) as con:
+    with connect(db_path, fs=fs) as con:
         con.execute("BEGIN")
         for stmt in statements:
             con.execute(stmt)
         con.execute("COMMIT")
 
 
-def try_register_asset_view(db_path: str, key_path: list[str], source_glob: str, log=None) -> bool:
+def try_register_asset_view(db_path: str, key_path: list[str], source_glob: str, log=None, fs=None) -> bool:
     log = log or _log
     name = view_name(key_path)
     try:
-        execute(db_path, [view_sql(name, source_glob)])
+        execute(db_path, [view_sql(name, source_glob)], fs=fs)
         return True
     except duckdb.Error as e:
         log.warning(f"warehouse view {name} not refreshed ({type(e).__name__}: {e}); next sync retries")
         return False
 
 
-def sync_views(db_path: str, base_path: str, key_paths: Iterable[list[str]]) -> list[str]:
-    """(Re)create the view of every asset that has data under `base_path`; returns view names."""
+def source_globs(base_path: str, key_paths: Iterable[list[str]],
+                 storage_options: dict[str, Any] | None = None) -> dict[str, str]:
+    """View name -> Parquet glob of every asset that has data under `base_path`."""
     from upath import UPath
 
-    base = UPath(base_path)
-    statements, names = [], []
+    base = UPath(base_path, **(storage_options or {}))
+    globs = {}
     for key_path in key_paths:
         single = base.joinpath(*key_path[:-1], key_path[-1] + ".parquet")
         folder = base.joinpath(*key_path)
         if single.exists():
-            glob = str(single)
+            globs[view_name(key_path)] = str(single)
         elif folder.is_dir() and any(p.name.endswith(".parquet") for p in folder.iterdir()):
-            glob = f"{folder}/*.parquet"
-        else:
-            continue
-        names.append(view_name(key_path))
-        statements.append(view_sql(names[-1], glob))
-    if statements:
-        execute(db_path, statements)
-    return names
+            globs[view_name(key_path)] = f"{folder}/*.parquet"
+    return globs
 
 
-def query(db_path: str, sql: str):
+def sync_views(db_path: str, base_path: str, key_paths: Iterable[list[str]],
+               storage_options: dict[str, Any] | None = None) -> list[str]:
+    """(Re)create the view of every asset that has data under `base_path`; returns view names."""
+    globs = source_globs(base_path, key_paths, storage_options)
+    if globs:
+        execute(db_path, [view_sql(n, g) for n, g in globs.items()],
+                fs=remote_filesystem(base_path, storage_options))
+    return list(globs)
+
+
+def query(db_path: str, sql: str, fs=None):
     """Read-only query returning a polars DataFrame (duckdb 2: `.sql(...).pl()`)."""
-    with duckdb.connect(db_path, read_only=True) as con:
+    with connect(db_path, read_only=True, fs=fs) as con:
         return con.sql(sql).pl()
 
+
+class Warehouse(DuckDBResource):
+    """dagster-duckdb's resource, told where the data lives: its connections read remote Parquet
+    through fsspec, it refreshes the views a step reads, and on remote data it stores SQL models as
+    Parquet beside the assets so that the warehouse file stays a rebuildable per-host catalogue."""
+
+    data_root: str | None = Field(default=None, description="Storage root the views read (MMFOUNDRY_DATA).")
+    storage_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options of data_root.")
+    connection_config: dict[str, Any] = Field(default_factory=lambda: dict(CONNECTION_CONFIG))
+
+    @property
+    def fs(self):
+        return remote_filesystem(self.data_root, self.storage_options)
+
+    @property
+    def remote(self) -> bool:
+        return self.fs is not None
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with super().get_connection() as con:
+            if self.remote:
+                con.register_filesystem(self.fs)
+            yield con
+
+    def refresh_views(self, names: Iterable[str]) -> list[str]:
+        """Recreate the views of the assets a step reads, so it never reads a stale glob (a no-op for
+        names with no Parquet under the data root, e.g. SQL-model tables on local data)."""
+        if not self.data_root:
+            return []
+        return sync_views(self.database, self.data_root, [[n] for n in names], self.storage_options)
+
+    def store_model(self, con: duckdb.DuckDBPyConnection, name: str, kind: str, sql: str) -> None:
+        """`CREATE OR REPLACE <kind> name AS sql`; on remote data the result is written to
+        `<data_root>/<name>.parquet` and the warehouse gets a view over it."""
+        if not self.remote:
+            con.execute(f'CREATE OR REPLACE {kind} "{name}" AS {sql}')
+            return
+        uri = f"{self.data_root.rstrip('/')}/{name}.parquet"
+        con.execute(f"COPY ({sql}) TO {_quote(uri)} (FORMAT parquet)")
+        con.execute(view_sql(name, uri))
+
+    @contextmanager
+    def read_connection(self, tables: Iterable[str] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A reader that never blocks a writer. Local data: the file, read-only (waiting out a
+        writer's lock). Remote data: an in-memory catalogue with views over `tables` (plus, when
+        `provenance_index` is among them, every asset it indexes) built from the data root, so it
+        works on a host that never ran the steps."""
+        if not self.remote:
+            deadline = time.monotonic() + LOCK_WAIT_S
+            while True:
+                try:
+                    con = connect(self.database, read_only=True)
+                    break
+                except duckdb.IOException:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+        else:
+            con = connect(":memory:", fs=self.fs)
+            names = list(tables)
+            globs = source_globs(self.data_root, [[n] for n in names], self.storage_options)
+            for n, g in globs.items():
+                con.execute(view_sql(n, g))
+            if "provenance_index" in globs:
+                stages = [r[0] for r in con.execute("SELECT DISTINCT asset FROM provenance_index").fetchall()]
+                more = source_globs(self.data_root, [s.split("/") for s in stages if s not in globs],
+                                    self.storage_options)
+                for n, g in more.items():
+                    con.execute(view_sql(n, g))
+        try:
+            yield con
+        finally:
+            con.close()

@@ -13,8 +13,6 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
-
 
 def freshness_warning(con, environ: dict[str, str] | None = None) -> str:
     """A line saying whether the index is current, read from the Dagster instance; a note when
@@ -44,26 +42,31 @@ def freshness_warning(con, environ: dict[str, str] | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("record_id")
-    parser.add_argument("--warehouse", help="DuckDB file (default: <MMFOUNDRY_DATA>/warehouse.duckdb)")
+    parser.add_argument("--warehouse", help="DuckDB file (default: MMFOUNDRY_WAREHOUSE, else <MMFOUNDRY_DATA>/warehouse.duckdb)")
     args = parser.parse_args(argv)
+
+    import contextlib
+
+    import duckdb
 
     from assets.quality.audit import audit, near_ids, render
     from resources.settings import ConfigError, load_settings
+    from resources.warehouse import Warehouse
 
-    if args.warehouse:
-        path = args.warehouse
-    else:
-        try:
-            path = load_settings().warehouse_path
-        except ConfigError as e:
-            print(f"audit: {e}", file=sys.stderr)
-            return 2
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as e:
-        print(f"audit: cannot open the warehouse {path} ({e}); run `make demo` first", file=sys.stderr)
+        environ = {**os.environ, **({"MMFOUNDRY_WAREHOUSE": args.warehouse} if args.warehouse else {})}
+        settings = load_settings(environ)
+    except ConfigError as e:
+        print(f"audit: {e}", file=sys.stderr)
         return 2
-    with con:
+    path = settings.warehouse_path
+    warehouse = Warehouse(database=path, data_root=settings.data, storage_options=settings.storage_options)
+    with contextlib.ExitStack() as stack:
+        try:
+            con = stack.enter_context(warehouse.read_connection(["provenance_index"]))
+        except duckdb.Error as e:
+            print(f"audit: cannot open the warehouse {path} ({e}); run `make demo` first", file=sys.stderr)
+            return 2
         has_index = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'provenance_index'").fetchall()[0][0]
         if not has_index:

@@ -21,16 +21,17 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def summary_rows(defs, warehouse_path: str) -> list[tuple[str, str, str, str, str]]:
-    import duckdb
-
+def summary_rows(defs, warehouse) -> list[tuple[str, str, str, str, str]]:
+    """Rows, kept and rejected per asset, read through `warehouse` (a `resources.warehouse.Warehouse`:
+    the local file, or views over remote data)."""
     from resources.warehouse import view_name
 
     rows = []
-    with duckdb.connect(warehouse_path, read_only=True) as con:
+    graph = defs.resolve_asset_graph()
+    names = [view_name(k.path) for k in graph.materializable_asset_keys]
+    with warehouse.read_connection(names) as con:
         views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         tables = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
-        graph = defs.resolve_asset_graph()
         for key in graph.toposorted_asset_keys:
             node = graph.get(key)
             if not node.is_materializable:
@@ -126,13 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     result = materialize_graph(defs, instance, selection=selection,
                                tags={"mmfoundry/trigger": "demo"}, on_run=progress)
 
-    from resources.warehouse import sync_views
+    from resources.warehouse import Warehouse, sync_views
 
     graph = defs.resolve_asset_graph()
-    sync_views(settings.warehouse_path, settings.data, [k.path for k in graph.materializable_asset_keys])
+    sync_views(settings.warehouse_path, settings.data, [k.path for k in graph.materializable_asset_keys],
+               settings.storage_options)
+    warehouse = Warehouse(database=settings.warehouse_path, data_root=settings.data,
+                          storage_options=settings.storage_options)
 
     print()
-    print_table(("group", "asset", "rows", "kept", "rejected"), summary_rows(defs, settings.warehouse_path))
+    print_table(("group", "asset", "rows", "kept", "rejected"), summary_rows(defs, warehouse))
     print()
     print(f"{len(result.runs)} runs in {time.perf_counter() - started:.0f} s; "
           f"warehouse: {settings.warehouse_path} (one view per asset)")

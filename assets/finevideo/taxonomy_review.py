@@ -35,7 +35,7 @@ def low_confidence(low_margin: float) -> pl.Expr:
 def leaf_findings(labels: pl.DataFrame, leaf_paths: Sequence[str], low_margin: float) -> pl.DataFrame:
     """Low-confidence leaves and unused leaves. `labels` has category_path, confidence, margin,
     runner_up_path, title, record_id for every labelled video."""
-    stats = labels.group_by("category_path").agg(
+    stats = labels.group_by("category_path", maintain_order=True).agg(
         pl.len().alias("videos"),
         pl.col("confidence").mean().alias("mean_confidence"),
         pl.col("margin").mean().alias("mean_margin"),

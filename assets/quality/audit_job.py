@@ -1,6 +1,7 @@
 """The `audit` job: the audit of one record, launched from the launchpad (config `record_id`).
 
-The op reads the provenance index and the stages' rows from the warehouse (read-only), renders the
+The op reads the provenance index and the stages' rows from the warehouse (read-only; on remote data
+an in-memory catalogue over the data root, so any host can audit), renders the
 chain as Markdown into the run (the step's output metadata) and writes the same Markdown to the
 media store, whose URI and sha256 the metadata carries as clickable values. Record ids in the
 rendered audit link to their own audit. When the index is older than the newest materialization of
@@ -8,23 +9,19 @@ an asset it covers, the audit says so at the top: records those runs added or ch
 missing from it.
 """
 
-
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
-import duckdb as duckdb_lib
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from assets.kit.links import AUDIT_JOB, AUDIT_OP, audit_launchpad_url, markdown_link
 from assets.kit.metadata import uri_value
 from assets.quality.audit import audit, near_ids, render_markdown
 from resources.storage import MediaStore
+from resources.warehouse import Warehouse
 
 INDEX = "provenance_index"
-LOCK_WAIT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -67,18 +64,6 @@ def index_freshness(instance: dg.DagsterInstance, covered: list[str] | None = No
     return IndexFreshness(event.timestamp, sorted(newer, key=lambda x: (-x[1], x[0])))
 
 
-def connect_read_only(path: str, wait_s: float = LOCK_WAIT_S):
-    """A read-only connection, waiting out a writer that holds the file's lock."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return duckdb_lib.connect(path, read_only=True)
-        except duckdb_lib.IOException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 def has_index(con) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                             [INDEX]).fetchall()[0][0])
@@ -95,10 +80,10 @@ class AuditConfig(dg.Config):
     description="Audit one record: its chain rendered as Markdown in the run and stored in the media store.",
     tags={"kind": "duckdb"},
 )
-def audit_record(context: dg.OpExecutionContext, config: AuditConfig, duckdb: DuckDBResource,
+def audit_record(context: dg.OpExecutionContext, config: AuditConfig, duckdb: Warehouse,
                  media: MediaStore):
     rid = config.record_id.strip()
-    with connect_read_only(duckdb.database) as con:
+    with duckdb.read_connection([INDEX]) as con:
         if not has_index(con):
             raise dg.Failure(f"the warehouse {duckdb.database} has no provenance_index; materialize it first")
         result = audit(con, rid)

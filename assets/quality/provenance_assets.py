@@ -9,13 +9,12 @@ import graphlib
 
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.links import audit_launchpad_url
 from assets.kit.metadata import bar_chart, preview
 from assets.quality.provenance import RUN_SCHEMA, Stage, build_index, duplicated_ids, params_text, with_runs
-from assets.quality.views import refresh_upstream_views
+from resources.warehouse import Warehouse
 
 INDEXED_GROUPS_EXCLUDED = ("quality",)
 
@@ -81,8 +80,8 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
             "listed under `stages_skipped` with the reason."
         ),
     )
-    def provenance_index(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-        refresh_upstream_views(tuple(s.asset for s in stages), duckdb.database)
+    def provenance_index(context: dg.AssetExecutionContext, duckdb: Warehouse):
+        duckdb.refresh_views(tuple(s.asset for s in stages))
         with duckdb.get_connection() as con:
             index, skipped = build_index(con, stages)
         df = with_runs(index, latest_runs(context.instance, index))

@@ -20,13 +20,12 @@ import hashlib
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.kit.links import audit_launchpad_url, is_uri, local_path, markdown_link
 from assets.kit.metadata import bar_chart, markdown_table
 from assets.quality.check_specs import DataCheck, load_checks
-from assets.quality.sql_parse import SqlModel, column_lineage, load_models
-from assets.quality.views import refresh_upstream_views
+from assets.quality.sql_parse import SqlModel, column_lineage, load_models, referenced_tables
+from resources.warehouse import Warehouse
 
 LINKS_SHOWN = 10
 
@@ -114,15 +113,15 @@ def build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
         metadata={"sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
                   "source_file": dg.MetadataValue.path(f"dbt_like_sql/{Path(model.path).name}")},
     )
-    def _sql_model(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    def _sql_model(duckdb: Warehouse) -> dg.MaterializeResult:
         kind = "VIEW" if model.header.get("materialized", "table").lower() == "view" else "TABLE"
-        refresh_upstream_views(model.deps, duckdb.database)
+        duckdb.refresh_views(model.deps)
         with duckdb.get_connection() as con:
             missing = set(model.deps) - _existing(con, list(model.deps))
             if missing:
                 raise dg.Failure(f"{model.name}: the warehouse has no table or view for "
                                  f"{', '.join(sorted(missing))}; materialize them first")
-            con.execute(f'CREATE OR REPLACE {kind} "{model.name}" AS {model.sql}')
+            duckdb.store_model(con, model.name, kind, model.sql)
             rows = con.execute(f'SELECT count(*) FROM "{model.name}"').fetchall()[0][0]
             columns = _schema(con, model.name)
             upstream = {d: _schema(con, d) for d in model.deps}
@@ -162,8 +161,9 @@ def build_data_check(check: DataCheck) -> dg.AssetChecksDefinition:
         additional_deps=[dg.AssetKey(d) for d in check.depends_on],
         pool="duckdb",
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(duckdb: Warehouse) -> dg.AssetCheckResult:
         sql = check.violations_sql()
+        duckdb.refresh_views(sorted(referenced_tables(sql) | {check.table, *check.depends_on}))
         with duckdb.get_connection() as con:
             n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
             sample = con.sql(f"SELECT * FROM ({sql}) LIMIT 5").pl() if n else None

@@ -1,5 +1,6 @@
 """A local stand-in for the Google Cloud Storage JSON API: enough of it (object get, media download,
-prefix/delimiter listing) for the real gcsfs client to list and read a landing zone over HTTP.
+prefix/delimiter listing, single-request and resumable uploads, delete) for the real gcsfs client to list, read
+and write objects over HTTP.
 
 gcsfs's default class first asks a gRPC control plane for the bucket's layout (a minute of retries
 against a fake), so `core_gcsfs()` registers the plain JSON-API class for gs:// for the test.
@@ -21,6 +22,7 @@ class FakeGCS:
     def __init__(self):
         self.objects: dict[tuple[str, str], tuple[bytes, str, int]] = {}
         self._generation = itertools.count(int(time.time() * 1e6))
+        self._uploads: dict[str, tuple[str, str, bytearray]] = {}  # resumable: id -> bucket, name, bytes
         self._httpd: ThreadingHTTPServer | None = None
 
     def put(self, bucket: str, name: str, data: bytes) -> None:
@@ -79,6 +81,53 @@ class FakeGCS:
                     return self._send(200, json.dumps(listing).encode())
                 return self._send(200, json.dumps({"kind": "storage#bucket", "name": bucket}).encode())
 
+            def do_POST(self):
+                url = urllib.parse.urlparse(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                parts = url.path.split("/")
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if "upload" not in parts or "b" not in parts:
+                    return self._send(404, b'{"error": {"code": 404, "message": "Not Found"}}')
+                bucket = parts[parts.index("b") + 1]
+                kind = query.get("uploadType")
+                if kind == "media":
+                    name, data = query["name"], body
+                elif kind == "multipart":
+                    name, data = _multipart(self.headers.get("Content-Type", ""), body)
+                elif kind == "resumable" and "upload_id" not in query:
+                    upload_id = str(next(gcs._generation))
+                    gcs._uploads[upload_id] = (bucket, json.loads(body)["name"], bytearray())
+                    self.send_response(200)
+                    self.send_header("Location", f"{gcs.url}{url.path}?uploadType=resumable&upload_id={upload_id}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                elif kind == "resumable":
+                    bucket, name, buf = gcs._uploads[query["upload_id"]]
+                    buf += body
+                    total = self.headers.get("Content-Range", "*/*").rsplit("/", 1)[1]
+                    if total == "*" or len(buf) < int(total):
+                        self.send_response(308)
+                        self.send_header("Range", f"bytes=0-{len(buf) - 1}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return None
+                    del gcs._uploads[query["upload_id"]]
+                    data = bytes(buf)
+                else:
+                    return self._send(400, b'{"error": {"code": 400, "message": "unknown uploadType"}}')
+                gcs.put(bucket, name, data)
+                return self._send(200, json.dumps(gcs._meta(bucket, name)).encode())
+
+            def do_DELETE(self):
+                parts = urllib.parse.urlparse(self.path).path.split("/")
+                i = parts.index("b")
+                key = (parts[i + 1], urllib.parse.unquote(parts[i + 3]))
+                if gcs.objects.pop(key, None) is None:
+                    return self._send(404, b'{"error": {"code": 404, "message": "Not Found"}}')
+                self.send_response(204)
+                self.end_headers()
+
         self._httpd = start_http_server(Handler)
         return self
 
@@ -89,6 +138,16 @@ class FakeGCS:
     def url(self) -> str:
         assert self._httpd is not None
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[str, bytes]:
+    """(object name, bytes) of a `multipart/related` upload: a JSON metadata part, then the data."""
+    boundary = content_type.split("boundary=", 1)[1].strip('"').encode()
+    parts = body.split(b"--" + boundary)
+    meta_part, data_part = parts[1], parts[2]
+    meta = json.loads(meta_part.split(b"\n\n", 1)[1].strip())
+    data = data_part.split(b"\n\n", 1)[1]
+    return meta["name"], data[:-1] if data.endswith(b"\n") else data
 
 
 def core_gcsfs(monkeypatch) -> None:

@@ -4,7 +4,6 @@ Needs a server: MMFOUNDRY_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5
 Skipped with a message when none is reachable."""
 
 import os
-import uuid
 
 import dagster as dg
 import polars as pl
@@ -13,29 +12,16 @@ import pytest
 from definitions import build_definitions
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
-
-ADMIN_URL = os.environ.get("MMFOUNDRY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.fakes.services import postgres_database
 
 
 @pytest.fixture
 def pg_url():
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        admin = psycopg2.connect(ADMIN_URL, connect_timeout=3)
-    except psycopg2.OperationalError as e:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL} ({str(e).strip().splitlines()[0]})")
-    admin.autocommit = True
-    name = f"mmf_test_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
-    try:
-        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; dagster-postgres needs psycopg2
-        yield f"{base}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; dagster-postgres needs psycopg2
+    with postgres_database() as env:
+        password = f":{env['DAGSTER_PG_PASSWORD']}" if env["DAGSTER_PG_PASSWORD"] else ""
+        yield (f"postgresql+psycopg2://{env['DAGSTER_PG_USER']}{password}@{env['DAGSTER_PG_HOST']}:"
+               f"{env['DAGSTER_PG_PORT']}/{env['DAGSTER_PG_DB']}")
 
 
 @pytest.mark.services

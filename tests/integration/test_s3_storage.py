@@ -1,4 +1,5 @@
-"""The storage contract on s3://, for real over HTTP against a local moto server."""
+"""The storage contract on object storage, for real over HTTP: s3:// against a local moto server,
+gs:// (the warehouse path) against tests/fakes/gcs_server.py."""
 
 import socket
 
@@ -100,3 +101,88 @@ def test_landing_sensor_on_an_s3_prefix(s3_endpoint):
         result = sensor(ctx)
         assert [r.partition_key for r in result.run_requests] == keys
         assert result.dynamic_partitions_requests[0].partition_keys == keys
+
+
+def _warehouse_graph(tmp_path, opts, data):
+    """An IO manager and a Warehouse on `data`, a SQL model over `rows` and two checks on the model."""
+    from assets.quality.check_specs import load_checks
+    from assets.quality.sql_models import build_data_check, build_sql_asset
+    from assets.quality.sql_parse import parse_model
+    from resources.warehouse import Warehouse
+
+    db = str(tmp_path / "host-a" / "warehouse.duckdb")
+    io = ParquetIOManager(base_path=data, warehouse_path=db, storage_options=opts)
+    wh = Warehouse(database=db, data_root=data, storage_options=opts)
+    (tmp_path / "per_shard.sql").write_text("SELECT shard, sum(n) AS n FROM rows GROUP BY shard")
+    model = build_sql_asset(parse_model(tmp_path / "per_shard.sql"))
+    (tmp_path / "checks.yml").write_text("per_shard:\n  - not_null: [shard]\n  - unique: [shard]\n")
+    checks = [build_data_check(c) for c in load_checks(tmp_path / "checks.yml")]
+    return io, wh, model, checks
+
+
+def test_warehouse_sql_models_and_checks_on_s3_without_httpfs(s3_endpoint, tmp_path, caplog):
+    """Views, a SQL model and its checks read s3:// Parquet through s3fs (the endpoint of the IO
+    manager, never AWS, never a downloaded extension); the model is stored on S3, so a second host
+    with an empty warehouse file reads it."""
+    import duckdb
+
+    from resources.warehouse import Warehouse
+
+    data = f"s3://{BUCKET}/wh"
+    io, wh, model, checks = _warehouse_graph(tmp_path, {"endpoint_url": s3_endpoint}, data)
+    _materialize_model_and_checks(io, wh, model, checks)
+    assert "not refreshed" not in caplog.text
+    with duckdb.connect(wh.database) as con:  # the view the IO manager registered, over s3://
+        assert con.sql("SELECT sql FROM duckdb_views() WHERE view_name = 'rows'").fetchall()[0][0].count(
+            f"{data}/rows/*.parquet") == 1
+    assert _fs(s3_endpoint).exists(f"{BUCKET}/wh/per_shard.parquet")
+    other_host = Warehouse(database=str(tmp_path / "host-b" / "warehouse.duckdb"), data_root=data,
+                           storage_options={"endpoint_url": s3_endpoint})
+    _assert_other_host_reads(other_host)
+
+
+def _materialize_model_and_checks(io, wh, model, checks) -> None:
+    resources = {"io_manager": io, "duckdb": wh}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("s3_shards", ["p1", "p2"])
+        for k in ("p1", "p2"):
+            assert dg.materialize([rows], partition_key=k, instance=instance, resources=resources).success
+        res = dg.materialize([rows, model, *checks], selection=dg.AssetSelection.assets(model) |
+                             dg.AssetSelection.checks(*checks), instance=instance, resources=resources)
+        assert res.success
+        assert {e.check_name: e.passed for e in res.get_asset_check_evaluations()} == {
+            "not_null__shard": True, "unique__shard": True}
+
+
+def _assert_other_host_reads(other_host) -> None:
+    with other_host.read_connection(["per_shard", "rows"]) as con:
+        assert con.sql("SELECT shard, n FROM per_shard ORDER BY shard").fetchall() == [("p1", 6), ("p2", 6)]
+        assert con.sql("SELECT count(*) FROM rows").fetchall()[0][0] == 6
+        assert con.sql("SELECT current_setting('autoinstall_known_extensions')").fetchall()[0][0] is False
+
+
+def test_warehouse_reads_on_s3_fail_cleanly_when_the_endpoint_is_wrong(s3_endpoint, tmp_path):
+    """A wrong endpoint is an error about the endpoint, not a download of httpfs."""
+    from resources.warehouse import sync_views
+
+    with pytest.raises(Exception) as err:
+        sync_views(str(tmp_path / "wh.duckdb"), f"s3://{BUCKET}/wh", [["rows"]],
+                   {"endpoint_url": "http://127.0.0.1:9", "config_kwargs": {"retries": {"max_attempts": 1}}})
+    assert "httpfs" not in str(err.value) and "127.0.0.1:9" in str(err.value)
+
+
+def test_warehouse_sql_models_and_checks_on_gcs(tmp_path, monkeypatch, caplog):
+    """The same on gs://, through the real gcsfs client against the local GCS stand-in."""
+    from resources.warehouse import Warehouse
+    from tests.fakes.gcs_server import FakeGCS, core_gcsfs
+
+    core_gcsfs(monkeypatch)
+    with FakeGCS() as gcs:
+        opts = {"token": "anon", "endpoint_url": gcs.url}
+        data = "gs://mmf-wh/data"
+        io, wh, model, checks = _warehouse_graph(tmp_path, opts, data)
+        _materialize_model_and_checks(io, wh, model, checks)
+        assert "not refreshed" not in caplog.text
+        assert ("mmf-wh", "data/per_shard.parquet") in gcs.objects
+        _assert_other_host_reads(Warehouse(database=str(tmp_path / "host-b" / "w.duckdb"), data_root=data,
+                                           storage_options=opts))

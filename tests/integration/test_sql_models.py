@@ -3,11 +3,11 @@
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from assets.quality.check_specs import CheckSpecError, load_checks
 from assets.quality.sql_models import build_data_check, build_sql_asset
 from assets.quality.sql_parse import load_models, parse_model
+from resources.warehouse import Warehouse
 
 CHECKS = """
 orders:
@@ -34,7 +34,7 @@ def _run_checks(tmp_path, orders):
     (tmp_path / "checks.yml").write_text(CHECKS)
     checks = [build_data_check(c) for c in load_checks(tmp_path / "checks.yml")]
     specs = [dg.AssetSpec("orders"), dg.AssetSpec("customers")]
-    res = dg.materialize([*specs, *checks], resources={"duckdb": DuckDBResource(database=str(db))},
+    res = dg.materialize([*specs, *checks], resources={"duckdb": Warehouse(database=str(db))},
                          selection=dg.AssetSelection.checks(*checks), raise_on_error=False)
     return {e.check_name: e.passed for e in res.get_asset_check_evaluations()}
 
@@ -66,7 +66,7 @@ def test_sql_model_materializes_a_table_with_schema_and_lineage(tmp_path, monkey
         "-- description: totals per status\nSELECT status, sum(total) AS total FROM orders GROUP BY status")
     model = build_sql_asset(parse_model(tmp_path / "per_status.sql"))
     res = dg.materialize([dg.AssetSpec("orders"), model], selection=[model],
-                         resources={"duckdb": DuckDBResource(database=str(db))})
+                         resources={"duckdb": Warehouse(database=str(db))})
     mat = res.asset_materializations_for_node("per_status")[0]
     assert mat.metadata["dagster/row_count"].value == 2
     schema = mat.metadata["dagster/column_schema"].value
@@ -86,7 +86,7 @@ def test_view_header_and_chart_header(tmp_path, monkeypatch):
         "-- materialized: view\n-- chart: status total\nSELECT status, total FROM orders WHERE status = 'open'")
     model = build_sql_asset(parse_model(tmp_path / "open_orders.sql"))
     res = dg.materialize([dg.AssetSpec("orders"), model], selection=[model],
-                         resources={"duckdb": DuckDBResource(database=str(db))})
+                         resources={"duckdb": Warehouse(database=str(db))})
     mat = res.asset_materializations_for_node("open_orders")[0]
     assert mat.metadata["chart"].value.startswith("![")
     with duckdb.connect(str(db)) as con:
@@ -98,7 +98,7 @@ def test_view_header_and_chart_header(tmp_path, monkeypatch):
 
 def _materialize(model, db, instance=None):
     return dg.materialize([dg.AssetSpec("orders"), model], selection=[model], instance=instance,
-                          resources={"duckdb": DuckDBResource(database=str(db))})
+                          resources={"duckdb": Warehouse(database=str(db))})
 
 
 def test_column_descriptions_content_data_version_and_audit_links(tmp_path, monkeypatch):

@@ -13,12 +13,16 @@ def test_defaults_are_local_and_under_dot_data(tmp_path, monkeypatch):
     assert s.warehouse_path == str(tmp_path / ".data" / "warehouse.duckdb")
 
 
-def test_remote_data_keeps_warehouse_and_caches_on_local_disk(tmp_path, monkeypatch):
+def test_remote_data_needs_an_explicit_local_warehouse_and_caches_beside_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    s = load_settings({"MMFOUNDRY_DEPLOYMENT": "prod", "MMFOUNDRY_DATA": "s3://bucket/mmf"})
+    env = {"MMFOUNDRY_DEPLOYMENT": "prod", "MMFOUNDRY_DATA": "s3://bucket/mmf"}
+    with pytest.raises(ConfigError, match="MMFOUNDRY_WAREHOUSE must be set when MMFOUNDRY_DATA is remote"):
+        load_settings(env)
+    s = load_settings({**env, "MMFOUNDRY_WAREHOUSE": str(tmp_path / "wh" / "warehouse.duckdb")})
     assert s.data == "s3://bucket/mmf" and s.landing == "s3://bucket/mmf/landing"
-    assert s.warehouse_path == str(tmp_path / ".data" / "warehouse.duckdb")
-    assert s.cache_dir == str(tmp_path / ".data" / "cache")
+    assert s.warehouse_path == str(tmp_path / "wh" / "warehouse.duckdb")
+    assert s.cache_dir == str(tmp_path / "wh" / "cache")
+    assert not (tmp_path / ".data").exists()
 
 
 @pytest.mark.parametrize(
