@@ -106,15 +106,17 @@ def read_document(pdf: bytes, sidecar: bytes | None = None, gate: TextGate | Non
                   max_pages: int | None = None) -> Reading:
     """Never raises for a bad file: what cannot be read is a Reading with `open_error` set. A missing
     OCR engine is not the file's fault and raises `OcrUnavailable`. A document longer than
-    `max_pages` (rejected for its length anyway) is not gated, so it costs no OCR."""
+    `max_pages` is rejected for its length anyway: its page count is all that is read (no text
+    extracted, no gate, no OCR), so a 5,000-page file costs what a one-page file does."""
     try:
         doc = open_pdf(pdf)
     except PdfOpenError as e:
         return Reading(open_error=e.reason, open_detail=str(e))
     try:
+        if max_pages is not None and len(doc) > max_pages:
+            return Reading(pages=len(doc))
         reading = _read(doc, sidecar)
-        if max_pages is None or reading.pages <= max_pages:
-            _gate(doc, reading, gate or TextGate())
+        _gate(doc, reading, gate or TextGate())
         return reading
     except OcrUnavailable:
         raise

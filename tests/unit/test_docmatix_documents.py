@@ -188,6 +188,21 @@ def test_an_unopened_pdf_stores_no_measurement_it_does_not_have(readings):
     assert readings["scanned"].text_chars == 0 and readings["ok"].open_status == "opened"
 
 
+def test_a_document_over_the_page_limit_is_counted_not_read():
+    import time
+
+    long_pdf = make_pdf([[(10, 50, "Invoice number: 1234 due on delivery")]] * 300)
+    start = time.perf_counter()
+    r = read_document(long_pdf, max_pages=4)
+    counted = time.perf_counter() - start
+    assert (r.pages, r.layout, r.text_source, r.page_text) == (300, [], None, [])
+    full = read_document(long_pdf)
+    assert full.pages == 300 and full.text_chars > 300 * 20
+    df = _screened({"long": r})
+    assert df["reason"].to_list() == ["too_many_pages"]
+    assert counted < 1.0  # the page tree only
+
+
 def test_thresholds_are_rule_parameters(readings):
     assert _verdict(readings, DocumentRules(max_pages=5))["five_pages"] is None
     assert _verdict(readings, DocumentRules(max_pages=3))["four_pages"] == "too_many_pages"
