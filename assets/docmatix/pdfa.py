@@ -9,6 +9,7 @@ sample can be compared with the PDFA record it came from.
 from __future__ import annotations
 
 import json
+import math
 import tarfile
 from collections.abc import Iterator
 from typing import IO, Any
@@ -31,6 +32,27 @@ def clip_box(box: Any) -> Box:
     x0, y0 = min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
     x1, y1 = min(max(x + w, x0), 1.0), min(max(y + h, y0), 1.0)
     return [round(x0, 6), round(y0, 6), round(x1 - x0, 6), round(y1 - y0, 6)]
+
+
+SIDECAR_SLACK = 0.01  # rounding a sidecar's writer may leave past the page edge
+
+
+def sidecar_box(box: Any) -> Box:
+    """A box a data provider's JSON states: four finite numbers inside the page (within
+    `SIDECAR_SLACK`), else `LayoutError`, so a bad sidecar falls back to the text layer instead of
+    being clipped into a box that points at the wrong place."""
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        raise LayoutError(f"a bbox must be [x, y, w, h], got {box!r}"[:200])
+    try:
+        x, y, w, h = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise LayoutError(f"a bbox must hold numbers, got {box!r}"[:200]) from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise LayoutError(f"a bbox holds a non-finite number: {box!r}")
+    lo, hi = -SIDECAR_SLACK, 1 + SIDECAR_SLACK
+    if w < lo or h < lo or not (lo <= x <= hi and lo <= y <= hi and x + w <= hi and y + h <= hi):
+        raise LayoutError(f"a bbox lies outside the page (0-1): {box!r}")
+    return clip_box([x, y, w, h])
 
 
 def union_box(boxes: list[Box]) -> Box:
@@ -72,11 +94,13 @@ def _column(block: dict, name: str, where: str) -> list:
 
 
 def parse_pdfa_json(data: bytes | str) -> list[Page]:
-    """The pages of a PDFA JSON, checked and with boxes clipped to the page."""
+    """The pages of a PDFA JSON, checked: boxes must be finite and on the page (`sidecar_box`)."""
     try:
         doc = json.loads(data)
     except ValueError as e:
         raise LayoutError(f"not JSON: {e}") from None
+    except RecursionError:
+        raise LayoutError("JSON nested too deeply to be PDFA's layout") from None
     pages = doc.get("pages") if isinstance(doc, dict) else None
     if not isinstance(pages, list):
         raise LayoutError("no `pages` list")
@@ -97,17 +121,17 @@ def parse_pdfa_json(data: bytes | str) -> list[Page]:
         out.append({
             "lines": {
                 "text": [str(t) for t in lt],
-                "bbox": [clip_box(b) for b in lb],
+                "bbox": [sidecar_box(b) for b in lb],
                 "score": [float(s) for s in _column(lines, "score", where) or [1.0] * len(lt)],
                 "word_slice": [[int(a), int(b)] for a, b in slices],
             },
             "words": {
                 "text": [str(t) for t in wt],
-                "bbox": [clip_box(b) for b in wb],
+                "bbox": [sidecar_box(b) for b in wb],
                 "score": [float(s) for s in _column(words, "score", where) or [1.0] * n_words],
                 "line_pos": [[int(a), int(b)] for a, b in _column(words, "line_pos", where) or []],
             },
-            "images_bbox": [clip_box(b) for b in _column(page, "images_bbox", where)],
+            "images_bbox": [sidecar_box(b) for b in _column(page, "images_bbox", where)],
         })
     return out
 

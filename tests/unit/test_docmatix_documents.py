@@ -93,14 +93,16 @@ def test_clip_and_union_boxes():
 
 def test_pdfa_json_is_checked():
     ok = {"pages": [{"lines": {"text": ["a b"], "bbox": [[0, 0, 0.5, 0.1]], "word_slice": [[0, 2]]},
-                     "words": {"text": ["a", "b"], "bbox": [[0, 0, 0.2, 0.1], [0.3, 0, 0.2, 1.5]]},
+                     "words": {"text": ["a", "b"], "bbox": [[0, 0, 0.2, 0.1], [0.3, 0, 0.2, 1.005]]},
                      "images_bbox": []}]}
     (page,) = parse_pdfa_json(json.dumps(ok))
-    assert page["words"]["bbox"][1] == [0.3, 0.0, 0.2, 1.0]  # clipped to the page
+    assert page["words"]["bbox"][1] == [0.3, 0.0, 0.2, 1.0]  # a writer's rounding past the edge: clipped
     assert page["lines"]["score"] == [1.0]
     bad_slice = json.loads(json.dumps(ok))
     bad_slice["pages"][0]["lines"]["word_slice"] = [[0, 3]]
-    for bad in ("{not json", json.dumps({"pages": {}}), json.dumps(bad_slice),
+    off_page = json.loads(json.dumps(ok))
+    off_page["pages"][0]["words"]["bbox"][1] = [0.3, 0, 0.2, 1.5]  # half the box off the page: not clipped
+    for bad in ("{not json", json.dumps({"pages": {}}), json.dumps(bad_slice), json.dumps(off_page),
                 json.dumps({"pages": [{"lines": {"text": ["x"], "bbox": []}}]})):
         with pytest.raises(LayoutError):
             parse_pdfa_json(bad)
@@ -137,6 +139,16 @@ def test_sidecar_disagreements_fall_back_to_the_text_layer(corpus_invoice):
     assert facts["facts"]["total_due"] in "\n".join(r.layout[0]["lines"]["text"])
     r = read_document(pdf, b"garbage")
     assert r.text_source == TEXT_LAYER and r.sidecar_issue.startswith("not JSON")
+    # a data provider's bad boxes or a bomb of nesting: the text layer, never `unreadable`, never a NaN box
+    page = json.loads(sidecar)["pages"][0]
+    for bad, issue in ((["a", 0, 0.1, 0.1], "must hold numbers"), ([float("nan"), 0, 0.1, 0.1], "non-finite"),
+                       ([3.0, 0.1, 0.2, 0.1], "outside the page")):
+        broken = json.loads(json.dumps(page))
+        broken["words"]["bbox"][0] = bad
+        r = read_document(pdf, json.dumps({"pages": [broken]}).encode())
+        assert r.open_status == "opened" and r.text_source == TEXT_LAYER and issue in r.sidecar_issue
+    r = read_document(pdf, b"[" * 100_000 + b"]" * 100_000)
+    assert r.text_source == TEXT_LAYER and "nested too deeply" in r.sidecar_issue
 
 
 def _screened(readings: dict[str, object], rules: DocumentRules | None = None) -> pl.DataFrame:
