@@ -28,3 +28,14 @@ def require_realdata(kind: str) -> Path:
 
         pytest.skip(f"no real data at {folder} (set MMFOUNDRY_REALDATA to the shared/realdata folder)")
     return folder
+
+
+def crashed(file: str, check, error: Exception) -> Row:
+    """A check that crashed is a failed row naming the file and the check, not a lost table."""
+    name = check.__name__.strip("_").removesuffix("_rows").removesuffix("_row")
+    return Row(file, name, "no crash", f"crashed: {type(error).__name__}: {str(error)[:200]}", False)
+
+
+def sidecar_rows(kind: str, file_rows) -> list[Row]:
+    """`file_rows(sidecar)` for every `<file>.expect.json` of `kind`, in name order."""
+    return [r for sidecar in sorted((REALDATA / kind).glob("*.expect.json")) for r in file_rows(sidecar)]

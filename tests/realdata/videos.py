@@ -27,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tests.realdata.rowtable import REALDATA, Row
+from tests.realdata.rowtable import Row, crashed, sidecar_rows
 
 KIND = "videos"
 
@@ -378,12 +378,10 @@ def file_rows(sidecar: Path) -> list[Row]:
             if check is not _probe_row and m.probe is None:
                 continue  # a file that does not decode has its error row and nothing else to measure
             rows += check(name, m, pub, derived)
-        except Exception as e:  # a crash is a failed row that names the file and the check, not a lost table
-            rows.append(Row(name, check.__name__.strip("_").removesuffix("_rows").removesuffix("_row"),
-                            "no crash", f"crashed: {type(e).__name__}: {str(e)[:200]}", False))
+        except Exception as e:  # noqa: BLE001 - a crash is a failed row, not a lost table
+            rows.append(crashed(name, check, e))
     return rows
 
 
 def rows() -> list[Row]:
-    folder = REALDATA / KIND
-    return [r for sidecar in sorted(folder.glob("*.expect.json")) for r in file_rows(sidecar)]
+    return sidecar_rows(KIND, file_rows)
