@@ -424,7 +424,6 @@ def handbook(rng: random.Random, path: Path, sidecar: Path | None, pages: int) -
 def scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict:
     """A page that is only a picture of text (as a scan is): no text layer for any extractor."""
     from PIL import Image, ImageDraw, ImageFont
-    from reportlab.lib.utils import ImageReader
 
     scale = 100 / 72  # 100 dpi is plenty to read and keeps the file small
     img = Image.new("L", (round(W * scale), round(H * scale)), 250)
@@ -443,14 +442,7 @@ def scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict:
     )
     for i, line in enumerate(lines):
         d.text((78, 170 + i * 34), line, fill=30, font=small)
-    doc = Doc(path)
-    p = doc.page()
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    buf.seek(0)
-    doc.c.drawImage(ImageReader(buf), 0, 0, W, H)
-    p.images.append([0.0, 0.0, 1.0, 1.0])
-    pages = doc.save(sidecar)
+    pages = _scan_pdf(img, path, sidecar)
     return {"pages": pages, "title": "Delivery Note (scanned)", "facts": facts}
 
 
@@ -592,7 +584,6 @@ KOREAN_NOTICES = (
 def korean_scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict:
     """A Korean notice that is only a picture (a scan): its text is read by OCR or not at all."""
     from PIL import Image, ImageDraw, ImageFont
-    from reportlab.lib.utils import ImageReader
 
     title, place, hours, note = rng.choice(KOREAN_NOTICES)
     day = f"2024년 {rng.randint(1, 12)}월 {rng.randint(1, 28)}일"
@@ -606,6 +597,16 @@ def korean_scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict
     d.text((120, 150), title, fill=15, font=big)
     for i, line in enumerate(lines):
         d.text((120, 270 + i * 56), line, fill=25, font=small)
+    pages = _scan_pdf(img, path, sidecar)
+    return {"pages": pages, "title": f"{title} (스캔)", "language": "ko",
+            "facts": {"title": title, "reference": ref, "date": day, "when": f"{day} {hours}", "place": place},
+            "printed_lines": [title, *lines]}
+
+
+def _scan_pdf(img, path, sidecar) -> int:
+    """A one-page PDF that is only `img` (a scan: no text layer); its page count."""
+    from reportlab.lib.utils import ImageReader
+
     doc = Doc(path)
     p = doc.page()
     buf = io.BytesIO()
@@ -613,7 +614,4 @@ def korean_scanned(rng: random.Random, path: Path, sidecar: Path | None) -> dict
     buf.seek(0)
     doc.c.drawImage(ImageReader(buf), 0, 0, W, H)
     p.images.append([0.0, 0.0, 1.0, 1.0])
-    pages = doc.save(sidecar)
-    return {"pages": pages, "title": f"{title} (스캔)", "language": "ko",
-            "facts": {"title": title, "reference": ref, "date": day, "when": f"{day} {hours}", "place": place},
-            "printed_lines": [title, *lines]}
+    return doc.save(sidecar)
