@@ -50,7 +50,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -w workspace.yaml -p $(PORT)
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/dagster dev -w workspace.yaml -p $(PORT)
 
 bench: install
 	$(PY) -m bench.run_all

@@ -10,12 +10,17 @@ Cases, each on its own storage root and Dagster instance:
   encrypted, empty and wrongly-named PDFs, a non-UTF-8 PDFA sidecar; offline backend.
 - `two partitions at once`: two processes materializing different shards against one instance,
   storage root, warehouse and response cache, with the model server.
+- `hostile landing`: a Flate-bomb PDF and a gzip tar bomb (with the bombs shard's peak memory
+  against a ceiling), a PDF linked from outside the landing zone, a shard killed mid-chain and never
+  re-run, and a shard withdrawn after the release; `docmatix_dataset` is released before and after.
 
 Printed per case: faults injected, runs completed (the run killed on purpose is not; a shard that is
-not Parquet at all must fail with the reason, and counts as completed when it does), records lost (input records missing from an
+not Parquet at all completes with an empty table and the reason), records lost (input records missing from an
 asset's output), duplicated (repeated record ids), model calls repeated (requests for a prompt the
-server had already answered before the rerun / kill), rejections without a reason. The first
-three must read 0 for the product to be right; any other figure is a bug to fix, not to report.
+server had already answered before the rerun / kill), rejections without a reason, leaked (bytes
+from outside the landing zone in an output, or withdrawn records still released) and jammed (a
+release that could not run, or a good shard missing from it). Lost, duplicated, no reason, leaked
+and jammed must read 0 for the product to be right; any other figure is a bug to fix, not to report.
 Uses the tiny sample corpus (bench/out/corpus-tiny) for videos and generated documents.
 """
 
@@ -51,12 +56,14 @@ import dagster as dg
 from definitions import build_definitions
 defs = build_definitions()
 job = defs.resolve_implicit_global_asset_job_def()
-res = job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key=sys.argv[1],
+res = job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key=sys.argv[1] or None,
                              asset_selection=[dg.AssetKey(a) for a in sys.argv[2].split(",")],
                              raise_on_error=False, run_config={QUIET!r})
 for e in res.all_events:
     if e.is_step_failure and e.step_failure_data.error:
         print(e.step_key + ": " + e.step_failure_data.error.message.strip().splitlines()[0], file=sys.stderr)
+from tests.fakes.bombs import peak_rss_mb
+print(f"peak_mb={{peak_rss_mb():.0f}}", file=sys.stderr)
 sys.exit(0 if res.success else 1)
 """
 
@@ -71,6 +78,8 @@ class Outcome:
     duplicated: int = 0
     repeated: int = 0
     no_reason: int = 0
+    leaked: int = 0
+    jammed: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -197,14 +206,18 @@ def start_worker(env: dict[str, str], shard: str, assets: list[str]) -> subproce
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def finish(proc: subprocess.Popen, out: Outcome) -> None:
+def finish(proc: subprocess.Popen, out: Outcome) -> float | None:
+    """Count the run; returns the worker's peak resident memory in MB (None if it died first)."""
     _, err = proc.communicate()
     out.runs += 1
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    peak = next((float(ln.split("=", 1)[1]) for ln in reversed(lines) if ln.startswith("peak_mb=")), None)
     if proc.returncode == 0:
         out.completed += 1
     else:
-        last = [ln for ln in err.strip().splitlines() if ln.strip()][-1:] or ["(no message)"]
+        last = [ln for ln in lines if not ln.startswith("peak_mb=")][-1:] or ["(no message)"]
         out.notes.append(f"a run failed (exit {proc.returncode}): {last[0][:160]}")
+    return peak
 
 
 def read(data: Path, asset: str, shard: str) -> pl.DataFrame | None:
@@ -239,7 +252,10 @@ def audit_chain(data: Path, shard: str, assets: list[str], first_inputs: set[str
 
 
 def doc_inputs(landing: Path, shard: str) -> set[str]:
-    return {p.stem for p in (landing / "pdfa" / shard).glob("*.pdf")}
+    """The record ids the shard's loose PDFs must have in `documents` (shard-qualified, as minted)."""
+    from assets.docmatix.document_assets import document_record_id
+
+    return {document_record_id(shard, p.stem) for p in (landing / "pdfa" / shard).glob("*.pdf")}
 
 
 # -- cases ------------------------------------------------------------------------------------------
@@ -250,7 +266,8 @@ def case_model_faults(tmp: Path) -> Outcome:
     import dagster as dg
 
     from assets.docmatix.document_assets import documents
-    from assets.docmatix.qa_assets import filtered_qa, raw_qa
+    from assets.docmatix.filter_assets import filtered_qa
+    from assets.docmatix.qa_assets import raw_qa
     from resources.deployment import build_resources
     from resources.llm import LLMResource
     from resources.settings import load_settings
@@ -333,9 +350,6 @@ def case_corrupt_inputs(tmp: Path) -> Outcome:
         proc = start_worker(env, safe_key(shard), SCREENS)
         finish(proc, out)
         raw = read(tmp / "data", "raw_video_metadata", shard)
-        if shard == "not_parquet":
-            out.completed += int(proc.returncode != 0)  # failing with the reason is the right outcome
-            continue
         if raw is None or raw.height != inputs[shard]:
             out.lost += inputs[shard] - (raw.height if raw is not None else 0)
         audit_chain(tmp / "data", shard, SCREENS, None, out)
@@ -373,7 +387,85 @@ def case_concurrent(tmp: Path) -> Outcome:
     return out
 
 
-CASES = (case_model_faults, case_sigkill, case_corrupt_inputs, case_concurrent)
+PLANTED = "PLANTED-OUTSIDE-7c2e"
+DOC_CHAIN = ["documents", "page_images", "raw_qa", "filtered_qa"]
+BOMB_CEILING_MB = 700
+
+
+def _planted_pdf(path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    c.drawString(72, 720, f"Invoice number: {PLANTED}")
+    c.save()
+
+
+def _release_shards(data: Path) -> pl.DataFrame:
+    release = read_table(data, "docmatix_dataset")
+    return release if release is not None else pl.DataFrame(schema={"shard": pl.String, "document_id": pl.String})
+
+
+def read_table(data: Path, asset: str) -> pl.DataFrame | None:
+    path = data / f"{asset}.parquet"
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def case_hostile_landing(tmp: Path) -> Outcome:
+    """Two bombs (a 1 GB Flate stream in a 1 MB PDF, a 1 GB member in a gzip tar), a PDF linked from
+    outside the zone, a shard whose run is SIGKILLed before its pages are rendered (never re-run),
+    and a shard withdrawn after release. Leaked: outside bytes in any output, or a withdrawn record
+    still released. Jammed: a release run that failed, or a good shard missing from the release."""
+    from tests.fakes.bombs import flate_bomb, tar_bomb
+
+    out = Outcome("hostile landing")
+    landing, data = tmp / "landing", tmp / "data"
+    pdfa = landing / "pdfa"
+    for shard, seed in (("bombs", 11), ("good_b", 12), ("killed", 13), ("linked", 14)):
+        write_documents(pdfa / shard, 4, seed)
+    flate_bomb(pdfa / "bombs" / "9000001.pdf")
+    tar_bomb(pdfa / "bombs" / "part-0.tar", (pdfa / "good_b" / "1200000.pdf").read_bytes())
+    (tmp / "outside").mkdir()
+    _planted_pdf(tmp / "outside" / "planted.pdf")
+    (pdfa / "linked" / "9000002.pdf").symlink_to(tmp / "outside" / "planted.pdf")
+    out.faults = 5
+    env = env_for(tmp, landing, None)
+    prepare_instance(env)
+    peaks = {}
+    for shard in ("bombs", "good_b", "linked"):
+        peaks[shard] = finish(start_worker(env, shard, DOC_CHAIN), out)
+        audit_chain(data, shard, QA_STEP, doc_inputs(landing, shard), out)  # page_images: pages, not documents
+    killed = start_worker(env, "killed", DOC_CHAIN)
+    while killed.poll() is None and not (data / "documents" / "killed.parquet").exists():
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)  # documents written, nothing after it
+    finish(killed, out)
+
+    def release() -> pl.DataFrame:
+        if finish(start_worker(env, "", ["docmatix_dataset"]), out) is None:
+            out.jammed += 1
+        return _release_shards(data)
+
+    first = release()
+    out.jammed += len({"bombs", "good_b", "linked"} - set(first["shard"]))
+    shutil.rmtree(pdfa / "good_b")  # withdrawn: the landing sensor re-runs its root, then the release
+    finish(start_worker(env, "good_b", DOC_CHAIN), out)
+    second = release()
+    out.leaked += second.filter(pl.col("shard") == "good_b").height
+    out.jammed += len({"bombs", "linked"} - set(second["shard"]))
+    planted = PLANTED.encode()
+    out.leaked += sum(planted in p.read_bytes() for p in data.rglob("*") if p.is_file() and p.suffix != ".duckdb")
+    docs = pl.concat([read(data, "documents", s) for s in ("bombs", "linked")], how="diagonal_relaxed")
+    reasons = {k: r for k, r in docs.filter(~pl.col("kept")).select("doc_key", "reason").iter_rows()}
+    out.notes.append(f"rejected: {reasons}; peak memory of the bombs shard's run {peaks['bombs']:.0f} MB "
+                     f"(ceiling {BOMB_CEILING_MB} MB); released shards before/after the withdrawal: "
+                     f"{sorted(set(first['shard']))} / {sorted(set(second['shard']))}")
+    if peaks["bombs"] is None or peaks["bombs"] > BOMB_CEILING_MB:
+        out.notes.append("the bombs shard went over its memory ceiling")
+        out.lost += 1
+    return out
+
+
+CASES = (case_model_faults, case_sigkill, case_corrupt_inputs, case_concurrent, case_hostile_landing)
 
 
 def main() -> None:
@@ -390,9 +482,9 @@ def main() -> None:
         results.append(outcome)
         print(f"  {outcome.case}: done", flush=True)
     print_table(("case", "faults injected", "runs completed", "records lost", "duplicated",
-                 "model calls repeated", "rejections without reason"),
+                 "model calls repeated", "rejections without reason", "leaked", "jammed"),
                 [(o.case, str(o.faults), f"{o.completed}/{o.runs}", str(o.lost), str(o.duplicated),
-                  str(o.repeated), str(o.no_reason)) for o in results])
+                  str(o.repeated), str(o.no_reason), str(o.leaked), str(o.jammed)) for o in results])
     for o in results:
         for note in o.notes:
             print(f"{o.case}: {note}")

@@ -15,10 +15,12 @@ Object stores have no links, and every key below the root is built from safe nam
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from pydantic import Field
 from upath import UPath
 
 from resources.containment import OutsideLandingZone
+from resources.limits import check_size, copy_capped
 from resources.settings import ConfigError
 
 FINGERPRINT_EXEMPT = "which shards exist; a shard's content is hashed where it is read"
@@ -55,12 +58,53 @@ def safe_id(value: str) -> str:
 class Shard:
     key: str
     uri: str
-    fingerprint: str  # changes when the shard's content may have changed (size + mtime)
+    fingerprint: str  # changes when the shard's content changes ("" when the lookup did not hash it)
 
 
-def _fingerprint(info: dict[str, Any]) -> str:
-    parts = [str(info.get(k)) for k in ("size", "mtime", "LastModified", "updated", "ETag", "etag")]
+def _fingerprint(p: UPath) -> str:
+    """A local file's sha256 (a rewrite that keeps size and restores the mtime is still seen);
+    an object's content tags (S3 ETag, GCS md5/crc32c/generation), which the store derives from
+    the content, so no object is downloaded to list the zone."""
+    if not _remote(p):
+        try:
+            st = os.stat(p.path)
+        except OSError:
+            return "missing"
+        if not stat.S_ISREG(st.st_mode):  # a device or a fifo is never read to be hashed
+            return f"not_a_file:{stat.S_IFMT(st.st_mode)}"
+        # the change time cannot be set back by a provider, so (inode, size, mtime, ctime) keys
+        # the hash cache: an unchanged file is hashed once per process (the first tick after a
+        # restart reads every shard once), a rewritten one again
+        return _content_sha(p.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    info = _info(p)
+    parts = [str(info.get(k)) for k in ("size", "ETag", "etag", "md5Hash", "crc32c", "generation")]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+_SHA_CACHE: dict[str, tuple[tuple[int, int, int, int], str]] = {}  # path -> (stat key, sha): one entry per file
+_SHA_LOCK = threading.Lock()
+
+
+def _content_sha(path: str, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    key = (ino, size, mtime_ns, ctime_ns)
+    with _SHA_LOCK:
+        hit = _SHA_CACHE.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    h = hashlib.sha256()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a fifo swapped in is never waited on
+        with os.fdopen(fd, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+            st = os.fstat(f.fileno())
+    except OSError as e:  # unreadable now: its own fingerprint, so it is looked at again once readable
+        return f"unreadable:{type(e).__name__}"
+    sha = h.hexdigest()[:16]
+    if (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == key:  # unchanged while read: cacheable
+        with _SHA_LOCK:
+            _SHA_CACHE[path] = (key, sha)
+    return sha
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -114,7 +158,9 @@ class LandingZone(dg.ConfigurableResource):
         folder.fs.invalidate_cache()
         return folder
 
-    def video_shards(self) -> dict[str, Shard]:
+    def video_shards(self, fingerprints: bool = True) -> dict[str, Shard]:
+        """Every landed video shard by partition key; without `fingerprints` (a step looking up its
+        own shard) no file is hashed, so one shard's step never reads every other shard."""
         folder = self._listing("youtube_commons")
         if not folder.exists():
             return {}
@@ -122,40 +168,48 @@ class LandingZone(dg.ConfigurableResource):
         for p in sorted(folder.iterdir(), key=lambda p: p.name):
             if p.name.endswith(".parquet") and not p.name.startswith("."):
                 key = safe_key(p.name[: -len(".parquet")])
-                shards[key] = Shard(key, str(p), _fingerprint(_info(p)))
+                shards[key] = Shard(key, str(p), self._fingerprint(p) if fingerprints else "")
         return shards
 
-    def document_shards(self) -> dict[str, Shard]:
+    def document_shards(self, fingerprints: bool = True) -> dict[str, Shard]:
+        """Every landed PDFA shard folder by partition key (see `video_shards`)."""
         folder = self._listing("pdfa")
         if not folder.exists():
             return {}
         shards = {}
         for d in sorted(folder.iterdir(), key=lambda p: p.name):
             if d.is_dir() and not d.name.startswith("."):
-                files = sorted(f.name for f in d.iterdir())
-                sizes = "|".join(f"{n}:{_fingerprint(_info(d / n))}" for n in files)
                 key = safe_key(d.name)
-                shards[key] = Shard(key, str(d), hashlib.sha256(sizes.encode()).hexdigest()[:16])
+                digest = ""
+                if fingerprints:
+                    files = sorted(f.name for f in d.iterdir())
+                    parts = "|".join(f"{n}:{self._fingerprint(d / n)}" for n in files)
+                    digest = hashlib.sha256(parts.encode()).hexdigest()[:16]
+                shards[key] = Shard(key, str(d), digest)
         return shards
 
-    def fetch(self, uri: str) -> Path:
-        """A local file for a landing-zone URI (remote objects are downloaded once); a local path
-        outside the zone is `OutsideLandingZone`."""
-        return local_copy(self.contained(UPath(uri, **self.storage_options)), self.cache_dir)
-
-    def video_shard(self, key: str) -> Shard:
-        self.require()
+    def _fingerprint(self, p: UPath) -> str:
+        """A landed file's fingerprint; one that leaves the zone is named, never read."""
         try:
-            return self.video_shards()[key]
-        except KeyError:
-            raise ConfigError(f"no youtube_commons shard with key {key!r} in {self.root}") from None
+            self.contained(p)
+        except OutsideLandingZone as e:
+            return hashlib.sha256(str(e).encode()).hexdigest()[:16]
+        return _fingerprint(p)
 
-    def document_shard(self, key: str) -> Shard:
+    def fetch(self, uri: str, max_bytes: int | None = None) -> Path:
+        """A local file for a landing-zone URI (remote objects are downloaded once, and stop at
+        `max_bytes`: `TooLarge`); a local path outside the zone is `OutsideLandingZone`."""
+        return local_copy(self.contained(UPath(uri, **self.storage_options)), self.cache_dir, max_bytes)
+
+    def video_shard(self, key: str) -> Shard | None:
+        """The shard with partition key `key`, or None when it is no longer in the zone (withdrawn)."""
         self.require()
-        try:
-            return self.document_shards()[key]
-        except KeyError:
-            raise ConfigError(f"no pdfa shard with key {key!r} in {self.root}") from None
+        return self.video_shards(fingerprints=False).get(key)
+
+    def document_shard(self, key: str) -> Shard | None:
+        """The shard with partition key `key`, or None when it is no longer in the zone (withdrawn)."""
+        self.require()
+        return self.document_shards(fingerprints=False).get(key)
 
     # -- media ------------------------------------------------------------------------------------
 
@@ -186,18 +240,19 @@ def _remote(p: UPath) -> bool:
     return p.protocol not in ("", "file", "local")
 
 
-def local_copy(p: UPath, cache_dir: str) -> Path:
-    """A local file for `p` (remote objects are downloaded once into `cache_dir`)."""
+def local_copy(p: UPath, cache_dir: str, max_bytes: int | None = None) -> Path:
+    """A local file for `p` (remote objects are downloaded once into `cache_dir`). Over `max_bytes`
+    it is `TooLarge`: a local file by its size, a download as soon as it passes the cap (what it
+    wrote is removed, so an endless stream costs the cap, never the disk)."""
     if not _remote(p):
+        with contextlib.suppress(FileNotFoundError):
+            check_size(os.stat(p.path).st_size, max_bytes, p.path)
         return Path(p.path)
     dest = Path(cache_dir) / hashlib.sha256(str(p).encode()).hexdigest()[:16] / p.name
     if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        # an interrupted download must not stay behind looking like a cached copy
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        try:
-            p.fs.get_file(p.path, str(tmp))
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # HTTP(S) is read as one stream (block_size=0): fsspec's default ranged reads fail on
+        # servers without Range support, which a plain download works with
+        src = p.fs.open(p.path, "rb", block_size=0) if p.protocol in ("http", "https") else p.open("rb")
+        with src:
+            copy_capped(src, dest, max_bytes, str(p))
     return dest

@@ -80,11 +80,25 @@ class ParquetUPathIOManager(dg.UPathIOManager):
             return pl.read_parquet(f)
 
     def load_partitions(self, context: dg.InputContext):
-        """A fan-in (`dict[str, DataFrame]` input) gets a dict even when one partition exists: the
-        base class hands back the bare frame for a single partition."""
-        loaded = super().load_partitions(context)
-        if isinstance(loaded, pl.DataFrame) and get_origin(context.dagster_type.typing_type) is dict:
-            return {context.asset_partition_keys[0]: loaded}
+        """A fan-in (a step reading many shards) gets the shards that have an output: a shard whose
+        step failed, was skipped behind a failed check or was killed has no file, and one broken
+        shard must not stop every release (the fan-in names the shards left out,
+        assets/kit/shard_coverage.py). A `dict[str, DataFrame]` input is always a dict, even of one
+        shard; an untyped input of one shard is that frame (None when it has no output). A
+        per-shard step (reading its own shard) still needs that shard's file."""
+        as_dict = get_origin(context.dagster_type.typing_type) is dict
+        keys = list(context.asset_partition_keys)
+        if context.has_partition_key and keys == [context.partition_key] and not as_dict:
+            return super().load_partitions(context)
+        loaded = {}
+        for key, path in self._get_paths_for_partitions(context).items():
+            try:
+                loaded[key] = self.load_from_path(context, path)
+            except FileNotFoundError:
+                context.log.warning(f"shard {key} of {context.asset_key.to_user_string()} has no output; "
+                                    "left out of this fan-in")
+        if not as_dict and len(keys) == 1:
+            return next(iter(loaded.values()), None)
         return loaded
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:

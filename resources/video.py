@@ -25,6 +25,8 @@ from resources.frames import Orientation, VideoError, is_vfr, orientation_of, sc
 
 __all__ = ["VideoError", "VideoProbe", "VideoTools", "probe"]
 
+PROBE_DECODE_PIXELS = 4096 * 4096  # above this the probe reads the header only
+
 # share of the declared duration the packets must actually cover
 _MIN_COVERAGE = 0.9
 
@@ -135,12 +137,17 @@ def probe(path: str | os.PathLike, verify: bool = True, decode_all: bool = False
             frame_count, vfr = scan.frames, is_vfr(scan.pts, scan.time_base)
             if end > 0:
                 avg = scan.frames / end
-        try:  # the orientation is the first frame's (ffmpeg puts the display matrix on frames)
-            orientation, decoded = _decode(p, stream_metadata, decode_all and verify, frame_count)
-        except VideoError:
-            if verify:
-                raise
+        if (ctx.width or 0) * (ctx.height or 0) > PROBE_DECODE_PIXELS:
+            # a picture this large is rejected from its size (video_files' too_wide / too_tall);
+            # decoding one frame of it to read the orientation would cost hundreds of megabytes
             orientation, decoded = tag_orientation(stream_metadata), None
+        else:
+            try:  # the orientation is the first frame's (ffmpeg puts the display matrix on frames)
+                orientation, decoded = _decode(p, stream_metadata, decode_all and verify, frame_count)
+            except VideoError:
+                if verify:
+                    raise
+                orientation, decoded = tag_orientation(stream_metadata), None
         duration = end if verify and end > 0 else (declared or 0.0)
         if duration <= 0:
             raise VideoError(VideoError.CORRUPT, "no measurable duration")

@@ -8,6 +8,9 @@ then, if enabled, yt-dlp on the row's `video_link`), the first that exists is co
 so the screen records it for that id and goes on with the others. A landed video or its sibling
 subtitle file that resolves outside the landing zone (a symlink, a hard link) is
 `outside_landing_zone`: the id is rejected rather than published with a file that is not the provider's.
+A video over `max_video_bytes` or a subtitle file over `max_subtitle_bytes` is `too_large`, a
+download included (it stops at the cap and its partial file is removed); an HTTP server that does not
+connect or goes quiet for the time-outs is `unreachable`, so no download can hang a shard.
 
 yt-dlp is an optional extra (`pip install .[ytdlp]`), untested here: no test may reach YouTube.
 """
@@ -25,6 +28,7 @@ from upath import UPath
 
 from resources.containment import OUTSIDE, OutsideLandingZone
 from resources.landing import LandingZone, local_copy
+from resources.limits import TOO_LARGE, TooLarge, http_options
 from resources.video import VideoError
 
 REMOTE = ("http://", "https://", "s3://", "gs://", "gcs://")
@@ -44,13 +48,25 @@ class VideoSource(dg.ConfigurableResource):
     storage_options: dict = Field(default_factory=dict, description="fsspec options for URIs in rows.")
     use_ytdlp: bool = Field(default=False, description="Download rows with no file through yt-dlp.")
     workers: int = Field(default=4, description="Videos fetched and probed at once (I/O bound).")
+    max_video_bytes: int = Field(default=8 << 30, gt=0, description=(
+        "A video file (landed or downloaded) larger than this is `too_large`; a download stops there."))
+    max_subtitle_bytes: int = Field(default=16 << 20, gt=0, description=(
+        "A subtitle file larger than this makes its video `too_large` (a real .vtt is kilobytes)."))
+    connect_timeout_s: float = Field(default=20.0, gt=0, description="HTTP(S): seconds to connect.")
+    read_timeout_s: float = Field(default=60.0, gt=0, description=(
+        "HTTP(S): seconds without a byte before a download is `unreachable`."))
+
+    def _options(self, uri: str) -> dict:
+        if uri.startswith(("http://", "https://")):
+            return http_options(self.storage_options, self.connect_timeout_s, self.read_timeout_s)
+        return self.storage_options
 
     def candidates(self, video_id: str, video_path: str | None) -> list[UPath]:
         """The places to look, in order (only ones that can exist)."""
         out: list[UPath] = []
         if video_path:
             if video_path.startswith(REMOTE):
-                out.append(UPath(video_path, **self.storage_options))
+                out.append(UPath(video_path, **self._options(video_path)))
             elif _inside(video_path):
                 out.append(self.landing.path(*PurePosixPath(video_path).parts))
         landed = self.landing.video_file(video_id)
@@ -63,21 +79,27 @@ class VideoSource(dg.ConfigurableResource):
             return self._fetch(video_id, video_path, video_link)
         except OutsideLandingZone as e:
             raise VideoError(OUTSIDE, str(e)) from e
+        except TooLarge as e:
+            raise VideoError(TOO_LARGE, str(e)) from e
 
     def _fetch(self, video_id: str, video_path: str | None, video_link: str | None) -> Fetched:
         tried = []
         for uri in self.candidates(video_id, video_path):
             tried.append(str(uri))
             try:
-                if _remote(uri):
-                    path = local_copy(uri, self.cache_dir)  # fsspec's exists() hides network errors
+                if _remote(uri):  # fsspec's exists() hides network errors
+                    path = local_copy(uri, self.cache_dir, self.max_video_bytes)
                 elif os.path.lexists(uri.path):
-                    path = Path(self.landing.contained(uri).path)
+                    path = local_copy(self.landing.contained(uri), self.cache_dir, self.max_video_bytes)
                 else:
                     continue
-            except FileNotFoundError:
+            except FileNotFoundError as e:
+                # fsspec's HTTP calls a refused connection or a silent server "not found" too; only
+                # a 404 (an HTTP answer, not an OSError) is one
+                if isinstance(e.__cause__, OSError) and _remote(uri):
+                    raise VideoError(UNREACHABLE, f"{uri}: {type(e.__cause__).__name__}: {e.__cause__}") from e
                 continue
-            except OutsideLandingZone:
+            except (OutsideLandingZone, TooLarge):
                 raise
             except Exception as e:  # network, permissions, credentials: this id only
                 raise VideoError(UNREACHABLE, f"{uri}: {type(e).__name__}: {e}") from e
@@ -90,15 +112,16 @@ class VideoSource(dg.ConfigurableResource):
 
     def _subtitle(self, video: UPath, video_id: str) -> Path | None:
         sibling = video.with_name(video.name.rsplit(".", 1)[0] + ".en.vtt")
+        cap = self.max_subtitle_bytes
         if not _remote(sibling) and os.path.lexists(sibling.path):
-            return Path(self.landing.contained(sibling).path)
+            return local_copy(self.landing.contained(sibling), self.cache_dir, cap)
         try:
             if _remote(sibling) and sibling.exists():
-                return local_copy(sibling, self.cache_dir)
+                return local_copy(sibling, self.cache_dir, cap)
         except OSError:
             pass
         landed = self.landing.subtitle_file(video_id)
-        return None if landed is None else local_copy(landed, self.cache_dir)
+        return None if landed is None else local_copy(landed, self.cache_dir, cap)
 
     def _ytdlp(self, url: str) -> Fetched:
         try:
@@ -110,7 +133,7 @@ class VideoSource(dg.ConfigurableResource):
         options = {
             "format": "best[ext=mp4]/best", "outtmpl": str(dest / "%(id)s.%(ext)s"), "quiet": True,
             "noprogress": True, "writesubtitles": True, "subtitleslangs": ["en"], "subtitlesformat": "vtt",
-            "writeinfojson": True,
+            "writeinfojson": True, "max_filesize": self.max_video_bytes, "socket_timeout": self.read_timeout_s,
         }
         try:
             with yt_dlp.YoutubeDL(options) as ydl:

@@ -8,7 +8,8 @@ automation sensors split by kind, which start RUNNING.
   Every asset reports a content hash as its data version (assets/kit/asset_kit.versioned), so a
   re-run that reproduces the same rows starts nothing downstream, while a new shard or a changed
   row flows through. Like `eager` it waits while any parent is missing or in progress, so a
-  backfill of many shards refreshes a fan-in once, after them. Or a code-version change (a new
+  backfill of many shards refreshes a fan-in once, after them; a shard whose latest run failed is
+  not waited for (the fan-in leaves it out and says so). Or a code-version change (a new
   prompt, offline method, rule parameter or SQL file re-runs exactly the affected assets;
   unchanged model calls come back from the response cache).
 - Reports (`quality`) and the provenance index use the same condition, evaluated by their own
@@ -27,14 +28,25 @@ TICK_S = 30
 REPORT_DEBOUNCE_S = 120
 
 
-def on_new_data() -> dg.AutomationCondition:
-    """`eager`, keyed on parents' data versions instead of their materializations."""
+def on_new_data(shards: dg.AssetSelection | None = None) -> dg.AutomationCondition:
+    """`eager`, keyed on parents' data versions instead of their materializations. With `shards`
+    (a fan-in's partitioned parents) it does not wait for a shard whose latest run failed (that
+    shard has no output, and the fan-in names it as left out), so one broken or killed shard never
+    stops every release; it still waits for shards that have not run yet, and for any other parent
+    that is missing, failed or not."""
     parents_changed = dg.AutomationCondition.any_deps_match(
         dg.AutomationCondition.data_version_changed() | dg.AutomationCondition.will_be_requested()
     ).with_label("any_deps_data_changed")
+    waiting = dg.AutomationCondition.any_deps_missing()
+    if shards is not None:
+        missing = dg.AutomationCondition.missing() & ~dg.AutomationCondition.will_be_requested()
+        waiting = (
+            dg.AutomationCondition.any_deps_match(missing & ~dg.AutomationCondition.execution_failed()).allow(shards)
+            | dg.AutomationCondition.any_deps_match(missing).ignore(shards)
+        ).with_label("any_deps_missing_but_failed_shards")
     return (
         (dg.AutomationCondition.newly_missing() | parents_changed).since_last_handled()
-        & ~dg.AutomationCondition.any_deps_missing()
+        & ~waiting
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     ).with_label("on_new_data")
@@ -52,12 +64,16 @@ def kind_of(assets_def: dg.AssetsDefinition, key: dg.AssetKey, parents: set[dg.A
     return "fan_ins"
 
 
-def condition_for(kind: str) -> dg.AutomationCondition:
+def condition_for(kind: str, shards: dg.AssetSelection | None = None) -> dg.AutomationCondition:
+    """The kind's condition; `shards` are the partitioned assets, which fan-ins and reports do not
+    wait for once a shard's latest run failed."""
     code_changed = dg.AutomationCondition.code_version_changed()
     if kind == "shard_roots":
         return code_changed
-    if kind in ("shards", "fan_ins", "reports"):
+    if kind == "shards":
         return on_new_data() | code_changed
+    if kind in ("fan_ins", "reports"):
+        return on_new_data(shards) | code_changed
     return dg.AutomationCondition.on_missing() | code_changed
 
 
@@ -72,8 +88,9 @@ def apply_policy(all_assets: list) -> tuple[list, dict[str, list[dg.AssetKey]]]:
     }
     for key, kind in kinds.items():
         by_kind[kind].append(key)
+    shards = dg.AssetSelection.assets(*partitioned)
     mapped = dg.map_asset_specs(
-        lambda spec: spec.replace_attributes(automation_condition=condition_for(kinds[spec.key])),
+        lambda spec: spec.replace_attributes(automation_condition=condition_for(kinds[spec.key], shards)),
         defs,
     )
     return mapped, by_kind

@@ -1,5 +1,7 @@
 """`documents`: every PDF of a landed PDFA shard, read, measured, judged and stored by content."""
 
+import tarfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -16,8 +18,10 @@ from assets.kit.metadata import preview, screen_counts
 from assets.kit.partitions import document_shards
 from assets.kit.provenance import declare
 from assets.kit.screening import screen
+from assets.kit.shard_coverage import OK, WITHDRAWN, shard_metadata, shard_readable, shard_readable_spec
 from resources.containment import OutsideLandingZone
 from resources.landing import LandingZone
+from resources.limits import TooLarge, read_capped
 from resources.storage import MediaStore
 
 DOCUMENT_SCHEMA = {
@@ -42,14 +46,20 @@ class Source:
     refused: tuple[str, str] | None = None  # (reason, detail): never read, e.g. a link out of the landing zone
 
 
-def shard_sources(landing: LandingZone, folder_uri: str, stray: list[str]) -> Iterator[Source]:
+def shard_sources(landing: LandingZone, folder_uri: str, stray: list[str],
+                  rules: DocumentRules | None = None) -> Iterator[Source]:
     """The PDFs of a shard folder, loose (`<key>.pdf` + `<key>.json`) or in webdataset tars, one at a
-    time (a tar is streamed); files that are not a PDF's are appended to `stray`."""
+    time (a tar is streamed); files that are not a PDF's are appended to `stray`. A file over the
+    rules' size caps is never read: a PDF becomes a `too_large` row, a sidecar is dropped (its PDF
+    is read from its text layer)."""
+    rules = rules or DocumentRules()
     folder = UPath(folder_uri, **landing.storage_options)
     names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
-    def read(name: str) -> bytes:
-        return landing.fetch(str(folder / name)).read_bytes()
+    def read(name: str, cap: int) -> bytes:
+        path = landing.fetch(str(folder / name), cap)  # a local file by its size, a download as it comes
+        with path.open("rb") as f:
+            return read_capped(f, cap, name)
 
     for name in names:
         stem, _, ext = name.rpartition(".")
@@ -58,26 +68,42 @@ def shard_sources(landing: LandingZone, folder_uri: str, stray: list[str]) -> It
             side = f"{stem}.json" if f"{stem}.json" in names else None
             side_uri = str(folder / side) if side else None
             try:
-                yield Source(stem, str(folder / name), read(name), read(side) if side else None, side_uri)
-            except OutsideLandingZone as e:
+                pdf = read(name, rules.max_pdf_bytes)
+                sidecar = None
+                if side:
+                    try:
+                        sidecar = read(side, rules.max_sidecar_bytes)
+                    except TooLarge:
+                        side_uri = None
+                        stray.append(f"{side} (over max_sidecar_bytes)")
+                yield Source(stem, str(folder / name), pdf, sidecar, side_uri)
+            except (OutsideLandingZone, TooLarge) as e:
                 yield Source(stem, str(folder / name), b"", None, side_uri, refused=(e.reason, str(e)))
         elif ext == "tar":
-            yield from _tar_sources(landing, str(folder / name), stray)
+            yield from _tar_sources(landing, str(folder / name), stray, rules.max_pdf_bytes)
         elif not (ext == "json" and f"{stem}.pdf" in names):
             stray.append(name)
 
 
-def _tar_sources(landing: LandingZone, uri: str, stray: list[str]) -> Iterator[Source]:
+def _tar_sources(landing: LandingZone, uri: str, stray: list[str], max_member_bytes: int) -> Iterator[Source]:
+    """A tar's samples; a tar that leaves the zone or cannot be read (to its end) is a row of its
+    own with the reason, after whatever samples it gave: the shard goes on."""
     refused: list[tuple[str, str, str]] = []
-    with landing.fetch(uri).open("rb") as f:
-        for key, sample in webdataset_samples(f, refused):
-            if "pdf" not in sample:
-                stray += [f"{uri}#{key}.{ext}" for ext in sample]
-                continue
-            side = sample.get("json")
-            yield Source(key.rsplit("/", 1)[-1], f"{uri}#{key}.pdf", sample["pdf"], side,
-                         f"{uri}#{key}.json" if side is not None else None)
-    for name, reason, detail in refused:  # a link member, or one that leaves the tar: a row, never read
+    name = uri.rsplit("/", 1)[-1]
+    try:
+        with landing.fetch(uri).open("rb") as f:
+            for key, sample in webdataset_samples(f, refused, max_member_bytes):
+                if "pdf" not in sample:
+                    stray += [f"{uri}#{key}.{ext}" for ext in sample]
+                    continue
+                side = sample.get("json")
+                yield Source(key.rsplit("/", 1)[-1], f"{uri}#{key}.pdf", sample["pdf"], side,
+                             f"{uri}#{key}.json" if side is not None else None)
+    except OutsideLandingZone as e:
+        refused.append((name, e.reason, str(e)))
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        refused.append((name, "unreadable", f"tar {name}: {type(e).__name__}: {e}"))
+    for name, reason, detail in refused:  # a link, a member leaving the tar, one too large: a row, never read
         yield Source(name.rsplit("/", 1)[-1].rsplit(".", 1)[0], f"{uri}#{name}", b"", None, None,
                      refused=(reason, detail))
 
@@ -101,7 +127,7 @@ def document_rows(sources: Iterable[Source], shard: str, media: MediaStore,
     for src in sources:
         n = seen[src.key] = seen.get(src.key, 0) + 1
         reading = (Reading(open_error=src.refused[0], open_detail=src.refused[1]) if src.refused
-                   else read_document(src.pdf, src.sidecar, rules, rules.max_pages))
+                   else read_document(src.pdf, src.sidecar, rules, rules.max_pages, rules.max_inflated_bytes))
         ref = media.put_bytes(src.pdf, ".pdf")
         rows.append({
             "record_id": document_record_id(shard, src.key, n), "source_key": source_key(SOURCE_NAMESPACE, ref.sha256),
@@ -127,7 +153,7 @@ DocumentsConfig = rule_config(DocumentRules, "DocumentsConfig")
     kinds=("pdf", "polars", "parquet"),
     rules=DocumentRules(),
     screen=True,
-    check_specs=(provenance_spec,),
+    check_specs=(provenance_spec, shard_readable_spec),
     description=(
         "Every PDF of one PDFA shard (loose files or webdataset tars), one row each: its lines and "
         "words with [x, y, w, h] boxes in 0-1 (PDFA's layout, from the PDFA JSON when there is one, "
@@ -147,12 +173,18 @@ def documents(context: dg.AssetExecutionContext, config: DocumentsConfig, landin
     rules = rules_from(config, DocumentRules)
     shard = landing.document_shard(context.partition_key)
     stray: list[str] = []
-    df = document_rows(shard_sources(landing, shard.uri, stray), context.partition_key, media, rules)
+    status, error = OK, None
+    if shard is None:  # withdrawn: an empty table, so its documents leave every release
+        status, error = WITHDRAWN, f"pdfa shard {context.partition_key!r} is no longer in {landing.root}"
+        context.log.warning(error)
+    sources = shard_sources(landing, shard.uri, stray, rules) if shard else iter(())
+    df = document_rows(sources, context.partition_key, media, rules)
     sources_by = df.group_by("text_source").len().sort("text_source", nulls_last=True)
     yield versioned(
         df,
         {
             **screen_counts(df),
+            **shard_metadata(status, error),
             "pages_kept": int(df.filter("kept")["pages"].sum() or 0),
             "text_source": dg.MetadataValue.json({str(k): int(n) for k, n in sources_by.iter_rows()}),
             "ocr_pages": int(df["ocr_pages"].sum() or 0),
@@ -167,3 +199,4 @@ def documents(context: dg.AssetExecutionContext, config: DocumentsConfig, landin
     )
     yield from screen_check_results(df, n_inputs=df.height)
     yield provenance_result(df)
+    yield shard_readable(status, error)

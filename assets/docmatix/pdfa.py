@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from resources.containment import OUTSIDE
+from resources.limits import TOO_LARGE
 
 Box = list[float]
 Page = dict[str, Any]
@@ -163,19 +164,25 @@ def member_problem(member: tarfile.TarInfo) -> str | None:
     return None
 
 
-def webdataset_samples(fileobj: IO[bytes], rejected: list[tuple[str, str, str]] | None = None
-                       ) -> Iterator[tuple[str, dict[str, bytes]]]:
+def webdataset_samples(fileobj: IO[bytes], rejected: list[tuple[str, str, str]] | None = None,
+                       max_member_bytes: int | None = None) -> Iterator[tuple[str, dict[str, bytes]]]:
     """(key, {extension: bytes}) per sample of a webdataset tar, streamed: members of one sample are
     consecutive, so memory holds one sample at a time however large the tar. Members that are links
-    or leave the tar are never read: each is appended to `rejected` as (name, reason, detail)."""
+    or leave the tar, and members over `max_member_bytes` (the size their header declares, which is
+    what the stream would inflate), are never read: each is appended to `rejected` as
+    (name, reason, detail)."""
     key: str | None = None
     sample: dict[str, bytes] = {}
     with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
         for member in tar:
             problem = member_problem(member)
+            if problem is None and max_member_bytes is not None and member.size > max_member_bytes:
+                problem = (TOO_LARGE, f"{member.name}: {member.size} bytes > {max_member_bytes}")
+            elif problem is not None:
+                problem = (OUTSIDE, problem)
             if problem is not None:
                 if rejected is not None:
-                    rejected.append((member.name, OUTSIDE, problem))
+                    rejected.append((member.name, *problem))
                 continue
             if not member.isfile():
                 continue

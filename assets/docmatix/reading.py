@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field
 
+from assets.docmatix.inflation import inflated_bytes
 from assets.docmatix.ocr import MAX_SIDE, OCR_DPI, OcrUnavailable, ocr_page, script_lang
 from assets.docmatix.pdfa import LayoutError, Page, page_from_lines, page_text, parse_pdfa_json, text_chars
 from assets.docmatix.text_layer import PdfOpenError, document_layout, open_pdf, text_direction
@@ -42,6 +43,7 @@ from assets.docmatix.text_quality import (
 )
 from assets.kit.screening import Rule, RuleSet
 from resources.containment import OUTSIDE
+from resources.limits import TOO_LARGE
 
 TEXT_LAYER = "pdf_text_layer"
 PDFA_JSON = "pdfa_json"
@@ -54,7 +56,7 @@ GARBLING_FLAGS = ("unprintable_chars", "symbol_chars", "text_not_drawn")
 @dataclass
 class Reading:
     pages: int | None = None
-    open_error: str | None = None  # "encrypted" | "unreadable"
+    open_error: str | None = None  # "encrypted" | "unreadable" | "too_large" | "outside_landing_zone"
     open_detail: str | None = None
     text_source: str | None = None
     layout: list[Page] = field(default_factory=list)
@@ -103,11 +105,18 @@ class Reading:
 
 
 def read_document(pdf: bytes, sidecar: bytes | None = None, gate: TextGate | None = None,
-                  max_pages: int | None = None) -> Reading:
+                  max_pages: int | None = None, max_inflated_bytes: int | None = None) -> Reading:
     """Never raises for a bad file: what cannot be read is a Reading with `open_error` set. A missing
     OCR engine is not the file's fault and raises `OcrUnavailable`. A document longer than
     `max_pages` is rejected for its length anyway: its page count is all that is read (no text
-    extracted, no gate, no OCR), so a 5,000-page file costs what a one-page file does."""
+    extracted, no gate, no OCR). One whose streams decode past `max_inflated_bytes` (counted first,
+    assets/docmatix/inflation.py) is `too_large` and never reaches PDFium."""
+    if max_inflated_bytes is not None:
+        inflated = inflated_bytes(pdf, max_inflated_bytes)
+        if inflated > max_inflated_bytes:
+            return Reading(open_error=TOO_LARGE, open_detail=(
+                f"its compressed streams inflate past {max_inflated_bytes} bytes (a decompression bomb); "
+                "not opened"))
     try:
         doc = open_pdf(pdf)
     except PdfOpenError as e:
@@ -212,6 +221,13 @@ class DocumentRules(TextGate, RuleSet):
     rejection's first reason is chosen."""
 
     max_pages: int = Field(4, ge=1, description="Docmatix skips longer PDFs before generation.")
+    max_pdf_bytes: int = Field(64 << 20, ge=1, description=(
+        "A PDF file (loose or a tar member) larger than this is `too_large`, never read."))
+    max_sidecar_bytes: int = Field(16 << 20, ge=1, description=(
+        "A PDFA JSON sidecar larger than this is ignored (a sidecar issue; the text layer is read)."))
+    max_inflated_bytes: int = Field(512 << 20, ge=1, description=(
+        "What a PDF's encoded streams may decode to in total (every filter stage counted); past it "
+        "the PDF is `too_large` (a decompression bomb) and never opened."))
     min_text_chars: int = Field(1, ge=1, description="Characters of text the gate kept (PDFA JSON, text layer "
                                                      "or OCR) a document needs for questions to be written "
                                                      "about it.")
@@ -220,6 +236,7 @@ class DocumentRules(TextGate, RuleSet):
         return [
             Rule(reason="duplicate_key", column="duplicate_key", op="is_false"),
             Rule(reason=OUTSIDE, column="open_status", op="ne", threshold=OUTSIDE),
+            Rule(reason=TOO_LARGE, column="open_status", op="ne", threshold=TOO_LARGE),
             Rule(reason="encrypted", column="open_status", op="ne", threshold="encrypted"),
             Rule(reason="unreadable", column="open_status", op="ne", threshold="unreadable"),
             Rule(reason="too_many_pages", column="pages", op="le", threshold=self.max_pages),

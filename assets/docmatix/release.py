@@ -7,7 +7,7 @@ its pairs, its page images), `models` (the call that wrote the pairs), and `qa_i
 `page_ids`/`image_sha256` beside the lists they describe.
 
 A source lands once in the release: documents sharing a `source_key` (the same PDF landed in two
-shards) release the first landing (by shard, then record id) and withhold the others as
+shards) release the first landing (in the order the shards landed, then by shard and record id) and withhold the others as
 `duplicate_source`, so no pair is trained on twice or found in both splits.
 
 The split is by document, so no page of a test document was seen in training: a document is `test`
@@ -77,11 +77,14 @@ RELEASE_SCHEMA = {
 }
 
 
-def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+def release_rows(qa: pl.DataFrame, images: pl.DataFrame, landed: Mapping[str, int] | None = None
+                 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Release rows from kept Q/A pairs and rendered pages; and the documents withheld, by reason.
 
     `qa`: kept rows of `filtered_qa`; `images`: rows of `page_images` (kept = rendered). A document
-    is released only when every one of its pages has an image, and only once per `source_key`.
+    is released only when every one of its pages has an image, and only once per `source_key`: the
+    first landing by `landed` (shard -> position in landing order; unknown shards last), then shard
+    name and document id.
     """
     pages = (
         images.sort("document_id", "page")
@@ -109,7 +112,9 @@ def release_rows(qa: pl.DataFrame, images: pl.DataFrame) -> tuple[pl.DataFrame, 
         .join(pages, on="document_id", how="left")
     )
     rendered = grouped.filter(pl.col("all_rendered").fill_null(False))
-    released = rendered.sort("source_key", "shard", "document_id").unique("source_key", keep="first",
+    landed = dict(landed or {})
+    rank = pl.col("shard").replace_strict(landed, default=len(landed), return_dtype=pl.Int64).alias("__landed")
+    released = rendered.sort("source_key", rank, "shard", "document_id").unique("source_key", keep="first",
                                                                           maintain_order=True)
     withheld = {"page_not_rendered": grouped.height - rendered.height,
                 "duplicate_source": rendered.height - released.height}

@@ -7,7 +7,9 @@ from assets.docmatix.release import release_rows
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, unique_ids, unique_ids_spec
 from assets.kit.metadata import png_markdown, preview, pyplot
+from assets.kit.partitions import document_shards
 from assets.kit.screening import kept
+from assets.kit.shard_coverage import coverage, coverage_metadata, landing_order
 from assets.kit.shard_frames import concat_shards
 from resources.storage import MediaStore
 
@@ -38,18 +40,23 @@ def sample_grid(release: pl.DataFrame, media: MediaStore) -> dg.MetadataValue:
         "The Docmatix-style release: one row per document (`docmatix:<document id>`) with `images` "
         "(its rendered pages) and `texts` ([{user, assistant, source}], source = PDFA key) from the "
         "kept Q/A pairs, a document-level train/test split (a salted hash of the key), each source "
-        "(`source_key`) released once; parents: the document, its pairs and its page images."
+        "(`source_key`) released once, its first landing; shards left out (no output, unreadable, "
+        "withdrawn) are named in `excluded_shards`; parents: the document, its pairs and its page images."
     ),
 )
-def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa, page_images, media: MediaStore):
+def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa: dict[str, pl.DataFrame],
+                     page_images: dict[str, pl.DataFrame], media: MediaStore):
     qa = kept(concat_shards(filtered_qa, "filtered_qa"))
     images = concat_shards(page_images, "page_images")
-    df, withheld = release_rows(qa, images)
+    shards = coverage(context, {"filtered_qa": filtered_qa, "page_images": page_images},
+                      dg.AssetKey("documents"), document_shards)
+    df, withheld = release_rows(qa, images, landing_order(context.instance, document_shards))
     counts = {s: int(n) for s, n in df.group_by("split").len().iter_rows()}
     yield versioned(
         df,
         {
             "dagster/row_count": df.height,
+            **coverage_metadata(shards),
             "train_documents": counts.get("train", 0),
             "test_documents": counts.get("test", 0),
             "qa_pairs": int(df["texts"].list.len().sum() or 0),

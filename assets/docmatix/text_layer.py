@@ -34,8 +34,11 @@ def open_pdf(data: bytes):
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
+        # PDFium's last error is process-wide and some failures do not reset it: a 0-page file read
+        # after an encrypted one reports the password error again. Only a file that declares
+        # encryption (an /Encrypt entry) is called encrypted.
         code = getattr(e, "err_code", None)
-        reason = "encrypted" if code in (_PASSWORD, _SECURITY) else "unreadable"
+        reason = "encrypted" if code in (_PASSWORD, _SECURITY) and b"/Encrypt" in data else "unreadable"
         raise PdfOpenError(reason, str(e)) from None
 
 

@@ -19,12 +19,14 @@ Neither ever exceeds the budget.
 
 A candidate is a landed record (`record_id`, unique per shard and row); the same video landed in two
 shards is two candidates with one `source_key`. Before selection, the first landing of each source
-(by shard) goes on and the others are rejected as `duplicate_source`, naming the record kept.
+(by landing order, then shard name) goes on and the others are rejected as `duplicate_source`, naming
+the record kept.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,20 +231,25 @@ def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame
     return out
 
 
-def first_landings(candidates: pl.DataFrame) -> pl.DataFrame:
-    """`candidates` with `duplicate_of`: null for the first landing of a source (by shard, then
-    record id), else the record id of that first landing. A record without a source key is its
-    own source."""
+def first_landings(candidates: pl.DataFrame, landed: Mapping[str, int] | None = None) -> pl.DataFrame:
+    """`candidates` with `duplicate_of`: null for the first landing of a source, else the record id
+    of that first landing. First is by landing order (`landed`: shard -> position, as the landing
+    sensor registered the shards; a shard it has not seen goes last), then by shard name and record
+    id, so a shard landed later never displaces a record already released, whatever its name. A
+    record without a source key is its own source."""
+    landed = landed or {}
+    rank = pl.col("shard").replace_strict(dict(landed), default=len(landed), return_dtype=pl.Int64)
     source = pl.coalesce(pl.col("source_key"), pl.col("record_id"))
-    first = pl.col("record_id").sort_by("shard", "record_id").first().over(source)
+    first = pl.col("record_id").sort_by(rank, "shard", "record_id").first().over(source)
     return candidates.with_columns(pl.when(pl.col("record_id") != first).then(first).alias("duplicate_of"))
 
 
-def curate(candidates: pl.DataFrame, budget_s: float, seed: int) -> dict[str, pl.DataFrame]:
+def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping[str, int] | None = None
+           ) -> dict[str, pl.DataFrame]:
     """Per final-fill rule, every candidate with kept (= selected), reason, reasons and detail.
-    Cross-shard duplicates of a source (its first landing goes on) and rows without a duration are
+    Cross-shard duplicates of a source (its first landing, by `landed` order, goes on) and rows without a duration are
     rejected first."""
-    pre = first_landings(candidates).sort("record_id").with_columns(
+    pre = first_landings(candidates, landed).sort("record_id").with_columns(
         pl.when(pl.col("duplicate_of").is_not_null()).then(pl.lit(DUPLICATE))
         .when(pl.col("duration_s").is_null()).then(pl.lit(NO_DURATION)).alias("reason"),
     )

@@ -111,12 +111,16 @@ def markdown(c: dict[str, Any]) -> str:
         "",
         _table([{"license": k, "videos": v} for k, v in c["licences"].items()], ["license", "videos"]),
         "",
+        "## Shards",
+        "",
+        _table(c.get("shards", []), ["shard", "landed", "included", "status", "detail"]),
+        "",
         "## Provenance",
         "",
     ]
     lines += [f"- {k}: {v}" for k, v in c.items()
               if k not in {"name", "videos", "hours", "funnel", "parent_categories", "fine_categories",
-                           "licences", "columns", "known_limitations"}]
+                           "licences", "columns", "known_limitations", "shards"}]
     lines += ["", "## Known limitations", "", *[f"- {x}" for x in c["known_limitations"]]]
     lines += ["", "## Columns", "", ", ".join(f"`{x}`" for x in c["columns"]), ""]
     return "\n".join(lines)

@@ -14,7 +14,9 @@ from assets.finevideo.release import release_rows, sample_json, write_tar
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, unique_ids, unique_ids_spec
 from assets.kit.metadata import bar_chart, funnel_chart, preview, uri_value
-from assets.kit.shard_frames import concat_shards
+from assets.kit.partitions import video_shards
+from assets.kit.shard_coverage import coverage, coverage_metadata
+from assets.kit.shard_frames import by_shard, concat_shards
 from resources.landing import safe_id
 from resources.storage import MediaStore
 
@@ -79,8 +81,9 @@ def finevideo_dataset(context: dg.AssetExecutionContext, config: ReleaseConfig, 
                                         "without_uri_or_sha": missing})
 
 
-STAGES = ("raw_video_metadata", "language_screen", "video_files", "word_density_screen", "dynamism_screen",
-          "taxonomy_labels", "curated_selection", "video_annotations", "aligned_annotations", "finevideo_dataset")
+SHARD_STAGES = ("raw_video_metadata", "language_screen", "video_files", "word_density_screen", "dynamism_screen",
+                "taxonomy_labels")
+STAGES = (*SHARD_STAGES, "curated_selection", "video_annotations", "aligned_annotations", "finevideo_dataset")
 
 
 @kit_asset(
@@ -89,19 +92,24 @@ STAGES = ("raw_video_metadata", "language_screen", "video_files", "word_density_
     ins={name: dg.AssetIn() for name in STAGES},
     description=(
         "The dataset card (Markdown + JSON in the media store, and shown here): the funnel across every "
-        "FineVideo stage computed from the stages' own verdicts, hours, categories and licences. "
+        "FineVideo stage computed from the stages' own verdicts, hours, categories and licences, and "
+        "every landed shard with whether it is in the release (a shard without output, unreadable or "
+        "withdrawn is named with its reason). "
         "The table is the funnel."
     ),
 )
 def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore, **stages):
-    frames = {name: concat_shards(v) if isinstance(v, dict) else v for name, v in stages.items()}
+    frames = {name: concat_shards(v, name) if name in SHARD_STAGES else v for name, v in stages.items()}
     funnel_df = funnel([(name, frames[name]) for name in STAGES])
+    shards = coverage(context, {name: by_shard(context, name, stages[name]) for name in SHARD_STAGES},
+                      dg.AssetKey("raw_video_metadata"), video_shards)
     dataset = frames["finevideo_dataset"]
     extra = {
         "taxonomy_version": ", ".join(sorted(set(dataset["taxonomy_version"].drop_nulls().to_list())))
         if "taxonomy_version" in dataset.columns else "",
         **models_by_role(dataset),
         "source_shards": frames["raw_video_metadata"]["shard"].n_unique() if frames["raw_video_metadata"].height else 0,
+        "shards": shards.to_dicts(),
     }
     data = card(dataset, funnel_df, extra)
     text = markdown(data)
@@ -112,6 +120,7 @@ def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore,
         "dagster/row_count": funnel_df.height,
         "videos": data["videos"],
         "hours": data["hours"],
+        **coverage_metadata(shards),
         "card_uri": uri_value(md_ref.uri),
         "card_json_uri": uri_value(json_ref.uri),
         "funnel": funnel_chart(list(zip(funnel_df["stage"].to_list(), funnel_df["kept"].to_list(), strict=True)),

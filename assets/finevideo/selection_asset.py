@@ -10,8 +10,10 @@ from assets.finevideo.content_selection import DUPLICATE, balance, candidate_fra
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
 from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
+from assets.kit.partitions import video_shards
 from assets.kit.provenance import declare
 from assets.kit.screening import kept
+from assets.kit.shard_coverage import coverage, coverage_metadata, landing_order
 from assets.kit.shard_frames import concat_shards
 from resources.settings import load_settings
 
@@ -51,8 +53,10 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
         "channel penalty, an hour budget (4,000 h in prod; locally a share of the sample), and a final "
         "pass that does not favour short videos (FineVideo's shortest-first rule is computed beside "
         "it for comparison). Every labelled video is a row; kept = selected. A video landed in "
-        "several shards is selected at most once: its later landings are rejected as "
-        "duplicate_source, naming the record that went on."
+        "several shards is selected at most once: its later landings (in the order the shards landed) "
+        "are rejected as duplicate_source, naming the record that went on. A shard without output "
+        "(failed, killed) or whose file was unreadable or withdrawn is left out and named in "
+        "`excluded_shards`."
     ),
 )
 def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
@@ -61,8 +65,11 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
     labels = concat_shards(taxonomy_labels)
     candidates = candidate_frame(labels, concat_shards(raw_video_metadata), concat_shards(video_files),
                                  concat_shards(dynamism_screen))
+    shards = coverage(context, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
+                                "video_files": video_files, "dynamism_screen": dynamism_screen},
+                      dg.AssetKey("raw_video_metadata"), video_shards)
     budget_s, how = budget_seconds(config, candidates)
-    by_rule = curate(candidates, budget_s, config.seed)
+    by_rule = curate(candidates, budget_s, config.seed, landing_order(context.instance, video_shards))
     # the same video records as the labels: no parents; `models` (the labeller) carried with them
     out = declare(by_rule[config.final_fill], models=["models"])
     chosen = kept(out)
@@ -75,6 +82,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
         out,
         {
             **screen_counts(out),
+            **coverage_metadata(shards),
             "budget_hours": round(budget_s / 3600, 4),
             "budget_from": how,
             "selected_hours": sides[config.final_fill]["hours"],

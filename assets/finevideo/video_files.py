@@ -4,12 +4,15 @@ FineVideo's download job wrote an error file for a failed id and moved on; nothi
 which ids had no video or why. Here each failure is the row's recorded rejection: `missing` (no file
 anywhere), `empty`, `corrupt`, `truncated` (packets stop short of the declared duration),
 `no_video_stream`, `unsupported_codec`, `undecodable`, `unreachable` (network or credentials),
-`outside_landing_zone` (the video or its subtitle file is a link out of the landing zone), or
+`outside_landing_zone` (the video or its subtitle file is a link out of the landing zone),
+`too_large` (the file or its subtitles over the video source's caps), or
 `fetch_failed` (anything else, with the exception in `detail`). The shard always completes. The
 outcome is stored (`fetch_status`: "ok" or the failure, `fetch_detail`) and the rules compare it.
 A file that opens is not yet a video: a PNG renamed .mp4 probes fine as one 0.04 s frame, so the
 container and codec must be on an allow-list and the duration and picture size above a minimum
-(`not_a_video_container`, `not_a_video_codec`, `too_short`, `too_narrow`, `too_low`).
+(`not_a_video_container`, `not_a_video_codec`, `too_short`, `too_narrow`, `too_low`), and below a
+maximum every later decode can afford (`too_wide`, `too_tall`: checked from the header, before any
+frame is decoded).
 
 What the probe records is what a viewer sees: `width` x `height` after the display matrix's rotation
 (`rotation_deg`, clockwise; `coded_width` x `coded_height` as stored), `fps` the nominal rate beside
@@ -32,6 +35,7 @@ from assets.kit.partitions import video_shards
 from assets.kit.provenance import declare
 from assets.kit.screening import Rule, RuleSet, kept, screen
 from resources.containment import OUTSIDE
+from resources.limits import TOO_LARGE
 from resources.storage import MediaStore, sha256_file
 from resources.video import VideoError, VideoTools
 from resources.video_source import UNREACHABLE, VideoSource
@@ -41,7 +45,7 @@ VIDEO_CONTAINERS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi")  # the la
 VIDEO_CODECS = ("av1", "h263", "h264", "hevc", "mjpeg", "mpeg1video", "mpeg2video", "mpeg4", "prores", "theora",
                 "vp8", "vp9")
 OK = "ok"
-FAILURES = (OUTSIDE, VideoError.MISSING, VideoError.EMPTY, VideoError.CORRUPT, VideoError.TRUNCATED,
+FAILURES = (OUTSIDE, TOO_LARGE, VideoError.MISSING, VideoError.EMPTY, VideoError.CORRUPT, VideoError.TRUNCATED,
             VideoError.NO_VIDEO, VideoError.UNSUPPORTED, VideoError.UNDECODABLE, UNREACHABLE, FAILED)
 
 
@@ -85,6 +89,10 @@ class VideoFileRules(RuleSet):
     min_duration_s: float = Field(default=1.0, ge=0, description="seconds the packets must cover, at least")
     min_width: int = Field(default=32, ge=1, description="displayed width in pixels, at least")
     min_height: int = Field(default=32, ge=1, description="displayed height in pixels, at least")
+    max_width: int = Field(default=4096, ge=1, description=(
+        "displayed width in pixels, at most: every later step decodes frames, and an 8192x8192 or "
+        "16000x16000 picture costs gigabytes per worker"))
+    max_height: int = Field(default=4096, ge=1, description="displayed height in pixels, at most")
 
     def rules(self) -> list[Rule]:
         return [
@@ -94,6 +102,8 @@ class VideoFileRules(RuleSet):
             Rule(reason="too_short", column="duration_s", op="ge", threshold=self.min_duration_s),
             Rule(reason="too_narrow", column="width", op="ge", threshold=self.min_width),
             Rule(reason="too_low", column="height", op="ge", threshold=self.min_height),
+            Rule(reason="too_wide", column="width", op="le", threshold=self.max_width),
+            Rule(reason="too_tall", column="height", op="le", threshold=self.max_height),
         ]
 
 

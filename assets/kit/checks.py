@@ -20,13 +20,13 @@ from assets.kit.provenance import contract_problems
 FINGERPRINT_EXEMPT = "checks judge an output; they do not make it"
 
 
-def spec(name: str, asset: str, partitions_def: dg.PartitionsDefinition | None, description: str
-         ) -> dg.AssetCheckSpec:
+def spec(name: str, asset: str, partitions_def: dg.PartitionsDefinition | None, description: str,
+         blocking: bool = True) -> dg.AssetCheckSpec:
     """A blocking check tied to the asset's partitions, so the UI shows each result on the shard it
     judged. (Partitioned check specs are a Dagster preview; its warning would print at every load.)"""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return dg.AssetCheckSpec(name, asset=asset, blocking=True, partitions_def=partitions_def,
+        return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, partitions_def=partitions_def,
                                  description=description)
 
 

@@ -6,7 +6,8 @@ chain as Markdown into the run (the step's output metadata) and writes the same 
 media store, whose URI and sha256 the metadata carries as clickable values. Record ids in the
 rendered audit link to their own audit. When the index is older than the newest materialization of
 an asset it covers, the audit says so at the top: records those runs added or changed may be
-missing from it.
+missing from it. A record the index no longer holds because its shard was withdrawn from the
+landing zone (or became unreadable) is named as such, with when, rather than as an unknown id.
 """
 
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pydantic import Field
 
 from assets.kit.links import AUDIT_JOB, AUDIT_OP, audit_launchpad_url, markdown_link
 from assets.kit.metadata import uri_value
+from assets.kit.shard_coverage import withdrawal
 from assets.quality.audit import audit, near_ids, render_markdown
 from resources.storage import MediaStore
 from resources.warehouse import Warehouse
@@ -89,8 +91,9 @@ def audit_record(context: dg.OpExecutionContext, config: AuditConfig, duckdb: Wa
         result = audit(con, rid)
         suggestions = near_ids(con, rid) if result is None else []
     if result is None:
+        gone = withdrawal(context.instance, rid)
         raise dg.Failure(
-            description=f"no record {rid!r} in the provenance index",
+            description=gone or f"no record {rid!r} in the provenance index",
             metadata={"did_you_mean": dg.MetadataValue.md(
                 "\n".join(f"- {markdown_link(s, audit_launchpad_url(s))}" for s in suggestions) or "_(no close id)_")},
         )

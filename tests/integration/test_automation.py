@@ -3,6 +3,8 @@ on a graph of the project's shape: a shard root, two per-shard steps (one runs a
 across shards and a report, each reporting a content data version as the project's assets do.
 What each tick requests is compared with what a person expects."""
 
+import contextlib
+
 import dagster as dg
 import polars as pl
 from pydantic import BaseModel
@@ -46,6 +48,8 @@ def graph(root, task: type[Task] = LabelTask, report_version: str = "1") -> dg.D
 
     @dg.asset(partitions_def=SHARDS, group_name="g", code_version="1")
     def screen(raw: pl.DataFrame):
+        if raw["content"][0] == "broken":
+            raise ValueError("a shard this step cannot handle")
         return versioned(raw)
 
     @dg.asset(partitions_def=SHARDS, group_name="g", code_version=f"1-{task.fingerprint()}")
@@ -54,6 +58,8 @@ def graph(root, task: type[Task] = LabelTask, report_version: str = "1") -> dg.D
 
     @dg.asset(group_name="g", code_version="1")
     def selection(labels: dict[str, pl.DataFrame]):
+        if CONTENT.get("selection") == "broken":
+            raise ValueError("the fan-in itself fails")
         return versioned(pl.concat([labels[k] for k in sorted(labels)]))
 
     @dg.asset(group_name="quality", code_version=report_version)
@@ -76,11 +82,35 @@ def requested(result) -> dict[str, list[str | None]]:
     return out
 
 
-def run(defs, instance, assets, partition_key=None):
+def run(defs, instance, assets, partition_key=None, succeeds=True):
     job = defs.resolve_implicit_global_asset_job_def()
     res = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(a) for a in assets],
-                                 partition_key=partition_key)
-    assert res.success
+                                 partition_key=partition_key, raise_on_error=False)
+    assert res.success == succeeds
+
+
+def flows_through(defs, instance, tick, shard):
+    """After `shard`'s root ran: its per-shard steps are requested in one run, then the fan-in with
+    the report after it in the same evaluation (reports follow data, not a cron). Returns the tick."""
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert requested(tick) == {"screen": [shard], "labels": [shard]}
+    run(defs, instance, ["screen", "labels"], shard)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert requested(tick) == {"selection": [None], "report": [None]}
+    run(defs, instance, ["selection", "report"])
+    return tick
+
+
+@contextlib.contextmanager
+def two_shards_built(root):
+    """The graph with s1 and s2 built and evaluated once: (defs, instance, the tick)."""
+    CONTENT.clear()
+    defs = graph(root)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("auto_shards", ["s1", "s2"])
+        build_all(defs, instance, ["s1", "s2"])
+        yield defs, instance, dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    CONTENT.clear()
 
 
 def build_all(defs, instance, keys):
@@ -105,28 +135,59 @@ def test_a_new_shard_runs_its_own_partitions_then_the_fan_ins_and_nothing_else(t
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         assert requested(tick) == {}  # everything is up to date
 
-        # the landing sensor adds s3 and runs its shard root
+        # the landing sensor adds s3 and runs its shard root; the fan-in waits for s3's steps
         instance.add_dynamic_partitions("auto_shards", ["s3"])
         run(defs, instance, ["raw"], "s3")
-        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
-        # s3 of the per-shard steps, in one run; the fan-in waits for them (missing dependency)
-        assert requested(tick) == {"screen": ["s3"], "labels": ["s3"]}
-        run(defs, instance, ["screen", "labels"], "s3")
-        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
-        # the report follows the fan-in in the same evaluation (reports follow data, not a cron)
-        assert requested(tick) == {"selection": [None], "report": [None]}
-        run(defs, instance, ["selection", "report"])
+        tick = flows_through(defs, instance, tick, "s3")
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         assert requested(tick) == {}
 
 
-def test_rerunning_an_unchanged_shard_starts_nothing_downstream(tmp_path):
+def test_a_failed_shard_never_jams_the_fan_ins_and_recovers_once_fixed(tmp_path):
+    """A shard whose step failed (or was killed: run monitoring marks it failed) has no output. Its
+    fan-ins are not held back by it: the next shard that lands refreshes them over the good shards,
+    and when the provider fixes the broken shard it flows through with no manual step."""
+    with two_shards_built(tmp_path) as (defs, instance, tick):
+        CONTENT["s3"] = "broken"
+        instance.add_dynamic_partitions("auto_shards", ["s3"])
+        run(defs, instance, ["raw"], "s3")
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {"screen": ["s3"], "labels": ["s3"]}
+        run(defs, instance, ["screen", "labels"], "s3", succeeds=False)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {}  # nothing changed for the fan-in, and the failure is not retried
+
+        instance.add_dynamic_partitions("auto_shards", ["s4"])  # a good shard lands after the broken one
+        run(defs, instance, ["raw"], "s4")
+        tick = flows_through(defs, instance, tick, "s4")  # s3's failure does not hold the fan-in
+        assert pl.read_parquet(tmp_path / "selection.parquet")["shard"].to_list() == ["s1", "s2", "s4"]
+
+        CONTENT["s3"] = "v1"  # fixed in place: the landing sensor re-runs its root
+        run(defs, instance, ["raw"], "s3")
+        flows_through(defs, instance, tick, "s3")
+        assert pl.read_parquet(tmp_path / "selection.parquet")["shard"].to_list() == ["s1", "s2", "s3", "s4"]
+
+
+def test_a_failed_fan_in_is_still_waited_for_by_what_reads_it(tmp_path):
+    """Only shards are not waited for once failed: a report over a fan-in that failed (and so has no
+    output) is not requested, where it would fail reading nothing."""
     CONTENT.clear()
+    CONTENT["selection"] = "broken"
     defs = graph(tmp_path)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("auto_shards", ["s1", "s2"])
-        build_all(defs, instance, ["s1", "s2"])
+        instance.add_dynamic_partitions("auto_shards", ["s1"])
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        run(defs, instance, ["raw", "screen", "labels"], "s1")
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {"selection": [None], "report": [None]}  # in one run, the report after it
+        run(defs, instance, ["selection"], succeeds=False)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {}
+    CONTENT.clear()
+
+
+def test_rerunning_an_unchanged_shard_starts_nothing_downstream(tmp_path):
+    with two_shards_built(tmp_path) as (defs, instance, tick):
         assert requested(tick) == {}
 
         run(defs, instance, ["raw"], "s1")  # the landing sensor re-ran s1: same bytes, same data version
@@ -137,7 +198,6 @@ def test_rerunning_an_unchanged_shard_starts_nothing_downstream(tmp_path):
         run(defs, instance, ["raw"], "s1")
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         assert requested(tick) == {"screen": ["s1"], "labels": ["s1"]}
-    CONTENT.clear()
 
 
 def test_a_new_task_version_marks_exactly_the_assets_that_run_it(tmp_path):

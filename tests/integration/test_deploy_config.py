@@ -61,10 +61,14 @@ def test_instance_file_is_valid_and_its_classes_load(path, tmp_path, monkeypatch
         assert config["concurrency"]["pools"]["granularity"] == "op"
 
 
-def test_vm_instance_uses_the_default_launcher_and_local_compute_logs(tmp_path, monkeypatch):
-    """No Kubernetes or ECS setting: it runs on a plain host."""
-    config = _load_instance("deploy/dagster.vm.yaml", tmp_path, monkeypatch)
-    assert "run_launcher" not in config and "compute_logs" not in config
+@pytest.mark.parametrize("path", ["deploy/dagster.vm.yaml", "deploy/dagster.local.yaml"])
+def test_host_instances_launch_runs_on_the_host_and_monitor_them(path, tmp_path, monkeypatch):
+    """No Kubernetes or ECS setting: runs are processes on this host, and run monitoring can tell a
+    killed one (the launcher checks its worker's pid) and never resumes it."""
+    config = _load_instance(path, tmp_path, monkeypatch)
+    assert config["run_launcher"] == {"module": "resources.run_launcher", "class": "LocalRunLauncher"}
+    assert config["run_monitoring"]["enabled"] and config["run_monitoring"]["max_resume_run_attempts"] == 0
+    assert "compute_logs" not in config
 
 
 def _fullname(release: str, chart: str) -> str:

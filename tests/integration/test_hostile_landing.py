@@ -242,3 +242,25 @@ def test_tar_members_that_are_links_or_leave_the_tar_are_rejected_with_a_reason(
     assert [(name, reason) for name, reason, _ in rejected] == [
         ("evil.pdf", OUTSIDE), ("hard.pdf", OUTSIDE), ("../../escape.pdf", OUTSIDE), ("/abs/root.pdf", OUTSIDE)]
     assert "/etc/passwd" in rejected[0][2]
+
+
+def test_a_tar_that_is_corrupt_or_linked_from_outside_is_a_row_and_the_shard_goes_on(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shard = tmp_path / "zone" / "pdfa" / "s1"
+    shard.mkdir(parents=True)
+    (shard / "fine.pdf").write_bytes(_pdf())
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("0000005.pdf")
+        data = _pdf()
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (shard / "cut.tar").write_bytes(buf.getvalue()[:700])  # the member's data stops short
+    (outside / "planted.tar").write_bytes(buf.getvalue())
+    (shard / "linked.tar").symlink_to(outside / "planted.tar")
+    lz = LandingZone(root=str(tmp_path / "zone"))
+    rows = document_rows(shard_sources(lz, lz.document_shard("s1").uri, []), "s1",
+                         MediaStore(root=str(tmp_path / "media")))
+    verdict = {r["doc_key"]: (r["kept"], r["reason"]) for r in rows.iter_rows(named=True)}
+    assert verdict == {"fine": (True, None), "cut": (False, "unreadable"), "linked": (False, OUTSIDE)}

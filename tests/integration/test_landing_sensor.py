@@ -70,3 +70,53 @@ def test_missing_landing_zone_skips_with_the_reason(tmp_path):
     with dg.instance_for_test() as instance:
         result = _tick(sensor, instance, LandingZone(root=str(tmp_path / "nowhere")))
     assert "does not exist" in result.skip_message
+
+
+def test_content_that_comes_back_and_a_withdrawn_shard_that_returns_are_run_again(tmp_path):
+    """Run keys carry the tick: a shard rewritten A -> B -> A, or withdrawn and landed again with the
+    same bytes, gets a fresh key each time (the daemon never runs a key twice)."""
+    yc = tmp_path / "youtube_commons"
+    landing = LandingZone(root=str(tmp_path))
+    sensor = build_landing_sensor(SHARD_SOURCES[0], dg.AssetSelection.assets(shard_rows))
+    f = yc / "s1.parquet"
+    keys = []
+    with dg.instance_for_test() as instance:
+        cursor = None
+        for content in (["a"], ["b"], ["a"]):
+            yc.mkdir(exist_ok=True)
+            pl.DataFrame({"video_id": content}).write_parquet(f)
+            result = _tick(sensor, instance, landing, cursor)
+            _apply(instance, result)
+            keys += [r.run_key for r in result.run_requests]
+            cursor = result.cursor
+        assert len(keys) == 3 == len(set(keys))
+        saved = f.read_bytes()
+        f.unlink()
+        for _ in range(3):  # absent, withdrawn, nothing more
+            result = _tick(sensor, instance, landing, cursor)
+            keys += [r.run_key for r in result.run_requests]
+            cursor = result.cursor
+        f.write_bytes(saved)  # the same bytes land again
+        result = _tick(sensor, instance, landing, cursor)
+        keys += [r.run_key for r in result.run_requests]
+        assert len(keys) == 5 == len(set(keys)) and "withdrawn" in keys[3]
+
+
+def test_a_missing_folder_or_one_missed_listing_withdraws_nothing(tmp_path):
+    yc = tmp_path / "youtube_commons"
+    _shard(yc, "s1")
+    landing = LandingZone(root=str(tmp_path))
+    sensor = build_landing_sensor(SHARD_SOURCES[0], dg.AssetSelection.assets(shard_rows))
+    with dg.instance_for_test() as instance:
+        first = _tick(sensor, instance, landing)
+        _apply(instance, first)
+        (yc / "s1.parquet").rename(tmp_path / "s1.parquet")
+        yc.rmdir()  # the whole folder is gone (an unmounted share): an outage, not a withdrawal
+        cursor = first.cursor
+        for _ in range(3):
+            result = _tick(sensor, instance, landing, cursor)
+            assert not result.run_requests
+            cursor = result.cursor
+        yc.mkdir()
+        (tmp_path / "s1.parquet").rename(yc / "s1.parquet")
+        assert not _tick(sensor, instance, landing, cursor).run_requests  # back as it was: nothing to do

@@ -29,7 +29,9 @@ def test_each_shard_is_read_on_its_own_and_queryable_in_the_warehouse(mmf_env):
     assert df.rows() == [("yt:one:a:0", "one", None), ("yt:one:b:1", "one", None), ("yt:two:c:0", "two", 7)]
 
 
-def test_unreadable_shard_fails_its_partition_with_one_clear_line(mmf_env):
+def test_an_unreadable_shard_materializes_empty_with_its_reason(mmf_env):
+    """A shard that is not Parquet must not jam the graph: its partition materializes an empty table,
+    says why in its metadata and fails the WARN check shard_readable; the run succeeds."""
     os.makedirs(mmf_env.landing + "/youtube_commons")
     with open(mmf_env.landing + "/youtube_commons/bad.parquet", "wb") as f:
         f.write(b"not parquet at all")
@@ -37,5 +39,28 @@ def test_unreadable_shard_fails_its_partition_with_one_clear_line(mmf_env):
     with dg.instance_for_test() as instance:
         register_landed_shards(defs, instance)
         run = materialize_graph(defs, instance, selection=[RAW])
-    assert not run.success
-    assert "unreadable shard bad.parquet" in run.runs[0].error
+        assert run.success
+        record = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=RAW), limit=1).records[0]
+        meta = record.asset_materialization.metadata
+        checks = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(RAW, "shard_readable"), limit=1)
+    assert meta["shard_status"].value == "unreadable"
+    assert "unreadable shard bad.parquet" in meta["shard_error"].value
+    assert meta["dagster/row_count"].value == 0
+    assert checks[0].evaluation.passed is False
+    assert pl.read_parquet(mmf_env.data + "/raw_video_metadata/bad.parquet").height == 0
+
+
+def test_a_fifo_or_a_folder_named_like_a_shard_is_unreadable_never_a_hang(mmf_env):
+    yc = mmf_env.landing + "/youtube_commons"
+    os.makedirs(yc + "/folder.parquet")
+    os.mkfifo(yc + "/pipe.parquet")  # opening it for reading would wait for a writer forever
+    defs = finevideo_definitions()
+    with dg.instance_for_test() as instance:
+        register_landed_shards(defs, instance)
+        run = materialize_graph(defs, instance, selection=[RAW])
+        assert run.success
+        meta = {r.partition_key: r.asset_materialization.metadata
+                for r in instance.fetch_materializations(RAW, limit=10).records}
+    assert {k: m["shard_status"].value for k, m in meta.items()} == {"folder": "unreadable", "pipe": "unreadable"}
+    assert "not a regular file" in meta["pipe"]["shard_error"].value

@@ -215,6 +215,33 @@ def test_a_document_over_the_page_limit_is_counted_not_read():
     assert counted < 1.0  # the page tree only
 
 
+def test_a_stale_password_error_does_not_make_an_unencrypted_file_encrypted(monkeypatch):
+    """PDFium's last error is process-wide: a file that failed to load after an encrypted one could
+    report the password error again. Only a file declaring /Encrypt is called encrypted."""
+    import pypdfium2 as pdfium
+
+    def stale(data, *a, **k):
+        raise pdfium.PdfiumError("Failed to load document (PDFium: Incorrect password error).", err_code=4)
+
+    monkeypatch.setattr(pdfium, "PdfDocument", stale)
+    assert read_document(b"%PDF-1.4\n%%EOF\n").open_status == "unreadable"
+    assert read_document(b"%PDF-1.4\ntrailer<</Encrypt 5 0 R>>\n%%EOF\n").open_status == "encrypted"
+
+
+def test_a_flate_bomb_is_too_large_before_pdfium_opens_it(monkeypatch):
+    import zlib
+
+    import pypdfium2 as pdfium
+
+    body = zlib.compress(bytes(8 << 20), 9)  # 8 MB of zeros in ~8 kB
+    pdf = (b"%PDF-1.4\n4 0 obj\n<</Length " + str(len(body)).encode() + b"/Filter/FlateDecode>>\nstream\n"
+           + body + b"\nendstream\nendobj\n")
+    monkeypatch.setattr(pdfium, "PdfDocument", lambda *a, **k: pytest.fail("PDFium was asked to open a bomb"))
+    reading = read_document(pdf, max_inflated_bytes=1 << 20)
+    assert (reading.open_status, reading.pages) == ("too_large", None)
+    assert "inflate past 1048576 bytes" in reading.open_detail
+
+
 def test_thresholds_are_rule_parameters(readings):
     assert _verdict(readings, DocumentRules(max_pages=5))["five_pages"] is None
     assert _verdict(readings, DocumentRules(max_pages=3))["four_pages"] == "too_many_pages"
@@ -230,8 +257,8 @@ def test_audit_of_an_unreadable_pdf_stops_at_the_deciding_rule(readings):
     assert row["reason"] == "unreadable" and "PDFium" in row["open_detail"]
     verdicts = evaluate(row, DocumentRules().rules())
     assert [(reason, status) for reason, status, _ in verdicts] == [
-        ("duplicate_key", "pass"), ("outside_landing_zone", "pass"), ("encrypted", "pass"),
-        ("unreadable", "FAIL"),
+        ("duplicate_key", "pass"), ("outside_landing_zone", "pass"), ("too_large", "pass"),
+        ("encrypted", "pass"), ("unreadable", "FAIL"),
         ("too_many_pages", NOT_EVALUATED), ("text_layer_garbled", NOT_EVALUATED), ("no_text", NOT_EVALUATED)]
     shown = dict((reason, text) for reason, _, text in verdicts)
     assert shown["encrypted"] == "unreadable (keep if open_status != encrypted)"  # not the PDFium message

@@ -155,3 +155,13 @@ def test_the_first_landing_is_chosen_by_shard_whatever_the_input_order():
                        "source_key": ["yt:a", "yt:a", None]})
     out = first_landings(df)
     assert out["duplicate_of"].to_list() == ["yt:s1:a:5", None, None]  # no source key: its own source
+
+
+def test_a_shard_landed_later_never_displaces_a_released_record_whatever_its_name():
+    """`a_new` sorts before `z_old` but landed after it: the video's first landing is z_old's."""
+    df = pl.DataFrame({"record_id": ["yt:a_new:v:0", "yt:z_old:v:3"], "shard": ["a_new", "z_old"],
+                       "source_key": ["yt:v", "yt:v"]})
+    out = first_landings(df, {"z_old": 0, "a_new": 1})
+    assert out["duplicate_of"].to_list() == ["yt:z_old:v:3", None]
+    unseen = first_landings(df, {"z_old": 0})  # a shard the sensor has not registered goes last
+    assert unseen["duplicate_of"].to_list() == ["yt:z_old:v:3", None]

@@ -47,8 +47,31 @@ def test_shards_are_listed_with_fingerprints_that_change_on_rewrite(tmp_path):
     assert next(iter(zone.video_shards().values())).fingerprint != before
     assert list(zone.document_shards()) == [safe_key("batch,1")]
     assert zone.video_shard(safe_key("s 1")).uri.endswith("s 1.parquet")
-    with pytest.raises(ConfigError, match="no youtube_commons shard with key 'nope'"):
-        zone.video_shard("nope")
+    assert zone.video_shard("nope") is None  # not (or no longer) landed: the root withdraws it
+
+
+def test_a_same_size_rewrite_with_its_mtime_restored_changes_the_fingerprint(tmp_path):
+    """Size + mtime missed a licence change (CC-BY -> CC-NC) written in place with the mtime put
+    back; the fingerprint is the content's."""
+    (tmp_path / "youtube_commons").mkdir()
+    f = tmp_path / "youtube_commons" / "s.parquet"
+    f.write_bytes(b"license=CC-BY")
+    st = f.stat()
+    zone = LandingZone(root=str(tmp_path))
+    before = zone.video_shards()["s"].fingerprint
+    f.write_bytes(b"license=CC-NC")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    assert zone.video_shards()["s"].fingerprint != before
+    f.write_bytes(b"license=CC-BY")  # back to the first content: the first fingerprint
+    assert zone.video_shards()["s"].fingerprint == before
+
+
+def test_a_shard_linked_to_a_device_or_outside_is_fingerprinted_without_reading_it(tmp_path):
+    (tmp_path / "zone" / "youtube_commons").mkdir(parents=True)
+    (tmp_path / "zone" / "youtube_commons" / "zero.parquet").symlink_to("/dev/zero")
+    zone = LandingZone(root=str(tmp_path / "zone"))
+    assert list(zone.video_shards()) == ["zero"]  # listed (its root says why it is refused), never read
 
 
 def test_missing_landing_zone_is_one_clear_error(tmp_path):
