@@ -118,14 +118,18 @@ def with_runs(index: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
     parameters and time.
 
     `runs` has one row per (asset, shard) with shard null for unpartitioned assets; a row of an
-    unpartitioned asset (a fan-in whose rows still name their shard) takes the asset's run."""
+    unpartitioned asset (a fan-in whose rows still name their shard) takes the asset's run.
+
+    Rows come in record-id order: stored that way, a lookup by id (every audit) reads only the
+    Parquet row groups whose min/max hold it, so its cost stays flat as the index grows
+    (bench/bench_scale.py)."""
     runs = runs.cast(RUN_SCHEMA).select(list(RUN_SCHEMA))
     partitioned = index.join(runs.filter(pl.col("shard").is_not_null()), on=["asset", "shard"], how="left")
     whole = runs.filter(pl.col("shard").is_null()).drop("shard")
     missing = partitioned.filter(pl.col("run_id").is_null()).drop(*RUN_COLUMNS)
     filled = missing.join(whole, on="asset", how="left")
     return pl.concat([partitioned.filter(pl.col("run_id").is_not_null()), filled], how="vertical_relaxed") \
-        .sort("stage_order", "asset", "shard", "record_id", nulls_last=True)
+        .sort("record_id", "stage_order", "asset", "shard", nulls_last=True)
 
 
 def duplicated_ids(index: pl.DataFrame) -> pl.DataFrame:

@@ -47,17 +47,27 @@ def _run_row(asset: str, record: dg.EventLogRecord) -> dict:
 
 def latest_runs(instance: dg.DagsterInstance, index: pl.DataFrame) -> pl.DataFrame:
     """The latest materialization of each (asset, shard) in the index: run id, code version, data
-    version, the rule parameters it recorded, and when."""
+    version, the rule parameters it recorded, and when. Two instance queries per asset (the latest
+    storage id of every shard at once, then those records), not one per shard: at 2,000 shards the
+    per-shard lookup was 2,000 queries per asset. A shard without its own materialization (rows of
+    an unpartitioned fan-in still name their shard) takes the asset's latest."""
     rows = []
-    pairs = index.select("asset", "shard").unique().iter_rows()
-    for asset, shard in sorted(pairs, key=lambda p: (p[0], p[1] or "")):
+    wanted = index.select("asset", "shard").unique()
+    for asset in sorted(wanted["asset"].unique().to_list()):
         key = dg.AssetKey(asset)
-        for partition in ([shard, None] if shard else [None]):
-            flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
-            records = instance.fetch_materializations(flt, limit=1).records
-            if records:
-                rows.append(_run_row(asset, records[0]))
-                break
+        shards = wanted.filter(pl.col("asset") == asset)["shard"].to_list()
+        named = {s for s in shards if s}
+        ids = (instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION, named)
+               if named else {})
+        found = {}
+        if ids:
+            flt = dg.AssetRecordsFilter(asset_key=key, storage_ids=list(ids.values()))
+            found = {r.asset_materialization.partition: r
+                     for r in instance.fetch_materializations(flt, limit=len(ids)).records}
+        rows += [_run_row(asset, r) for r in found.values()]
+        if any(s not in found for s in shards):
+            latest = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1).records
+            rows += [_run_row(asset, latest[0])] if latest else []
     return pl.DataFrame(rows, schema=RUN_SCHEMA).unique(["asset", "shard"], keep="first")
 
 

@@ -244,3 +244,24 @@ def test_make_audit_says_when_the_index_is_stale(built, tmp_path, capsys):
     assert line.startswith("audit: WARNING: the provenance index") and "screen_stage" in line
     assert main(["video:s1:v1", "--warehouse", env.warehouse_path]) == 0
     assert "record video:s1:v1: kept" in capsys.readouterr().out
+
+
+def test_latest_runs_are_the_latest_per_shard_in_two_queries_per_asset():
+    """Batched lookups (issue 22) give what one query per (asset, shard) gave: each shard's latest
+    materialization, and for rows of an unpartitioned asset (or a shard never materialized on its
+    own) the asset's latest."""
+    from assets.quality.provenance_assets import latest_runs
+
+    with dg.instance_for_test() as instance:
+        for version in ("v1", "v2"):
+            for shard in ("s1", "s2", "s3"):
+                instance.report_runless_asset_event(dg.AssetMaterialization(
+                    "per_shard", partition=shard, tags={"dagster/data_version": f"{shard}-{version}"}))
+            instance.report_runless_asset_event(dg.AssetMaterialization(
+                "fan_in", tags={"dagster/data_version": f"all-{version}"}))
+        index = pl.DataFrame({"asset": ["per_shard"] * 3 + ["fan_in"] * 2,
+                              "shard": ["s1", "s2", "s3", "s1", None]})
+        runs = latest_runs(instance, index).sort("asset", "shard", nulls_last=True)
+    assert runs.select("asset", "shard", "data_version").rows() == [
+        ("fan_in", None, "all-v2"), ("per_shard", "s1", "s1-v2"), ("per_shard", "s2", "s2-v2"),
+        ("per_shard", "s3", "s3-v2")]
