@@ -15,7 +15,8 @@ events with data versions) for the six per-shard FineVideo assets. Measured per 
   before) and batched (two queries per asset, now);
 - audit: a point lookup of one record id in a provenance-shaped table of 3 rows per landed row,
   unsorted and sorted by `record_id` (DuckDB skips row groups by their min/max only when sorted),
-  and the children scan (`list_contains(parent_ids, ?)`), which no order helps;
+  the children scan (`list_contains(parent_ids, ?)`), which no order helps, and the same question
+  put to a parent-id-ordered edge table (`provenance_edges`, what the audit reads now);
 - warehouse: registering the DuckDB view over every shard's file and counting its rows.
 
 The last column is the growth from 100 to 2,000 shards (20x the shards; near-linear is <= 25x).
@@ -118,6 +119,9 @@ def audit_latency(folder: Path, n_rows: int) -> dict[str, float]:
     unsorted, ordered = folder / "unsorted.parquet", folder / "sorted.parquet"
     shuffled.write_parquet(unsorted, row_group_size=100_000)
     shuffled.sort("record_id").write_parquet(ordered, row_group_size=100_000)
+    edges = folder / "edges.parquet"
+    table.select(pl.col("parent_ids").alias("parent_id"), "record_id").explode("parent_id").sort(
+        "parent_id").write_parquet(edges, row_group_size=100_000)
     probes = [ids[rng.randrange(n_rows)] for _ in range(LOOKUPS)]
     con = duckdb.connect()
     out = {}
@@ -125,6 +129,7 @@ def audit_latency(folder: Path, n_rows: int) -> dict[str, float]:
         ("lookup_unsorted", unsorted, "SELECT * FROM read_parquet(?) WHERE record_id = ?"),
         ("lookup_sorted", ordered, "SELECT * FROM read_parquet(?) WHERE record_id = ?"),
         ("children_scan", ordered, "SELECT record_id FROM read_parquet(?) WHERE list_contains(parent_ids, ?)"),
+        ("children_edges", edges, "SELECT record_id FROM read_parquet(?) WHERE parent_id = ?"),
     ):
         times = []
         for rid in probes[: 5 if name == "children_scan" else LOOKUPS]:
@@ -154,6 +159,19 @@ def big_audit(rows: int, folder: Path, chunk: int = 10_000_000) -> dict[str, flo
         writer = writer or pq.ParquetWriter(path, part.schema)
         writer.write_table(part, row_group_size=262_144)
     writer.close()
+    edges, writer = folder / "edges_big.parquet", None
+    inverse = pow(2654435761, -1, rows)  # child of parent p: the row whose _parent is p
+    for start in range(0, rows, chunk):
+        p = pl.int_range(start, min(start + chunk, rows), eager=True).cast(pl.UInt64)
+        part = pl.DataFrame({"p": p}).select(
+            pl.format("yt:s{}:v{}", (pl.col("p") // 1000).cast(pl.String).str.zfill(6),
+                      pl.col("p").cast(pl.String).str.zfill(10)).alias("parent_id"),
+            ((pl.col("p").cast(pl.Int64) - 12345) % rows * inverse % rows).alias("child")).with_columns(
+            pl.format("yt:s{}:v{}", (pl.col("child") // 1000).cast(pl.String).str.zfill(6),
+                      pl.col("child").cast(pl.String).str.zfill(10)).alias("record_id")).drop("child").to_arrow()
+        writer = writer or pq.ParquetWriter(edges, part.schema)
+        writer.write_table(part, row_group_size=262_144)
+    writer.close()
     rng = random.Random(3)
     probes = [f"yt:s{(i // 1000):06d}:v{i:010d}" for i in (rng.randrange(1, rows) for _ in range(LOOKUPS))]
     con = duckdb.connect()
@@ -163,10 +181,18 @@ def big_audit(rows: int, folder: Path, chunk: int = 10_000_000) -> dict[str, flo
                                                    [str(path), rid]).fetchall())
         assert len(got) == 1
         lookups.append(t)
-    scan, _ = timed(lambda: con.execute("SELECT record_id FROM read_parquet(?) WHERE list_contains(parent_ids, ?)",
-                                        [str(path), probes[0]]).fetchall())
+    scan, scanned = timed(lambda: con.execute("SELECT record_id FROM read_parquet(?) WHERE list_contains(parent_ids, ?)",
+                                              [str(path), probes[0]]).fetchall())
+    looked = []
+    for rid in probes:
+        t, got = timed(lambda rid=rid: con.execute("SELECT record_id FROM read_parquet(?) WHERE parent_id = ?",
+                                                   [str(edges), rid]).fetchall())
+        looked.append(t)
+        if rid == probes[0]:
+            assert sorted(got) == sorted(scanned), "the edge table disagrees with the scan"
     return {"rows": rows, "file_mb": path.stat().st_size / 2**20, "lookup_median_s": sorted(lookups)[LOOKUPS // 2],
-            "lookup_max_s": max(lookups), "children_scan_s": scan}
+            "lookup_max_s": max(lookups), "children_scan_s": scan,
+            "children_edges_median_s": sorted(looked)[LOOKUPS // 2], "children_edges_max_s": max(looked)}
 
 
 def measure(n: int, rows: int, tmp: Path) -> dict[str, float]:

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     warehouse = Warehouse(database=path, data_root=settings.data, storage_options=settings.storage_options)
     with contextlib.ExitStack() as stack:
         try:
-            con = stack.enter_context(warehouse.read_connection(["provenance_index"]))
+            con = stack.enter_context(warehouse.read_connection(["provenance_index", "provenance_edges"]))
         except duckdb.Error as e:
             print(f"audit: cannot open the warehouse {path} ({e}); run `make demo` first", file=sys.stderr)
             return 2

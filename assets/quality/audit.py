@@ -220,10 +220,22 @@ def audit(con, record_id: str, rulesets: Mapping[str, str | type[RuleSet]] | Non
                 else:
                     unindexed.append(pid)
     children = con.execute(
-        "SELECT DISTINCT asset, record_id FROM provenance_index WHERE list_contains(parent_ids, ?) "
-        "ORDER BY asset, record_id LIMIT 50", [record_id]).fetchall()
+        f"SELECT DISTINCT asset, record_id FROM {_children_of(con, '?')} ORDER BY asset, record_id LIMIT 50",
+        [record_id]).fetchall()
     return RecordAudit(record_id, stages, parents, [(a, c) for a, c in children], held_twice,
                        derived_releases(con, record_id), unindexed, parent_ids)
+
+
+def _children_of(con, param: str, many: bool = False) -> str:
+    """The FROM/WHERE that finds records naming `param` (one id, or a list with `many`) as a parent:
+    a range lookup in `provenance_edges` (parent-id order) where the warehouse has it, else a scan
+    of every `parent_ids` list of the index."""
+    edges = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'provenance_edges'")
+    if edges.fetchall()[0][0]:
+        test = f"parent_id IN (SELECT unnest({param}))" if many else f"parent_id = {param}"
+        return f"provenance_edges WHERE {test}"
+    test = f"list_has_any(parent_ids, {param})" if many else f"list_contains(parent_ids, {param})"
+    return f"provenance_index WHERE {test}"
 
 
 def derived_releases(con, record_id: str) -> dict[str, int]:
@@ -234,7 +246,7 @@ def derived_releases(con, record_id: str) -> dict[str, int]:
     for _ in range(DESCENDANT_DEPTH):
         if not frontier or len(seen) >= DESCENDANTS_MAX:
             break
-        rows = con.execute("SELECT DISTINCT record_id FROM provenance_index WHERE list_has_any(parent_ids, ?) "
+        rows = con.execute(f"SELECT DISTINCT record_id FROM {_children_of(con, '?', many=True)} "
                            f"LIMIT {DESCENDANTS_MAX}", [frontier]).fetchall()
         frontier = [r[0] for r in rows if r[0] not in seen and r[0] != record_id]
         seen.update(frontier)

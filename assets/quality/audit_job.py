@@ -85,7 +85,7 @@ class AuditConfig(dg.Config):
 def audit_record(context: dg.OpExecutionContext, config: AuditConfig, duckdb: Warehouse,
                  media: MediaStore):
     rid = config.record_id.strip()
-    with duckdb.read_connection([INDEX]) as con:
+    with duckdb.read_connection([INDEX, "provenance_edges"]) as con:
         if not has_index(con):
             raise dg.Failure(f"the warehouse {duckdb.database} has no provenance_index; materialize it first")
         result = audit(con, rid)

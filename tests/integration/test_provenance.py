@@ -265,3 +265,26 @@ def test_latest_runs_are_the_latest_per_shard_in_two_queries_per_asset():
     assert runs.select("asset", "shard", "data_version").rows() == [
         ("fan_in", None, "all-v2"), ("per_shard", "s1", "s1-v2"), ("per_shard", "s2", "s2-v2"),
         ("per_shard", "s3", "s3-v2")]
+
+
+def test_children_and_releases_read_from_the_edge_table_as_from_the_scan(built):
+    """`provenance_edges` (parent-id order) answers the audit's children and derived releases as
+    the scan of every `parent_ids` list did; without it the audit still scans."""
+    from assets.quality.provenance_assets import provenance_edges
+
+    instance, resources, env, _ = built
+    ids = [record_id("video", "s1", "v1"), record_id("video", "s2", "v1"), "video:s1:v2"]
+
+    def children_and_releases() -> list:
+        with duckdb.connect(env.warehouse_path, read_only=True) as con:
+            return [(a.children, a.derived_releases) for a in (audit(con, rid) for rid in ids)]
+
+    scanned = children_and_releases()
+    index_asset = build_provenance_index(GRAPH)
+    dg.materialize([*GRAPH, index_asset, provenance_edges], selection=["provenance_edges"], instance=instance,
+                   resources=resources)
+    with duckdb.connect(env.warehouse_path, read_only=True) as con:
+        edges = con.sql("SELECT parent_id, record_id FROM provenance_edges").fetchall()
+    assert ("video:s1:v1", record_id("question", "video:s1:v1", 0)) in edges
+    assert [p for p, _ in edges] == sorted(p for p, _ in edges)  # stored in parent-id order
+    assert children_and_releases() == scanned and scanned[0][0]  # the same answers, and not empty
