@@ -10,10 +10,12 @@ are used, so a run can raise them.
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 from typing import IO, Any
+
+from upath import UPath
+
+from resources.storage import atomic_write
 
 TOO_LARGE = "too_large"
 CHUNK = 1 << 20
@@ -26,20 +28,18 @@ class TooLarge(ValueError):
 
 
 def copy_capped(src: IO[bytes], dest: Path, max_bytes: int | None, what: str) -> int:
-    """Stream `src` into `dest` (written whole or not at all); stop at `max_bytes`."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # threads fetch too
+    """Stream `src` into `dest` (written whole or not at all, as every store write); stop at `max_bytes`."""
     written = 0
-    try:
-        with open(tmp, "wb") as out:
-            while chunk := src.read(CHUNK):
-                written += len(chunk)
-                if max_bytes is not None and written > max_bytes:
-                    raise TooLarge(f"{what}: more than {max_bytes} bytes (stopped at {written})")
-                out.write(chunk)
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    def write(out) -> None:
+        nonlocal written
+        while chunk := src.read(CHUNK):
+            written += len(chunk)
+            if max_bytes is not None and written > max_bytes:
+                raise TooLarge(f"{what}: more than {max_bytes} bytes (stopped at {written})")
+            out.write(chunk)
+
+    atomic_write(UPath(dest), write)
     return written
 
 

@@ -8,6 +8,7 @@ import pytest
 from corpus.build import build_corpus
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
+from tests.fakes.deployment import local_deployment
 from tests.fakes.finevideo_screens import finevideo_definitions
 
 STAGES = {"language": "language_screen", "video_file": "video_files", "word_density": "word_density_screen",
@@ -26,11 +27,7 @@ def materialized(tiny, tmp_path_factory):
     landing, manifest = tiny
     data = tmp_path_factory.mktemp("data")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MMFOUNDRY_DEPLOYMENT", "local")
-        mp.setenv("MMFOUNDRY_DATA", str(data))
-        mp.setenv("MMFOUNDRY_LANDING", str(landing))
-        mp.delenv("MMFOUNDRY_WAREHOUSE", raising=False)
-        mp.delenv("MMFOUNDRY_CACHE", raising=False)
+        local_deployment(mp, data, landing)
         defs = finevideo_definitions()
         with dg.instance_for_test() as instance:
             register_landed_shards(defs, instance)

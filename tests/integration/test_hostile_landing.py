@@ -28,6 +28,7 @@ from resources.landing import LandingZone, safe_id
 from resources.storage import MediaStore
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
+from tests.fakes.deployment import local_deployment
 from tests.fakes.finevideo_screens import finevideo_definitions
 
 PLANTED = "PLANTED-OUTSIDE-TEXT-4b1d"
@@ -108,11 +109,7 @@ def materialized(zone, tmp_path_factory):
     landing, _ = zone
     data = tmp_path_factory.mktemp("data")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MMFOUNDRY_DEPLOYMENT", "local")
-        mp.setenv("MMFOUNDRY_DATA", str(data))
-        mp.setenv("MMFOUNDRY_LANDING", str(landing))
-        mp.setenv("MMFOUNDRY_CACHE", str(data / "cache"))
-        mp.delenv("MMFOUNDRY_WAREHOUSE", raising=False)
+        local_deployment(mp, data, landing)
         defs = finevideo_definitions()
         with dg.instance_for_test() as instance:
             register_landed_shards(defs, instance)

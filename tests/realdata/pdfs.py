@@ -28,7 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tests.realdata.rowtable import Row, crashed, sidecar_rows
+from tests.realdata.rowtable import Row, checked_rows, sidecar_rows
 
 KIND = "pdfs"
 RECALL_GOAL = 0.95
@@ -123,31 +123,29 @@ def _open_row(name: str, m: Measured, pub: dict, meta: dict) -> list[Row]:
     return [Row(name, "opens and reads", f"{expected} pages" if expected else "opens", got, ok)]
 
 
+def _recall_row(name: str, check: str, wanted: list[str], missing: list[str], what: str, missing_as: str
+                ) -> list[Row]:
+    """One recall row: the share of `wanted` not in `missing`, against RECALL_GOAL."""
+    if not wanted:
+        return []
+    recall = 1 - len(missing) / len(wanted)
+    shown = f"{recall:.1%} ({len(wanted) - len(missing)}/{len(wanted)})"
+    if missing:
+        shown += f"; {missing_as}: " + ", ".join(repr(s) for s in missing[:4])
+    return [Row(name, check, f">= {RECALL_GOAL:.0%} of {len(wanted)} {what}", shown, recall >= RECALL_GOAL)]
+
+
 def _recall_rows(name: str, m: Measured, pub: dict, meta: dict) -> list[Row]:
     strings = published_strings(pub)
-    if not strings:
-        return []
     text = "".join(m.page_texts)
-    missing = [s for s in strings if _norm(s) not in text]
-    recall = 1 - len(missing) / len(strings)
-    shown = f"{recall:.1%} ({len(strings) - len(missing)}/{len(strings)})"
-    if missing:
-        shown += "; missing: " + ", ".join(repr(s) for s in missing[:4])
-    return [Row(name, "published text found", f">= {RECALL_GOAL:.0%} of {len(strings)} strings", shown,
-                recall >= RECALL_GOAL)]
+    return _recall_row(name, "published text found", strings, [s for s in strings if _norm(s) not in text],
+                       "strings", "missing")
 
 
 def _cell_rows(name: str, m: Measured, pub: dict, meta: dict) -> list[Row]:
     parts = [p for c in published_cells(pub) for p in _parts(c)]
-    if not parts:
-        return []
     missing = [p for p in parts if not any(_norm(p) in line for line in m.lines)]
-    recall = 1 - len(missing) / len(parts)
-    shown = f"{recall:.1%} ({len(parts) - len(missing)}/{len(parts)})"
-    if missing:
-        shown += "; not within one line: " + ", ".join(repr(s) for s in missing[:4])
-    return [Row(name, "table cells read as cells", f">= {RECALL_GOAL:.0%} of {len(parts)} cells", shown,
-                recall >= RECALL_GOAL)]
+    return _recall_row(name, "table cells read as cells", parts, missing, "cells", "not within one line")
 
 
 def _orientation_rows(name: str, m: Measured, pub: dict, meta: dict) -> list[Row]:
@@ -219,15 +217,7 @@ def file_rows(sidecar: Path) -> list[Row]:
     meta = json.loads(sidecar.read_text(encoding="utf-8"))
     path = sidecar.with_name(sidecar.name.removesuffix(".expect.json"))
     name, m, pub = path.name, Measured(path), _published(meta)
-    rows: list[Row] = []
-    for check in CHECKS:
-        try:
-            if check is not _open_row and m.reading.open_error:
-                continue
-            rows += check(name, m, pub, meta)
-        except Exception as e:  # noqa: BLE001 - a crash is a failed row, not a lost table
-            rows.append(crashed(name, check, e))
-    return rows
+    return checked_rows(name, CHECKS, lambda: not m.reading.open_error, m, pub, meta)
 
 
 def rows() -> list[Row]:

@@ -36,6 +36,21 @@ def crashed(file: str, check, error: Exception) -> Row:
     return Row(file, name, "no crash", f"crashed: {type(error).__name__}: {str(error)[:200]}", False)
 
 
+def checked_rows(name: str, checks, usable, *args) -> list[Row]:
+    """Every check's rows for one file, `check(name, *args)`. The first check says whether the file
+    opens; the others run only while `usable()` holds (a file that does not open has its error row
+    and nothing else to measure). A crash is a failed row, not a lost table."""
+    rows: list[Row] = []
+    for i, check in enumerate(checks):
+        try:
+            if i and not usable():
+                continue
+            rows += check(name, *args)
+        except Exception as e:  # noqa: BLE001 - a crash is a failed row, not a lost table
+            rows.append(crashed(name, check, e))
+    return rows
+
+
 def sidecar_rows(kind: str, file_rows) -> list[Row]:
     """`file_rows(sidecar)` for every `<file>.expect.json` of `kind`, in name order."""
     return [r for sidecar in sorted((REALDATA / kind).glob("*.expect.json")) for r in file_rows(sidecar)]

@@ -9,14 +9,7 @@ import pytest
 from tests.realdata import pdfs
 from tests.realdata.rowtable import REALDATA, require_realdata
 
-
-def _rows():
-    if not (REALDATA / pdfs.KIND).is_dir():
-        return []
-    return pdfs.rows()
-
-
-ROWS = _rows()
+ROWS = pdfs.rows() if (REALDATA / pdfs.KIND).is_dir() else []
 
 
 def test_the_real_pdfs_are_there():

@@ -10,14 +10,7 @@ import pytest
 from tests.realdata import shots
 from tests.realdata.rowtable import REALDATA, require_realdata
 
-
-def _rows():
-    if not (REALDATA / shots.KIND).is_dir():
-        return []
-    return shots.rows()
-
-
-ROWS = _rows()
+ROWS = shots.rows() if (REALDATA / shots.KIND).is_dir() else []
 
 
 def test_a_published_cut_list_is_checked():

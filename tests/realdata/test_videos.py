@@ -8,14 +8,7 @@ import pytest
 from tests.realdata import videos
 from tests.realdata.rowtable import REALDATA, require_realdata
 
-
-def _rows():
-    if not (REALDATA / videos.KIND).is_dir():
-        return []
-    return videos.rows()
-
-
-ROWS = _rows()
+ROWS = videos.rows() if (REALDATA / videos.KIND).is_dir() else []
 
 
 def test_the_real_videos_are_there():

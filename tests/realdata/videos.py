@@ -27,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tests.realdata.rowtable import Row, crashed, sidecar_rows
+from tests.realdata.rowtable import Row, checked_rows, sidecar_rows
 
 KIND = "videos"
 
@@ -372,15 +372,7 @@ def file_rows(sidecar: Path) -> list[Row]:
     name = path.name
     m = Measured(path)
     pub, derived = _published(meta), meta.get("derived_from_published") or {}
-    rows: list[Row] = []
-    for check in CHECKS:
-        try:
-            if check is not _probe_row and m.probe is None:
-                continue  # a file that does not decode has its error row and nothing else to measure
-            rows += check(name, m, pub, derived)
-        except Exception as e:  # noqa: BLE001 - a crash is a failed row, not a lost table
-            rows.append(crashed(name, check, e))
-    return rows
+    return checked_rows(name, CHECKS, lambda: m.probe is not None, m, pub, derived)
 
 
 def rows() -> list[Row]:
