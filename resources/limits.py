@@ -13,10 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, Any
 
-from upath import UPath
-
-from resources.storage import atomic_write
-
 TOO_LARGE = "too_large"
 CHUNK = 1 << 20
 
@@ -29,6 +25,10 @@ class TooLarge(ValueError):
 
 def copy_capped(src: IO[bytes], dest: Path, max_bytes: int | None, what: str) -> int:
     """Stream `src` into `dest` (written whole or not at all, as every store write); stop at `max_bytes`."""
+    from upath import UPath  # here, not at the top: the pure readers import this module without Dagster
+
+    from resources.storage import atomic_write
+
     written = 0
 
     def write(out) -> None:
