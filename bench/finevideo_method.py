@@ -30,12 +30,14 @@ def container_duration(path: str | Path) -> float:
 
 
 def check_static(path: str | Path, ffmpeg: str, segment_s: int = 60, noise: float = 0.05,
-                 freeze_s: int = 50, threshold: float = 0.4) -> Verdict:
+                 freeze_s: int = 50, threshold: float = 0.4, threads: int | None = None) -> Verdict:
+    """FineVideo's calls; `threads` pins ffmpeg's decoder threads (None: ffmpeg's default, as published)."""
     duration = container_duration(path)
     segments = math.ceil(duration / segment_s)
     static = 0
     for start in range(0, int(duration), segment_s):
-        cmd = [ffmpeg, "-hide_banner", "-ss", str(start), "-i", str(path), "-t", str(segment_s),
+        pinned = ["-threads", str(threads)] if threads else []
+        cmd = [ffmpeg, "-hide_banner", *pinned, "-ss", str(start), "-i", str(path), "-t", str(segment_s),
                "-vf", f"freezedetect=n={noise}:d={freeze_s}", "-an", "-f", "null", "-"]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:

@@ -1,7 +1,7 @@
 """`make bench`: run every `bench/bench_*.py` (each prints its own table) one after another.
 
 Benchmarks print figures; none asserts a time. Pass names to run a subset:
-python -m bench.run_all dynamism docmatix
+python -m bench.run_all footage docmatix
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Two facts about a video that frame numbers and pixel arrays silently get wrong:
   degrees clockwise). Players apply it; `frame.to_ndarray()` does not. `Orientation` reads it (the
   matrix wins over the tag) and `upright()` turns a decoded picture the way ffmpeg's autorotate does
   (a test holds the two side by side for every rotation and mirror). Every picture this project
-  gives to a person or a model goes through `read_frames`, which applies it.
+  gives to a person or a model goes through `upright_picture`, which applies it.
 - **Time.** A variable-frame-rate video's frame i is not at i / fps for any fps. `frame_times`
   reads every frame's presentation timestamp from the demuxed packets (no decoding), in seconds
   from the stream's first timestamp (the origin the scene-cut detector uses too), so times map to
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -134,11 +134,29 @@ def orientation_of(frame, stream_metadata: dict[str, str] | None = None) -> Orie
     return tag_orientation(stream_metadata)
 
 
-def upright_rgb(frame, orientation: Orientation | None = None, stream_metadata: dict[str, str] | None = None
-                ) -> np.ndarray:
-    """A decoded frame as an upright H x W x 3 RGB array (contiguous)."""
-    o = orientation if orientation is not None else orientation_of(frame, stream_metadata)
-    return np.ascontiguousarray(o.upright(frame.to_ndarray(format="rgb24")))
+def upright_picture(frame, orientation: Orientation, width: int | None = None, pixel_format: str = "rgb24",
+                    reformatter=None) -> np.ndarray:
+    """A decoded frame as an upright H x W x 3 array (contiguous), `width` wide as displayed when
+    given (aspect kept; even sides): scaled by swscale while still coded, then turned. Pass one
+    `av.video.reformatter.VideoReformatter` for many frames: a scaling context per call costs more
+    than the scaling."""
+    w, h = frame.width, frame.height
+    if width:
+        shown = h if orientation.rotation_deg in (90, 270) else w
+        scale = width / shown
+        w, h = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
+    if (w, h) == (frame.width, frame.height):
+        coded = frame.to_ndarray(format=pixel_format)
+    else:
+        if reformatter is None:
+            from av.video.reformatter import VideoReformatter
+
+            reformatter = VideoReformatter()
+        # swscale's area averaging suits a large reduction and is slow for a small one
+        interpolation = "AREA" if frame.width >= 2 * w else "BILINEAR"
+        coded = reformatter.reformat(frame, width=w, height=h, format=pixel_format,
+                                     interpolation=interpolation).to_ndarray()
+    return np.ascontiguousarray(orientation.upright(coded))
 
 
 @dataclass(frozen=True)
@@ -215,65 +233,3 @@ def is_vfr(pts: Sequence[int], time_base: Fraction, tolerance: float = VFR_TOLER
     median = float(np.median(durations))
     slack = max(1.5, tolerance * median)
     return bool(np.max(np.abs(durations - median)) > slack)
-
-
-@dataclass(frozen=True)
-class Picture:
-    """One decoded frame, upright."""
-
-    time_s: float  # its presentation timestamp, from the stream's first timestamp
-    rgb: np.ndarray = field(repr=False)  # H x W x 3, as displayed
-
-    def image(self, width: int | None = None):
-        """A PIL image, resized to `width` (aspect kept) when given."""
-        from PIL import Image
-
-        img = Image.fromarray(self.rgb)
-        if width and img.width != width:
-            img = img.resize((width, max(2, round(img.height * width / img.width))))
-        return img
-
-
-def read_frames(path: str | os.PathLike, times_s: Sequence[float]) -> list[Picture]:
-    """For each time (s from the stream's first timestamp), the frame whose presentation timestamp
-    is nearest, decoded and upright. Times past the last frame give the last frame; a time no frame
-    can be decoded for is skipped; a file that fails to decode raises `VideoError` (undecodable)."""
-    import av
-
-    try:
-        return _read_frames(path, times_s)
-    except av.error.FFmpegError as e:
-        raise VideoError(VideoError.UNDECODABLE, f"{type(e).__name__}: {e}") from e
-
-
-def _read_frames(path: str | os.PathLike, times_s: Sequence[float]) -> list[Picture]:
-    import av
-
-    out: list[Picture] = []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        tb = Fraction(stream.time_base)
-        origin = stream.start_time or 0
-        metadata = dict(stream.metadata or {})
-
-        def seconds(frame) -> float | None:
-            return None if frame.pts is None else float((frame.pts - origin) * tb)
-
-        for t in times_s:
-            container.seek(origin + int(Fraction(t).limit_denominator(1_000_000) / tb), stream=stream,
-                           backward=True)
-            before = None
-            chosen = None
-            for frame in container.decode(stream):
-                s = seconds(frame)
-                if s is None:
-                    continue
-                if s >= t:
-                    chosen = frame if before is None or s - t <= t - seconds(before) else before
-                    break
-                before = frame
-            chosen = chosen or before
-            if chosen is None:
-                continue
-            out.append(Picture(time_s=seconds(chosen), rgb=upright_rgb(chosen, stream_metadata=metadata)))
-    return out

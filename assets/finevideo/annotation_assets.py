@@ -3,6 +3,7 @@
 Rows are the selected video records, judged again (no parents); `models` names the description
 model ("description") and the structuring model ("annotation"), and the aligned rows carry them on."""
 
+import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,12 +16,7 @@ from pydantic import ValidationError
 from assets.finevideo.alignment import REJECT_FRAMES, WARN_FRAMES, Alignment, align
 from assets.finevideo.annotation_rules import AnnotationRules, annotation_problem
 from assets.finevideo.annotation_schema import Schema
-from assets.finevideo.annotation_tasks import (
-    VideoAnnotationTask,
-    VideoDescriptionTask,
-    frame_times,
-    sample_frames,
-)
+from assets.finevideo.annotation_tasks import VideoAnnotationTask, VideoDescriptionTask
 from assets.finevideo.subtitles import (
     SubtitleFile,
     clip_cues,
@@ -99,18 +95,29 @@ def _cues(row: dict[str, Any], media: MediaStore) -> tuple[list, str]:
     return estimated_cues(row.get("text") or "", float(row["duration_s"])), "transcript_estimate"
 
 
-def _cuts(row: dict[str, Any], media: MediaStore) -> tuple[list[float], str]:
-    if row.get("scene_cuts_s") is not None:
-        return list(row["scene_cuts_s"]), "dynamism_screen"
-    from assets.finevideo.scene_cuts import detect_scene_cuts  # calibrated on published cut lists
+class NotMeasured(ValueError):
+    """The dynamism screen's row lacks what this step reads (a partition written before it kept it)."""
 
-    return detect_scene_cuts(str(media.local_path(row["media_uri"]))), "detected"
+
+def _cuts(row: dict[str, Any]) -> tuple[list[float], str]:
+    """The shots the dynamism screen measured in its one decode of the video (this step decodes none)."""
+    if row.get("scene_cuts_s") is None:
+        raise NotMeasured("dynamism_screen holds no shots for this video; materialize its shard again")
+    return list(row["scene_cuts_s"]), "dynamism_screen"
+
+
+def _stills(row: dict[str, Any], media: MediaStore) -> list[str]:
+    """JPEG data URLs of the stills the dynamism screen kept (every shot's middle)."""
+    if row.get("frames") is None:
+        raise NotMeasured("dynamism_screen holds no stills for this video; materialize its shard again")
+    return ["data:image/jpeg;base64," + base64.b64encode(media.local_path(f["uri"]).read_bytes()).decode()
+            for f in row["frames"]]
 
 
 def _item(row: dict[str, Any], media: MediaStore, backend: str) -> tuple[dict[str, Any], tuple[str, str]]:
     """The Tasks' item for a selected video, and where its cuts and cues came from."""
     cues, cues_source = _cues(row, media)
-    cuts, cuts_source = _cuts(row, media)
+    cuts, cuts_source = _cuts(row)
     item = {
         "record_id": row["record_id"], "title": row.get("title") or "", "channel": row.get("channel") or "",
         "duration_s": float(row["duration_s"]), "category": row.get("category_path") or "",
@@ -121,7 +128,7 @@ def _item(row: dict[str, Any], media: MediaStore, backend: str) -> tuple[dict[st
     if backend == "gemini":
         item["video_path"] = str(media.local_path(row["media_uri"]))
     elif backend != "offline":
-        item["frames"] = sample_frames(media.local_path(row["media_uri"]), frame_times(cuts, item["duration_s"]))
+        item["frames"] = _stills(row, media)
     return item, (cuts_source, cues_source)
 
 
@@ -217,6 +224,8 @@ def video_annotations(context: dg.AssetExecutionContext, config: AnnotationConfi
             return i, _item(rows[i], media, vlm.backend), None
         except ImportError:
             raise  # a missing module is the code's fault, not the video's
+        except NotMeasured as e:
+            return i, None, ("not_measured", str(e))
         except Exception as e:  # a video whose cuts or frames cannot be read is that row's rejection
             return i, None, ("unreadable_video", f"{type(e).__name__}: {str(e)[:200]}")
 
@@ -224,7 +233,7 @@ def video_annotations(context: dg.AssetExecutionContext, config: AnnotationConfi
     for i, row in enumerate(rows):  # judged before any model call
         if (problem := annotation_problem(subtitles[i], float(row["duration_s"]), rules)) is not None:
             problems[i] = problem
-    # cut detection decodes whole videos; the decoder releases the GIL, so two threads nearly halve it
+    # reading subtitles and stills: two threads overlap the storage reads
     with ThreadPoolExecutor(max_workers=PREPARE_THREADS) as pool:
         for i, prepared, problem in pool.map(prepare, [i for i in range(len(rows)) if i not in problems]):
             if problem:
@@ -262,7 +271,6 @@ def video_annotations(context: dg.AssetExecutionContext, config: AnnotationConfi
     yield versioned(df, {
         **screen_counts(df),
         **run_metadata(runs),
-        "cuts_detected_here": int((df["cuts_source"] == "detected").sum()) if df.height else 0,
         "mean_scenes": round(float(kept(df)["scenes"].mean() or 0), 2) if kept(df).height else 0.0,
         "cues_clipped": int(df["cues_clipped"].sum() or 0) if df.height else 0,
         "cues_malformed": int(df["cues_malformed"].sum() or 0) if df.height else 0,

@@ -13,10 +13,7 @@ annotation is `grounded_annotation.annotate` on the same signals; nothing is inv
 
 from __future__ import annotations
 
-import base64
-import io
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +27,12 @@ from assets.finevideo.grounded_annotation import (
     annotate,
     dynamism,
     mood_vectors,
-    scene_spans,
 )
+from assets.finevideo.shot_frames import scene_spans
 from assets.finevideo.subtitles import row_cue, said
 from assets.finevideo.timestamps import format_timestamp
 from assets.kit.task import Task
 
-MAX_FRAMES = 16
-FRAME_WIDTH = 384
 GEMINI_INLINE_BYTES = 20 * 1024 * 1024  # larger videos need the File API: frames instead
 CONCISE = " be concise with your answer"
 
@@ -185,30 +180,3 @@ class VideoAnnotationTask(Task):
         if self._moods is None:
             self._moods = mood_vectors(self._encode)
         return annotate(signals(item), self._encode, self._moods)
-
-
-def frame_times(cuts_s: Sequence[float], duration_s: float, limit: int = MAX_FRAMES) -> list[float]:
-    """The middle of every shot, plus the middle of any 30 s window no shot middle falls in,
-    thinned evenly to `limit`."""
-    times = [(a + b) / 2 for a, b in scene_spans(cuts_s, duration_s)]
-    for k in range(math.ceil(duration_s / 30)):
-        a, b = 30 * k, min(30 * (k + 1), duration_s)
-        if not any(a <= t < b for t in times):
-            times.append((a + b) / 2)
-    times.sort()
-    if len(times) > limit:
-        times = [times[round(i * (len(times) - 1) / (limit - 1))] for i in range(limit)]
-    return times
-
-
-def sample_frames(path: str | Path, times: Sequence[float], width: int = FRAME_WIDTH) -> list[str]:
-    """JPEG data URLs of the frame nearest each time (s from the video's first frame), upright (the
-    display matrix applied, as a player shows it)."""
-    from resources.frames import read_frames
-
-    urls: list[str] = []
-    for picture in read_frames(path, times):
-        buf = io.BytesIO()
-        picture.image(width).save(buf, format="JPEG", quality=85)
-        urls.append("data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode())
-    return urls

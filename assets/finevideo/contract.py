@@ -26,6 +26,7 @@ IDS = {"record_id": pl.String, "video_id": pl.String, "shard": pl.String}
 PROVENANCE = {"parent_ids": PARENTS, "models": MODELS}
 FREEZE = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64})
 TRANSITION = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String})  # a fade or dissolve
+STILL = pl.Struct({"time_s": pl.Float64, "uri": pl.String, "sha256": pl.String})  # a JPEG in the media store
 
 LANGUAGE_SCREEN = {
     **IDS,
@@ -90,15 +91,19 @@ DYNAMISM_SCREEN = {
     "static_fraction_time": pl.Float64,
     "longest_freeze_s": pl.Float64,
     "freeze_intervals": pl.List(FREEZE),
-    "decode_mode": pl.String,  # "keyframes" | "partial" | "full"
-    "scene_cuts_s": pl.List(pl.Float64),  # only from a full decode; else null (use detect_scene_cuts)
+    "decode_mode": pl.String,  # where the verdict came from: "keyframes" | "partial" | "full"
+    "scene_cuts_s": pl.List(pl.Float64),  # from the same decode, whatever the mode
     "transitions": pl.List(TRANSITION),  # fades and dissolves (one cut at the middle of those joining two shots)
     "motion_per_second": pl.List(pl.Float64),
     "fixed_segments": pl.Int64,
     "fixed_static_segments": pl.Int64,
     "fixed_static_fraction": pl.Float64,  # the `static` rule compares it with the static share
     "dynamism_error": pl.String,  # why the video could not be measured (the `dynamism_failed` rule)
+    "frames": pl.List(STILL),  # the stills the annotation step shows a model (every shot's middle)
+    "thumbnail_uri": pl.String,  # the middle of the longest shot
     "frames_decoded": pl.Int64,
+    "video_frames": pl.Int64,
+    "undecodable_packets": pl.Int64,  # refused by the decoder and skipped, as ffmpeg skips them
     "cpu_s": pl.Float64,
     **SCREEN,
     **PROVENANCE,

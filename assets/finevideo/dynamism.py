@@ -1,28 +1,39 @@
-"""FineVideo's dynamism measurement of one video, decoding as little as the decisions allow.
+"""Everything the FineVideo chain needs from a video's pixels, from one sequential decode.
 
-FineVideo spent one full-decode ffmpeg call per 60 s segment. Here a video is first skimmed by its
-keyframes (a few percent of the decode work). Two keyframes that differ by more than 2n rule out
-every freeze that would hold both (`freezes.unbroken`), so where such pairs fall inside every
-window a freeze would need, no 50 s freeze can exist and nothing else is decoded: most moving
-videos end there ("keyframes"). The first skim seeks to keyframes about 24 s apart; where those
-leave references open, a second one visits every keyframe there. Otherwise only what the keyframes could
-not settle is decoded: each 60 s window of FineVideo's and of the fixed rule that could still hold
-a freeze, and the stretches where a whole-video freeze could start ("partial"); when that is most
-of the video, all of it ("full", which also yields the shots: cuts and transitions). Each decoded
-frame feeds every open window's freezedetect (`WindowRun`, exactly as FineVideo's per-segment calls
-see it), a freezedetect run over the decoded stretch (freeze intervals, time-based static
-fraction), and in a full decode the shot detector (PySceneDetect's AdaptiveDetector rule and the
-fade/dissolve test, scene_cuts.py). Every path gives the per-segment verdicts FineVideo's method
-gives, frame for frame; a window the keyframes settled could not have held a freeze. Frames
-are compared only where the triangle inequality leaves the verdict open (`_Verdicts`, `_Skim`).
+The dynamism verdict. FineVideo spent one full-decode ffmpeg call per 60 s segment. Here a video is
+first skimmed by its keyframes (a few percent of the decode work). Two keyframes that differ by more
+than 2n rule out every freeze that would hold both (`freezes.unbroken`), so where such pairs fall
+inside every window a freeze would need, no 50 s freeze can exist: most moving videos are settled
+there ("keyframes"). The first skim seeks to keyframes about 24 s apart; where those leave
+references open, a second one visits every keyframe there. What the keyframes could not settle
+(each 60 s window of FineVideo's and of the fixed rule that could still hold a freeze, and the
+stretches where a whole-video freeze could start) is decoded frame by frame ("partial"; "full" when
+that is most of the video). Each such frame feeds every open window's freezedetect (`WindowRun`,
+exactly as FineVideo's per-segment calls see it) and a freezedetect run over its stretch (freeze
+intervals, time-based static fraction). Every path gives the per-segment verdicts FineVideo's method
+gives, frame for frame; a window the keyframes settled could not have held a freeze. Frames are
+compared only where the triangle inequality leaves the verdict open (`_Verdicts`, `_Skim`).
 
-Freeze intervals come from freezedetect run over each decoded stretch from its first frame (a full
-decode: one run over the whole video, exactly ffmpeg's). Every 50 s freeze lies inside a stretch,
-since its start is a reference the keyframes could not rule out.
+The rest, from the same decode (`_sweep`). Shots, motion and the annotation step's stills need the
+whole video, so after the skims the video is decoded once, in order, a GOP at a time. A GOP an open
+stretch needs is decoded in full by the stream's decoder (where a stretch ends inside it, the rest
+skips non-reference frames: nothing depends on them). Every other GOP goes to a second decoder
+(`_Glance`) that skips the deblocking filter and the non-reference frames: its pictures are only
+looked at, never compared for freezes, and a GOP changes decoder only at its keyframe. The shot
+detector (PySceneDetect's AdaptiveDetector rule and the fade/dissolve test, scene_cuts.py) looks at
+every frame of the stretches and at least GLANCE_FPS pictures a second elsewhere (a cut there is
+seen at most three frames late: tests/realdata/shots.py SWEEP_TOLERANCE); frames carry their
+real numbers, so `min_scene_frames` counts video frames. The same frames feed the per-second motion
+profile (a change over skipped frames counts as that many steps' mean), and a still is taken every
+second (small upright JPEGs), from which the
+frames of every shot's middle and the thumbnail are kept once the shots are known. Later stages
+read those and never decode the video again (bench_footage counts it, and measures the skipping
+decoder's shots against the every-frame detector and known cuts).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 import weakref
@@ -46,7 +57,7 @@ from assets.finevideo.freezes import (
     static_fraction,
     unbroken,
 )
-from assets.finevideo.scene_cuts import SHOTS, CutDetector, DetectionImages, ShotParams, Shots
+from assets.finevideo.scene_cuts import SHOTS, CutDetector, ShotParams, Shots
 
 MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
 KEYFRAME_CACHE_BYTES = 192 << 20  # decoded keyframes kept for the second skim (past it, they decode again)
@@ -54,6 +65,9 @@ SKIM_STEP_SHARE = 0.48  # sparse keyframes at most this share of d apart: two ne
 FULL_SHARE = 0.8  # decode everything once the stretches to decode cover this share of the video
 MERGE_GAP_S = 10.0  # stretches closer than this are decoded as one
 FRAME_SLACK_S = 1.0  # a FineVideo call also sees the first frame after its 60 s
+STILL_STEP_S = 1.0  # stills taken this far apart for the annotation step to choose from
+MAX_STILLS = 4000  # per video (a 4 KB-40 KB JPEG each): longer videos get them further apart
+GLANCE_FPS = 12.0  # pictures a second the shot detector looks at, at least, outside the freeze stretches
 
 
 @dataclass(frozen=True)
@@ -71,11 +85,15 @@ class Dynamism:
     static_fraction_time: float
     longest_freeze_s: float
     freeze_intervals: list[tuple[float, float]]
-    decode_mode: str  # "keyframes" | "partial" | "full"
-    scene_cuts_s: list[float] | None  # shot boundaries (presentation seconds), from a full decode only
-    transitions: list[tuple[float, float, str]] | None  # fades and dissolves: (start_s, end_s, kind)
+    decode_mode: str  # where the verdict came from: "keyframes" | "partial" | "full"
+    scene_cuts_s: list[float]  # shot boundaries (presentation seconds)
+    transitions: list[tuple[float, float, str]]  # fades and dissolves: (start_s, end_s, kind)
     motion_per_second: list[float]
-    frames_decoded: int
+    frames: list[tuple[float, bytes]]  # (time_s, JPEG): the stills the annotation step shows a model
+    thumbnail: tuple[float, bytes] | None  # the middle of the longest shot
+    frames_decoded: int  # keyframes of the skims plus the frames the sweep decoded
+    video_frames: int
+    undecodable_packets: int  # refused by the decoder and skipped, as ffmpeg skips them
     cpu_s: float
 
 
@@ -99,13 +117,15 @@ class _Stream:
         return (pts * scale - offset) / den
 
 
-def _open(path: Path):
+def _open(path: Path, threads: int = 1):
+    """The video stream, its decoder on `threads` threads: one where worker processes already fill
+    the cores (it costs the least CPU), more where a shard has fewer videos than cores."""
     import av
 
     container = av.open(str(path))
     stream = container.streams.video[0]
-    stream.thread_type = "NONE"  # workers run in parallel; one thread each costs the least CPU
-    stream.codec_context.thread_count = 1
+    stream.thread_type = "NONE" if threads <= 1 else "AUTO"
+    stream.codec_context.thread_count = max(1, threads)
     return container, stream
 
 
@@ -128,7 +148,7 @@ class _Pending:
 @dataclass
 class _Skim:
     """Keyframes visited in time order, each compared with the earlier ones no break has settled
-    yet (within d): the breaks found, and small grey images for the motion profile.
+    yet (within d): the breaks found.
 
     A pair is measured only when the triangle inequality cannot settle it: each keyframe is measured
     against the one visited before it, and an earlier keyframe's bound plus that step, when within
@@ -137,13 +157,11 @@ class _Skim:
     noise: float
     d_s: float
     breaks: list[tuple[float, float]] = field(default_factory=list)
-    greys: dict[float, object] = field(default_factory=dict)
     decoded: int = 0
     frames: dict[int, object] = field(default_factory=dict)  # pts -> decoded keyframe, within the byte budget
     _cached_bytes: int = 0
     _pending: list[_Pending] = field(default_factory=list)
     _sampler: Sampler = field(default_factory=Sampler)
-    _images: DetectionImages = field(default_factory=DetectionImages)
 
     def restart(self) -> None:
         self._pending = []
@@ -167,8 +185,6 @@ class _Skim:
                 p.bound = diff
                 still.append(p)
         self._pending = [*still, _Pending(t, px, 0)][-MAX_PENDING_KEYFRAMES:]
-        if t not in self.greys:
-            self.greys[t] = _grey(self._images.bgr(frame))
         return px
 
     def decode(self, ctx, packet):
@@ -190,10 +206,6 @@ class _Skim:
         if self._cached_bytes + size <= KEYFRAME_CACHE_BYTES:
             self.frames[pts] = frame
             self._cached_bytes += size
-
-    def changes(self) -> list[tuple[float, float, float]]:
-        times = sorted(self.greys)
-        return [(a, b, _change(self.greys[a], self.greys[b])) for a, b in zip(times, times[1:], strict=False)]
 
 
 @contextmanager
@@ -300,58 +312,221 @@ def _plan(breaks: list[tuple[float, float]], windows: list[Window], whole: Windo
     return open_windows, [(a, b) for a, b in merged]
 
 
-def _decode_all(path: Path, info: _Stream, windows: list[Window], noise: float, shots: ShotParams
-                ) -> tuple[dict[Window, WindowRun], Shots, list[tuple[float, float, float]], int]:
-    container, stream = _open(path)  # a fresh demuxer: every packet from the first, as ffmpeg reads them
+class _Numbers:
+    """Each output frame's number among the video's frames: how many packets with an earlier
+    timestamp were demuxed. A skipped frame's packet is sent before any later frame comes out, so
+    the count is whole when a frame is numbered."""
+
+    def __init__(self):
+        self._heap: list[int] = []
+        self._below = 0
+
+    def packet(self, pts: int | None) -> None:
+        if pts is not None:
+            heapq.heappush(self._heap, pts)
+
+    def of(self, pts: int) -> int:
+        heap = self._heap
+        while heap and heap[0] < pts:
+            heapq.heappop(heap)
+            self._below += 1
+        number = self._below
+        if heap and heap[0] == pts:
+            heapq.heappop(heap)
+            self._below += 1
+        return number
+
+
+class _Stills:
+    """Small upright JPEGs of the frames every `step` seconds, taken as the sweep passes them, so
+    the frames the annotation step shows a model are chosen once the shots are known, with no
+    second decode. A few kilobytes each; at most MAX_STILLS per video."""
+
+    def __init__(self, duration_s: float, stream_metadata: dict[str, str]):
+        self.step = max(STILL_STEP_S, duration_s / MAX_STILLS)
+        self.taken: list[tuple[float, bytes]] = []
+        self._next = 0.0
+        self._metadata = stream_metadata
+        self._orientation = None
+        from assets.finevideo.shot_frames import FRAME_WIDTH
+
+        self.width = FRAME_WIDTH
+
+    def offer(self, t: float, frame) -> None:
+        if t + 1e-9 < self._next:
+            return
+        import cv2
+
+        from resources.frames import orientation_of, upright_picture
+
+        if self._orientation is None:
+            from av.video.reformatter import VideoReformatter
+
+            self._orientation, self._reformatter = orientation_of(frame, self._metadata), VideoReformatter()
+        shown = frame.height if self._orientation.rotation_deg in (90, 270) else frame.width
+        picture = upright_picture(frame, self._orientation, min(shown, self.width), "bgr24", self._reformatter)
+        ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if ok:
+            self.taken.append((round(t, 6), jpeg.tobytes()))
+        self._next = (math.floor(t / self.step + 1e-9) + 1) * self.step
+
+    def nearest(self, t: float) -> tuple[float, bytes] | None:
+        return min(self.taken, key=lambda s: abs(s[0] - t), default=None)
+
+
+@dataclass(eq=False)
+class _Stretch:
+    """A stretch the keyframes left open: decoded in full from the keyframe at or before `lo`, on
+    past `hi` while a freeze is open (freeze intervals come from its own freezedetect run)."""
+
+    lo: float
+    hi: float
+    entry: float = math.inf  # the keyframe it starts at
+    whole: FreezeRun | None = None
+
+
+@dataclass
+class _Swept:
+    runs: dict[Window, WindowRun]
+    stretch_runs: list[FreezeRun]
+    shots: Shots
+    changes: list[tuple[float, float, float]]
+    stills: _Stills
+    decoded: int
+    frames: int  # the video's frames (packets with a timestamp)
+    undecodable: int  # packets the decoder refused (their frames are lost, as in ffmpeg)
+
+
+def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], stretches: list[tuple[float, float]],
+           everything: bool, p: DynamismRules, shots: ShotParams, threads: int) -> _Swept:
+    """The one sequential decode. Packets are read a GOP (keyframe to keyframe) at a time, so each GOP
+    is decoded knowing whether an open stretch needs it. Inside the stretches (everywhere when
+    `everything`) every frame is decoded exactly and feeds freezedetect; a stretch that ends inside
+    a GOP leaves the rest of it to skip non-reference frames (nothing depends on them). Every other
+    GOP goes to `_Glance`: its pictures are only looked at (shots, motion, stills), never compared
+    for freezes, and a GOP is handed from one decoder to the other only at its keyframe."""
+    import av
+
+    container, stream = _open(path, threads)  # a fresh demuxer: every packet from the first, as ffmpeg reads them
+    exact_ctx = stream.codec_context
+    glance = _Glance(path, float(info.rate or 0), threads)
     runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
-    cutter = CutDetector(stream, shots)
+    cutter, numbers = CutDetector(stream, shots), _Numbers()
+    stills = _Stills(duration_s, dict(stream.metadata or {}))
+    verdicts, sampler = _Verdicts(p.noise), Sampler()
+    waiting = [_Stretch(lo, hi) for lo, hi in stretches]
+    running: list[_Stretch] = []
+    armed: list[FreezeRun] = []  # each stretch's freezedetect run, in stretch order
     changes: list[tuple[float, float, float]] = []
-    previous: tuple[float, object] | None = None  # (time, grey detection image)
-    verdicts = _Verdicts(noise)
-    sampler = Sampler()
-    active = list(runs.values())
-    decoded = 0
-    with container:
-        for frame in container.decode(stream):
-            decoded += 1
-            t, px = info.seconds(frame.pts), sampler.pixels(frame)
-            repeat = verdicts.next_frame(px)
-            for run in active:
-                run.feed(frame.pts, px, verdicts.differs)
-            cutter.feed(frame, repeat)
-            if previous is None:
-                grey = cutter.grey
-            elif repeat:
-                grey = previous[1]
-                changes.append((previous[0], t, 0.0))
-            else:
-                grey = cutter.grey
-                changes.append((previous[0], t, _change(previous[1], grey)))
-            previous = (t, grey)
-    return runs, cutter.shots(), changes, decoded
+    previous: tuple[float, object, bool, int] | None = None  # (time, grey, whether verdicts saw it, number)
+    state = {"decoded": 0, "frames": 0, "undecodable": 0, "ctx": None, "floor": None}
+    stride = max(1, math.floor(float(info.rate or 0) / GLANCE_FPS))  # outside the stretches, look at every stride-th
 
-
-def _decode_stretches(container, stream, info: _Stream, stretches: list[tuple[float, float]],
-                      windows: set[Window], noise: float, freeze_us: int
-                      ) -> tuple[dict[Window, WindowRun], list[FreezeRun], int]:
-    """Decode each stretch from the keyframe before it; a stretch runs on while a freeze is open."""
-    runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
-    sampler, whole_runs, decoded = Sampler(), [], 0
-    for lo, hi in stretches:
-        container.seek(_pts(lo, info), stream=stream, backward=True, any_frame=False)
-        whole = FreezeRun(freeze_us, info.time_base, info.rate)
-        verdicts = _Verdicts(noise)
-        for frame in container.decode(stream):
-            decoded += 1
+    def take(frame) -> None:
+        nonlocal previous, running
+        state["decoded"] += 1
+        if state["floor"] is not None and frame.pts < state["floor"]:
+            return  # an open GOP's leading frame whose references stayed with the other decoder
+        t = info.seconds(frame.pts)
+        exact = [s for s in running if t >= s.entry] if state["ctx"] is exact_ctx else []
+        repeat = False
+        if everything or exact:
             px = sampler.pixels(frame)
-            verdicts.next_frame(px)
+            repeat = verdicts.next_frame(px) and previous is not None and previous[2]
             for run in runs.values():
                 run.feed(frame.pts, px, verdicts.differs)
-            whole.feed(frame.pts, px, verdicts.differs)
-            if info.seconds(frame.pts) >= hi and not whole.in_freeze:
-                break
-        whole_runs.append(whole)
-    return runs, whole_runs, decoded
+            for s in exact:
+                s.whole.feed(frame.pts, px, verdicts.differs)
+            ended = [s for s in exact if t >= s.hi and not s.whole.in_freeze]
+            running = [s for s in running if not any(s is e for e in ended)]
+        number = numbers.of(frame.pts)
+        if not (everything or exact) and previous is not None and number - previous[3] < stride:
+            stills.offer(cutter.time_of(frame.pts), frame)  # decoded as a reference, not looked at
+            return
+        cutter.feed(frame, repeat, number)
+        grey = previous[1] if repeat else cutter.grey
+        if previous is not None:  # a change over skipped frames counts as that many steps' mean
+            change = 0.0 if repeat else _change(previous[1], grey) / max(1, number - previous[3])
+            changes.append((previous[0], t, change))
+        previous = (t, grey, bool(everything or exact), number)
+        stills.offer(cutter.time_of(frame.pts), frame)  # on the shots' clock: stills are matched to shot middles
+
+    def use(ctx, keyframe_pts: int | None) -> None:
+        """Decode the next GOP with `ctx`, after the other decoder has given up its last frames."""
+        if state["ctx"] is not None and state["ctx"] is not ctx:
+            for frame in state["ctx"].decode(None):
+                take(frame)
+            state["ctx"].flush_buffers()
+            state["floor"] = keyframe_pts
+        state["ctx"] = ctx
+
+    def send(gop: list, next_key: float) -> None:
+        first = gop[0] if gop else None
+        keyframe_pts = first.pts if first is not None and first.is_keyframe else None
+        if gop and waiting and waiting[0].lo < next_key:  # stretches starting before the next keyframe
+            entry = info.seconds(keyframe_pts) if keyframe_pts is not None else 0.0
+            while waiting and waiting[0].lo < next_key:
+                s = waiting.pop(0)
+                s.entry, s.whole = min(entry, s.lo), FreezeRun(p.freeze_us, info.time_base, info.rate)
+                running.append(s)
+                armed.append(s.whole)
+        use(exact_ctx if everything or running else glance.ctx, keyframe_pts)
+        for packet in gop:
+            state["frames"] += packet.pts is not None
+            numbers.packet(packet.pts)
+            if state["ctx"] is exact_ctx and not everything:
+                exact_ctx.skip_frame = "DEFAULT" if running else "NONREF"
+            try:
+                frames = state["ctx"].decode(packet)
+            except av.error.InvalidDataError:  # ffmpeg reports a broken packet and goes on; so do we
+                state["undecodable"] += 1
+                continue
+            for frame in frames:
+                take(frame)
+
+    with container, glance:
+        gop: list = []
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            if packet.is_keyframe and packet.pts is not None and gop:
+                send(gop, info.seconds(packet.pts))
+                gop = []
+            gop.append(packet)
+        send(gop, math.inf)
+        use(None, None)
+    return _Swept(runs, armed, cutter.shots(), changes, stills, state["decoded"], state["frames"], state["undecodable"])
+
+
+class _Glance:
+    """The decoder for GOPs no freeze measurement needs. It skips the deblocking filter (its pictures
+    drift from the exact ones by a few grey levels over a GOP: they are only looked at, never
+    compared for freezes) and, from 2 x GLANCE_FPS, the non-reference frames, which no other frame
+    needs. Not every B-frame: a P-frame may refer to a reference B-frame (x264's default B-pyramid
+    with more than one reference does), and decoding it without one conceals the gap silently with
+    pictures off by tens of grey levels. Opened from a second demuxer so its parameters are the
+    stream's own; it reads no packets of its own."""
+
+    def __init__(self, path: Path, fps: float, threads: int):
+        self._path, self._threads = path, threads
+        self._skip = "NONREF" if fps >= 2 * GLANCE_FPS else "DEFAULT"
+        self._container = None
+
+    @property
+    def ctx(self):
+        if self._container is None:
+            self._container, stream = _open(self._path, self._threads)
+            stream.codec_context.options = {"skip_loop_filter": "all"}
+            stream.codec_context.skip_frame = self._skip
+            self._ctx = stream.codec_context
+        return self._ctx
+
+    def __enter__(self) -> _Glance:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._container is not None:
+            self._container.close()
 
 
 class _Verdicts:
@@ -402,12 +577,6 @@ class _Verdicts:
         self._known[key] = (measured, measured if measured <= limit else math.inf, self._travel)
 
 
-def _grey(bgr):
-    import cv2
-
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-
-
 def _change(a, b) -> float:
     """Mean absolute luma difference, 0-1, on the small images the scene detector sees."""
     import cv2
@@ -434,49 +603,55 @@ def motion_profile(changes: list[tuple[float, float, float]], duration_s: float)
 
 
 def analyse(path: str | Path, duration_s: float, params: DynamismRules = DEFAULTS, shots: ShotParams = SHOTS,
-            skim: bool = True) -> Dynamism:
+            skim: bool = True, threads: int = 1) -> Dynamism:
     """Measure one video with `params` (freezedetect n and d, the window length, the static share);
-    `duration_s` is its real (packet-covered) duration; `shots` the shot detector's parameters (a
-    full decode also yields the cuts and transitions). `skim=False` decodes everything (the
-    reference the keyframe shortcuts are tested against)."""
+    `duration_s` is its real (packet-covered) duration; `shots` the shot detector's parameters;
+    `threads` the decoder's. `skim=False` decodes every frame (the reference the shortcuts are
+    tested against)."""
     started = time.process_time()
     path = Path(path)
-    container, stream = _open(path)  # one demuxer for the skims and the stretches
+    container, stream = _open(path)  # one demuxer for the skims
     with container:
         info = _stream_info(container, stream, duration_s)
-        if skim:
-            return _settle(path, container, stream, info, duration_s, params, shots, started)
-    return _full(path, info, duration_s, params, shots, started, 0)
+        compat, fixed, whole = _windows(info, duration_s, params)
+        settled = _settle(container, stream, info, compat, fixed, whole, duration_s, params) if skim else None
+    keyframes_decoded, open_windows, stretches = settled or (0, set(), [])
+    if settled is None or sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
+        mode, windows, stretches = "full", list(dict.fromkeys([*compat, *fixed, whole])), []
+    else:
+        mode = "partial" if stretches else "keyframes"
+        windows = [w for w in dict.fromkeys([*compat, *fixed]) if w in open_windows]
+    swept = _sweep(path, info, duration_s, windows, stretches, mode == "full", params, shots, threads)
+    if mode == "full":
+        freezes = intervals(swept.runs[whole].run.events, info.time_base, info.origin, duration_s)
+    else:
+        freezes = [iv for run in swept.stretch_runs for iv in intervals(run.events, info.time_base, info.origin,
+                                                                         duration_s)]
+    runs = swept.runs
+    return _result(info, duration_s, params, mode, sum(runs[w].run.detected for w in compat if w in runs),
+                   sum(runs[w].run.detected for w in fixed if w in runs), freezes, swept,
+                   keyframes_decoded + swept.decoded, started)
 
 
-def _settle(path: Path, container, stream, info: _Stream, duration_s: float, p: DynamismRules, shots: ShotParams,
-            started: float) -> Dynamism:
-    """Keyframe skims, then the stretches they left, or everything (decoded afresh) when that is most
-    of the video."""
-    compat, fixed, whole = _windows(info, duration_s, p)
+def _settle(container, stream, info: _Stream, compat: list[Window], fixed: list[Window], whole: Window,
+            duration_s: float, p: DynamismRules) -> tuple[int, set[Window], list[tuple[float, float]]] | None:
+    """Keyframe skims: the keyframes decoded, the windows they left open and the stretches to decode
+    in full; None when a keyframe does not decode on its own (everything is then decoded)."""
+    import av
+
     windows = list(dict.fromkeys([*compat, *fixed]))
-    noise = p.noise
-    keyframes = _Skim(noise, min(w.d_us for w in [*windows, whole]) / US)
+    keyframes = _Skim(p.noise, min(w.d_us for w in [*windows, whole]) / US)
     try:
         _skim_sparse(container, stream, info, keyframes, SKIM_STEP_SHARE * keyframes.d_s)
         open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
         if stretches:  # look at every keyframe where it matters before decoding more
             _skim_dense(container, stream, info, keyframes, stretches)
             open_windows, stretches = _plan(keyframes.breaks, windows, whole, duration_s)
-    except ValueError:  # a keyframe that does not decode on its own
-        return _full(path, info, duration_s, p, shots, started, keyframes.decoded)
+    except (ValueError, av.error.InvalidDataError):  # a keyframe that does not decode on its own
+        return None
     finally:
         keyframes.frames.clear()  # the skims are done
-    if not stretches:
-        return _result(info, duration_s, p, "keyframes", 0, 0, [], None, keyframes.changes(), keyframes.decoded,
-                       started)
-    if sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
-        return _full(path, info, duration_s, p, shots, started, keyframes.decoded)
-    runs, whole_runs, n = _decode_stretches(container, stream, info, stretches, open_windows, noise, whole.d_us)
-    freezes = [iv for run in whole_runs for iv in intervals(run.events, info.time_base, info.origin, duration_s)]
-    return _result(info, duration_s, p, "partial", sum(runs[w].run.detected for w in compat if w in runs),
-                   sum(runs[w].run.detected for w in fixed if w in runs), freezes, None, keyframes.changes(),
-                   keyframes.decoded + n, started)
+    return keyframes.decoded, open_windows, stretches
 
 
 def _windows(info: _Stream, duration_s: float, p: DynamismRules) -> tuple[list[Window], list[Window], Window]:
@@ -485,22 +660,24 @@ def _windows(info: _Stream, duration_s: float, p: DynamismRules) -> tuple[list[W
             Window(Fraction(0), None, p.freeze_us))
 
 
-def _full(path: Path, info: _Stream, duration_s: float, p: DynamismRules, shots: ShotParams, started: float,
-          decoded: int) -> Dynamism:
-    compat, fixed, whole = _windows(info, duration_s, p)
-    windows = list(dict.fromkeys([*compat, *fixed, whole]))
-    runs, found, changes, n = _decode_all(path, info, windows, p.noise, shots)
-    freezes = intervals(runs[whole].run.events, info.time_base, info.origin, duration_s)
-    return _result(info, duration_s, p, "full", sum(runs[w].run.detected for w in compat),
-                   sum(runs[w].run.detected for w in fixed), freezes, found, changes, decoded + n, started)
+def _pictures(swept: _Swept, duration_s: float) -> tuple[list[tuple[float, bytes]], tuple[float, bytes] | None]:
+    """The stills the annotation step shows a model (nearest the middle of every shot, as
+    `shot_frames.frame_times` picks them) and the thumbnail (the middle of the longest shot)."""
+    from assets.finevideo.shot_frames import frame_times
+
+    cuts = swept.shots.cut_times
+    chosen = [s for t in frame_times(cuts, duration_s) if (s := swept.stills.nearest(t)) is not None]
+    bounds = [0.0, *cuts, duration_s]
+    a, b = max(zip(bounds, bounds[1:], strict=False), key=lambda ab: ab[1] - ab[0])
+    return list(dict.fromkeys(chosen)), swept.stills.nearest((a + b) / 2)
 
 
 def _result(info: _Stream, duration_s: float, p: DynamismRules, mode: str, static: int, fixed_static: int,
-            freezes: list[tuple[float, float]], shots: Shots | None, changes: list[tuple[float, float, float]],
-            decoded: int, started: float) -> Dynamism:
+            freezes: list[tuple[float, float]], swept: _Swept, decoded: int, started: float) -> Dynamism:
     segments = finevideo_windows(info.format_duration_s, p)[1]
     fixed = len(fixed_windows(duration_s, p))
     frozen = sum(b - a for a, b in freezes)
+    frames, thumbnail = _pictures(swept, duration_s)
     return Dynamism(
         duration_s=duration_s, format_duration_s=info.format_duration_s, segments=segments,
         static_segments=static, finevideo_static=is_static(static, segments, p.static_ratio),
@@ -510,10 +687,10 @@ def _result(info: _Stream, duration_s: float, p: DynamismRules, mode: str, stati
         static_fraction_segments=round(static / segments, 6) if segments else 0.0,
         static_fraction_time=round(min(1.0, frozen / duration_s), 6) if duration_s > 0 else 0.0,
         longest_freeze_s=round(max((b - a for a, b in freezes), default=0.0), 6),
-        freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=None if shots is None else shots.cut_times,
-        transitions=None if shots is None else [(t.start_s, t.end_s, t.kind) for t in shots.transitions],
-        motion_per_second=motion_profile(changes, duration_s), frames_decoded=decoded,
-        cpu_s=round(time.process_time() - started, 4),
+        freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=swept.shots.cut_times,
+        transitions=[(t.start_s, t.end_s, t.kind) for t in swept.shots.transitions],
+        motion_per_second=motion_profile(swept.changes, duration_s), frames=frames, thumbnail=thumbnail,
+        frames_decoded=decoded, video_frames=swept.frames, undecodable_packets=swept.undecodable, cpu_s=round(time.process_time() - started, 4),
     )
 
 
@@ -523,22 +700,22 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)  # processes give the parallelism; threads would only add CPU time
 
 
-def measure(job: tuple[str, str, float], params: dict | None = None) -> dict:
+def measure(job: tuple[str, str, float], params: dict | None = None, threads: int = 1) -> dict:
     """Process-pool entry: (record_id, local path, duration) and the parameters (a plain dict, so any
     process can rebuild them) to the row's fields, or its error."""
     record_id, path, duration_s = job
     try:
         p = DEFAULTS if params is None else DynamismRules(**params)
-        return {"record_id": record_id, "error": None, **asdict(analyse(path, duration_s, p))}
+        return {"record_id": record_id, "error": None, **asdict(analyse(path, duration_s, p, threads=threads))}
     except Exception as e:  # this video fails; the others go on
         return {"record_id": record_id, "error": f"{type(e).__name__}: {e}"}
 
 
 def measure_all(jobs: list[tuple[str, str, float]], workers: int, params: DynamismRules = DEFAULTS) -> list[dict]:
-    """Measure videos with `params` in a process pool of `workers`. A worker that dies (a decoder
-    crash takes the process with it) breaks the pool; its unfinished videos are then retried one
-    per fresh process, so the crash is pinned on the video that caused it and every other video is
-    still measured."""
+    """Measure videos with `params` in a process pool of `workers` (with fewer videos than workers,
+    each video's decoder gets the spare threads). A worker that dies (a decoder crash takes the
+    process with it) breaks the pool; its unfinished videos are then retried one per fresh process,
+    so the crash is pinned on the video that caused it and every other video is still measured."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -546,6 +723,7 @@ def measure_all(jobs: list[tuple[str, str, float]], workers: int, params: Dynami
     if not jobs:
         return []
     settings = params.model_dump()
+    threads = max(1, workers // len(jobs))
     context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
 
     def pool(n: int) -> ProcessPoolExecutor:
@@ -554,7 +732,7 @@ def measure_all(jobs: list[tuple[str, str, float]], workers: int, params: Dynami
     results: dict[str, dict] = {}
     retry = []
     with pool(max(1, min(workers, len(jobs)))) as executor:
-        futures = [(job, executor.submit(measure, job, settings)) for job in jobs]
+        futures = [(job, executor.submit(measure, job, settings, threads)) for job in jobs]
         for job, future in futures:
             try:
                 results[job[0]] = future.result()

@@ -1,4 +1,4 @@
-"""The dynamism screen: FineVideo's freezedetect rule from one decode pass per video (see dynamism.py),
+"""The dynamism screen: FineVideo's freezedetect rule, shots and stills from one decode per video (see dynamism.py),
 videos of a shard measured in a process pool, the fixed rule deciding, FineVideo's verdict kept
 beside it. The parameters (freezedetect n and d, the window length, the static share) are the
 `DynamismRules` in run config; the workers measure with them and the rules judge with them."""
@@ -34,6 +34,31 @@ DynamismConfig = rule_config(
 )
 
 
+def _store_stills(row: dict, media: MediaStore) -> None:
+    """The worker's JPEGs into the media store (by content), the row keeping their URIs."""
+    stills = []
+    for t, jpeg in row.get("frames") or []:
+        ref = media.put_bytes(jpeg, "jpg")
+        stills.append({"time_s": t, "uri": ref.uri, "sha256": ref.sha256})
+    row["frames"] = stills if row.get("decode_mode") else None
+    thumbnail = row.pop("thumbnail", None)
+    row["thumbnail_uri"] = media.put_bytes(thumbnail[1], "jpg").uri if thumbnail else None
+
+
+def _thumbnails(df: pl.DataFrame, media: MediaStore, limit: int = 12) -> dg.MetadataValue:
+    """The first videos' thumbnails (the middle of their longest shot) with their verdicts, so a
+    shard can be looked at from the UI."""
+    import base64
+
+    cells = []
+    for row in df.filter(pl.col("thumbnail_uri").is_not_null()).head(limit).iter_rows(named=True):
+        data = base64.b64encode(media.local_path(row["thumbnail_uri"]).read_bytes()).decode()
+        verdict = "kept" if row["kept"] else row["reason"]
+        cells.append(f"| ![{row['record_id']}](data:image/jpeg;base64,{data}) | `{row['record_id']}` | "
+                     f"{row['decode_mode']}, {len(row['scene_cuts_s'] or [])} cuts, {verdict} |")
+    return dg.MetadataValue.md("| thumbnail | record | measured |\n|---|---|---|\n" + "\n".join(cells))
+
+
 def _histogram(df: pl.DataFrame, rules: DynamismRules) -> dg.MetadataValue:
     import matplotlib
 
@@ -61,12 +86,14 @@ def _histogram(df: pl.DataFrame, rules: DynamismRules) -> dg.MetadataValue:
     check_specs=(provenance_spec, named_check(*SCHEMA_CHECK)),
     description=(
         "FineVideo's visual dynamism rule (freezedetect over fixed-length windows, a video static when "
-        "enough of its windows hold a freeze) from one decode pass per video: keyframes first, which "
-        "prove most videos dynamic (decode_mode 'keyframes'); then only the windows and stretches they "
-        "could not settle ('partial'), or the whole video when that is most of it ('full', which also "
-        f"gives the shots: {SHOTS.describe()}; scene_cuts_s and transitions are null otherwise). Each "
-        "decoded frame feeds every open window's freezedetect exactly as FineVideo's per-segment ffmpeg "
-        "calls see it. "
+        "enough of its windows hold a freeze), and everything else the chain needs from the pixels, from "
+        "one decode per video. Keyframes first, which prove most videos dynamic (decode_mode 'keyframes'); "
+        "only the windows and stretches they could not settle are decoded frame by frame for freezedetect "
+        "('partial', or 'full' when that is most of the video), exactly as FineVideo's per-segment ffmpeg "
+        "calls see them. The same sequential decode (skipping non-reference frames and deblocking where no freeze is "
+        f"measured) gives the shots ({SHOTS.describe()}), the per-second motion, the stills the annotation "
+        "step shows a model (`frames`: every shot's middle, JPEGs in the media store) and the thumbnail, "
+        "so no later step decodes the video. "
         "finevideo_static is FineVideo's exact verdict; the fixed rule (a short last segment judged on "
         "the last full window) decides kept, through fixed_static_fraction. Screens the kept rows of "
         "word_density_screen."
@@ -88,6 +115,7 @@ def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, w
         row["freeze_intervals"] = [{"start_s": a, "end_s": b} for a, b in row.get("freeze_intervals") or []]
         if row.get("transitions") is not None:
             row["transitions"] = [{"start_s": a, "end_s": b, "kind": k} for a, b, k in row["transitions"]]
+        _store_stills(row, media)
     found = pl.DataFrame([{c: row.get(c) for c in schema} for row in measured], schema=schema)
     df = conform(declare(screen(todo.join(found, on="record_id", how="left"), rules.rules())), DYNAMISM_SCREEN)
 
@@ -104,6 +132,8 @@ def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, w
         "fixed_static": int(ok["fixed_static"].sum() or 0),
         "video_seconds": round(video_s, 1),
         "video_s_per_cpu_s": round(video_s / cpu_s, 1) if cpu_s else 0.0,
+        # decoded frames (the skims' keyframes and the sweep's) per frame of video: under 1 where non-reference frames are skipped
+        "decoded_per_frame": round(float(ok["frames_decoded"].sum() or 0) / max(1, int(ok["video_frames"].sum() or 0)), 3),
         "wall_s": round(wall_s, 2),
         "workers": config.workers,
         "funnel": funnel_chart(funnel, f"shard {context.partition_key}: rows kept per stage"),
@@ -113,6 +143,7 @@ def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, w
     }
     if ok.height:
         metadata["static_fraction"] = _histogram(ok, rules)
+        metadata["thumbnails"] = _thumbnails(ok, media)
     yield versioned(df, metadata, rules=rules, volatile=UNSTABLE)
     yield from screen_check_results(df, todo.height)
     yield provenance_result(df)

@@ -34,12 +34,12 @@ from assets.finevideo.annotation_schema import (
     TrimmingSuggestion,
     VideoEditingDetail,
 )
+from assets.finevideo.shot_frames import scene_spans
 from assets.finevideo.subtitles import Cue, sentences
 from assets.finevideo.timestamps import format_timestamp
 
 Encode = Callable[[list[str]], np.ndarray]
 
-MIN_SCENE_S = 1.0  # cuts closer than this to each other or to an end do not open a scene
 MOTION_SCALE = 0.01  # per-second mean absolute luma change (0-1) at which dynamism reaches 1 - 1/e
 SILENCE_S = 5.0  # a stretch without speech this long is a trimming candidate
 MOOD_CHANGE_MARGIN = 0.05  # a cue's mood must beat the running mood by this much to count as a change
@@ -63,15 +63,6 @@ class VideoSignals:
     freeze_intervals: Sequence[tuple[float, float]] = ()
     category: str = ""  # the taxonomy leaf, the one theme that is grounded
     transcript: str = ""
-
-
-def scene_spans(cuts_s: Sequence[float], duration_s: float) -> list[tuple[float, float]]:
-    bounds = [0.0]
-    for c in sorted(cuts_s):
-        if c - bounds[-1] >= MIN_SCENE_S and duration_s - c >= MIN_SCENE_S:
-            bounds.append(float(c))
-    bounds.append(float(duration_s))
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def speaker(c: Cue) -> str | None:

@@ -46,10 +46,11 @@ What is computed here for speed (the hard-cut decisions are PySceneDetect's):
 - a window is tested for a transition only when the scores inside it add up to `transition_score`
   (the score obeys the triangle inequality, so smaller sums cannot join two different pictures)
   and stand out from the scores around it: still footage costs a subtraction per frame, moving
-  footage a few per window, and the pictures are compared only for the rest (bench_dynamism
-  prints the detector's cost).
-The dynamism screen feeds its one decode to a `CutDetector` too, so a video's cuts are the same
-whichever of the two computed them.
+  footage a few per window, and the pictures are compared only for the rest.
+The dynamism screen feeds its one decode to a `CutDetector` (`detect_shots` is the same detector on
+every frame of a file, the reference its tests and the real-data checks use). Where that decode
+skips B-frames, each fed frame carries its real frame number, so `min_scene_frames` still counts
+video frames; bench_footage measures those shots against every-frame detection and known cuts.
 
 Calibration (`ShotParams` defaults). Precision / recall of cuts within +-1 frame, and the false
 cuts, of PySceneDetect's detectors on the same frames (realdata = ../shared/realdata/videos;
@@ -80,7 +81,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -134,7 +135,7 @@ SHOTS = ShotParams()
 @dataclass(frozen=True)
 class Cut:
     seconds: float  # presentation time of the first frame of the new shot
-    frame: int  # its position among the decoded frames (presentation order)
+    frame: int  # its number among the video's frames (presentation order)
     kind: str  # "cut" (hard), or the kind of the transition whose middle it is
 
 
@@ -249,23 +250,26 @@ class AdaptiveCuts:
     and scores, the same arithmetic in the same order, without its timecode objects (a unit test
     holds it beside the stock detector): the frame `window` behind the newest is a cut when its score
     is at least `cut_score` and `cut_ratio` times the mean score of the `window` frames on each side
-    (255 when that mean is 0), at least `min_scene_frames` after the previous cut."""
+    (255 when that mean is 0), at least `min_scene_frames` after the previous cut. `number` is the
+    frame's number in the video where frames between fed ones were not decoded (the gap to the
+    previous cut counts real frames); by default the position fed."""
 
     def __init__(self, params: ShotParams = SHOTS):
         self.p = params
-        self._buffer: deque[tuple[int, float]] = deque(maxlen=1 + 2 * params.window)
-        self._last_cut: int | None = None
+        self._buffer: deque[tuple[int, float, int]] = deque(maxlen=1 + 2 * params.window)
+        self._last_cut: int | None = None  # its frame number
 
-    def feed(self, index: int, score: float) -> int | None:
+    def feed(self, index: int, score: float, number: int | None = None) -> int | None:
         p, buffer = self.p, self._buffer
+        number = index if number is None else number
         if self._last_cut is None:
-            self._last_cut = index
-        buffer.append((index, score))
+            self._last_cut = number
+        buffer.append((index, score, number))
         if len(buffer) < buffer.maxlen:
             return None
-        target, target_score = buffer[p.window]
+        target, target_score, target_number = buffer[p.window]
         total = 0  # summed in the stock order, from int 0
-        for i, (_, value) in enumerate(buffer):
+        for i, (_, value, _) in enumerate(buffer):
             if i != p.window:
                 total += value
         average = total / (2.0 * p.window)
@@ -274,8 +278,9 @@ class AdaptiveCuts:
             ratio = min(target_score / average, 255.0)
         elif target_score >= p.cut_score:
             ratio = 255.0
-        if ratio >= p.cut_ratio and target_score >= p.cut_score and target - self._last_cut >= p.min_scene_frames:
-            self._last_cut = target
+        if (ratio >= p.cut_ratio and target_score >= p.cut_score
+                and target_number - self._last_cut >= p.min_scene_frames):
+            self._last_cut = target_number
             return target
         return None
 
@@ -521,8 +526,11 @@ def _stride(lag: int) -> int:
 
 class CutDetector:
     """Feed decoded frames in presentation order; `shots()` returns the cuts and transitions,
-    `cuts()` the cut times in seconds. Frames are counted by their position (min_scene_frames in
-    real frames, whatever the timestamps); times come from the timestamps."""
+    `cuts()` the cut times in seconds. Frames are counted by their number in the video (given with
+    each frame where frames between were not decoded, else their position), so min_scene_frames is
+    in real frames whatever the timestamps; times come from the timestamps. The transition test and
+    the adaptive rule's neighbours still count fed frames: where only every few frames are fed they
+    span that many times as long (bench_footage measures what that does to the shots)."""
 
     def __init__(self, stream, params: ShotParams = SHOTS):
         self.params = params
@@ -535,13 +543,16 @@ class CutDetector:
         self._origin = stream.start_time  # time 0: the stream's first timestamp (its first frame's, if unset)
         self._transitions = _Transitions(params, rate)
         self._found: list[int] = []
+        self._numbers: list[int] = []  # per fed frame, its number in the video
         self._shots: Shots | None = None
         self.image = None  # the last frame as the detector saw it
         self.grey = None  # ... and in grey
         self._flat = False
 
-    def feed(self, frame, repeat: bool = False) -> None:
-        """`repeat`: the frame's pixels are exactly the previous frame's (its image is reused)."""
+    def feed(self, frame, repeat: bool = False, number: int | None = None) -> None:
+        """`repeat`: the frame's pixels are exactly the previous frame's (its image is reused);
+        `number`: its number among the video's frames, when frames before it were not decoded
+        (skipped non-reference frames): cuts are then reported and spaced by real frame numbers."""
         import cv2
 
         if frame.pts is None:
@@ -554,27 +565,37 @@ class CutDetector:
             self._flat = float(cv2.meanStdDev(self.grey)[1][0, 0]) < self.params.flat_std
         if self._origin is None:
             self._origin = frame.pts
-        num, den = self._tb
-        seconds = (frame.pts - self._origin) * num / den  # int / int: rounded once, as float(Fraction)
+        seconds = self.time_of(frame.pts)  # int / int: rounded once, as float(Fraction)
         raw = self._scorer._calculate_frame_score(None, self.image)
         # from one flat picture to another (a nearly black frame to a black one) nothing is seen to
         # change, but hue and saturation of dark pixels are noise: the step is muted, not a cut
         visible = 0.0 if self._flat and was_flat else raw
-        cut = self._cuts.feed(len(self._transitions.seconds), visible)
+        position = len(self._transitions.seconds)
+        number = position if number is None else number
+        self._numbers.append(number)
+        cut = self._cuts.feed(position, visible, number)
         if cut is not None:
             self._found.append(cut)
         self._transitions.feed(seconds, self._scorer.hsv, self.grey, raw, visible, self._flat, new)
+
+    def time_of(self, pts: int) -> float:
+        """A frame's presentation time on the clock the cuts are given on (after the first frame fed)."""
+        num, den = self._tb
+        return (pts - self._origin) * num / den
 
     def shots(self) -> Shots:
         if self._shots is None:
             t = self._transitions
             t.finish()
             transitions, hard = t.resolve(sorted(set(self._found)))
-            cuts = [Cut(round(t.seconds[k], 6), k, "cut") for k in hard]
+            numbers = self._numbers
+            cuts = [Cut(round(t.seconds[k], 6), numbers[k], "cut") for k in hard]
             for tr in transitions:
                 if tr.boundary:
                     k = (tr.start_frame + tr.end_frame + 1) // 2
-                    cuts.append(Cut(round(t.seconds[k], 6), k, tr.kind))
+                    cuts.append(Cut(round(t.seconds[k], 6), numbers[k], tr.kind))
+            transitions = [replace(tr, start_frame=numbers[tr.start_frame], end_frame=numbers[tr.end_frame])
+                           for tr in transitions]
             self._shots = Shots(sorted(cuts, key=lambda c: c.frame), transitions, t.seconds)
         return self._shots
 
@@ -593,8 +614,3 @@ def detect_shots(path: str | Path, params: ShotParams = SHOTS) -> Shots:
         for frame in container.decode(stream):
             detector.feed(frame)
     return detector.shots()
-
-
-def detect_scene_cuts(path: str | Path, params: ShotParams = SHOTS) -> list[float]:
-    """Cut times (seconds, each the first frame of a new shot) of the video at `path`."""
-    return detect_shots(path, params).cut_times

@@ -4,15 +4,12 @@ The curation assets read `language_screen`, `video_files`, `word_density_screen`
 `dynamism_screen` by their column contract. Until those assets exist, tests write their partitions
 where the Parquet IO manager reads them: verdicts from the manifest's expected outcomes, media facts
 from real probes of the corpus files, motion per second measured by decoding, scene cuts from the
-manifest (or null, as a keyframe-only pass leaves them). `scene_cuts_module` provides
-`assets.finevideo.scene_cuts.detect_scene_cuts` with the agreed signature while it is missing.
+manifest.
 """
 
 from __future__ import annotations
 
 import math
-import sys
-import types
 from pathlib import Path
 
 import polars as pl
@@ -75,28 +72,7 @@ def motion_per_second(path: Path) -> list[float]:
     return [round(float(np.mean(per.get(s, [0.0]))), 5) for s in range(max(per, default=-1) + 1)]
 
 
-def scene_cuts_module() -> None:
-    """Register a PySceneDetect implementation of the agreed `detect_scene_cuts` if none exists."""
-    try:
-        import assets.finevideo.scene_cuts  # noqa: F401
-        return
-    except ImportError:
-        pass
-
-    def detect_scene_cuts(path: str, threshold: float = 15.0) -> list[float]:
-        from scenedetect import ContentDetector, SceneManager, open_video
-
-        manager = SceneManager()
-        manager.add_detector(ContentDetector(threshold=threshold))
-        manager.detect_scenes(open_video(path))
-        return [round(s[0].seconds, 3) for s in manager.get_scene_list()[1:]]
-
-    module = types.ModuleType("assets.finevideo.scene_cuts")
-    module.detect_scene_cuts = detect_scene_cuts
-    sys.modules[module.__name__] = module
-
-
-def fabricate(manifest: dict, landing: Path, data_root: str, null_cuts: set[str] = frozenset()) -> dict[str, int]:
+def fabricate(manifest: dict, landing: Path, data_root: str) -> dict[str, int]:
     """Write the four screens' partitions for every shard of the manifest; returns kept counts."""
     media = MediaStore(root=str(Path(data_root) / "media"), cache_dir=str(Path(data_root) / "cache" / "media"))
     counts = {"language_screen": 0, "video_files": 0, "word_density_screen": 0, "dynamism_screen": 0}
@@ -146,8 +122,7 @@ def fabricate(manifest: dict, landing: Path, data_root: str, null_cuts: set[str]
                 "static_fraction_time": d["frozen_fraction"],
                 "longest_freeze_s": max((e - s for s, e in d["freezes_d50_s"]), default=0.0),
                 "freeze_intervals": [{"start_s": s, "end_s": e} for s, e in d["freezes_d50_s"]],
-                "decode_mode": "keyframes" if it["id"] in null_cuts else "full",
-                "scene_cuts_s": None if it["id"] in null_cuts else it["video"]["scene_cuts_s"],
+                "decode_mode": "full", "scene_cuts_s": it["video"]["scene_cuts_s"],
                 "motion_per_second": motion_per_second(landing / it["file"]["path"])[: math.ceil(duration)],
             })
         frames = {"language_screen": lang, "video_files": files, "word_density_screen": density, "dynamism_screen": dyn}

@@ -5,7 +5,8 @@ import base64
 import json
 
 from assets.finevideo.annotation_assets import describe_and_structure
-from assets.finevideo.annotation_tasks import VideoDescriptionTask, frame_times, sample_frames
+from assets.finevideo.annotation_tasks import VideoDescriptionTask
+from assets.finevideo.shot_frames import frame_times
 from corpus.videos import Segment, VideoSpec, render
 from resources.llm import LLMResource
 from tests.fakes.fault_server import FakeChatServer
@@ -71,14 +72,37 @@ def test_a_failed_description_is_not_structured(tmp_path):
     assert result.annotation is None and server.calls == 2  # two tries of the description, nothing else
 
 
-def test_a_vlm_gets_frames_sampled_at_shot_middles_and_the_timed_transcript(tmp_path):
+def test_a_vlm_gets_stills_of_the_shot_middles_and_the_timed_transcript(tmp_path):
+    from assets.finevideo.dynamism import analyse
+
     spec = VideoSpec((Segment("testsrc", 3.0), Segment("bars", 3.0)), width=64, height=36, fps=5, audio=False)
     path = render(spec, tmp_path / "v.mp4")
-    times = frame_times([3.0], 6.0)
-    urls = sample_frames(path, times, width=32)
-    assert times == [1.5, 4.5] and len(urls) == 2
-    jpeg = base64.b64decode(urls[0].split(",", 1)[1])
-    assert urls[0].startswith("data:image/jpeg;base64,") and jpeg[:2] == b"\xff\xd8"
+    measured = analyse(path, 6.0)  # the dynamism screen's one decode keeps them
+    assert measured.scene_cuts_s == [3.0] and frame_times([3.0], 6.0) == [1.5, 4.5]
+    # the stills nearest the shot middles (one a second is kept): inside their shot, within half a second
+    (a, _), (b, _) = measured.frames
+    assert 0 < a < 3 < b < 6 and abs(a - 1.5) <= 0.5 and abs(b - 4.5) <= 0.5
+    urls = ["data:image/jpeg;base64," + base64.b64encode(jpeg).decode() for _, jpeg in measured.frames]
+    assert all(jpeg[:2] == b"\xff\xd8" for _, jpeg in measured.frames)
     parts = VideoDescriptionTask("frames").messages({**ITEM, "frames": urls})[0]["content"]
     assert [p["type"] for p in parts] == ["text", "text", "image_url", "image_url", "text"]
     assert parts[-1]["text"] == "Transcript:\n[00:01-00:02] hi."
+
+
+def test_the_annotation_item_reads_the_screens_stills_and_never_opens_the_video(tmp_path, monkeypatch):
+    import av
+    import pytest
+
+    from assets.finevideo.annotation_assets import NotMeasured, _item
+    from resources.storage import MediaStore
+
+    media = MediaStore(root=str(tmp_path / "media"))
+    still = media.put_bytes(b"\xff\xd8 a jpeg", "jpg")
+    row = {"record_id": "r", "duration_s": 6.0, "media_uri": (tmp_path / "absent.mp4").as_uri(),
+           "scene_cuts_s": [3.0], "frames": [{"time_s": 1.5, "uri": still.uri}]}
+    monkeypatch.setattr(av, "open", lambda *a, **k: pytest.fail("the annotation step opened the video"))
+    item, (cuts_source, _) = _item(row, media, "openai")
+    assert item["cuts"] == [3.0] and cuts_source == "dynamism_screen"
+    assert base64.b64decode(item["frames"][0].split(",", 1)[1]) == b"\xff\xd8 a jpeg"
+    with pytest.raises(NotMeasured):  # a partition written before the screen kept them: a named rejection
+        _item({**row, "frames": None}, media, "openai")

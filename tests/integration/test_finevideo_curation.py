@@ -1,8 +1,8 @@
 """The curation half of the FineVideo group on the tiny corpus: taxonomy to dataset card.
 
 The four screens before it are built in parallel; their partitions are written from the corpus
-manifest and real probes of its files (tests/fakes/finevideo_screens.py), with the scene cuts left
-null (as a keyframe-only dynamism pass leaves them) so the annotation step detects them itself."""
+manifest and real probes of its files (tests/fakes/finevideo_screens.py), the scene cuts the
+manifest's; the annotation step reads them from dynamism_screen and decodes no video."""
 
 import hashlib
 import json
@@ -18,7 +18,7 @@ from corpus.build import build_corpus
 from resources.warehouse import query
 from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
-from tests.fakes.finevideo_screens import fabricate, finevideo_definitions, scene_cuts_module
+from tests.fakes.finevideo_screens import fabricate, finevideo_definitions
 
 CURATION = ["taxonomy", "taxonomy_labels", "taxonomy_feedback", "curated_selection", "video_annotations",
             "aligned_annotations", "finevideo_dataset", "finevideo_dataset_card"]
@@ -54,8 +54,7 @@ def test_the_curation_stages_account_for_every_video_and_release_an_aligned_data
     with dg.instance_for_test() as instance:
         register_landed_shards(defs, instance)
         assert materialize_graph(defs, instance, selection=[dg.AssetKey("raw_video_metadata")]).success
-        counts = fabricate(manifest, landing, str(data), null_cuts=selectable)
-        scene_cuts_module()
+        counts = fabricate(manifest, landing, str(data))
         run = materialize_graph(defs, instance, selection=[dg.AssetKey(a) for a in CURATION])
         assert run.success, [r.error for r in run.runs if not r.success]
         checks = _check_results(instance, [r.run_id for r in run.runs])
@@ -86,7 +85,7 @@ def test_the_curation_stages_account_for_every_video_and_release_an_aligned_data
 
     ann = query(wh, "SELECT * FROM video_annotations")
     assert sorted(ann["record_id"]) == sorted(chosen["record_id"]) and ann["kept"].all()
-    assert set(ann["cuts_source"]) == {"detected"} and set(ann["cues_source"]) == {"subtitles"}
+    assert set(ann["cuts_source"]) == {"dynamism_screen"} and set(ann["cues_source"]) == {"subtitles"}
     for vid, cuts in ann.select("video_id", "scene_cuts_s").rows():
         assert cuts == pytest.approx(videos[vid]["video"]["scene_cuts_s"], abs=0.15)
     assert all([m["role"] for m in ms] == ["description", "annotation"] for ms in ann["models"].to_list())

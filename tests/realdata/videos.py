@@ -8,7 +8,8 @@ on the published value's name (decord's `vr[0].shape`, androidx/media's `sample_
 way. Two rows need no published value: every file is probed without crashing (a bad file is a
 `VideoError` with its reason), and a rotated file's first upright frame equals what ffmpeg's
 autorotate shows (a reference tool, not an upstream publication; it fixes the direction of the turn,
-which a published frame shape cannot).
+which a published frame shape cannot). Nor does the dynamism screen's row: its verdict equals
+FineVideo's method run for real on the file, and its stills for the annotation step are upright.
 
 The probe decodes every frame (`decode_all`), as the pipeline's video_files step does with
 `VideoTools(decode_all=True)`, so a file that breaks part-way is an error row, not a crash.
@@ -67,20 +68,35 @@ class Measured:
 
     def frame_shapes(self, limit: int | None = None) -> tuple[int, set[tuple[int, ...]]]:
         """(frames decoded, the distinct upright shapes) over the first `limit` frames (all: None)."""
+        n, shapes = 0, set()
+        for picture in self.upright(limit):
+            shapes.add(picture.shape)
+            n += 1
+        return n, shapes
+
+    def upright(self, limit: int | None = None):
+        """The decoded frames as displayed (RGB), the first `limit` of them (all: None)."""
         import av
 
-        from resources.frames import upright_rgb
+        from resources.frames import orientation_of, upright_picture
 
-        n, shapes = 0, set()
         with av.open(str(self.path)) as c:
             stream = c.streams.video[0]
             metadata = dict(stream.metadata or {})
-            for frame in c.decode(stream):
-                shapes.add(upright_rgb(frame, stream_metadata=metadata).shape)
-                n += 1
+            for n, frame in enumerate(c.decode(stream), start=1):
+                yield upright_picture(frame, orientation_of(frame, metadata))
                 if limit is not None and n >= limit:
                     break
-        return n, shapes
+
+    @cached_property
+    def screened(self):
+        """What the dynamism screen measures (`analyse`, as its workers call it), or its error."""
+        from assets.finevideo.dynamism import analyse
+
+        try:
+            return analyse(self.path, self.probe.duration_s), None
+        except Exception as e:  # the screen records it as the row's dynamism_error
+            return None, f"{type(e).__name__}: {e}"
 
 
 def _file(sidecar: Path) -> Path:
@@ -276,10 +292,8 @@ def _size_rows(name: str, m: Measured, pub: dict, derived: dict) -> list[Row]:
         rows.append(Row(name, "display size [from vr[0].shape]", f"{w}x{h}",
                         "no probe" if p is None else f"{p.width}x{p.height}",
                         p is not None and (p.width, p.height) == (w, h)))
-        from resources.frames import read_frames
-
-        got = read_frames(m.path, [0.0])
-        shape = got[0].rgb.shape if got else None
+        first = next(m.upright(1), None)
+        shape = None if first is None else first.shape
         rows.append(Row(name, "first frame, upright [vr[0].shape]", one, str(shape), shape == (h, w, c)))
     every = pub.get("vr[:].shape")
     if isinstance(every, str):
@@ -349,9 +363,7 @@ def _autorotate_rows(name: str, m: Measured, pub: dict, derived: dict) -> list[R
     import imageio_ffmpeg
     import numpy as np
 
-    from resources.frames import read_frames
-
-    mine = read_frames(m.path, [0.0])[0].rgb
+    mine = next(m.upright(1))
     raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(m.path), "-frames:v", "1",
                           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
     same = len(raw) == mine.size and bool((np.frombuffer(raw, np.uint8).reshape(mine.shape) == mine).all())
@@ -360,9 +372,35 @@ def _autorotate_rows(name: str, m: Measured, pub: dict, derived: dict) -> list[R
                 + ("identical pixels" if same else "DIFFERENT pixels"), same)]
 
 
+def _screen_rows(name: str, m: Measured, pub: dict, derived: dict) -> list[Row]:
+    """Not published: the dynamism screen's verdict beside FineVideo's method run for real (one
+    ffmpeg freezedetect call per 60 s segment, which skips a packet its decoder refuses), and the
+    stills it keeps for the annotation step shown the way the video is displayed."""
+    import imageio_ffmpeg
+
+    from bench.finevideo_method import check_static
+
+    ours, error = m.screened
+    theirs = check_static(m.path, imageio_ffmpeg.get_ffmpeg_exe())
+    rows = [Row(name, "dynamism verdict = FineVideo's per-segment ffmpeg calls (method, not published)",
+                f"static {theirs.static}, {theirs.static_segments}/{theirs.segments} segments",
+                error or f"static {ours.finevideo_static}, {ours.static_segments}/{ours.segments} segments"
+                + (f" ({ours.undecodable_packets} packet refused, skipped)" if ours.undecodable_packets else ""),
+                ours is not None and (ours.finevideo_static, ours.static_segments) == (theirs.static, theirs.static_segments))]
+    if ours is not None and ours.frames:
+        import cv2
+        import numpy as np
+
+        h, w = cv2.imdecode(np.frombuffer(ours.frames[0][1], np.uint8), cv2.IMREAD_COLOR).shape[:2]
+        p = m.probe
+        rows.append(Row(name, "annotation stills as displayed (portrait or landscape)", f"{p.width}x{p.height}",
+                        f"{w}x{h}", (w >= h) == (p.width >= p.height) and w <= max(p.width, 384)))
+    return rows
+
+
 CHECKS: tuple[Callable[[str, Measured, dict, dict], list[Row]], ...] = (
     _probe_row, _frame_count_rows, _timestamp_rows, _vfr_rows, _rate_rows, _size_rows, _rotation_rows,
-    _duration_rows, _time_to_frame_rows, _autorotate_rows,
+    _duration_rows, _time_to_frame_rows, _autorotate_rows, _screen_rows,
 )
 
 

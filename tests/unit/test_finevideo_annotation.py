@@ -3,16 +3,16 @@
 import pytest
 
 from assets.finevideo.annotation_schema import Schema
-from assets.finevideo.annotation_tasks import frame_times, outline, signals
+from assets.finevideo.annotation_tasks import outline, signals
 from assets.finevideo.grounded_annotation import (
     VideoSignals,
     annotate,
     cloze,
     covered_fraction,
     dynamism,
-    scene_spans,
     silences,
 )
+from assets.finevideo.shot_frames import frame_times, scene_spans
 from assets.finevideo.subtitles import Cue, estimated_cues, parse_vtt, sentences
 from assets.finevideo.timestamps import parse_timestamp
 from tests.fakes.word_vectors import encode

@@ -10,7 +10,6 @@ from assets.finevideo.scene_cuts import (
     AdaptiveCuts,
     ShotParams,
     content_detector,
-    detect_scene_cuts,
     detect_shots,
     detection_size,
 )
@@ -210,7 +209,7 @@ def test_cut_times_are_presentation_timestamps(tmp_path):
     shots = detect_shots(_write(a + b, tmp_path / "vfr.mp4", pts_ms=pts))
     assert [(c.frame, c.seconds) for c in shots.cuts] == [(50, 1.6)]
     assert shots.times[:3] == [0.0, 0.04, 0.08] and shots.times[-1] == pytest.approx(2.58)
-    assert detect_scene_cuts(tmp_path / "vfr.mp4") == [1.6]
+    assert detect_shots(tmp_path / "vfr.mp4").cut_times == [1.6]
 
 
 def test_the_dynamism_full_decode_gives_the_same_shots(clips):

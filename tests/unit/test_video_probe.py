@@ -3,7 +3,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from resources.frames import Orientation, frame_times, read_frames
+from resources.frames import Orientation, frame_times, orientation_of, upright_picture
 from resources.video import VideoError, VideoTools, probe
 
 
@@ -77,11 +77,20 @@ def turned(tmp_path_factory):
     return out
 
 
+def _first_upright(path, width=None) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frame = next(container.decode(stream))
+        return upright_picture(frame, orientation_of(frame, dict(stream.metadata or {})), width)
+
+
 @pytest.mark.parametrize("ccw", ROTATIONS)
 @pytest.mark.parametrize("flip", ["", "hflip", "vflip"])
 def test_frames_come_out_as_ffmpeg_autorotate_shows_them(turned, ccw, flip):
     path = turned[(ccw, flip)]
-    picture = read_frames(path, [0.0])[0].rgb
+    picture = _first_upright(path)
     reference = _raw_rgb(path)
     assert len(reference) == picture.size
     assert (np.frombuffer(reference, np.uint8).reshape(picture.shape) == picture).all()
@@ -98,7 +107,7 @@ def test_the_legacy_rotate_tag_turns_the_frames_clockwise(turned):
     path = turned["tag"]
     p = probe(path)
     assert (p.rotation_deg, p.width, p.height, p.coded_width, p.coded_height) == (90, 36, 64, 64, 36)
-    picture = read_frames(path, [0.0])[0].rgb
+    picture = _first_upright(path)
     clockwise = _raw_rgb(turned["base"], "-vf", "transpose=clock")
     assert (np.frombuffer(clockwise, np.uint8).reshape(picture.shape) == picture).all()
 
@@ -163,29 +172,21 @@ def test_a_constant_rate_clip_is_not_vfr(clips):
     assert frame_times(clips / "ok.mp4")[:3] == pytest.approx([0.0, 0.1, 0.2])
 
 
-def test_read_frames_takes_the_frame_nearest_each_time(vfr):
-    got = read_frames(vfr, [0.0, 0.05, 0.25, 0.26, 0.61, 9.0])
-    # 0.05 is nearer 0.04 than 0.08; 0.25 is a tie between 0.2 and 0.3 (the later wins); past the end: the last
-    assert [round(g.time_s, 3) for g in got] == [0.0, 0.04, 0.3, 0.3, 0.6, 1.6]
-    assert all(g.rgb.shape == (48, 64, 3) for g in got)
-
-
-def test_the_vision_model_gets_upright_frames(turned):
-    import base64
+def test_the_vision_model_gets_upright_stills(turned):
     import io
 
     from PIL import Image
 
-    from assets.finevideo.annotation_tasks import sample_frames
+    from assets.finevideo.dynamism import analyse
 
-    (url,) = sample_frames(turned[(90, "")], [0.0], width=72)
-    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
-    assert img.size == (72, 128)  # portrait, as displayed: 36x64 scaled to 72 wide
-    upright = np.asarray(Image.fromarray(read_frames(turned[(90, "")], [0.0])[0].rgb).resize((72, 128)), float)
-    coded = np.asarray(Image.fromarray(np.rot90(read_frames(turned[(90, "")], [0.0])[0].rgb, 2)).resize((72, 128)),
-                       float)
+    path = turned[(90, "")]
+    still = analyse(path, probe(path).duration_s).frames[0][1]  # what the annotation step shows a model
+    img = Image.open(io.BytesIO(still))
+    assert img.size == (36, 64)  # portrait, as displayed (narrower than the annotation width: not enlarged)
+    upright = _first_upright(path).astype(float)
     got = np.asarray(img, float)
-    assert np.abs(got - upright).mean() < np.abs(got - coded).mean() / 3  # the JPEG is the upright picture
+    assert np.abs(got - upright).mean() < np.abs(got - np.rot90(upright, 2)).mean() / 3  # the upright picture
+    assert _first_upright(path, width=18).shape == (32, 18, 3)  # scaled as displayed, sides even
 
 
 # ---- what is a video: images renamed .mp4 probe as what they are, and the file rules reject them ----
