@@ -8,9 +8,11 @@ there ("keyframes"). The first skim seeks to keyframes about 24 s apart; where t
 references open, a second one visits every keyframe there. What the keyframes could not settle
 (each 60 s window of FineVideo's and of the fixed rule that could still hold a freeze, and the
 stretches where a whole-video freeze could start) is decoded frame by frame ("partial"; "full" when
-that is most of the video). Each such frame feeds every open window's freezedetect (`WindowRun`,
-exactly as FineVideo's per-segment calls see it) and a freezedetect run over its stretch (freeze
-intervals, time-based static fraction). Every path gives the per-segment verdicts FineVideo's method
+that is most of the video), and only until no frame still to come can complete a freeze there
+(`FreezeRun.settled`, `WindowRun.settled`: on moving footage, a few seconds into each window).
+Each such frame feeds every open window's freezedetect (`WindowRun`, exactly as FineVideo's
+per-segment calls see it) and a freezedetect run over its stretch (freeze intervals, time-based
+static fraction). Every path gives the per-segment verdicts FineVideo's method
 gives, frame for frame; a window the keyframes settled could not have held a freeze. Frames are
 compared only where the triangle inequality leaves the verdict open (`_Verdicts`, `_Skim`).
 
@@ -33,6 +35,7 @@ decoder's shots against the every-frame detector and known cuts).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import time
@@ -381,8 +384,10 @@ class _Stretch:
 
     lo: float
     hi: float
+    windows: list[WindowRun] = field(default_factory=list)  # the open windows inside it
     entry: float = math.inf  # the keyframe it starts at
     whole: FreezeRun | None = None
+    last: int | None = None  # the timestamp of the last frame it would be fed (the first at or after hi)
 
 
 @dataclass
@@ -398,13 +403,19 @@ class _Swept:
 
 
 def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], stretches: list[tuple[float, float]],
-           everything: bool, p: DynamismRules, shots: ShotParams, threads: int) -> _Swept:
+           whole: Window | None, p: DynamismRules, shots: ShotParams, threads: int,
+           frame_pts: list[int] | None) -> _Swept:
     """The one sequential decode. Packets are read a GOP (keyframe to keyframe) at a time, so each GOP
-    is decoded knowing whether an open stretch needs it. Inside the stretches (everywhere when
-    `everything`) every frame is decoded exactly and feeds freezedetect; a stretch that ends inside
+    is decoded knowing whether an open stretch needs it. Inside the stretches (everywhere while
+    `whole` is measured) every frame is decoded exactly and feeds freezedetect; a stretch that ends inside
     a GOP leaves the rest of it to skip non-reference frames (nothing depends on them). Every other
     GOP goes to `_Glance`: its pictures are only looked at (shots, motion, stills), never compared
-    for freezes, and a GOP is handed from one decoder to the other only at its keyframe."""
+    for freezes, and a GOP is handed from one decoder to the other only at its keyframe.
+
+    `whole` (the whole-video window) is given when everything is to be decoded exactly. With every
+    frame's timestamp (`frame_pts`, sorted) a stretch, or that whole decode, also ends as soon as no
+    frame still to come can change a verdict or a freeze interval (`settled`): a moving video shows
+    that a few seconds into each window, where a 50 s freeze could no longer fit."""
     import av
 
     container, stream = _open(path, threads)  # a fresh demuxer: every packet from the first, as ffmpeg reads them
@@ -414,12 +425,29 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
     cutter, numbers = CutDetector(stream, shots), _Numbers()
     stills = _Stills(duration_s, dict(stream.metadata or {}))
     verdicts, sampler = _Verdicts(p.noise), Sampler()
-    waiting = [_Stretch(lo, hi) for lo, hi in stretches]
+    waiting = [_Stretch(lo, hi, windows=[runs[w] for w in windows if lo - 1e-6 <= float(w.start) < hi])
+               for lo, hi in stretches]
+    times = [info.seconds(x) for x in frame_pts] if frame_pts else []
+
+    def last_at(t: float) -> int | None:
+        """The timestamp of the first frame at or after `t` (else the last frame's): a stretch's last."""
+        if not frame_pts:
+            return None
+        return frame_pts[min(bisect.bisect_left(times, t), len(frame_pts) - 1)]
+
+    def settled(s: _Stretch) -> bool:
+        return (s.last is not None and s.whole.settled(s.last)
+                and all(w.settled(frame_pts) for w in s.windows))
+
+    def all_settled() -> bool:
+        return bool(frame_pts) and runs[whole].run.settled(frame_pts[-1]) and all(
+            run.settled(frame_pts) for w, run in runs.items() if w != whole)
+
     running: list[_Stretch] = []
     armed: list[FreezeRun] = []  # each stretch's freezedetect run, in stretch order
     changes: list[tuple[float, float, float]] = []
     previous: tuple[float, object, bool, int] | None = None  # (time, grey, whether verdicts saw it, number)
-    state = {"decoded": 0, "frames": 0, "undecodable": 0, "ctx": None, "floor": None}
+    state = {"decoded": 0, "frames": 0, "undecodable": 0, "ctx": None, "floor": None, "everything": whole is not None}
     stride = max(1, math.floor(float(info.rate or 0) / GLANCE_FPS))  # outside the stretches, look at every stride-th
 
     def take(frame) -> None:
@@ -430,17 +458,20 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
         t = info.seconds(frame.pts)
         exact = [s for s in running if t >= s.entry] if state["ctx"] is exact_ctx else []
         repeat = False
-        if everything or exact:
+        measured = state["everything"] or bool(exact)
+        if measured:
             px = sampler.pixels(frame)
             repeat = verdicts.next_frame(px) and previous is not None and previous[2]
             for run in runs.values():
                 run.feed(frame.pts, px, verdicts.differs)
             for s in exact:
                 s.whole.feed(frame.pts, px, verdicts.differs)
-            ended = [s for s in exact if t >= s.hi and not s.whole.in_freeze]
+            ended = [s for s in exact if (t >= s.hi and not s.whole.in_freeze) or settled(s)]
             running = [s for s in running if not any(s is e for e in ended)]
+            if state["everything"] and all_settled():
+                state["everything"] = False  # the rest of the video is only looked at
         number = numbers.of(frame.pts)
-        if not (everything or exact) and previous is not None and number - previous[3] < stride:
+        if not measured and previous is not None and number - previous[3] < stride:
             stills.offer(cutter.time_of(frame.pts), frame)  # decoded as a reference, not looked at
             return
         cutter.feed(frame, repeat, number)
@@ -448,7 +479,7 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
         if previous is not None:  # a change over skipped frames counts as that many steps' mean
             change = 0.0 if repeat else _change(previous[1], grey) / max(1, number - previous[3])
             changes.append((previous[0], t, change))
-        previous = (t, grey, bool(everything or exact), number)
+        previous = (t, grey, measured, number)
         stills.offer(cutter.time_of(frame.pts), frame)  # on the shots' clock: stills are matched to shot middles
 
     def use(ctx, keyframe_pts: int | None) -> None:
@@ -468,14 +499,15 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
             while waiting and waiting[0].lo < next_key:
                 s = waiting.pop(0)
                 s.entry, s.whole = min(entry, s.lo), FreezeRun(p.freeze_us, info.time_base, info.rate)
+                s.last = last_at(s.hi)
                 running.append(s)
                 armed.append(s.whole)
-        use(exact_ctx if everything or running else glance.ctx, keyframe_pts)
+        use(exact_ctx if state["everything"] or running else glance.ctx, keyframe_pts)
         for packet in gop:
             state["frames"] += packet.pts is not None
             numbers.packet(packet.pts)
-            if state["ctx"] is exact_ctx and not everything:
-                exact_ctx.skip_frame = "DEFAULT" if running else "NONREF"
+            if state["ctx"] is exact_ctx:
+                exact_ctx.skip_frame = "DEFAULT" if state["everything"] or running else "NONREF"
             try:
                 frames = state["ctx"].decode(packet)
             except av.error.InvalidDataError:  # ffmpeg reports a broken packet and goes on; so do we
@@ -621,7 +653,8 @@ def analyse(path: str | Path, duration_s: float, params: DynamismRules = DEFAULT
     else:
         mode = "partial" if stretches else "keyframes"
         windows = [w for w in dict.fromkeys([*compat, *fixed]) if w in open_windows]
-    swept = _sweep(path, info, duration_s, windows, stretches, mode == "full", params, shots, threads)
+    swept = _sweep(path, info, duration_s, windows, stretches, whole if mode == "full" else None, params, shots,
+                   threads, _frame_pts(path) if skim and mode != "keyframes" else None)
     if mode == "full":
         freezes = intervals(swept.runs[whole].run.events, info.time_base, info.origin, duration_s)
     else:
@@ -652,6 +685,17 @@ def _settle(container, stream, info: _Stream, compat: list[Window], fixed: list[
     finally:
         keyframes.frames.clear()  # the skims are done
     return keyframes.decoded, open_windows, stretches
+
+
+def _frame_pts(path: Path) -> list[int] | None:
+    """Every frame's timestamp, sorted, from the packets (a demux, no decoding); None when the
+    demuxer stops early (then nothing ends before its time)."""
+    from resources.frames import scan_packets
+
+    container, stream = _open(path)
+    with container:
+        scan = scan_packets(container, stream)
+    return None if scan.error or not scan.pts or len(set(scan.pts)) != len(scan.pts) else scan.pts
 
 
 def _windows(info: _Stream, duration_s: float, p: DynamismRules) -> tuple[list[Window], list[Window], Window]:

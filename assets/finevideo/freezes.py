@@ -30,6 +30,7 @@ a run with other parameters measures with them and the stored row says what it w
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,15 @@ class FreezeRun:
     def detected(self) -> bool:
         return bool(self.events)
 
+    def settled(self, last_pts: int) -> bool:
+        """Nothing it reports can change if it is fed nothing more, its last frame due at `last_pts`:
+        no freeze is open (one would run on until a frame differs), and a report needs a frame d
+        after the reference, which is the current one or a later frame, so one past `last_pts` is
+        out of reach (timestamps counted as freezedetect counts them)."""
+        if self._frozen or self._ref is None:
+            return False
+        return rescale_us(last_pts - self._ref[1], self.time_base) < self.d_us
+
     @property
     def in_freeze(self) -> bool:
         """A reported freeze has not ended yet."""
@@ -157,6 +167,24 @@ class WindowRun:
     def feed(self, pts: int, frame: object, differs: Callable[[object, object], bool]) -> None:
         if self.accepts(pts):
             self.run.feed(pts, frame, differs)
+
+    def settled(self, frame_pts: Sequence[int]) -> bool:
+        """Its verdict is final: a freeze found, the call's frames all seen, or none it has still to
+        see (`frame_pts`: every frame's timestamp, sorted) can complete a freeze."""
+        if self.run.detected or self._closed:
+            return True
+        i = bisect.bisect_left(frame_pts, self._start if self._first is None else self._first)
+        if i == len(frame_pts):
+            return True  # no frame left for it
+        first = frame_pts[i]
+        if self._span is None:
+            last = frame_pts[-1]
+        else:
+            j = bisect.bisect_left(frame_pts, first + self._span)
+            last = frame_pts[min(j, len(frame_pts) - 1)]
+        if self._first is None:  # not started: a freeze would need d between its first and last frame
+            return rescale_us(last - first, self.run.time_base) < self.run.d_us
+        return self.run.settled(last)
 
 
 def finevideo_windows(format_duration_s: float, p: DynamismRules = DEFAULTS) -> tuple[list[Window], int]:

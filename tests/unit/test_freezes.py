@@ -241,3 +241,22 @@ def test_unbroken_intervals_by_hand():
     # refs <= 10 with 20 - x < 20 -> x > 0 ruled out; x = 0 has 20 - 0 = 20 >= d: open
     # refs in (10, 30]: ruled out from 45 - 20 = 25 on -> (10, 25) open; after 30: up to 80 open
     assert [iv for gap in gaps for iv in gap] == pytest.approx([0.0, 0.001, 10, 25.001, 30, 80.001])
+
+
+def test_a_run_is_settled_once_no_frame_still_to_come_can_complete_a_freeze():
+    same = lambda a, b: a != b  # noqa: E731 - frames are numbers; equal ones are frozen
+    run = FreezeRun(5_000_000, Fraction(1))  # d = 5 s, one tick a second
+    assert not run.settled(100)  # nothing fed: any frame may be the reference
+    for pts, picture in enumerate([0, 1, 2, 3]):  # every frame differs: the reference is the last one, at 3 s
+        run.feed(pts, picture, same)
+    assert run.settled(7) and not run.settled(8)  # 7 - 3 < 5 s, 8 - 3 = 5 s could still freeze
+    for pts in range(4, 9):
+        run.feed(pts, 3, same)  # the picture of 3 s holds: a freeze reported at 8 s, still open
+    assert run.detected and run.in_freeze and not run.settled(9)
+
+    window = WindowRun(Window(Fraction(0), Fraction(60), 50_000_000), Fraction(1), Fraction(0))
+    assert window.settled(list(range(30)))  # 30 frames, 1 s apart: a 50 s freeze cannot fit
+    assert not window.settled(list(range(120)))
+    for pts in range(20):
+        window.feed(pts, pts, same)  # moving: the reference is at 19 s, the call's last frame at 60 s
+    assert window.settled(list(range(120)))  # 60 - 19 < 50
