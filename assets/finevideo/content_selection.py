@@ -40,7 +40,7 @@ RAW_COLUMNS = ["source_key", "title", "channel", "channel_id", "license", "date"
 FILE_COLUMNS = ["sha256", "size_bytes", "subtitle_uri", "width", "height", "rotation_deg", "avg_fps", "vfr", "container",
                 "vcodec"]
 DYNAMISM_COLUMNS = ["media_uri", "duration_s", "fps", "scene_cuts_s", "motion_per_second", "freeze_intervals",
-                    "decode_mode", "frames", "thumbnail_uri"]
+                    "decode_mode", "frames"]
 LABEL_COLUMNS = ["category_path", "content_parent_category", "content_fine_category", "confidence", "margin",
                  "taxonomy_version", "models"]
 

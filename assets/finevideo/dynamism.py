@@ -642,19 +642,20 @@ def analyse(path: str | Path, duration_s: float, params: DynamismRules = DEFAULT
     tested against)."""
     started = time.process_time()
     path = Path(path)
-    container, stream = _open(path)  # one demuxer for the skims
+    container, stream = _open(path)  # one demuxer for the skims and the timestamps
     with container:
         info = _stream_info(container, stream, duration_s)
         compat, fixed, whole = _windows(info, duration_s, params)
         settled = _settle(container, stream, info, compat, fixed, whole, duration_s, params) if skim else None
-    keyframes_decoded, open_windows, stretches = settled or (0, set(), [])
-    if settled is None or sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
-        mode, windows, stretches = "full", list(dict.fromkeys([*compat, *fixed, whole])), []
-    else:
-        mode = "partial" if stretches else "keyframes"
-        windows = [w for w in dict.fromkeys([*compat, *fixed]) if w in open_windows]
+        keyframes_decoded, open_windows, stretches = settled or (0, set(), [])
+        if settled is None or sum(b - a for a, b in stretches) >= FULL_SHARE * duration_s:
+            mode, windows, stretches = "full", list(dict.fromkeys([*compat, *fixed, whole])), []
+        else:
+            mode = "partial" if stretches else "keyframes"
+            windows = [w for w in dict.fromkeys([*compat, *fixed]) if w in open_windows]
+        frame_pts = _frame_pts(container, stream) if skim and mode != "keyframes" else None
     swept = _sweep(path, info, duration_s, windows, stretches, whole if mode == "full" else None, params, shots,
-                   threads, _frame_pts(path) if skim and mode != "keyframes" else None)
+                   threads, frame_pts)
     if mode == "full":
         freezes = intervals(swept.runs[whole].run.events, info.time_base, info.origin, duration_s)
     else:
@@ -687,14 +688,13 @@ def _settle(container, stream, info: _Stream, compat: list[Window], fixed: list[
     return keyframes.decoded, open_windows, stretches
 
 
-def _frame_pts(path: Path) -> list[int] | None:
-    """Every frame's timestamp, sorted, from the packets (a demux, no decoding); None when the
-    demuxer stops early (then nothing ends before its time)."""
+def _frame_pts(container, stream) -> list[int] | None:
+    """Every frame's timestamp, sorted, from the packets (a demux from the start, no decoding);
+    None when the demuxer stops early (then nothing ends before its time)."""
     from resources.frames import scan_packets
 
-    container, stream = _open(path)
-    with container:
-        scan = scan_packets(container, stream)
+    container.seek(0, stream=stream, backward=True, any_frame=False)
+    scan = scan_packets(container, stream)
     return None if scan.error or not scan.pts or len(set(scan.pts)) != len(scan.pts) else scan.pts
 
 
