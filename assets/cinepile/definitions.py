@@ -7,6 +7,7 @@ that run it stale (tests/unit/test_cinepile_versions.py)."""
 import dagster as dg
 
 from assets.cinepile.bank_assets import question_bank
+from assets.cinepile.duplicate_assets import question_duplicates
 from assets.cinepile.prediction_assets import cinepile_predictions
 from assets.cinepile.question_assets import scene_questions
 from assets.cinepile.refined_assets import refined_questions
@@ -22,6 +23,7 @@ ASSETS: list[dg.AssetsDefinition] = [
     scene_questions,
     refinement_rounds,
     refined_questions,
+    question_duplicates,
     cinepile_dataset,
     cinepile_predictions,
     cinepile_leaderboard,

@@ -8,17 +8,29 @@ from pydantic import Field
 
 from assets.cinepile.categories import CATEGORIES, label
 from assets.cinepile.dataset_card import card_data, lmms_eval_readiness, markdown
+from assets.cinepile.duplicate_assets import RULES
 from assets.cinepile.tables import DATASET_SCHEMA, dataset_rows, leaderboard, split_of
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, unique_ids, unique_ids_spec
+from assets.kit.hygiene_card import hygiene_markdown, hygiene_rows
 from assets.kit.identity import record_id
 from assets.kit.metadata import bar_chart, markdown_table, preview, uri_value
 from assets.kit.provenance import declare
+from assets.kit.screening import kept
 from resources.storage import MediaStore
 
 
 class DatasetConfig(dg.Config):
     test_share: float = Field(default=0.3, gt=0, lt=1, description="Share of videos in the test split.")
+
+
+def unique_questions(refined: pl.DataFrame, duplicates: pl.DataFrame) -> pl.DataFrame:
+    """The refined questions, kept only where the duplicate screen kept them too (one it has not
+    judged yet is held back)."""
+    passed = kept(duplicates).select("record_id") if duplicates.height else pl.DataFrame(
+        schema={"record_id": pl.String})
+    return refined.with_columns((pl.col("kept") & pl.col("record_id").is_in(passed["record_id"].implode()))
+                                .alias("kept")) if refined.height else refined
 
 
 @kit_asset(
@@ -28,7 +40,8 @@ class DatasetConfig(dg.Config):
                  named_check("cinepile_fields", "5 choices, key at its position, CinePile's value types and "
                                                 "category strings, a videoID")),
     description=(
-        "The CinePile-shaped release of the refined questions (status fine or fixed), in CinePile's exact "
+        "The CinePile-shaped release of the refined questions (status fine or fixed) the duplicate screen "
+        "kept, in CinePile's exact "
         "fields and types (movie_name, year, genre[], yt_clip_title, yt_clip_link, movie_scene, subtitles, "
         "question, choices[5], answer_key, answer_key_position 0-4, question_category (CinePile's five strings, "
         "line breaks included), hard_split 'True'/'False', visual_reliance '0'/'1', videoID) so lmms-eval's CinePile "
@@ -40,8 +53,9 @@ class DatasetConfig(dg.Config):
         "with the full scene text gets the question wrong."
     ),
 )
-def cinepile_dataset(config: DatasetConfig, refined_questions: pl.DataFrame, cinepile_scenes: pl.DataFrame):
-    df = dataset_rows(refined_questions, cinepile_scenes, config.test_share)
+def cinepile_dataset(config: DatasetConfig, refined_questions: pl.DataFrame, question_duplicates: pl.DataFrame,
+                     cinepile_scenes: pl.DataFrame):
+    df = dataset_rows(unique_questions(refined_questions, question_duplicates), cinepile_scenes, config.test_share)
     splits = {s: int(n) for s, n in df.group_by("split").len().sort("split").rows()}
     per_cat = {label(s): int(n) for s, n in df.group_by("question_category").len().sort("question_category").rows()}
     yield versioned(df, {
@@ -109,16 +123,18 @@ def cinepile_leaderboard(cinepile_predictions: pl.DataFrame):
     description=(
         "The release's dataset card, Markdown (Hugging Face format) and JSON, in the media store: questions, "
         "videos, scene hours, splits, categories, hard split, licences of the source videos, the funnel from "
-        "scenes to release, the refinement outcome, models used (from the rows' `models`) and known limitations."
+        "scenes to release, the refinement outcome, what each hygiene rule removed, models used (from the rows' `models`) "
+        "and known limitations."
     ),
 )
 def cinepile_dataset_card(cinepile_dataset: pl.DataFrame, cinepile_scenes: pl.DataFrame,
                           scene_questions: pl.DataFrame, refined_questions: pl.DataFrame,
-                          curated_selection: pl.DataFrame, media: MediaStore):
+                          question_duplicates: pl.DataFrame, curated_selection: pl.DataFrame, media: MediaStore):
     licence = pl.col("license") if "license" in curated_selection.columns else pl.lit(None, pl.String)
     licences = curated_selection.select("video_id", licence.alias("license"))  # an external clip table has none
     data = card_data(cinepile_dataset, cinepile_scenes, scene_questions, refined_questions, licences)
-    text = markdown(data)
+    data["hygiene"] = hygiene_rows({"question_duplicates": (question_duplicates, [r.reason for r in RULES.rules()])})
+    text = markdown(data) + hygiene_markdown(data["hygiene"])
     md_ref = media.put_bytes(text.encode("utf-8"), ".md")
     json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"), ".json")
     # the card describes the release as a whole: no record is its parent

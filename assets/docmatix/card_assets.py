@@ -8,9 +8,11 @@ import dagster as dg
 import polars as pl
 
 from assets.docmatix.dataset_card import SCREENS, card_data, dataset_card, screen_params
+from assets.docmatix.duplicate_assets import DOCUMENT_RULES, QA_RULES
 from assets.docmatix.qa_filters import removal_table
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec
+from assets.kit.hygiene_card import hygiene_markdown, hygiene_rows
 from assets.kit.identity import record_id
 from assets.kit.metadata import preview, uri_value
 from assets.kit.provenance import declare
@@ -44,12 +46,13 @@ def recorded_rule_params(instance: dg.DagsterInstance, assets: Iterable[str], sh
         "The release's dataset card (Hugging Face format Markdown + a JSON card): schema, split rule "
         "and sizes, the generating models (from the release's `models`), the screening rules as they "
         "ran (each shard's recorded rule parameters), render settings, per-rule filter removal, "
-        "question forms and departures from Docmatix. Stored by content in the media store; the row "
+        "question forms, what each hygiene rule removed (duplicate documents and Q/A pairs) and "
+        "departures from Docmatix. Stored by content in the media store; the row "
         "holds its URI and text, and lists the release rows it describes in `parent_ids`."
     ),
 )
 def docmatix_dataset_card(context: dg.AssetExecutionContext, docmatix_dataset: pl.DataFrame, filtered_qa,
-                          media: MediaStore):
+                          qa_duplicates, document_duplicates: pl.DataFrame, media: MediaStore):
     qa = concat_shards(filtered_qa, "filtered_qa")
     shards = sorted(qa["shard"].drop_nulls().unique().to_list()) if qa.height else []
     screens = screen_params(recorded_rule_params(context.instance, SCREENS, shards))
@@ -58,7 +61,11 @@ def docmatix_dataset_card(context: dg.AssetExecutionContext, docmatix_dataset: p
     forms = released.group_by("question_form").len().sort("len", "question_form", descending=[True, False])
     removal = removal_table(qa, screens["filtered_qa"][0])
     card = dataset_card(docmatix_dataset, removal, forms, screens, variants)
-    data = card_data(docmatix_dataset, removal, forms, screens, variants)
+    hygiene = hygiene_rows({
+        "document_duplicates": (document_duplicates, [r.reason for r in DOCUMENT_RULES.rules()]),
+        "qa_duplicates": (concat_shards(qa_duplicates, "qa_duplicates"), [r.reason for r in QA_RULES.rules()])})
+    card += hygiene_markdown(hygiene)
+    data = {**card_data(docmatix_dataset, removal, forms, screens, variants), "hygiene": hygiene}
     ref = media.put_bytes(card.encode(), ".md")
     json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(), ".json")
     df = pl.DataFrame({"record_id": [record_id("dataset_card", "docmatix")], "card_uri": [ref.uri],

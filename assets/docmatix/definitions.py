@@ -3,6 +3,7 @@
 from assets.docmatix.card_assets import docmatix_dataset_card
 from assets.docmatix.conversation_assets import grounding_pairs, page_dialogues
 from assets.docmatix.document_assets import documents
+from assets.docmatix.duplicate_assets import document_duplicates, qa_duplicates
 from assets.docmatix.evaluation_assets import docvqa_evaluation
 from assets.docmatix.filter_assets import filtered_qa
 from assets.docmatix.held_out_assets import docvqa_test_split
@@ -16,7 +17,9 @@ ASSETS = [
     documents,
     raw_qa,
     filtered_qa,
+    qa_duplicates,
     page_images,
+    document_duplicates,
     grounding_pairs,
     page_dialogues,
     docmatix_dataset,

@@ -30,6 +30,7 @@ import polars as pl
 from assets.docmatix.question_forms import language
 from assets.kit.identity import record_id_expr
 from assets.kit.provenance import MODELS, PARENTS, declare
+from assets.kit.screening import kept
 
 TEST_FRACTION = 0.25
 SPLIT_SALT = "docmatix-docvqa-test"
@@ -75,6 +76,19 @@ RELEASE_SCHEMA = {
     "parent_ids": PARENTS,
     "models": MODELS,
 }
+
+
+def unique_pairs(qa: pl.DataFrame, qa_duplicates: pl.DataFrame, document_duplicates: pl.DataFrame) -> pl.DataFrame:
+    """The kept pairs the hygiene screens kept too: not a copy of another pair on their page, and of a
+    document that is not a copy of another document. A pair or document a screen has not judged yet
+    is held back until it has."""
+    if not qa.height:
+        return qa
+    pairs = kept(qa_duplicates).select("record_id") if qa_duplicates.height else pl.DataFrame(
+        schema={"record_id": pl.String})
+    docs = kept(document_duplicates).select(document_id="record_id") if document_duplicates.height else \
+        pl.DataFrame(schema={"document_id": pl.String})
+    return qa.join(pairs, on="record_id", how="semi").join(docs, on="document_id", how="semi")
 
 
 def release_rows(qa: pl.DataFrame, images: pl.DataFrame, landed: Mapping[str, int] | None = None

@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from assets.docmatix.release import release_rows
+from assets.docmatix.release import release_rows, unique_pairs
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, unique_ids, unique_ids_spec
 from assets.kit.metadata import png_markdown, preview, pyplot
@@ -39,14 +39,20 @@ def sample_grid(release: pl.DataFrame, media: MediaStore) -> dg.MetadataValue:
     description=(
         "The Docmatix-style release: one row per document (`docmatix:<document id>`) with `images` "
         "(its rendered pages) and `texts` ([{user, assistant, source}], source = PDFA key) from the "
-        "kept Q/A pairs, a document-level train/test split (a salted hash of the key), each source "
+        "kept Q/A pairs that `qa_duplicates` kept, of documents `document_duplicates` kept, a document-level "
+        "train/test split (a salted hash of the key), each source "
         "(`source_key`) released once, its first landing; shards left out (no output, unreadable, "
         "withdrawn) are named in `excluded_shards`; parents: the document, its pairs and its page images."
     ),
 )
 def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa: dict[str, pl.DataFrame],
+                     qa_duplicates: dict[str, pl.DataFrame], document_duplicates: pl.DataFrame,
                      page_images: dict[str, pl.DataFrame], media: MediaStore):
-    qa = kept(concat_shards(filtered_qa, "filtered_qa"))
+    passed = kept(concat_shards(filtered_qa, "filtered_qa"))
+    qa = unique_pairs(passed, concat_shards(qa_duplicates, "qa_duplicates"), document_duplicates)
+    judged = document_duplicates["record_id"] if document_duplicates.height else pl.Series([], dtype=pl.String)
+    awaiting = passed.filter(~pl.col("document_id").is_in(judged.implode()))["document_id"].n_unique() \
+        if passed.height else 0
     images = concat_shards(page_images, "page_images")
     shards = coverage(context, {"filtered_qa": filtered_qa, "page_images": page_images},
                       dg.AssetKey("documents"), document_shards)
@@ -62,6 +68,8 @@ def docmatix_dataset(context: dg.AssetExecutionContext, filtered_qa: dict[str, p
             "qa_pairs": int(df["texts"].list.len().sum() or 0),
             "images": int(df["images"].list.len().sum() or 0),
             "withheld_documents": dg.MetadataValue.json(withheld),
+            # documents of a shard the duplicate screen has not judged yet: released once it has
+            "awaiting_duplicate_screen": awaiting,
             "samples": sample_grid(df, media) if counts.get("train") else "no train rows",
             "preview": preview(df.with_columns(pl.col("texts").list.len().alias("n_texts"),
                                                pl.col("images").list.len().alias("n_images")),

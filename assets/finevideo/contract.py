@@ -27,6 +27,9 @@ PROVENANCE = {"parent_ids": PARENTS, "models": MODELS}
 FREEZE = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64})
 TRANSITION = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String})  # a fade or dissolve
 STILL = pl.Struct({"time_s": pl.Float64, "uri": pl.String, "sha256": pl.String})  # a JPEG in the media store
+# a still's 64-bit pHashes (hygiene/video_fingerprints.py): the whole picture with its bars cut off, and its centre;
+# null where that picture is flat (black, one colour), since a flat still would match every other one
+STILL_HASH = pl.Struct({"time_s": pl.Float64, "hash": pl.UInt64, "centre": pl.UInt64})
 
 LANGUAGE_SCREEN = {
     **IDS,
@@ -101,6 +104,7 @@ DYNAMISM_SCREEN = {
     "dynamism_error": pl.String,  # why the video could not be measured (the `dynamism_failed` rule)
     "frames": pl.List(STILL),  # the stills the annotation step shows a model (every shot's middle)
     "thumbnail_uri": pl.String,  # the middle of the longest shot
+    "still_hashes": pl.List(STILL_HASH),  # every still taken (one a second), flat ones too: the dedup signature
     "frames_decoded": pl.Int64,
     "video_frames": pl.Int64,
     "undecodable_packets": pl.Int64,  # refused by the decoder and skipped, as ffmpeg skips them

@@ -27,10 +27,11 @@ every frame of the stretches and at least GLANCE_FPS pictures a second elsewhere
 seen at most three frames late: tests/realdata/shots.py SWEEP_TOLERANCE); frames carry their
 real numbers, so `min_scene_frames` counts video frames. The same frames feed the per-second motion
 profile (a change over skipped frames counts as that many steps' mean), and a still is taken every
-second (small upright JPEGs), from which the
-frames of every shot's middle and the thumbnail are kept once the shots are known. Later stages
-read those and never decode the video again (bench_footage counts it, and measures the skipping
-decoder's shots against the every-frame detector and known cuts).
+second (small upright JPEGs), from which the frames of every shot's middle and the thumbnail are
+kept once the shots are known; the perceptual hashes of every still are kept (`still_hashes`), the
+dense signature the near-duplicate screen compares videos by. Later stages read those and never
+decode the video again (bench_footage counts it, and measures the skipping decoder's shots against
+the every-frame detector and known cuts).
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ class Dynamism:
     motion_per_second: list[float]
     frames: list[tuple[float, bytes]]  # (time_s, JPEG): the stills the annotation step shows a model
     thumbnail: tuple[float, bytes] | None  # the middle of the longest shot
+    # (time_s, whole, centre) pHashes of every still taken, STILL_STEP_S apart (None: a flat still or centre),
+    # for the near-duplicate screen (hygiene/perceptual_hash.py, video_fingerprints.py)
+    still_hashes: list[tuple[float, int | None, int | None]]
     frames_decoded: int  # keyframes of the skims plus the frames the sweep decoded
     video_frames: int
     undecodable_packets: int  # refused by the decoder and skipped, as ffmpeg skips them
@@ -343,11 +347,14 @@ class _Numbers:
 class _Stills:
     """Small upright JPEGs of the frames every `step` seconds, taken as the sweep passes them, so
     the frames the annotation step shows a model are chosen once the shots are known, with no
-    second decode. A few kilobytes each; at most MAX_STILLS per video."""
+    second decode. A few kilobytes each; at most MAX_STILLS per video. Every still's perceptual
+    hashes are kept too (`hashes`: about 0.1 ms a still, from the picture before its JPEG), the
+    dense signature the near-duplicate screen compares videos by."""
 
     def __init__(self, duration_s: float, stream_metadata: dict[str, str]):
         self.step = max(STILL_STEP_S, duration_s / MAX_STILLS)
         self.taken: list[tuple[float, bytes]] = []
+        self.hashes: list[tuple[float, int | None, int | None]] = []
         self._next = 0.0
         self._metadata = stream_metadata
         self._orientation = None
@@ -360,6 +367,7 @@ class _Stills:
             return
         import cv2
 
+        from assets.hygiene.perceptual_hash import array_hashes
         from resources.frames import orientation_of, upright_picture
 
         if self._orientation is None:
@@ -371,6 +379,7 @@ class _Stills:
         ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if ok:
             self.taken.append((round(t, 6), jpeg.tobytes()))
+        self.hashes.append((round(t, 6), *(array_hashes(picture) or (None, None))))
         self._next = (math.floor(t / self.step + 1e-9) + 1) * self.step
 
     def nearest(self, t: float) -> tuple[float, bytes] | None:
@@ -734,6 +743,7 @@ def _result(info: _Stream, duration_s: float, p: DynamismRules, mode: str, stati
         freeze_intervals=freezes, decode_mode=mode, scene_cuts_s=swept.shots.cut_times,
         transitions=[(t.start_s, t.end_s, t.kind) for t in swept.shots.transitions],
         motion_per_second=motion_profile(swept.changes, duration_s), frames=frames, thumbnail=thumbnail,
+        still_hashes=swept.stills.hashes,
         frames_decoded=decoded, video_frames=swept.frames, undecodable_packets=swept.undecodable, cpu_s=round(time.process_time() - started, 4),
     )
 

@@ -92,7 +92,8 @@ def _histogram(df: pl.DataFrame, rules: DynamismRules) -> dg.MetadataValue:
         "('partial', or 'full' when that is most of the video), exactly as FineVideo's per-segment ffmpeg "
         "calls see them. The same sequential decode (skipping non-reference frames and deblocking where no freeze is "
         f"measured) gives the shots ({SHOTS.describe()}), the per-second motion, the stills the annotation "
-        "step shows a model (`frames`: every shot's middle, JPEGs in the media store) and the thumbnail, "
+        "step shows a model (`frames`: every shot's middle, JPEGs in the media store), the thumbnail and "
+        "the perceptual hashes of every still taken (`still_hashes`, one a second: the near-duplicate signature), "
         "so no later step decodes the video. "
         "finevideo_static is FineVideo's exact verdict; the fixed rule (a short last segment judged on "
         "the last full window) decides kept, through fixed_static_fraction. Screens the kept rows of "
@@ -115,6 +116,8 @@ def dynamism_screen(context: dg.AssetExecutionContext, config: DynamismConfig, w
         row["freeze_intervals"] = [{"start_s": a, "end_s": b} for a, b in row.get("freeze_intervals") or []]
         if row.get("transitions") is not None:
             row["transitions"] = [{"start_s": a, "end_s": b, "kind": k} for a, b, k in row["transitions"]]
+        if row.get("still_hashes") is not None:
+            row["still_hashes"] = [{"time_s": t, "hash": w, "centre": c} for t, w, c in row["still_hashes"]]
         _store_stills(row, media)
     found = pl.DataFrame([{c: row.get(c) for c in schema} for row in measured], schema=schema)
     df = conform(declare(screen(todo.join(found, on="record_id", how="left"), rules.rules())), DYNAMISM_SCREEN)

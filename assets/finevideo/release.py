@@ -40,8 +40,11 @@ def _models(df: pl.DataFrame, name: str) -> pl.Expr:
     return (pl.col("models") if "models" in df.columns else pl.lit([], dtype=MODELS)).cast(MODELS).alias(name)
 
 
-def release_rows(aligned: pl.DataFrame, annotations: pl.DataFrame, selection: pl.DataFrame) -> pl.DataFrame:
-    """One row per aligned, kept annotation, joined to its selection row, with the models of both."""
+def release_rows(aligned: pl.DataFrame, annotations: pl.DataFrame, selection: pl.DataFrame,
+                 review: pl.DataFrame) -> pl.DataFrame:
+    """One row per aligned annotation the caption review kept, with its reviewed `content_metadata`
+    and `caption_original` (the prose as written, where rewritten), joined to its selection row,
+    with the models of the selection, the annotation and the review."""
     def pick(df: pl.DataFrame, columns: dict[str, str]) -> list[pl.Expr]:
         # every release column exists, null where an upstream frame has no such column
         return [pl.col(c).alias(n) if c in df.columns else pl.lit(None).alias(n) for c, n in columns.items()]
@@ -49,14 +52,16 @@ def release_rows(aligned: pl.DataFrame, annotations: pl.DataFrame, selection: pl
     sel = selection.filter(pl.col("kept")).select("record_id", *pick(selection, SELECTION_COLUMNS),
                                                   _models(selection, "_selection_models"))
     ann = annotations.select("record_id", _models(annotations, "_annotation_models"))
+    reviewed = review.filter(pl.col("kept")).select("record_id", "content_metadata", "caption_original",
+                                                    _models(review, "_review_models"))
     rows = aligned.filter(pl.col("kept")).select(
-        "record_id", "content_metadata", pl.col("max_shift_frames").alias("alignment_max_shift_frames"))
+        "record_id", pl.col("max_shift_frames").alias("alignment_max_shift_frames")).join(reviewed, on="record_id")
     out = rows.join(sel, on="record_id", how="left").join(ann, on="record_id", how="left").sort("record_id")
     # the same video record as the selection row: no parents; the models of every model-made field
     none = pl.lit([], dtype=MODELS)
     out = declare(out, models=[pl.col("_selection_models").fill_null(none),
-                               pl.col("_annotation_models").fill_null(none)])
-    return out.drop("_selection_models", "_annotation_models")
+                               pl.col("_annotation_models").fill_null(none), pl.col("_review_models").fill_null(none)])
+    return out.drop("_selection_models", "_annotation_models", "_review_models")
 
 
 def sample_json(row: dict) -> bytes:

@@ -9,10 +9,13 @@ import polars as pl
 from pydantic import Field
 
 from assets.finevideo.annotation_assets import schema_check, schema_spec
+from assets.finevideo.caption_review import REJECTIONS as CAPTION_REJECTIONS
 from assets.finevideo.dataset_card import card, funnel, markdown, models_by_role
 from assets.finevideo.release import release_rows, sample_json, write_tar
+from assets.finevideo.video_duplicates import RULES as DUPLICATE_RULES
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import named_check, provenance_result, provenance_spec, unique_ids, unique_ids_spec
+from assets.kit.hygiene_card import hygiene_markdown, hygiene_rows
 from assets.kit.metadata import bar_chart, funnel_chart, preview, uri_value
 from assets.kit.partitions import video_shards
 from assets.kit.shard_coverage import coverage, coverage_metadata
@@ -28,24 +31,28 @@ class ReleaseConfig(dg.Config):
 
 @kit_asset(
     group="finevideo",
-    ins={"aligned_annotations": dg.AssetIn(), "video_annotations": dg.AssetIn(), "curated_selection": dg.AssetIn()},
+    ins={"aligned_annotations": dg.AssetIn(), "caption_review": dg.AssetIn(), "video_annotations": dg.AssetIn(),
+         "curated_selection": dg.AssetIn()},
     check_specs=(
         unique_ids_spec,
         schema_spec,
-        named_check("complete", "every aligned annotation is released with its video's URI and sha256"),
+        named_check("complete", "every aligned annotation was reviewed, and every one the caption review kept "
+                              "is released with its video's URI and sha256"),
         provenance_spec,
     ),
     description=(
         "The FineVideo release: one row per aligned annotation with the video's URI and sha256, its "
         "YouTube metadata and licence, content_parent_category, content_fine_category, "
-        "content_metadata (FineVideo's schema as JSON) and, in `models`, the model of every model "
-        "step (label, description, annotation); optionally the same samples as webdataset tar shards "
+        "content_metadata (FineVideo's schema as JSON, its prose as the caption review left it; "
+        "`caption_original` holds rewritten prose as written) and, in `models`, the model of every model "
+        "step (label, description, annotation, caption review); optionally the same samples as webdataset tar shards "
         "(<key>.mp4 + <key>.json) in the media store."
     ),
 )
 def finevideo_dataset(context: dg.AssetExecutionContext, config: ReleaseConfig, aligned_annotations: pl.DataFrame,
-                      video_annotations: pl.DataFrame, curated_selection: pl.DataFrame, media: MediaStore):
-    df = release_rows(aligned_annotations, video_annotations, curated_selection)
+                      caption_review: pl.DataFrame, video_annotations: pl.DataFrame, curated_selection: pl.DataFrame,
+                      media: MediaStore):
+    df = release_rows(aligned_annotations, video_annotations, curated_selection, caption_review)
     shard_uris: list[str | None] = [None] * df.height
     keys = [safe_id(v) for v in df["video_id"].to_list()] if df.height else []
     if config.webdataset and df.height:
@@ -61,7 +68,10 @@ def finevideo_dataset(context: dg.AssetExecutionContext, config: ReleaseConfig, 
     df = df.with_columns(pl.Series("wds_key", keys, dtype=pl.String),
                          pl.Series("wds_shard_uri", shard_uris, dtype=pl.String))
     df = df.select(pl.exclude("parent_ids", "models"), "parent_ids", "models")  # the contract last
-    expected = int(aligned_annotations["kept"].sum()) if aligned_annotations.height else 0
+    expected = int(caption_review["kept"].sum()) if caption_review.height else 0
+    reviewed = caption_review["record_id"] if caption_review.height else pl.Series([], dtype=pl.String)
+    unreviewed = aligned_annotations.filter(pl.col("kept") & ~pl.col("record_id").is_in(reviewed.implode())).height \
+        if aligned_annotations.height else 0
     missing = df.filter(pl.col("video_uri").is_null() | pl.col("video_sha256").is_null()).height
     hours = round(float(df["duration_seconds"].sum() or 0.0) / 3600, 4) if df.height else 0.0
     context.log.info(f"released {df.height} videos ({hours} h)")
@@ -76,14 +86,15 @@ def finevideo_dataset(context: dg.AssetExecutionContext, config: ReleaseConfig, 
     yield unique_ids(df)
     yield provenance_result(df)
     yield schema_check(df.rename({"duration_seconds": "duration_s"}).with_columns(pl.lit(True).alias("kept")))
-    yield dg.AssetCheckResult(check_name="complete", passed=df.height == expected and missing == 0,
-                              metadata={"aligned_kept": expected, "released": df.height,
-                                        "without_uri_or_sha": missing})
+    yield dg.AssetCheckResult(check_name="complete", passed=df.height == expected and not missing and not unreviewed,
+                              metadata={"review_kept": expected, "released": df.height,
+                                        "without_uri_or_sha": missing, "aligned_not_reviewed": unreviewed})
 
 
 SHARD_STAGES = ("raw_video_metadata", "language_screen", "video_files", "word_density_screen", "dynamism_screen",
                 "taxonomy_labels")
-STAGES = (*SHARD_STAGES, "curated_selection", "video_annotations", "aligned_annotations", "finevideo_dataset")
+STAGES = (*SHARD_STAGES, "video_duplicates", "curated_selection", "video_annotations", "aligned_annotations",
+          "caption_review", "finevideo_dataset")
 
 
 @kit_asset(
@@ -93,6 +104,7 @@ STAGES = (*SHARD_STAGES, "curated_selection", "video_annotations", "aligned_anno
     description=(
         "The dataset card (Markdown + JSON in the media store, and shown here): the funnel across every "
         "FineVideo stage computed from the stages' own verdicts, hours, categories and licences, and "
+        "what each hygiene rule removed (duplicate videos, unusable captions), "
         "every landed shard with whether it is in the release (a shard without output, unreadable or "
         "withdrawn is named with its reason). "
         "The table is the funnel."
@@ -112,7 +124,10 @@ def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore,
         "shards": shards.to_dicts(),
     }
     data = card(dataset, funnel_df, extra)
-    text = markdown(data)
+    data["hygiene"] = hygiene_rows({
+        "video_duplicates": (frames["video_duplicates"], [r.reason for r in DUPLICATE_RULES.rules()]),
+        "caption_review": (frames["caption_review"], list(CAPTION_REJECTIONS))})
+    text = markdown(data) + hygiene_markdown(data["hygiene"])
     md_ref = media.put_bytes(text.encode("utf-8"), ".md")
     json_ref = media.put_bytes(json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8"), ".json")
     categories = {r["name"]: r["hours"] for r in data["parent_categories"]}

@@ -6,7 +6,14 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.finevideo.content_selection import DUPLICATE, balance, candidate_frame, curate, hours_per_category
+from assets.finevideo.content_selection import (
+    DUPLICATE,
+    balance,
+    candidate_frame,
+    curate,
+    hours_per_category,
+    unique_copies,
+)
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
 from assets.kit.metadata import bar_chart, markdown_table, preview, screen_counts
@@ -46,13 +53,13 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
     group="finevideo",
     screen=True,
     check_specs=(provenance_spec,),
-    ins={"taxonomy_labels": dg.AssetIn(), "raw_video_metadata": dg.AssetIn(), "video_files": dg.AssetIn(),
-         "dynamism_screen": dg.AssetIn()},
+    ins={"taxonomy_labels": dg.AssetIn(), "video_duplicates": dg.AssetIn(), "raw_video_metadata": dg.AssetIn(),
+         "video_files": dg.AssetIn(), "dynamism_screen": dg.AssetIn()},
     description=(
         "FineVideo's oracle over all shards: engagement-ranked, equal hours per category, a seeded "
         "channel penalty, an hour budget (4,000 h in prod; locally a share of the sample), and a final "
         "pass that does not favour short videos (FineVideo's shortest-first rule is computed beside "
-        "it for comparison). Every labelled video is a row; kept = selected. A video landed in "
+        "it for comparison). Every labelled video that `video_duplicates` kept is a row; kept = selected. A video landed in "
         "several shards is selected at most once: its later landings (in the order the shards landed) "
         "are rejected as duplicate_source, naming the record that went on. A shard without output "
         "(failed, killed) or whose file was unreadable or withdrawn is left out and named in "
@@ -60,9 +67,14 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
     ),
 )
 def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
-                      taxonomy_labels: dict[str, pl.DataFrame], raw_video_metadata: dict[str, pl.DataFrame],
-                      video_files: dict[str, pl.DataFrame], dynamism_screen: dict[str, pl.DataFrame]):
-    labels = concat_shards(taxonomy_labels)
+                      taxonomy_labels: dict[str, pl.DataFrame], video_duplicates: pl.DataFrame,
+                      raw_video_metadata: dict[str, pl.DataFrame], video_files: dict[str, pl.DataFrame],
+                      dynamism_screen: dict[str, pl.DataFrame]):
+    all_labels = concat_shards(taxonomy_labels)
+    labels = unique_copies(all_labels, video_duplicates)
+    judged = video_duplicates["record_id"] if video_duplicates.height else pl.Series([], dtype=pl.String)
+    awaiting = kept(all_labels).filter(~pl.col("record_id").is_in(judged.implode())).height \
+        if "kept" in all_labels.columns else 0
     candidates = candidate_frame(labels, concat_shards(raw_video_metadata), concat_shards(video_files),
                                  concat_shards(dynamism_screen))
     shards = coverage(context, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
@@ -89,6 +101,8 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
             "final_fill": config.final_fill,
             "seed": config.seed,
             "duplicate_sources": out.filter(pl.col("reason") == DUPLICATE).height,
+            # labelled videos the duplicate screen has not judged yet: candidates once it has
+            "awaiting_duplicate_screen": awaiting,
             "max_channel_share": sides[config.final_fill]["max_channel_share"],
             "channel_hhi": sides[config.final_fill]["channel_hhi"],
             "mean_engagement": sides[config.final_fill]["mean_engagement"],
@@ -100,5 +114,5 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
                                      "category_rank", "kept", "reason", "detail"]),
         },
     )
-    yield from screen_check_results(out, n_inputs=kept(labels).height if labels.height else 0)
+    yield from screen_check_results(out, n_inputs=kept(video_duplicates).height if video_duplicates.height else 0)
     yield provenance_result(out)

@@ -55,7 +55,9 @@ def frame_version(df: pl.DataFrame) -> str:
     """A content hash of a frame (schema and rows, in order), over its Arrow IPC bytes: every
     dtype the assets use (nested lists, structs, binary) hashes the same in every process."""
     buf = io.BytesIO()
-    df.rechunk().write_ipc(buf, compression="uncompressed")
+    # Arrow's oldest layout: a string column taken from a larger frame (filtered, joined) keeps views
+    # into that frame's buffers, which the current layout writes out, so equal frames could hash apart
+    df.rechunk().write_ipc(buf, compression="uncompressed", compat_level=pl.CompatLevel.oldest())
     return hashlib.sha256(buf.getvalue()).hexdigest()[:20]
 
 

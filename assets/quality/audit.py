@@ -39,6 +39,10 @@ NOT_VALUES = {"record_id", "kept", "reason", "reasons", "detail", "shard", "pare
 
 # the RuleSet each screening asset runs (`kit_asset(rules=...)`), imported only when audited
 RULESETS: dict[str, str] = {
+    "video_duplicates": "assets.finevideo.video_duplicates:VideoDuplicateRules",
+    "document_duplicates": "assets.docmatix.duplicate_assets:DocumentDuplicateRules",
+    "qa_duplicates": "assets.docmatix.duplicate_assets:QADuplicateRules",
+    "question_duplicates": "assets.cinepile.duplicate_assets:QuestionDuplicateRules",
     "language_screen": "assets.finevideo.metadata_rules:LanguageRules",
     "video_files": "assets.finevideo.video_files:VideoFileRules",
     "word_density_screen": "assets.finevideo.metadata_rules:WordDensityRules",

@@ -228,7 +228,7 @@ def test_every_row_declares_its_parents_and_models_and_every_parent_exists(tiny)
     for name in tables:
         df = table(tiny, f"SELECT record_id, parent_ids, models FROM {name}")
         assert df["record_id"].null_count() == 0, name
-        if name != "filtered_qa":  # filtered_qa re-judges raw_qa's records: the same ids
+        if name not in ("filtered_qa", "qa_duplicates", "document_duplicates"):  # screens re-judge records
             assert not ids & set(df["record_id"]), name
         ids |= set(df["record_id"])
         rows[name] = df
@@ -239,7 +239,8 @@ def test_every_row_declares_its_parents_and_models_and_every_parent_exists(tiny)
         return rows[name]["parent_ids"].to_list()
 
     assert all(len(p) == 1 and p[0].startswith("pdf:") for p in parents("raw_qa"))
-    assert all(p == [] for p in parents("filtered_qa"))  # the same record, judged
+    for screen in ("filtered_qa", "qa_duplicates", "document_duplicates"):
+        assert all(p == [] for p in parents(screen))  # the same record, judged
     assert all(m and m[0]["role"] == "qa" for m in rows["filtered_qa"]["models"].to_list())
     assert all(p[0].startswith("docmatix:") for p in parents("docvqa_test_split"))
     assert all(p[0].startswith("docvqa_item:") for p in parents("docvqa_predictions"))

@@ -20,8 +20,8 @@ from scripts.materialize import materialize_graph
 from scripts.shards import register_landed_shards
 from tests.fakes.finevideo_screens import fabricate, finevideo_definitions
 
-CURATION = ["taxonomy", "taxonomy_labels", "taxonomy_feedback", "curated_selection", "video_annotations",
-            "aligned_annotations", "finevideo_dataset", "finevideo_dataset_card"]
+CURATION = ["taxonomy", "taxonomy_labels", "taxonomy_feedback", "video_duplicates", "curated_selection",
+            "video_annotations", "aligned_annotations", "caption_review", "finevideo_dataset", "finevideo_dataset_card"]
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_the_curation_stages_account_for_every_video_and_release_an_aligned_data
     assert row["content_parent_category"] == videos[row["video_id"]]["topic"].split(" > ")[0]
     assert row["license"] == "CC-BY" and row["parent_ids"] == []
     assert [(m["role"], m["backend"]) for m in row["models"]] == [
-        ("label", "offline"), ("description", "offline"), ("annotation", "offline")]
+        ("label", "offline"), ("description", "offline"), ("annotation", "offline"), ("caption_flags", "offline")]
     with tarfile.open(row["wds_shard_uri"].removeprefix("file://")) as tar:
         assert sorted(tar.getnames()) == sorted(f"{row['wds_key']}.{ext}" for ext in ("json", "mp4") for row in ds.iter_rows(named=True))
         meta = json.load(tar.extractfile(f"{row['wds_key']}.json"))

@@ -197,7 +197,8 @@ def test_the_same_video_in_two_shards_is_two_records_and_selection_keeps_one(mmf
         _screens(mmf_env.data, raw)
         from assets.finevideo.definitions import ASSETS
 
-        result = dg.materialize(ASSETS, selection=[dg.AssetKey("curated_selection")], instance=instance,
+        result = dg.materialize(ASSETS, selection=[dg.AssetKey("video_duplicates"), dg.AssetKey("curated_selection")],
+                                instance=instance,
                                 resources=build_resources(),
                                 run_config={"ops": {"curated_selection": {"config": {"budget_hours": 1.0}}}})
     assert result.success

@@ -24,7 +24,8 @@ from scripts.materialize import materialize_graph
 from sensors.landing import SHARD_SOURCES, build_landing_sensor
 from tests.fakes.deployment import local_deployment
 
-CHAIN = [dg.AssetKey(k) for k in ("documents", "page_images", "raw_qa", "filtered_qa", "docmatix_dataset")]
+CHAIN = [dg.AssetKey(k) for k in ("documents", "page_images", "raw_qa", "filtered_qa", "qa_duplicates",
+                                              "document_duplicates", "docmatix_dataset")]
 RELEASE = dg.AssetKey("docmatix_dataset")
 ORDER = ("z_first", "a_later", "m_killed")
 

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ALL = {"question_bank", "question_templates", "cinepile_scenes", "scene_questions", "refinement_rounds",
        "refined_questions", "cinepile_dataset", "cinepile_predictions", "cinepile_leaderboard",
-       "cinepile_dataset_card"}
+       "cinepile_dataset_card", "question_duplicates"}
 
 # label: (file under assets/cinepile, text before, text after, the assets that must go stale)
 EDITS = {

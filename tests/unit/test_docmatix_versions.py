@@ -66,12 +66,12 @@ print(json.dumps({"answers": [r.value.text for r in run.results], "cache_hits": 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory) -> Path:
-    """A copy of the code a docmatix run imports (the kit, the group, the resources)."""
+    """A copy of the code a docmatix run imports (the kit, the hygiene logic, the group, the resources)."""
     root = tmp_path_factory.mktemp("code")
     ignore = shutil.ignore_patterns("__pycache__")
     (root / "assets").mkdir()
     shutil.copy(REPO / "assets" / "__init__.py", root / "assets" / "__init__.py")
-    for part in ("assets/kit", "assets/docmatix", "resources"):
+    for part in ("assets/kit", "assets/hygiene", "assets/docmatix", "resources"):
         shutil.copytree(REPO / part, root / part, ignore=ignore)
     (root / "scripts").mkdir()
     (root / "scripts" / "versions.py").write_text(VERSIONS)
@@ -115,7 +115,7 @@ def test_an_edit_changes_the_code_version_of_exactly_the_assets_that_use_it(tree
     edits = [[name, path, old, new] for name, (path, old, new, _) in EDITS.items()]
     versions = _python(tree, "versions.py", str(tree), json.dumps(edits))
     base = versions["base"]
-    assert len(base) == 12 and versions["restored"] == base
+    assert len(base) == 14 and versions["restored"] == base
     # the copy is the repo's code: the versions it computes are the ones the code location shows
     from assets.docmatix.definitions import ASSETS
 

@@ -25,19 +25,27 @@ def test_release_rows_join_selection_and_carry_every_model_step_in_models():
                               "sha256": ["s"] * 3, "duration_s": [60.0, 70.0, 80.0], "title": ["A", "B", "C"],
                               "license": ["CC-BY"] * 3, "content_parent_category": ["Sports"] * 3}).with_columns(
         models_series([[entry("label", "leaf-similarity")]] * 3))
-    rows = release_rows(aligned, annotations, selection)
+    cleaned = CONTENT.replace('"t"', '"t [email]"')
+    review = pl.DataFrame({"record_id": ["yt:s:a:0"], "kept": [True], "content_metadata": [cleaned],
+                           "caption_original": ['{"title": "t a@b.org"}']}).with_columns(
+        models_series([[entry("caption_flags", "caption-rules")]]))
+    rows = release_rows(aligned, annotations, selection, review)
     assert rows.height == 1 and contract_problems(rows) == []
     r = rows.row(0, named=True)
     assert (r["video_uri"], r["video_sha256"], r["youtube_title"], r["source_key"]) == ("file:///a.mp4", "s", "A", "yt:a")
     assert [(m["role"], m["model"]) for m in r["models"]] == [
-        ("label", "leaf-similarity"), ("description", "outline"), ("annotation", "grounded")]
+        ("label", "leaf-similarity"), ("description", "outline"), ("annotation", "grounded"),
+        ("caption_flags", "caption-rules")]
+    assert (r["content_metadata"], r["caption_original"]) == (cleaned, '{"title": "t a@b.org"}')  # side by side
+    assert release_rows(aligned, annotations, selection, review.with_columns(kept=False)).height == 0
     assert r["parent_ids"] == []  # the same video record as the selection row
     assert not any(c.startswith(("label_", "annotation_")) for c in rows.columns)
     assert r["alignment_max_shift_frames"] == 3 and r["duration_seconds"] == 60.0
     assert r["youtube_channel"] is None  # a column the selection lacked is still released, as null
     meta = json.loads(sample_json(r))
     assert meta["content_metadata"]["fps"] == 10.0 and meta["license"] == "CC-BY"
-    assert models_by_role(rows) == {"annotation_models": "offline:grounded", "description_models": "offline:outline",
+    assert models_by_role(rows) == {"annotation_models": "offline:grounded", "caption_flags_models":
+                                    "offline:caption-rules", "description_models": "offline:outline",
                                     "label_models": "offline:leaf-similarity"}
 
 
