@@ -32,7 +32,7 @@ from assets.hygiene.text_duplicates import (
     document_signatures,
     qa_near_duplicates,
 )
-from assets.hygiene.video_fingerprints import DEFAULT_RULES, ITEM_SCHEMA, near_duplicates
+from assets.hygiene.video_fingerprints import DEFAULT_RULES, ITEM_SCHEMA, band_frame, near_duplicates
 
 SCALES = (1, 10, 100)
 FLIPPED_BITS = 24  # per still hash of a synthetic video: far past the match threshold (12), so a distinct video
@@ -112,8 +112,9 @@ def qa_at(sample: list[tuple[str, str]], vectors: np.ndarray, copies: int, shard
 def run_videos(shards: list[pl.DataFrame]) -> tuple[float, float]:
     everything = pl.concat(shards)
     _, scratch = _cpu(lambda: near_duplicates(everything, None, DEFAULT_RULES))
-    _, incremental = _cpu(lambda: near_duplicates(shards[-1], pl.concat(shards[:-1]) if len(shards) > 1 else None,
-                                                  DEFAULT_RULES))
+    index = pl.concat(shards[:-1]) if len(shards) > 1 else None
+    stored = band_frame(index, with_hash=True) if index is not None else None  # the index's keys, as stored
+    _, incremental = _cpu(lambda: near_duplicates(shards[-1], index, DEFAULT_RULES, index_bands=stored))
     return scratch, incremental
 
 

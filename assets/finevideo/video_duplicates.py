@@ -22,6 +22,7 @@ from assets.hygiene.video_fingerprints import (
     ITEM_SCHEMA,
     PAIR_SCHEMA,
     VideoDedupRules,
+    band_frame,
     item_row,
     kept_copy,
     near_duplicates,
@@ -130,10 +131,14 @@ def video_duplicates(context: dg.AssetExecutionContext, taxonomy_labels: dict[st
                    concat_shards(raw_video_metadata), landing_order(context.instance, video_shards))
     digests = {s: shard_digest(g, SIGNED) for (s,), g in recs.group_by("shard")} if recs.height else {}
     version = f"{context.assets_def.code_versions_by_key[context.asset_key]}"
-    parts = split(digests, previous_state(context, media, version, ["items", "pairs"]), STATE_ITEMS, PAIR_SCHEMA)
+    state = previous_state(context, media, version, ["items", "pairs", "bands"])
+    parts = split(digests, state, STATE_ITEMS, PAIR_SCHEMA)
     fresh = sign(recs.filter(pl.col("shard").is_in(parts.fresh_shards)), digests)
+    reused_bands = (state["bands"].filter(pl.col("item").is_in(parts.reused_items["item"].implode())) if state
+                    else band_frame(parts.reused_items, with_hash=True))  # the index's keys, as stored
     new_pairs = near_duplicates(fresh.select(ITEM_SCHEMA.keys()), parts.reused_items.select(ITEM_SCHEMA.keys()),
-                                RULES.match)
+                                RULES.match, index_bands=reused_bands)
+    bands = pl.concat([reused_bands, band_frame(fresh, with_hash=True)])
     items = pl.concat([parts.reused_items, fresh])
     pairs = pl.concat([parts.reused_pairs, new_pairs]).unique(["a", "b"]).sort("a", "b")
     # the same video records as the labels, judged again: no parents, no model
@@ -145,7 +150,7 @@ def video_duplicates(context: dg.AssetExecutionContext, taxonomy_labels: dict[st
                      f"{parts.reused_items.height}; {pairs.height} near-duplicate pairs")
     yield versioned(out, {
         **screen_counts(out),
-        **save_state(media, version, {"items": items, "pairs": pairs}),
+        **save_state(media, version, {"items": items, "pairs": pairs, "bands": bands}),
         "signed_now": fresh.height,
         "reused_signatures": parts.reused_items.height,
         "shards_signed_now": dg.MetadataValue.json(parts.fresh_shards),

@@ -24,23 +24,24 @@ the stills of the video with fewer that are near enough (`max_distance`), and du
 allow a copy: the second half of a clip matches the clip fully, still by still, and is another
 video (an excerpt), while a trim keeping 75% of it is a copy.
 
-Candidates come from `band_index`: each hash is cut into BANDS 16-bit slices, in two bit layouts,
-and the band is the slice's place in its layout only, not the still's, so a trimmed copy whose
-stills are shifted by any number of seconds meets the original. Every candidate is then verified on
-all its stills (a grid of stills_a x stills_b distances). Dense signatures make both costlier than
-shot middles did: on the labelled set 19 usable stills a video on average (7x the 2.7 before), and
-31% of the pairs across families are candidates (about 11% before); at FineVideo lengths (~300 stills) a
-16-bit band meets one in almost every other video, so candidates approach all pairs.
+Candidates come from `band_index`: each hash is cut into BANDS 32-bit slices in eight bit orders
+(`LAYOUTS`), and the band is the slice's place in its order only, not the still's, so a trimmed copy
+whose stills are shifted by any number of seconds meets the original. A pair that meets goes on only
+if one of the still pairs that met is within `anchor_distance`; it is then verified on all its stills
+(a grid of stills_a x stills_b distances). Dense signatures made 16-bit slices useless at scale: with
+~40 hashes a video, unrelated videos met in a 16-bit bucket by chance in 18% of pairs at 970 videos,
+and the join grew with the square of the corpus; 32-bit keys are not shared by chance, so the cost per
+video stays flat (bench_dedup), for a little recall (0.994 with 16-bit keys, 0.978 now).
 
 Measured (`python -m bench.dedup_videos_set`; defaults below): 97 videos in 9 families (5 real clips
 of 5-30 s from shared/realdata/videos, 2 montages of them, 2 synthetic slide decks in one template),
 each the source and 8 edits; 324 duplicate pairs (every pair inside a family) and 3717 distinct ones
 (3597 across families, 8 first halves against their second halves, 112 halves against full-length
-copies of their own video). Precision 1.000 (no false pair); recall 0.994 (322 of 324): every edit
-against its source 9 of 9, trims of the one-shot clips included (0.864 with shot middles only);
-edit against edit 250 of 252. The 2 misses are the pancake clip (a one-shot clip, moving fast)
-cropped against it trimmed and cropped: 2 of its 8 stills match (share 0.25), the closest pair 8
-bits apart. Margins (each setting alone, the others at their defaults, precision 1.000 and recall
+copies of their own video). Precision 1.000 (no false pair); recall 0.978 (317 of 324; 0.864 with
+shot middles only). With 16-bit keys recall was 0.994 (the 2 misses: the pancake clip, a one-shot clip
+moving fast, cropped against it trimmed and cropped: 2 of its 8 stills match, share 0.25, the closest
+pair 8 bits apart); the 32-bit keys miss 5 more pairs of the same clip (its trimmed and cropped copies against
+its other edits), whose close stills keep no 32-bit slice intact. Margins, measured with 16-bit keys (each setting alone, the others at their defaults, precision 1.000 and recall
 0.994 or better): max_distance 10-14, anchor_distance 6-8 (10: 4 false pairs of slides in one
 template), min_share 0.25-0.5, min_matched 2-3, min_duration_ratio 0.6-0.74 (0.5: 76 excerpts
 paired; 0.76: the trims lost). Distinct videos came no closer than 10 bits (slides of one template,
@@ -61,7 +62,7 @@ from assets.hygiene.band_index import BAND_SCHEMA, meetings
 from assets.hygiene.perceptual_hash import CENTRE_SHARE
 
 HASH_BITS = 64
-BANDS = 4  # 16-bit slices per hash: a bucket space wide enough that unrelated stills rarely share one
+BANDS = 2  # 32-bit slices: keys unrelated stills do not share by chance
 BAND_BITS = HASH_BITS // BANDS
 
 ITEM_SCHEMA = {"item": pl.String, "duration_s": pl.Float64, "hashes": pl.List(pl.UInt64),
@@ -103,10 +104,8 @@ class VideoDedupRules(BaseModel):
     min_duration_ratio: float = Field(default=0.6, ge=0, le=1, description="the shorter video must last at least "
                                       "this share of the longer: a trim keeping 75% is a copy, while half of a "
                                       "video (an excerpt, matching it still by still) is another video")
-    min_shared_keys: int = Field(default=3, ge=1, description="band keys two videos must share to be verified: "
-                                 "every labelled copy shared 4 or more, while two unrelated videos with a still "
-                                 "a second meet in a key or two by chance (970 videos made distinct by flipping 16 "
-                                 "of 64 bits of the labelled ones' hashes: 18% of pairs share a key, 1.2% three)")
+    min_shared_keys: int = Field(default=1, ge=1, description="32-bit band keys two videos must share to be "
+                                 "verified (with one, recall 0.978 on the labelled set; two, 0.951)")
 
     def describe(self) -> str:
         return (f"near-duplicate videos: one still pair within {self.anchor_distance} of {HASH_BITS} pHash bits, "
@@ -155,20 +154,24 @@ def items_frame(rows: Iterable[tuple[str, float | None, list[int], list[int | No
 # --- candidates and verification ----------------------------------------------------------------
 
 def _layouts() -> np.ndarray:
-    """Bit orders the hash is cut in: as stored (BAND_BITS neighbouring bits: two rows of the 8x8
-    DCT) and interleaved (every BANDS-th bit: two columns). A few flipped bits that land in every
-    band of one layout rarely do in both: for 4 random flips of 64, 10% of pairs share no band in
-    one layout, 1% in both (6 flips: 42% and 17%)."""
+    """Bit orders the hash is cut in: as stored (BAND_BITS neighbouring bits: four rows of the 8x8
+    DCT), interleaved (every BANDS-th bit), and EXTRA_LAYOUTS seeded permutations. A key is 32 bits,
+    so unrelated stills almost never share one by chance, however many videos the index holds (16-bit
+    keys met by chance in ~18% of unrelated video pairs at 970 videos, and the join grew with the square
+    of the corpus); a copy's still a few bits off keeps some 32-bit slice intact in one of eight orders
+    (labelled set: recall 0.978 with 8 layouts, 0.957 with the first two)."""
     rows = np.arange(HASH_BITS)
     columns = np.array([b + BANDS * j for b in range(BANDS) for j in range(BAND_BITS)])
-    return np.stack([rows, columns])
+    rng = np.random.default_rng(LAYOUT_SEED)
+    return np.stack([rows, columns, *(rng.permutation(HASH_BITS) for _ in range(EXTRA_LAYOUTS))])
 
 
+LAYOUT_SEED, EXTRA_LAYOUTS = 0, 6
 LAYOUTS = _layouts()
 
 
 def band_keys(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
-    """(n, layouts * BANDS) keys: column layout * BANDS + b holds band b's 16 bits in that layout."""
+    """(n, layouts * BANDS) keys: column layout * BANDS + b holds band b's BAND_BITS bits in that layout."""
     values = np.asarray(hashes, dtype=np.uint64).astype(">u8")
     bits = np.unpackbits(values.view(np.uint8).reshape(-1, 8), axis=1)
     weights = np.uint64(1) << np.arange(BAND_BITS - 1, -1, -1, dtype=np.uint64)
@@ -194,12 +197,12 @@ def band_frame(items: pl.DataFrame, with_hash: bool = False) -> pl.DataFrame:
     return rows.unique()
 
 
-def candidates(items: pl.DataFrame, index: pl.DataFrame | None, rules: VideoDedupRules) -> pl.DataFrame:
+def candidates(items: pl.DataFrame, index_bands: pl.DataFrame | None, rules: VideoDedupRules) -> pl.DataFrame:
     """The pairs worth verifying: they meet in at least `min_shared_keys` buckets, and one of the still
     pairs that meet lies within `anchor_distance` (the rule needs one such pair; checking the pairs the
     buckets already join costs a popcount each, where verifying compares every still with every still).
-    Unrelated videos with a still a second meet in a few buckets by chance, far apart in bits."""
-    met = meetings(band_frame(items, with_hash=True), band_frame(index, with_hash=True) if index is not None else None)
+    `index_bands` are the index's `band_frame(..., with_hash=True)` rows, as stored with it."""
+    met = meetings(band_frame(items, with_hash=True), index_bands)
     if not met.height:
         return pl.DataFrame(schema={"a": pl.String, "b": pl.String})
     distance = pl.Series(_popcount((met["h"] ^ met["h_b"]).to_numpy()))
@@ -280,13 +283,16 @@ def is_duplicate(rules: VideoDedupRules = DEFAULT_RULES) -> pl.Expr:
 
 
 def near_duplicates(items: pl.DataFrame, index: pl.DataFrame | None = None,
-                    rules: VideoDedupRules = DEFAULT_RULES) -> pl.DataFrame:
+                    rules: VideoDedupRules = DEFAULT_RULES, index_bands: pl.DataFrame | None = None) -> pl.DataFrame:
     """Verified near-duplicate pairs (PAIR_SCHEMA) among `items` (ITEM_SCHEMA) and between `items`
     and `index` (earlier items, same schema): `a` is always from `items`. The index's items are
-    never compared with each other, so a new shard costs its own size, not the corpus's."""
+    never compared with each other, so a new shard costs its own size, not the corpus's; pass the
+    index's band rows as stored (`index_bands`) and they are not cut again."""
     items = items.cast(ITEM_SCHEMA).select(ITEM_SCHEMA.keys())
     index = index.cast(ITEM_SCHEMA).select(ITEM_SCHEMA.keys()) if index is not None and index.height else None
-    proposed = candidates(items, index, rules)
+    if index_bands is None and index is not None:
+        index_bands = band_frame(index, with_hash=True)
+    proposed = candidates(items, index_bands, rules)
     known = items if index is None else pl.concat([items, index.filter(~pl.col("item").is_in(items["item"]))])
     return verify(proposed, known, rules).filter(is_duplicate(rules)).sort("a", "b")
 
