@@ -17,11 +17,10 @@ the first pair in document order kept. Thresholds: hygiene/text_duplicates.py.""
 import json
 
 import dagster as dg
-import datasketch
 import polars as pl
 
 from assets.docmatix.pdfa import page_text
-from assets.hygiene.groups import kept_copies
+from assets.hygiene.groups import exact_pairs, kept_copies
 from assets.hygiene.incremental import split
 from assets.hygiene.text_duplicates import (
     DEFAULTS,
@@ -98,12 +97,6 @@ def document_records(docs: pl.DataFrame, images: pl.DataFrame, landed: dict[str,
     return base.with_columns(rank.alias("landed_at"), pl.coalesce("source_key", "record_id").alias("source"))
 
 
-def _same(reps: pl.DataFrame, column: str) -> pl.DataFrame:
-    keyed = reps.drop_nulls(column).select("item", column)
-    first = keyed.group_by(column).agg(pl.col("item").min().alias("a"))
-    return keyed.join(first, on=column).filter(pl.col("item") != pl.col("a")).select("a", b="item")
-
-
 def document_verdicts(recs: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     """Each record with the kept copy's id under the rule that joined it (same pages, near text), its group's size and the measured Jaccard where paired directly. One source is one
     document: its first landing stands for it and the others share its verdict."""
@@ -112,7 +105,7 @@ def document_verdicts(recs: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
                         pages=pl.col("pages").cast(pl.Int64), unrendered=~pl.col("rendered").fill_null(False))
     ids = reps["item"]
     near = pairs.filter(pl.col("a").is_in(ids) & pl.col("b").is_in(ids))
-    links = pl.concat([near.select("a", "b"), _same(reps, "page_hashes")])
+    links = pl.concat([near.select("a", "b"), exact_pairs(reps, "page_hashes")])
     groups = kept_copies(reps, links, ["unrendered", "landed_at", "pages"], [False, False, True])
     both = pl.concat([near, near.rename({"a": "b", "b": "a"}).select(near.columns)])
     measured = both.select(item="a", duplicate_of="b", jaccard="jaccard")
@@ -147,6 +140,8 @@ def document_duplicates(context: dg.AssetExecutionContext, documents: dict[str, 
                             landing_order(context.instance, document_shards))
     digests = {s: shard_digest(g, SIGNED) for (s,), g in recs.group_by("shard")} if recs.height else {}
     # MinHash values are datasketch's: another version may sign differently, so its state is not reused
+    import datasketch  # lazily: the code location loads without it
+
     version = f"{context.assets_def.code_versions_by_key[context.asset_key]}:datasketch-{datasketch.__version__}"
     state = previous_state(context, media, version, ["signatures", "bands", "pairs"])
     parts = split(digests, state and {"items": state["signatures"], "pairs": state["pairs"]}, STATE_SIGNATURES,

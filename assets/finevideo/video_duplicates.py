@@ -127,7 +127,8 @@ def verdicts(recs: pl.DataFrame, items: pl.DataFrame, pairs: pl.DataFrame) -> pl
 def video_duplicates(context: dg.AssetExecutionContext, taxonomy_labels: dict[str, pl.DataFrame],
                      dynamism_screen: dict[str, pl.DataFrame], video_files: dict[str, pl.DataFrame],
                      raw_video_metadata: dict[str, pl.DataFrame], media: MediaStore):
-    recs = records(concat_shards(taxonomy_labels), concat_shards(dynamism_screen), concat_shards(video_files),
+    labels = concat_shards(taxonomy_labels)
+    recs = records(labels, concat_shards(dynamism_screen), concat_shards(video_files),
                    concat_shards(raw_video_metadata), landing_order(context.instance, video_shards))
     digests = {s: shard_digest(g, SIGNED) for (s,), g in recs.group_by("shard")} if recs.height else {}
     version = f"{context.assets_def.code_versions_by_key[context.asset_key]}"
@@ -158,6 +159,5 @@ def video_duplicates(context: dg.AssetExecutionContext, taxonomy_labels: dict[st
         "preview": preview(out.filter(~pl.col("kept")) if out.height else out,
                            ["record_id", "reason", "duplicate_of", "same_file_as", "share", "matched", "group_size"]),
     }, rules=RULES)
-    yield from screen_check_results(out, n_inputs=kept(concat_shards(taxonomy_labels)).height
-                                    if concat_shards(taxonomy_labels).height else 0)
+    yield from screen_check_results(out, n_inputs=kept(labels).height if labels.height else 0)
     yield provenance_result(out)

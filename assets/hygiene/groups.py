@@ -27,6 +27,15 @@ def _components(items: list[str], pairs: list[tuple[str, str]]) -> dict[str, str
     return {i: root(i) for i in items}
 
 
+def exact_pairs(records: pl.DataFrame, column: str = "sha256") -> pl.DataFrame:
+    """(a, b) for records with the same non-null `column` (a file's or a document's pages' hash), each
+    paired with the smallest id of its value: equal bytes are one thing whatever else was measured."""
+    keyed = records.filter(pl.col(column).is_not_null()).select("item", column)
+    first = keyed.group_by(column).agg(pl.col("item").min().alias("a"))
+    return (keyed.join(first, on=column).filter(pl.col("item") != pl.col("a"))
+            .select("a", b="item").sort("a", "b"))
+
+
 def kept_copies(items: pl.DataFrame, pairs: pl.DataFrame, rank: list[pl.Expr | str],
                 descending: list[bool] | None = None) -> pl.DataFrame:
     """`items` (an `item` column and the rank columns) with `group` (its component's first item id),

@@ -59,6 +59,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets.hygiene.band_index import BAND_SCHEMA, meetings
+from assets.hygiene.groups import exact_pairs, kept_copies
 from assets.hygiene.perceptual_hash import CENTRE_SHARE
 
 HASH_BITS = 64
@@ -299,15 +300,6 @@ def near_duplicates(items: pl.DataFrame, index: pl.DataFrame | None = None,
 
 # --- groups and the copy each keeps -------------------------------------------------------------
 
-def exact_pairs(records: pl.DataFrame, column: str = "sha256") -> pl.DataFrame:
-    """(a, b) for records with the same file hash: the same bytes are the same video whatever their
-    stills (or lack of them: a file whose stills are all flat still has a hash)."""
-    keyed = records.filter(pl.col(column).is_not_null()).select("item", column)
-    first = keyed.group_by(column).agg(pl.col("item").min().alias("a"))
-    return (keyed.join(first, on=column).filter(pl.col("item") != pl.col("a"))
-            .select("a", b="item").sort("a", "b"))
-
-
 def licence_rank(licence: str | None) -> int:
     """Position in LICENCE_ORDER of a licence as written anywhere ("CC-BY", "cc by-sa 4.0",
     "creativeCommon"); unknown licences rank last."""
@@ -330,8 +322,6 @@ def kept_copy(records: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     then the earliest landed, then the smallest id; a missing value ranks last. Returns `records`
     with `kept` (the kept record's id; its own for the kept one),
     `group` and `group_size`."""
-    from assets.hygiene.groups import kept_copies
-
     licence = (pl.col("licence_rank").fill_null(len(LICENCE_ORDER)) if "licence_rank" in records.columns
                else pl.col("licence").map_elements(licence_rank, return_dtype=pl.Int64,
                                                    skip_nulls=False))
