@@ -17,7 +17,17 @@ events with data versions) for the six per-shard FineVideo assets. Measured per 
   unsorted and sorted by `record_id` (DuckDB skips row groups by their min/max only when sorted),
   the children scan (`list_contains(parent_ids, ?)`), which no order helps, and the same question
   put to a parent-id-ordered edge table (`provenance_edges`, what the audit reads now);
-- warehouse: registering the DuckDB view over every shard's file and counting its rows.
+- warehouse: registering the DuckDB view over every shard's file and counting its rows;
+- the real fan-in steps, each materialized by Dagster in its own process over synthetic per-shard
+  stage outputs (`write_stages`), time and peak memory: `curated_selection` (lazy, narrow reads),
+  `provenance_index` and `provenance_edges` (DuckDB, out of core); then storage per million
+  records (every table on disk) and the instance's size per million records;
+- incremental refresh: what one new shard's refresh pays beyond its own 4 shard steps (the
+  automation tick, the three fan-ins, the warehouse view);
+- documents (`docs_*`): PDFA shard folders of one tar of `--docs` PDF-shaped stubs (650 a shard:
+  Docmatix's 1.3M PDFs at 2,000 shards), the document sensor's ticks, the docmatix per-shard
+  assets' materializations, automation, and the release's read of every shard's kept Q/A pairs
+  (7.3 a document: Docmatix's 9.5M).
 
 The last column is the growth from 100 to 2,000 shards (20x the shards; near-linear is <= 25x).
 `python -m bench.bench_scale --sizes 10 100 --rows 200` runs a quick subset.
@@ -27,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -42,6 +53,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PER_SHARD = ("raw_video_metadata", "language_screen", "video_files", "word_density_screen", "dynamism_screen",
              "taxonomy_labels")
 LOOKUPS = 20
+STEP = """
+import json, os, sys, time
+import dagster as dg
+from definitions import defs
+from resources.deployment import build_resources
+from tests.fakes.bombs import peak_rss_mb
+instance = dg.DagsterInstance.from_config(sys.argv[1])
+assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+start = time.perf_counter()
+res = dg.materialize(assets, selection=[sys.argv[2]], instance=instance, resources=build_resources())
+meta = res.asset_materializations_for_node(sys.argv[2])[0].metadata
+print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "success": res.success,
+                  "rows": meta["dagster/row_count"].value}))
+"""
 FAN_IN = """
 import sys, time, json
 from pathlib import Path
@@ -66,7 +91,54 @@ def write_shards(folder: Path, n: int, rows: int, seed: int = 0) -> None:
             "text": [" ".join(rng.choices(words, k=60)) for _ in range(rows)],
             "license": ["CC-BY"] * rows, "original_language": ["en"] * rows, "transcription_language": ["en"] * rows,
             "channel": [f"ch{rng.randrange(500)}" for _ in range(rows)], "word_count": [60] * rows,
+            "view_count": [rng.randrange(10**6) for _ in range(rows)],
+            "like_count": [rng.randrange(10**4) for _ in range(rows)],
+            "comment_count": [rng.randrange(10**3) for _ in range(rows)],
         }).write_parquet(folder / f"shard-{s:05d}.parquet")
+
+
+def write_stages(raw_folder: Path, data: Path, seed: int = 0) -> None:
+    """The per-shard stages after the raw metadata, as their steps would leave them (verdicts, the
+    columns selection joins on, the provenance contract), made from each raw shard's ids, and
+    `video_duplicates` keeping every video the labels kept: what `curated_selection` and
+    `provenance_index` read. The media steps' own cost is not here (constant per shard)."""
+    from assets.kit.provenance import MODELS, PARENTS
+
+    rng = random.Random(seed)
+    leaves = [f"Top{a} > Leaf{b}" for a in range(8) for b in range(16)]
+    labelled = []
+    for p in sorted(raw_folder.glob("*.parquet")):
+        ids = pl.read_parquet(p, columns=["record_id", "shard", "video_id"])
+        n = ids.height
+        contract = [pl.lit([], dtype=PARENTS).alias("parent_ids"), pl.lit([], dtype=MODELS).alias("models")]
+
+        def verdict(share: float, n: int = n) -> list[pl.Series | pl.Expr]:
+            keep = [rng.random() < share for _ in range(n)]
+            return [pl.Series("kept", keep), pl.Series("reason", [None if k else "rejected" for k in keep],
+                                                       dtype=pl.String), pl.lit(None, dtype=pl.String).alias("detail")]
+
+        stages = {
+            "language_screen": [*verdict(0.9)],
+            "word_density_screen": [*verdict(0.9)],
+            "video_files": [*verdict(0.95), pl.Series("sha256", [f"{rng.getrandbits(128):032x}" for _ in range(n)]),
+                            pl.lit(640).alias("width"), pl.lit(360).alias("height"),
+                            pl.Series("size_bytes", [rng.randrange(10**6, 10**8) for _ in range(n)])],
+            "dynamism_screen": [*verdict(0.3), pl.Series("duration_s", [float(rng.randrange(60, 1200)) for _ in range(n)]),
+                                pl.format("file:///media/{}.mp4", "video_id").alias("media_uri"),
+                                pl.lit(30.0).alias("fps"), pl.lit([12.5, 40.0, 95.2]).alias("scene_cuts_s"),
+                                pl.lit("keyframes").alias("decode_mode")],
+            "taxonomy_labels": [*verdict(0.95), pl.Series("category_path", [rng.choice(leaves) for _ in range(n)]),
+                                pl.Series("confidence", [rng.random() for _ in range(n)]),
+                                pl.Series("margin", [rng.random() / 4 for _ in range(n)]),
+                                pl.lit("bench").alias("taxonomy_version")],
+        }
+        for name, cols in stages.items():
+            folder = data / name
+            folder.mkdir(parents=True, exist_ok=True)
+            frame = ids.with_columns(*cols, *contract)
+            frame.write_parquet(folder / p.name)
+        labelled.append(frame.filter("kept").select("record_id", "kept", "reason", "parent_ids", "models"))
+    pl.concat(labelled).write_parquet(data / "video_duplicates.parquet")
 
 
 def timed(fn):
@@ -85,9 +157,10 @@ def disk_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
-def record_refresh(instance: dg.DagsterInstance, shards: list[str]) -> None:
+def record_refresh(instance: dg.DagsterInstance, shards: list[str], assets: tuple[str, ...] | list[str] = PER_SHARD
+                   ) -> None:
     """The materializations a full refresh records: every per-shard asset of every shard."""
-    for asset in PER_SHARD:
+    for asset in assets:
         for k in shards:
             instance.report_runless_asset_event(dg.AssetMaterialization(
                 asset, partition=k, tags={"dagster/data_version": f"{asset}:{k}"}))
@@ -195,47 +268,88 @@ def big_audit(rows: int, folder: Path, chunk: int = 10_000_000) -> dict[str, flo
             "children_edges_median_s": sorted(looked)[LOOKUPS // 2], "children_edges_max_s": max(looked)}
 
 
-def measure(n: int, rows: int, tmp: Path) -> dict[str, float]:
-    from assets.finevideo.definitions import ASSETS
-    from assets.finevideo.youtube_commons import normalise, read_shard
-    from assets.quality.provenance_assets import latest_runs
+def whole_audit(data: Path, raw_folder: Path, probes: int = 5) -> float:
+    """Median seconds of `make audit`'s walk of one landed record, over the warehouse the fan-in
+    steps left: its index rows, its row in every stage it passed (each read from that stage's
+    view over every shard's file), its children."""
+    from assets.quality.audit import audit
+    from resources.settings import load_settings
+    from resources.warehouse import Warehouse
+
+    files = sorted(raw_folder.glob("*.parquet"))
+    rng = random.Random(4)
+    ids = [pl.read_parquet(rng.choice(files), columns=["record_id"])["record_id"][rng.randrange(100)]
+           for _ in range(probes)]
+    warehouse = Warehouse(database=load_settings({"MMFOUNDRY_DATA": str(data)}).warehouse_path, data_root=str(data))
+    times = []
+    with warehouse.read_connection(["provenance_index", "provenance_edges"]) as con:
+        for rid in ids:
+            t, found = timed(lambda rid=rid: audit(con, rid))
+            assert found is not None and len(found.stages) >= 6, f"{rid}: the audit lost its stages"
+            times.append(t)
+    return sorted(times)[len(times) // 2]
+
+
+def orchestrate(tmp: Path, landing: Path, source: int, per_shard: list[str] | tuple[str, ...], group: list,
+                root: str, land_late, prefix: str = "") -> tuple[dg.DagsterInstance, dict[str, float]]:
+    """What the orchestrator pays for one kind of shard: the landing sensor's first tick (hash every
+    shard, register the partitions, request a run per shard) and a steady tick, the materializations
+    a full refresh of the per-shard assets records, the instance's size, and the group's automation
+    evaluation, steady and after one new shard (`land_late` lands it; its root `root` is then
+    materialized, and what automation requests is the incremental refresh's steps)."""
     from resources.deployment import build_resources
     from resources.landing import LandingZone
-    from resources.warehouse import try_register_asset_view
     from sensors.automation import apply_policy
     from sensors.landing import SHARD_SOURCES, build_landing_sensor
 
+    src = SHARD_SOURCES[source]
     out: dict[str, float] = {}
-    landing, data = tmp / "landing", tmp / "data"
-    write_shards(landing / "youtube_commons", n, rows)
     instance = instance_at(tmp / "home")
     zone = LandingZone(root=str(landing))
-    sensor = build_landing_sensor(SHARD_SOURCES[0], dg.AssetSelection.assets(*PER_SHARD))
+    sensor = build_landing_sensor(src, dg.AssetSelection.assets(*per_shard))
 
     def tick(cursor):
         return sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources={"landing": zone}))
 
-    out["sensor_first_tick_s"], first = timed(lambda: tick(None))
+    out[f"{prefix}sensor_first_tick_s"], first = timed(lambda: tick(None))
     for req in first.dynamic_partitions_requests:
         instance.add_dynamic_partitions(req.partitions_def_name, list(req.partition_keys))
-    out["runs_first_tick"] = len(first.run_requests)
-    out["sensor_steady_tick_s"], _ = timed(lambda: tick(first.cursor))
-    shards = instance.get_dynamic_partitions("video_shards")
-    out["record_refresh_s"], _ = timed(lambda: record_refresh(instance, shards))
-    out["instance_mb"] = disk_mb(tmp / "home")
-
-    assets, _ = apply_policy(ASSETS)
+    out[f"{prefix}runs_first_tick"] = len(first.run_requests)
+    out[f"{prefix}sensor_steady_tick_s"], _ = timed(lambda: tick(first.cursor))
+    shards = instance.get_dynamic_partitions(src.partitions_def.name)
+    out[f"{prefix}record_refresh_s"], _ = timed(lambda: record_refresh(instance, shards, per_shard))
+    out[f"{prefix}instance_mb"] = disk_mb(tmp / "home")
+    assets, _ = apply_policy(group)
     defs = dg.Definitions(assets=assets, resources=build_resources())
-    out["automation_tick_s"], result = timed(lambda: dg.evaluate_automation_conditions(defs=defs, instance=instance))
-    write_shards(landing / "youtube_commons" / "late", 1, rows, seed=9)
-    (landing / "youtube_commons" / "late" / "shard-00000.parquet").rename(landing / "youtube_commons" / "late.parquet")
-    (landing / "youtube_commons" / "late").rmdir()
-    instance.add_dynamic_partitions("video_shards", ["late"])
+    out[f"{prefix}automation_tick_s"], result = timed(
+        lambda: dg.evaluate_automation_conditions(defs=defs, instance=instance))
+    land_late()
+    instance.add_dynamic_partitions(src.partitions_def.name, ["late"])
     instance.report_runless_asset_event(dg.AssetMaterialization(
-        "raw_video_metadata", partition="late", tags={"dagster/data_version": "late"}))
-    out["automation_incremental_s"], inc = timed(
+        root, partition="late", tags={"dagster/data_version": "late"}))
+    out[f"{prefix}automation_incremental_s"], inc = timed(
         lambda: dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor))
-    out["steps_incremental"] = sum(r.true_subset.size for r in inc.results)
+    out[f"{prefix}steps_incremental"] = sum(r.true_subset.size for r in inc.results)
+    return instance, out
+
+
+def measure(n: int, rows: int, tmp: Path) -> dict[str, float]:
+    from assets.finevideo.definitions import ASSETS
+    from assets.finevideo.youtube_commons import normalise, read_shard
+    from assets.quality.provenance_assets import latest_runs
+    from resources.warehouse import try_register_asset_view
+
+    landing, data = tmp / "landing", tmp / "data"
+    write_shards(landing / "youtube_commons", n, rows)
+
+    def land_late():
+        write_shards(landing / "youtube_commons" / "late", 1, rows, seed=9)
+        (landing / "youtube_commons" / "late" / "shard-00000.parquet").rename(
+            landing / "youtube_commons" / "late.parquet")
+        (landing / "youtube_commons" / "late").rmdir()
+
+    instance, out = orchestrate(tmp, landing, 0, PER_SHARD, ASSETS, "raw_video_metadata", land_late)
+    shards = [k for k in instance.get_dynamic_partitions("video_shards") if k != "late"]  # the full refresh
 
     folder = data / "raw_video_metadata"
     folder.mkdir(parents=True)
@@ -244,6 +358,22 @@ def measure(n: int, rows: int, tmp: Path) -> dict[str, float]:
     fan = json.loads(subprocess.run([sys.executable, "-c", FAN_IN, str(folder)], cwd=ROOT, check=True,
                                     capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}).stdout)
     out["fan_in_s"], out["fan_in_peak_mb"] = fan["seconds"], fan["peak_mb"]
+    write_stages(folder, data)
+    env = {"PYTHONPATH": str(ROOT), "MMFOUNDRY_DATA": str(data), "MMFOUNDRY_LANDING": str(landing),
+           "MMFOUNDRY_CACHE": str(tmp / "cache"), "OMP_NUM_THREADS": "1", "PATH": os.environ.get("PATH", "")}
+    for asset in ("curated_selection", "provenance_index", "provenance_edges"):
+        done = subprocess.run([sys.executable, "-c", STEP, str(tmp / "home"), asset], cwd=ROOT, capture_output=True,
+                              text=True, env=env)
+        if done.returncode:
+            raise RuntimeError(f"{asset} at {n} shards failed:\n{done.stderr[-4000:]}")
+        step = json.loads(done.stdout.splitlines()[-1])
+        assert step["success"], f"{asset} failed"
+        out[f"{asset}_s"], out[f"{asset}_peak_mb"] = step["seconds"], step["peak_mb"]
+        out[f"{asset}_rows"] = step["rows"]
+    out["audit_end_to_end_s"] = whole_audit(data, folder)
+    records = (n + 1) * rows
+    out["storage_mb_per_m_records"] = disk_mb(data) / records * 1e6
+    out["instance_mb_per_m_records"] = out["instance_mb"] / (n * rows) * 1e6
 
     pairs = [(a, k) for a in PER_SHARD for k in shards]
     index = pl.DataFrame(pairs, schema={"asset": pl.String, "shard": pl.String}, orient="row")
@@ -260,6 +390,70 @@ def measure(n: int, rows: int, tmp: Path) -> dict[str, float]:
 
     out["warehouse_s"], counted = timed(warehouse)
     assert counted == (n + 1) * rows
+    # what one new shard's refresh pays beyond its own 4 shard steps (constant at every size)
+    out["incremental_refresh_s"] = sum(out[k] for k in ("automation_incremental_s", "curated_selection_s",
+                                                          "provenance_index_s", "provenance_edges_s", "warehouse_s"))
+    return out
+
+
+def write_documents(landing: Path, data: Path, n: int, docs: int, qa_per_doc: float, seed: int = 0) -> None:
+    """`n` PDFA shard folders of one tar of `docs` PDF-shaped stubs each (the sensor reads bytes, not
+    PDFs), and each shard's `filtered_qa` as its step would leave it: Docmatix's 9.5M Q/A over
+    1.3M documents is about 7.3 pairs a document."""
+    import io
+    import tarfile
+
+    rng = random.Random(seed)
+    pairs = max(docs, round(docs * qa_per_doc))
+    for s in range(n):
+        key = f"shard-{s:05d}"
+        folder = landing / "pdfa" / key
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(folder / "docs.tar", "w") as tar:
+            for d in range(docs):
+                body = f"%PDF-1.4\n% {key} document {d} {rng.getrandbits(64):016x}\n".encode() + b"x" * 1500
+                info = tarfile.TarInfo(f"{d:06d}.pdf")
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
+        i = pl.int_range(0, pairs, eager=True)
+        doc = i * docs // pairs
+        qa = pl.DataFrame({"i": i}).select(
+            pl.format("docmatix:{}:{}:{}", pl.lit(key), doc, i).alias("record_id"),
+            pl.format("doc:{}:{}", pl.lit(key), doc).alias("document_id"), pl.lit(key).alias("shard"),
+            (i % 10 != 0).alias("kept"),
+            pl.format("What does section {} of the report say about item {}?", i % 17, i).alias("question"),
+            pl.format("It states that the quarterly figure for item {} rose by {} percent.", i, i % 23).alias("answer"))
+        (data / "filtered_qa").mkdir(parents=True, exist_ok=True)
+        qa.write_parquet(data / "filtered_qa" / f"{key}.parquet")
+
+
+QA_FAN_IN = """
+import sys, time, json
+from pathlib import Path
+import polars as pl
+from assets.kit.screening import kept
+from assets.kit.shard_frames import concat_shards
+from tests.fakes.bombs import peak_rss_mb
+start = time.perf_counter()
+qa = kept(concat_shards({p.stem: pl.read_parquet(p) for p in sorted(Path(sys.argv[1]).glob("*.parquet"))}))
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": qa.height, "peak_mb": peak_rss_mb()}))
+"""
+
+
+def measure_documents(n: int, docs: int, qa_per_doc: float, tmp: Path) -> dict[str, float]:
+    """The document side at `n` shards of `docs` documents: the landing sensor's ticks, the
+    materializations of the per-shard docmatix assets, automation, and the release's Q/A read."""
+    from assets.docmatix.definitions import ASSETS
+    from assets.kit.partitions import document_shards
+
+    per_shard = [k.path[-1] for a in ASSETS if a.partitions_def == document_shards for k in a.keys]
+    landing, data = tmp / "landing", tmp / "data"
+    write_documents(landing, data, n, docs, qa_per_doc)
+    _, out = orchestrate(tmp, landing, 1, per_shard, ASSETS, "documents", lambda: None, prefix="docs_")
+    fan = json.loads(subprocess.run([sys.executable, "-c", QA_FAN_IN, str(data / "filtered_qa")], cwd=ROOT, check=True,
+                                    capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}).stdout)
+    out["docs_release_qa_read_s"], out["docs_release_qa_peak_mb"] = fan["seconds"], fan["peak_mb"]
+    out["docs_release_qa_rows"] = fan["rows"]
     return out
 
 
@@ -269,6 +463,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 2000])
     parser.add_argument("--rows", type=int, default=1000, help="rows per shard")
+    parser.add_argument("--docs", type=int, default=650,
+                        help="documents per document shard (650: Docmatix's 1.3M PDFs over 2,000 shards)")
+    parser.add_argument("--qa-per-doc", type=float, default=7.3, help="Q/A pairs per document (Docmatix: 9.5M / 1.3M)")
     parser.add_argument("--audit-rows", type=int, default=0,
                         help="also time the audit's lookups at this many provenance rows (100000000: the goal)")
     args = parser.parse_args(argv if argv is not None else [])
@@ -281,7 +478,8 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix="mmf-scale-") as tmp:
             start = time.perf_counter()
-            results[n] = measure(n, args.rows, Path(tmp))
+            results[n] = measure(n, args.rows, Path(tmp) / "videos")
+            results[n].update(measure_documents(n, args.docs, args.qa_per_doc, Path(tmp) / "documents"))
         print(f"  {n} shards: {time.perf_counter() - start:.0f} s", flush=True)
     figures = list(next(iter(results.values())))
     growth = 100 in results and 2000 in results

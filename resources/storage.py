@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, NamedTuple, get_origin
+from typing import Any, NamedTuple, get_args, get_origin
 
 import dagster as dg
 import polars as pl
@@ -67,11 +67,15 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
         return base_path / escape_dotdot_segments(escape_leading_slash(partition))
 
-    def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame, path: UPath) -> None:
+    def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame, path: UPath) -> None:
+        """A DataFrame is written; a LazyFrame (a table larger than memory) is streamed batch by batch."""
+        if isinstance(obj, pl.LazyFrame):
+            atomic_write(path, lambda f: obj.sink_parquet(f))
+            return
         if not isinstance(obj, pl.DataFrame):
             raise TypeError(
                 f"{context.asset_key.to_user_string() if context.has_asset_key else 'output'} returned "
-                f"{type(obj).__name__}; the Parquet IO manager stores polars DataFrames only"
+                f"{type(obj).__name__}; the Parquet IO manager stores polars DataFrames and LazyFrames only"
             )
         atomic_write(path, lambda f: obj.write_parquet(f))
 
@@ -79,21 +83,38 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         with path.open("rb") as f:
             return pl.read_parquet(f)
 
+    def _scan(self, path: UPath) -> pl.LazyFrame:
+        """The file as a lazy scan: a fan-in then reads only the columns it selects. Off a local
+        disk through the UPath's own filesystem, so S3 and GCS keep the options they were given."""
+        if is_local(path):
+            return pl.scan_parquet(path.path)
+        import pyarrow.dataset as ds
+
+        return pl.scan_pyarrow_dataset(ds.dataset(path.path, filesystem=path.fs, format="parquet"))
+
     def load_partitions(self, context: dg.InputContext):
         """A fan-in (a step reading many shards) gets the shards that have an output: a shard whose
         step failed, was skipped behind a failed check or was killed has no file, and one broken
         shard must not stop every release (the fan-in names the shards left out,
         assets/kit/shard_coverage.py). A `dict[str, DataFrame]` input is always a dict, even of one
         shard; an untyped input of one shard is that frame (None when it has no output). A
-        per-shard step (reading its own shard) still needs that shard's file."""
-        as_dict = get_origin(context.dagster_type.typing_type) is dict
+        per-shard step (reading its own shard) still needs that shard's file. An input typed
+        `dict[str, pl.LazyFrame]` gets each file as a lazy scan (assets/kit/shard_frames.py)."""
+        typing_type = context.dagster_type.typing_type
+        as_dict = get_origin(typing_type) is dict
+        lazy = as_dict and get_args(typing_type)[1:] == (pl.LazyFrame,)
         keys = list(context.asset_partition_keys)
         if context.has_partition_key and keys == [context.partition_key] and not as_dict:
             return super().load_partitions(context)
         loaded = {}
         for key, path in self._get_paths_for_partitions(context).items():
             try:
-                loaded[key] = self.load_from_path(context, path)
+                if not lazy:
+                    loaded[key] = self.load_from_path(context, path)
+                elif path.exists():
+                    loaded[key] = self._scan(path)
+                else:
+                    raise FileNotFoundError(path)
             except FileNotFoundError:
                 context.log.warning(f"shard {key} of {context.asset_key.to_user_string()} has no output; "
                                     "left out of this fan-in")

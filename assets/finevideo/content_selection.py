@@ -46,6 +46,10 @@ LABEL_COLUMNS = ["category_path", "content_parent_category", "content_fine_categ
                  "taxonomy_version", "models"]
 
 WEIGHTS = {"comment_count": 0.2, "view_count": 0.5, "like_count": 0.3}
+# what the oracle ranks, draws and dedups on, read for every candidate; the rest of each stage's
+# columns is read for the selected videos only (at 1M candidates that is most of the memory)
+RANKING_COLUMNS = {"raw": ["source_key", "channel", "license", "channel_follower_count", *WEIGHTS],
+                   "files": [], "dynamism": ["duration_s"]}
 CHANNEL_PENALTY = 0.1
 FINAL_FILLS = ("ranked", "shortest_first")
 
@@ -233,7 +237,7 @@ def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame
     out = labels.filter(pl.col("kept")).select("record_id", "shard", "video_id", *label_cols)
     for frame, cols in ((raw, RAW_COLUMNS), (files, FILE_COLUMNS), (dyn, DYNAMISM_COLUMNS)):
         present = [c for c in cols if c in frame.columns and c not in out.columns]
-        if frame.height:
+        if "record_id" in frame.columns:  # a frame read down to the candidates may have no rows
             out = out.join(frame.select("record_id", *present), on="record_id", how="left")
     if "source_key" not in out.columns:
         out = out.with_columns(pl.lit(None, dtype=pl.String).alias("source_key"))

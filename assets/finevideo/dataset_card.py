@@ -21,6 +21,7 @@ LIMITATIONS = (
     "Without an LLM backend taxonomy labels come from embedding similarity to the leaf paths; labels with a "
     "low confidence margin are listed in `taxonomy_feedback` for review.",
 )
+FUNNEL_COLUMNS = ("kept", "reason", "duration_s", "duration_seconds", "shard")  # all a stage's row needs
 FUNNEL_SCHEMA = {"order": pl.Int32, "stage": pl.String, "inputs": pl.Int64, "kept": pl.Int64,
                  "rejected": pl.Int64, "kept_hours": pl.Float64, "top_rejections": pl.String}
 

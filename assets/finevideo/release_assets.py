@@ -10,7 +10,7 @@ from pydantic import Field
 
 from assets.finevideo.annotation_assets import schema_check, schema_spec
 from assets.finevideo.caption_review import REJECTIONS as CAPTION_REJECTIONS
-from assets.finevideo.dataset_card import card, funnel, markdown, models_by_role
+from assets.finevideo.dataset_card import FUNNEL_COLUMNS, card, funnel, markdown, models_by_role
 from assets.finevideo.release import release_rows, sample_json, write_tar
 from assets.finevideo.video_duplicates import RULES as DUPLICATE_RULES
 from assets.kit.asset_kit import kit_asset, versioned
@@ -19,7 +19,7 @@ from assets.kit.hygiene_card import hygiene_markdown, hygiene_rows
 from assets.kit.metadata import bar_chart, funnel_chart, preview, uri_value
 from assets.kit.partitions import video_shards
 from assets.kit.shard_coverage import coverage, coverage_metadata
-from assets.kit.shard_frames import by_shard, concat_shards
+from assets.kit.shard_frames import by_shard, shard_columns
 from resources.landing import safe_id
 from resources.storage import MediaStore
 
@@ -100,7 +100,8 @@ STAGES = (*SHARD_STAGES, "video_duplicates", "curated_selection", "video_annotat
 @kit_asset(
     group="finevideo",
     kinds=("polars", "parquet", "markdown"),
-    ins={name: dg.AssetIn() for name in STAGES},
+    # the per-shard stages as lazy scans: the funnel reads a few columns of each, not every transcript
+    ins={name: dg.AssetIn(dagster_type=dict[str, pl.LazyFrame] if name in SHARD_STAGES else None) for name in STAGES},
     description=(
         "The dataset card (Markdown + JSON in the media store, and shown here): the funnel across every "
         "FineVideo stage computed from the stages' own verdicts, hours, categories and licences, and "
@@ -111,7 +112,8 @@ STAGES = (*SHARD_STAGES, "video_duplicates", "curated_selection", "video_annotat
     ),
 )
 def finevideo_dataset_card(context: dg.AssetExecutionContext, media: MediaStore, **stages):
-    frames = {name: concat_shards(v, name) if name in SHARD_STAGES else v for name, v in stages.items()}
+    frames = {name: shard_columns(v, FUNNEL_COLUMNS, name) if name in SHARD_STAGES else v
+              for name, v in stages.items()}
     funnel_df = funnel([(name, frames[name]) for name in STAGES])
     shards = coverage(context, {name: by_shard(context, name, stages[name]) for name in SHARD_STAGES},
                       dg.AssetKey("raw_video_metadata"), video_shards)

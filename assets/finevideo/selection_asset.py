@@ -8,6 +8,11 @@ from pydantic import Field
 
 from assets.finevideo.content_selection import (
     DUPLICATE,
+    DYNAMISM_COLUMNS,
+    FILE_COLUMNS,
+    LABEL_COLUMNS,
+    RANKING_COLUMNS,
+    RAW_COLUMNS,
     balance,
     candidate_frame,
     curate,
@@ -21,7 +26,7 @@ from assets.kit.partitions import video_shards
 from assets.kit.provenance import declare
 from assets.kit.screening import kept
 from assets.kit.shard_coverage import coverage, coverage_metadata, landing_order
-from assets.kit.shard_frames import concat_shards
+from assets.kit.shard_frames import shard_columns
 from resources.settings import load_settings
 
 PROD_BUDGET_HOURS = 4000.0
@@ -63,27 +68,41 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
         "several shards is selected at most once: its later landings (in the order the shards landed) "
         "are rejected as duplicate_source, naming the record that went on. A shard without output "
         "(failed, killed) or whose file was unreadable or withdrawn is left out and named in "
-        "`excluded_shards`."
+        "`excluded_shards`. The ranking reads a few columns of every candidate; the rest (transcript, "
+        "file and decode facts) is read for the selected videos only and is null on the other rows."
     ),
 )
 def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
-                      taxonomy_labels: dict[str, pl.DataFrame], video_duplicates: pl.DataFrame,
-                      raw_video_metadata: dict[str, pl.DataFrame], video_files: dict[str, pl.DataFrame],
-                      dynamism_screen: dict[str, pl.DataFrame]):
-    all_labels = concat_shards(taxonomy_labels)
+                      taxonomy_labels: dict[str, pl.LazyFrame], video_duplicates: pl.DataFrame,
+                      raw_video_metadata: dict[str, pl.LazyFrame], video_files: dict[str, pl.LazyFrame],
+                      dynamism_screen: dict[str, pl.LazyFrame]):
+    all_labels = shard_columns(taxonomy_labels, ["record_id", "shard", "video_id", "kept", *LABEL_COLUMNS],
+                               "taxonomy_labels")
     labels = unique_copies(all_labels, video_duplicates)
+    # only the candidates' rows of the earlier stages are read, never every shard whole
+    candidate = pl.col("record_id").is_in(kept(labels)["record_id"].implode()) if "kept" in labels.columns \
+        else pl.lit(False)
     judged = video_duplicates["record_id"] if video_duplicates.height else pl.Series([], dtype=pl.String)
     awaiting = kept(all_labels).filter(~pl.col("record_id").is_in(judged.implode())).height \
         if "kept" in all_labels.columns else 0
-    candidates = candidate_frame(labels, concat_shards(raw_video_metadata), concat_shards(video_files),
-                                 concat_shards(dynamism_screen))
+    stages = (("raw", "raw_video_metadata", raw_video_metadata, RAW_COLUMNS),
+              ("files", "video_files", video_files, FILE_COLUMNS),
+              ("dynamism", "dynamism_screen", dynamism_screen, DYNAMISM_COLUMNS))
+    candidates = candidate_frame(labels, *(shard_columns(value, ["record_id", *RANKING_COLUMNS[stage]], name,
+                                                         where=candidate) for stage, name, value, _ in stages))
     shards = coverage(context, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
                                 "video_files": video_files, "dynamism_screen": dynamism_screen},
                       dg.AssetKey("raw_video_metadata"), video_shards)
     budget_s, how = budget_seconds(config, candidates)
     by_rule = curate(candidates, budget_s, config.seed, landing_order(context.instance, video_shards))
+    picked = by_rule[config.final_fill]
+    selected = pl.col("record_id").is_in(kept(picked)["record_id"].implode())
+    for _, name, value, columns in stages:
+        rest = [c for c in columns if c not in picked.columns]
+        picked = picked.join(shard_columns(value, ["record_id", *rest], name, where=selected), on="record_id",
+                             how="left")
     # the same video records as the labels: no parents; `models` (the labeller) carried with them
-    out = declare(by_rule[config.final_fill], models=["models"])
+    out = declare(picked, models=["models"])
     chosen = kept(out)
     sides = {rule: balance(kept(df)) for rule, df in by_rule.items()}
     side_by_side = pl.DataFrame([{"final_fill": r, **s} for r, s in sides.items()])

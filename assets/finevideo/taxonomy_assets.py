@@ -15,7 +15,7 @@ from assets.kit.metadata import bar_chart, markdown_table, preview, screen_count
 from assets.kit.partitions import video_shards
 from assets.kit.provenance import declare, model_entry, models_series
 from assets.kit.screening import kept, screen
-from assets.kit.shard_frames import concat_shards
+from assets.kit.shard_frames import concat_shards, shard_columns
 from resources.embeddings import EmbeddingResource
 from resources.llm import LLMResource
 
@@ -161,13 +161,16 @@ def finding_ids(findings: pl.DataFrame) -> pl.Expr:
     ),
 )
 def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.DataFrame],
-                      raw_video_metadata: dict[str, pl.DataFrame], taxonomy: pl.DataFrame,
+                      raw_video_metadata: dict[str, pl.LazyFrame], taxonomy: pl.DataFrame,
                       embeddings: EmbeddingResource):
-    raw = concat_shards(raw_video_metadata)
     labels = concat_shards(taxonomy_labels)
     labelled = labels.filter(pl.col("category_path").is_not_null()).join(
-        raw.select("record_id", "title", "text"), on="record_id", how="left")
+        shard_columns(raw_video_metadata, ["record_id", "title"], "raw_video_metadata"), on="record_id", how="left")
     low = labelled.filter(low_confidence(config.low_margin))
+    # transcripts are read for the low-margin videos only: the rest of the shards' text is never loaded
+    low = low.join(shard_columns(raw_video_metadata, ["record_id", "text"], "raw_video_metadata",
+                                 where=pl.col("record_id").is_in(low["record_id"].implode())),
+                   on="record_id", how="left")
     texts = [video_text({"title": t, "text": x}) for t, x in low.select("title", "text").rows()]
     vectors = embeddings.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
     findings = pl.concat([

@@ -35,7 +35,7 @@ from assets.kit.partitions import video_shards
 from assets.kit.provenance import declare
 from assets.kit.screening import Rule, RuleSet, kept, screen
 from assets.kit.shard_coverage import landing_order
-from assets.kit.shard_frames import concat_shards
+from assets.kit.shard_frames import shard_columns
 from resources.storage import MediaStore
 
 STATE_ITEMS = {"item": pl.String, "shard": pl.String, "digest": pl.String, **{k: v for k, v in ITEM_SCHEMA.items()
@@ -75,7 +75,7 @@ def records(labels: pl.DataFrame, dyn: pl.DataFrame, files: pl.DataFrame, raw: p
     for frame, cols in ((dyn, ["still_hashes", "duration_s"]), (files, ["sha256", "width", "height"]),
                         (raw, ["source_key", "license"])):
         present = [c for c in cols if c in frame.columns]
-        if frame.height and present:
+        if "record_id" in frame.columns and present:
             base = base.join(frame.select("record_id", *present), on="record_id", how="left")
     base = base.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in NEEDED.items() if c not in base.columns)
     rank = pl.col("shard").replace_strict(landed, default=len(landed), return_dtype=pl.Int64)
@@ -124,12 +124,15 @@ def verdicts(recs: pl.DataFrame, items: pl.DataFrame, pairs: pl.DataFrame) -> pl
         "queried against the stored signatures of the others (`state_*` metadata)."
     ),
 )
-def video_duplicates(context: dg.AssetExecutionContext, taxonomy_labels: dict[str, pl.DataFrame],
-                     dynamism_screen: dict[str, pl.DataFrame], video_files: dict[str, pl.DataFrame],
-                     raw_video_metadata: dict[str, pl.DataFrame], media: MediaStore):
-    labels = concat_shards(taxonomy_labels)
-    recs = records(labels, concat_shards(dynamism_screen), concat_shards(video_files),
-                   concat_shards(raw_video_metadata), landing_order(context.instance, video_shards))
+def video_duplicates(context: dg.AssetExecutionContext, taxonomy_labels: dict[str, pl.LazyFrame],
+                     dynamism_screen: dict[str, pl.LazyFrame], video_files: dict[str, pl.LazyFrame],
+                     raw_video_metadata: dict[str, pl.LazyFrame], media: MediaStore):
+    labels = shard_columns(taxonomy_labels, ["record_id", "shard", "video_id", "kept"], "taxonomy_labels")
+    recs = records(labels, *(shard_columns(value, ["record_id", *cols], name) for name, value, cols in (
+        ("dynamism_screen", dynamism_screen, ["still_hashes", "duration_s"]),
+        ("video_files", video_files, ["sha256", "width", "height"]),
+        ("raw_video_metadata", raw_video_metadata, ["source_key", "license"]))),
+        landing_order(context.instance, video_shards))
     digests = {s: shard_digest(g, SIGNED) for (s,), g in recs.group_by("shard")} if recs.height else {}
     version = f"{context.assets_def.code_versions_by_key[context.asset_key]}"
     state = previous_state(context, media, version, ["items", "pairs", "bands"])

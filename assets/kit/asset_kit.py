@@ -54,26 +54,43 @@ def rules_from(config: dg.Config, rules: type[RuleSet]) -> RuleSet:
 def frame_version(df: pl.DataFrame) -> str:
     """A content hash of a frame (schema and rows, in order), over its Arrow IPC bytes: every
     dtype the assets use (nested lists, structs, binary) hashes the same in every process."""
-    buf = io.BytesIO()
+    sink = _HashSink()  # hashed as written: a large frame's bytes are never held twice
     # Arrow's oldest layout: a string column taken from a larger frame (filtered, joined) keeps views
     # into that frame's buffers, which the current layout writes out, so equal frames could hash apart
-    df.rechunk().write_ipc(buf, compression="uncompressed", compat_level=pl.CompatLevel.oldest())
-    return hashlib.sha256(buf.getvalue()).hexdigest()[:20]
+    df.rechunk().write_ipc(sink, compression="uncompressed", compat_level=pl.CompatLevel.oldest())
+    return sink.digest.hexdigest()[:20]
 
 
-def versioned(df: pl.DataFrame, metadata: dict[str, Any] | None = None, rules: RuleSet | None = None,
-              volatile: Sequence[str] = ()) -> dg.Output:
+class _HashSink(io.RawIOBase):
+    def __init__(self):
+        super().__init__()
+        self.digest = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.digest.update(b)
+        return len(b)
+
+
+def versioned(df: pl.DataFrame | pl.LazyFrame, metadata: dict[str, Any] | None = None, rules: RuleSet | None = None,
+              volatile: Sequence[str] = (), version: str | None = None) -> dg.Output:
     """The asset's output with its content hash as data version (and the rule parameters used,
     which the audit re-evaluates stored rows against). `volatile` columns (what a measurement
     cost, say CPU seconds) are left out of the hash, so measuring the same shard again reports the
-    same version."""
+    same version. A LazyFrame (a table too large for memory, streamed to storage) comes with the
+    `version` its writer computed."""
     meta = dict(metadata or {})
     if rules is not None:
         meta["rule_params"] = dg.MetadataValue.json(rules.model_dump(mode="json"))
-    hashed = df.drop([c for c in volatile if c in df.columns])
+    if version is None:
+        if isinstance(df, pl.LazyFrame):
+            raise ValueError("a LazyFrame output needs the data version its writer computed")
+        version = frame_version(df.drop([c for c in volatile if c in df.columns]))
     with warnings.catch_warnings():  # user data versions are a Dagster beta; the warning would print per step
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.Output(df, metadata=meta, data_version=dg.DataVersion(frame_version(hashed)))
+        return dg.Output(df, metadata=meta, data_version=dg.DataVersion(version))
 
 
 def kit_asset(*, group: str, description: str, partitions_def: dg.PartitionsDefinition | None = None,

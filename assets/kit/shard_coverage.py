@@ -22,6 +22,7 @@ import polars as pl
 
 from assets.kit.checks import spec
 from assets.kit.identity import is_record_id, parse_record_id
+from assets.kit.shard_frames import Frame, row_count
 
 FINGERPRINT_EXEMPT = "reports what the fan-in received; the order it returns is an input the caller hashes"
 
@@ -63,7 +64,7 @@ def _root_status(instance: dg.DagsterInstance, root: dg.AssetKey, shard: str) ->
     return (status.value if status else OK), (error.value if error else "")
 
 
-def coverage(context: dg.AssetExecutionContext, inputs: Mapping[str, Mapping[str, pl.DataFrame]],
+def coverage(context: dg.AssetExecutionContext, inputs: Mapping[str, Mapping[str, Frame]],
              root: dg.AssetKey, partitions_def: dg.DynamicPartitionsDefinition) -> pl.DataFrame:
     """One row per shard of the fan-in's inputs, in landing order: included (has rows or landed
     empty), or left out with the status (`no_output`: a step without output for it; or the root's
@@ -79,7 +80,7 @@ def coverage(context: dg.AssetExecutionContext, inputs: Mapping[str, Mapping[str
             rows.append((shard, False, NO_OUTPUT, f"no output of {', '.join(missing)} for this shard: its "
                          "step failed, was skipped behind a failed check, or was killed"))
             continue
-        if any(inputs[name][shard].height for name in inputs):
+        if any(row_count(inputs[name][shard]) for name in inputs):
             rows.append((shard, True, OK, None))
             continue
         status, error = _root_status(context.instance, root, shard)

@@ -3,14 +3,20 @@
 A fan-in input arrives as `dict[shard, DataFrame]` (the storage hands a dict to inputs typed as one,
 even for a single partition), as a bare DataFrame when an untyped input has one partition, and as
 None when nothing was materialized; a fan-in wants one frame either way.
+
+An input typed `dict[str, pl.LazyFrame]` arrives as one lazy scan per shard file, nothing read yet:
+`shard_columns` then reads only the columns the fan-in joins on. At 2,000 shards of raw metadata the
+transcripts beside those columns are most of the bytes (bench/bench_scale.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import polars as pl
+
+Frame = pl.DataFrame | pl.LazyFrame
 
 
 def concat_shards(value: Mapping[str, pl.DataFrame] | pl.DataFrame | None, what: str = "input") -> pl.DataFrame:
@@ -35,3 +41,26 @@ def by_shard(context: dg.AssetExecutionContext, name: str,
     if isinstance(value, pl.DataFrame):
         return {context.asset_partition_keys_for_input(name)[0]: value}
     return value
+
+
+def shard_columns(value: Mapping[str, Frame] | Frame | None, columns: Sequence[str], what: str = "input",
+                  where: pl.Expr | None = None) -> pl.DataFrame:
+    """`columns` (those a shard has; the others are null where another shard has them) of every
+    shard in key order, and only the rows `where` holds for (where a shard has what it names), read
+    column by column from the files when the shards arrive lazy. No shard output at all is the same
+    error as `concat_shards`'."""
+    if value is None or (isinstance(value, Mapping) and not value):
+        raise ValueError(f"no shard of {what} has output: every shard's step failed or none has run")
+    frames = [value] if isinstance(value, Frame) else [value[k] for k in sorted(value)]
+    narrow = []
+    for frame in frames:
+        lazy = frame.lazy()
+        present = set(lazy.collect_schema().names())
+        lazy = lazy.select([c for c in columns if c in present])
+        narrow.append(lazy.filter(where) if where is not None and set(where.meta.root_names()) <= present else lazy)
+    return pl.concat(narrow, how="diagonal_relaxed").collect(engine="streaming")
+
+
+def row_count(frame: Frame) -> int:
+    """Rows of a shard's frame; a lazy Parquet scan answers from the file's footer."""
+    return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect().item()

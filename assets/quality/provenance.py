@@ -13,6 +13,7 @@ screen ran with, and when).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def missing_contract(columns: Sequence[str] | None) -> str | None:
     """Why a view cannot be indexed (None when it can)."""
     if not columns:
@@ -91,8 +96,9 @@ def view_columns(con, name: str) -> list[str] | None:
     return [r[0] for r in rows] or None
 
 
-def build_index(con, stages: Sequence[Stage]) -> tuple[pl.DataFrame, list[Skipped]]:
-    """Index rows of every stage whose view honours the contract; also the stages skipped, with why."""
+def index_sql(con, stages: Sequence[Stage]) -> tuple[str | None, list[Skipped]]:
+    """One SELECT of the index rows of every stage whose view honours the contract (None when no
+    view does); also the stages skipped, with why."""
     parts, skipped = [], []
     for stage in stages:
         cols = view_columns(con, stage.asset)
@@ -100,10 +106,41 @@ def build_index(con, stages: Sequence[Stage]) -> tuple[pl.DataFrame, list[Skippe
         if why is not None:
             skipped.append(Skipped(stage.asset, why))
             continue
-        parts.append(con.sql(stage_sql(stage, cols)).pl())
-    if not parts:
-        return pl.DataFrame(schema=INDEX_SCHEMA), skipped
-    return pl.concat([p.cast(INDEX_SCHEMA) for p in parts]).select(list(INDEX_SCHEMA)), skipped
+        parts.append(stage_sql(stage, cols))
+    return (" UNION ALL ".join(parts) if parts else None), skipped
+
+
+def with_runs_sql(index: str, runs: str) -> str:
+    """The index rows with the materialization each came from: run id, code version, data version,
+    rule parameters and time.
+
+    `runs` (a table) has one row per (asset, shard) with shard null for unpartitioned assets; a row
+    of an unpartitioned asset (a fan-in whose rows still name their shard) takes the asset's run.
+
+    Rows come in record-id order: stored that way, a lookup by id (every audit) reads only the
+    Parquet row groups whose min/max hold it, so its cost stays flat as the index grows
+    (bench/bench_scale.py). DuckDB sorts out of core, so the index never has to fit in memory."""
+    picked = ", ".join(f"CASE WHEN p.run_id IS NOT NULL THEN p.{c} ELSE w.{c} END AS {c}" for c in RUN_COLUMNS)
+    return (f"SELECT i.*, {picked} FROM ({index}) i "
+            f"LEFT JOIN {runs} p ON p.asset = i.asset AND p.shard = i.shard "
+            f"LEFT JOIN (SELECT * FROM {runs} WHERE shard IS NULL) w ON w.asset = i.asset "
+            "ORDER BY i.record_id, i.stage_order, i.asset, i.shard NULLS LAST")
+
+
+def content_version(con, relation: str) -> str:
+    """A data version of a relation too large to hash in memory: the sum of DuckDB's row hashes
+    (order-free; the writers give their rows a total order anyway). It changes with DuckDB's hash
+    function across DuckDB versions, which costs one extra downstream run after an upgrade."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+    hashed = ", ".join(_q(c) for c in cols)
+    total, rows = con.execute(f"SELECT sum(hash({hashed}))::VARCHAR, count(*) FROM {relation}").fetchone()
+    return hashlib.sha256(f"{','.join(cols)}|{rows}|{total}".encode()).hexdigest()[:20]
+
+
+def duplicated_ids(con, relation: str) -> pl.DataFrame:
+    """(asset, record_id, shards) held more than once by one asset: two records sharing one id."""
+    return con.sql(f"SELECT asset, record_id, list_sort(list(shard)) AS shards FROM {relation} "
+                   "GROUP BY asset, record_id HAVING count(*) > 1 ORDER BY asset, record_id").pl()
 
 
 def params_text(params: Any) -> str | None:
@@ -111,28 +148,3 @@ def params_text(params: Any) -> str | None:
     if params is None:
         return None
     return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def with_runs(index: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
-    """Attach the materialization each row came from: run id, code version, data version, rule
-    parameters and time.
-
-    `runs` has one row per (asset, shard) with shard null for unpartitioned assets; a row of an
-    unpartitioned asset (a fan-in whose rows still name their shard) takes the asset's run.
-
-    Rows come in record-id order: stored that way, a lookup by id (every audit) reads only the
-    Parquet row groups whose min/max hold it, so its cost stays flat as the index grows
-    (bench/bench_scale.py)."""
-    runs = runs.cast(RUN_SCHEMA).select(list(RUN_SCHEMA))
-    partitioned = index.join(runs.filter(pl.col("shard").is_not_null()), on=["asset", "shard"], how="left")
-    whole = runs.filter(pl.col("shard").is_null()).drop("shard")
-    missing = partitioned.filter(pl.col("run_id").is_null()).drop(*RUN_COLUMNS)
-    filled = missing.join(whole, on="asset", how="left")
-    return pl.concat([partitioned.filter(pl.col("run_id").is_not_null()), filled], how="vertical_relaxed") \
-        .sort("record_id", "stage_order", "asset", "shard", nulls_last=True)
-
-
-def duplicated_ids(index: pl.DataFrame) -> pl.DataFrame:
-    """(asset, record_id, shards) held more than once by one asset: two records sharing one id."""
-    return (index.group_by("asset", "record_id").agg(pl.col("shard").sort().alias("shards"), pl.len())
-            .filter(pl.col("len") > 1).drop("len").sort("asset", "record_id"))

@@ -6,17 +6,31 @@ topological order: a group added later is indexed without editing this file.
 """
 
 import graphlib
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.links import audit_launchpad_url
-from assets.kit.metadata import bar_chart, preview
-from assets.quality.provenance import RUN_SCHEMA, Stage, build_index, duplicated_ids, params_text, with_runs
+from assets.kit.metadata import PREVIEW_ROWS, bar_chart, preview
+from assets.quality.provenance import (
+    INDEX_SCHEMA,
+    RUN_COLUMNS,
+    RUN_SCHEMA,
+    Stage,
+    content_version,
+    duplicated_ids,
+    index_sql,
+    params_text,
+    sql_string,
+    with_runs_sql,
+)
 from resources.warehouse import Warehouse
 
 INDEXED_GROUPS_EXCLUDED = ("quality",)
+ROW_GROUP = 100_000  # an audit's lookup by id reads one row group of this many rows
 
 
 def stages_of(covered: list) -> list[Stage]:
@@ -92,42 +106,68 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
     )
     def provenance_index(context: dg.AssetExecutionContext, duckdb: Warehouse):
         duckdb.refresh_views(tuple(s.asset for s in stages))
-        with duckdb.get_connection() as con:
-            index, skipped = build_index(con, stages)
-        df = with_runs(index, latest_runs(context.instance, index))
-        for s in skipped:
-            context.log.info(f"provenance_index: {s.asset} skipped: {s.reason}")
-        dupes = duplicated_ids(df)
-        if dupes.height:
-            context.log.warning(f"provenance_index: {dupes.height} record id(s) held twice by one asset, e.g. "
-                                f"{dupes.row(0, named=True)}; the audit reports them apart")
-        per_asset = {a: n for a, n in df.group_by("asset").len().sort("asset").iter_rows()}
-        meta = {
-            "dagster/row_count": df.height,
-            "records": df["record_id"].n_unique(),
-            "stages_indexed": len(per_asset),
-            "covered_assets": dg.MetadataValue.json([s.asset for s in stages]),
-            "stages_skipped": dg.MetadataValue.json({s.asset: s.reason for s in skipped}),
-            "ids_held_twice": dupes.height,
-            "rows_without_run": int(df["run_id"].is_null().sum()),
-            "rows_per_stage": bar_chart(per_asset, "index rows per stage", "rows") if per_asset else "none",
-            "preview": preview(df, ["record_id", "asset", "shard", "kept", "reason", "run_id", "code_version",
-                                    "data_version"]),
-        }
-        released = df.filter(pl.col("asset").str.ends_with("_dataset"))
-        example = (released if released.height else df)["record_id"].head(1).to_list()
-        if example:
-            meta["example_record_id"] = dg.MetadataValue.text(example[0])
-            meta["example_audit"] = dg.MetadataValue.url(audit_launchpad_url(example[0]))
-        return versioned(df, meta)
+        with tempfile.TemporaryDirectory(prefix="provenance-index-") as tmp:
+            path = str(Path(tmp) / "index.parquet")
+            with duckdb.get_connection() as con:
+                meta, version = write_index(context, con, stages, path)
+            # stored (streamed by the IO manager) before the temporary file goes
+            yield versioned(pl.scan_parquet(path), meta, version=version)
 
     return provenance_index
+
+
+def write_index(context: dg.AssetExecutionContext, con, stages: list[Stage], path: str) -> tuple[dict, str]:
+    """The index written to `path` by DuckDB, which joins, sorts and writes out of core (8M rows
+    took 8 GB in memory as one frame), and its metadata and data version, read back from the file."""
+    sql, skipped = index_sql(con, stages)
+    pairs = con.sql(f"SELECT DISTINCT asset, shard FROM ({sql})").pl() if sql else pl.DataFrame(
+        schema={"asset": pl.String, "shard": pl.String})
+    con.register("index_runs", latest_runs(context.instance, pairs).cast(RUN_SCHEMA).select(list(RUN_SCHEMA)))
+    if sql:
+        con.execute(f"COPY ({with_runs_sql(sql, 'index_runs')}) TO {sql_string(path)} "
+                    f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+    else:
+        pl.DataFrame(schema={**INDEX_SCHEMA, **{c: RUN_SCHEMA[c] for c in RUN_COLUMNS}}).write_parquet(path)
+    rel = f"read_parquet({sql_string(path)})"
+    for s in skipped:
+        context.log.info(f"provenance_index: {s.asset} skipped: {s.reason}")
+    dupes = duplicated_ids(con, rel)
+    if dupes.height:
+        context.log.warning(f"provenance_index: {dupes.height} record id(s) held twice by one asset, e.g. "
+                            f"{dupes.row(0, named=True)}; the audit reports them apart")
+    rows, records, without_run = con.execute(
+        f"SELECT count(*), count(DISTINCT record_id), count(*) FILTER (run_id IS NULL) FROM {rel}").fetchone()
+    per_asset = dict(con.execute(f"SELECT asset, count(*) FROM {rel} GROUP BY asset ORDER BY asset").fetchall())
+    head = con.sql(f"SELECT * FROM {rel} LIMIT {PREVIEW_ROWS}").pl()
+    meta = {
+        "dagster/row_count": rows,
+        "records": records,
+        "stages_indexed": len(per_asset),
+        "covered_assets": dg.MetadataValue.json([s.asset for s in stages]),
+        "stages_skipped": dg.MetadataValue.json({s.asset: s.reason for s in skipped}),
+        "ids_held_twice": dupes.height,
+        "rows_without_run": without_run,
+        "rows_per_stage": bar_chart(per_asset, "index rows per stage", "rows") if per_asset else "none",
+        "preview": preview(head, ["record_id", "asset", "shard", "kept", "reason", "run_id", "code_version",
+                                  "data_version"]),
+    }
+    example = con.execute(f"SELECT record_id FROM {rel} ORDER BY NOT ends_with(asset, '_dataset'), record_id "
+                          "LIMIT 1").fetchall()
+    if example:
+        meta["example_record_id"] = dg.MetadataValue.text(example[0][0])
+        meta["example_audit"] = dg.MetadataValue.url(audit_launchpad_url(example[0][0]))
+    return meta, content_version(con, rel)
+
+
+EDGES_SQL = ("SELECT DISTINCT record_id, asset, shard, parent_id FROM (SELECT record_id, asset, shard, "
+             "unnest(parent_ids) AS parent_id FROM provenance_index) WHERE parent_id IS NOT NULL "
+             "ORDER BY parent_id, asset, record_id, shard NULLS LAST")
 
 
 @kit_asset(
     group="quality",
     kinds=("duckdb", "polars", "parquet"),
-    ins={"provenance_index": dg.AssetIn()},
+    deps=[dg.AssetKey("provenance_index")],
     pool="duckdb",
     description=(
         "Every (parent, child) pair of the provenance index, one row per parent id a record names, "
@@ -136,9 +176,13 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
         "3 s at 100M rows (bench/bench_scale.py)."
     ),
 )
-def provenance_edges(provenance_index: pl.DataFrame):
-    edges = (provenance_index.select("record_id", "asset", "shard", pl.col("parent_ids").alias("parent_id"))
-             .explode("parent_id").drop_nulls("parent_id").unique()
-             .sort("parent_id", "asset", "record_id", "shard", nulls_last=True))
-    return versioned(edges, {"dagster/row_count": edges.height,
-                             "parents": edges["parent_id"].n_unique() if edges.height else 0})
+def provenance_edges(duckdb: Warehouse):
+    duckdb.refresh_views(("provenance_index",))
+    with tempfile.TemporaryDirectory(prefix="provenance-edges-") as tmp:
+        path = str(Path(tmp) / "edges.parquet")
+        with duckdb.get_connection() as con:
+            con.execute(f"COPY ({EDGES_SQL}) TO {sql_string(path)} (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+            rel = f"read_parquet({sql_string(path)})"
+            rows, parents = con.execute(f"SELECT count(*), count(DISTINCT parent_id) FROM {rel}").fetchone()
+            version = content_version(con, rel)
+        yield versioned(pl.scan_parquet(path), {"dagster/row_count": rows, "parents": parents}, version=version)

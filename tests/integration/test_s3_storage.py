@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from assets.kit.shard_frames import shard_columns
 from resources.landing import LandingZone
 from resources.storage import MediaStore, ParquetIOManager
 from sensors.landing import SHARD_SOURCES, build_landing_sensor
@@ -59,15 +60,22 @@ def total(rows: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(list(rows.values())).select(pl.col("n").sum())
 
 
+@dg.asset
+def lazy_total(rows: dict[str, pl.LazyFrame]) -> pl.DataFrame:
+    return shard_columns(rows, ["n"], "rows", where=pl.col("n") > 1).select(pl.col("n").sum())
+
+
 def test_parquet_io_manager_on_s3_with_partitions_and_fan_in(s3_endpoint):
     io = ParquetIOManager(base_path=f"s3://{BUCKET}/data", storage_options={"endpoint_url": s3_endpoint})
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("s3_shards", ["p1", "p2"])
         for k in ("p1", "p2"):
             assert dg.materialize([rows], partition_key=k, instance=instance, resources={"io_manager": io}).success
-        res = dg.materialize([rows, total], selection=[total], instance=instance, resources={"io_manager": io})
+        res = dg.materialize([rows, total, lazy_total], selection=[total, lazy_total], instance=instance,
+                             resources={"io_manager": io})
         assert res.success
         assert res.output_for_node("total")["n"].to_list() == [12]
+        assert res.output_for_node("lazy_total")["n"].to_list() == [10]  # scanned through the UPath's fs
     fs = _fs(s3_endpoint)
     assert sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{BUCKET}/data/rows")) == ["p1.parquet", "p2.parquet"]
     with fs.open(f"{BUCKET}/data/total.parquet", "rb") as f:

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from upath import UPath
 
+from assets.kit.shard_frames import row_count, shard_columns
 from resources.storage import MediaStore, ParquetIOManager, atomic_write
 from resources.warehouse import sync_views, view_name
 
@@ -57,6 +58,42 @@ def test_a_fan_in_over_a_single_partition_still_gets_a_dict(tmp_path):
         assert res.output_for_node("fan_in")["value"].to_list() == [1, 2]
 
 
+@dg.asset(partitions_def=shards)
+def wide(context: dg.AssetExecutionContext) -> pl.DataFrame:
+    k = context.partition_key
+    cols = {"record_id": [f"{k}:1", f"{k}:2"], "value": [1, 2], "text": ["long transcript"] * 2}
+    return pl.DataFrame({**cols, **({"extra": [True, False]} if k == "b" else {})})
+
+
+@dg.asset
+def lazy_fan_in(wide: dict[str, pl.LazyFrame]) -> pl.DataFrame:
+    assert all(isinstance(v, pl.LazyFrame) for v in wide.values())
+    out = shard_columns(wide, ["record_id", "value", "extra"], "wide", where=pl.col("value") > 1)
+    counts = {k: row_count(v) for k, v in wide.items()}
+    return out.with_columns(pl.lit(str(sorted(counts.items()))).alias("counts"))
+
+
+def test_a_lazy_fan_in_reads_the_columns_and_rows_it_asks_for(tmp_path):
+    io = ParquetIOManager(base_path=str(tmp_path / "data"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("test_shards", ["a", "b", "c"])
+        for key in ("a", "b"):  # c never ran: left out, as an eager fan-in leaves it out
+            assert dg.materialize([wide], partition_key=key, instance=instance, resources={"io_manager": io}).success
+        res = dg.materialize([wide, lazy_fan_in], selection=[lazy_fan_in], instance=instance,
+                             resources={"io_manager": io})
+        assert res.success
+        out = res.output_for_node("lazy_fan_in")
+    assert out.columns == ["record_id", "value", "extra", "counts"]  # no transcript read
+    assert out["record_id"].to_list() == ["a:2", "b:2"]
+    assert out["extra"].to_list() == [None, False]  # a shard without the column gives nulls
+    assert out["counts"][0] == "[('a', 2), ('b', 2)]"
+
+
+def test_shard_columns_with_no_shard_is_a_clear_error():
+    with pytest.raises(ValueError, match="no shard of wide has output"):
+        shard_columns({}, ["record_id"], "wide")
+
+
 def test_sync_views_rebuilds_every_view(tmp_path):
     data = tmp_path / "data"
     (data / "x").mkdir(parents=True)
@@ -79,7 +116,7 @@ def test_non_dataframe_output_is_a_clear_type_error(tmp_path):
     res = dg.materialize([not_a_frame], resources={"io_manager": io}, raise_on_error=False)
     assert not res.success
     failure = next(e for e in res.all_events if e.is_step_failure)
-    assert "stores polars DataFrames only" in str(failure.step_failure_data.error.cause or failure.step_failure_data.error)
+    assert "stores polars DataFrames and LazyFrames only" in str(failure.step_failure_data.error.cause or failure.step_failure_data.error)
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path):

@@ -9,7 +9,15 @@ from pydantic import Field
 from assets.kit.provenance import MODELS, PARENTS
 from assets.kit.screening import Rule, RuleSet
 from assets.quality.audit import RULESETS, audit, render, render_markdown, ruleset_class, stage_rules
-from assets.quality.provenance import INDEX_SCHEMA, RUN_SCHEMA, Stage, build_index, duplicated_ids, with_runs
+from assets.quality.provenance import (
+    INDEX_SCHEMA,
+    RUN_SCHEMA,
+    Stage,
+    content_version,
+    duplicated_ids,
+    index_sql,
+    with_runs_sql,
+)
 
 
 class WordRules(RuleSet):
@@ -49,10 +57,10 @@ def test_an_id_held_by_two_shards_is_reported_not_merged():
     text = "\n".join(render(a))
     assert "WARNING: record id doc:a is held by 2 rows of screen (shards s1, s2)" in text
     assert "**Warning:**" in render_markdown(a)
-    assert duplicated_ids(pl.DataFrame([_index_row("doc:a", "s1", True), _index_row("doc:a", "s2", True),
-                                        _index_row("doc:b", "s1", True)],
-                                       schema={**INDEX_SCHEMA, **RUN_SCHEMA})).rows() == [("screen", "doc:a",
-                                                                                           ["s1", "s2"])]
+    held = duckdb.connect()
+    held.register("held", pl.DataFrame([_index_row("doc:a", "s2", True), _index_row("doc:a", "s1", True),
+                                        _index_row("doc:b", "s1", True)], schema={**INDEX_SCHEMA, **RUN_SCHEMA}))
+    assert duplicated_ids(held, "held").rows() == [("screen", "doc:a", ["s1", "s2"])]
 
 
 def test_rule_reevaluation_says_what_it_could_not_do():
@@ -83,19 +91,34 @@ def test_index_skips_views_without_the_contract_and_says_why():
                 "'fingerprint': 'f'}] AS models")
     con.execute("CREATE TABLE no_models AS SELECT 'x:1' AS record_id, ['a'] AS parent_ids")
     con.execute("CREATE TABLE no_ids AS SELECT 1 AS n")
-    index, skipped = build_index(con, [Stage("ok", "g", 1), Stage("no_models", "g", 2), Stage("no_ids", "g", 3),
-                                       Stage("absent", "g", 4)])
+    con.execute("CREATE TABLE part AS SELECT * FROM (VALUES ('p:2', 's2'), ('p:1', 's1'), ('p:3', 's3')) t(record_id, shard)")
+    con.execute("ALTER TABLE part ADD COLUMN parent_ids VARCHAR[] DEFAULT []")
+    con.execute("ALTER TABLE part ADD COLUMN models VARCHAR[] DEFAULT NULL")
+    sql, skipped = index_sql(con, [Stage("ok", "g", 1), Stage("no_models", "g", 2), Stage("no_ids", "g", 3),
+                                   Stage("absent", "g", 4), Stage("part", "g", 5)])
     assert {s.asset: s.reason for s in skipped} == {
         "no_models": "no provenance contract: missing models",
         "no_ids": "no record_id column (not a dataset of records)",
         "absent": "no warehouse view (not materialized yet)",
     }
+    con.register("runs", pl.DataFrame([
+        {"asset": "ok", "shard": None, "run_id": "r1", "code_version": "c", "data_version": "d", "rule_params": None,
+         "materialized_at": 1.0},
+        {"asset": "part", "shard": "s1", "run_id": "r-s1", "code_version": "c", "data_version": "d1",
+         "rule_params": '{"x":1}', "materialized_at": 2.0},
+        {"asset": "part", "shard": None, "run_id": "r-whole", "code_version": "c", "data_version": "dw",
+         "rule_params": None, "materialized_at": 3.0}]))
+    index = con.sql(with_runs_sql(sql, "runs")).pl()
     assert index.schema["parent_ids"] == PARENTS and index.schema["models"] == MODELS
-    assert index.row(0, named=True)["models"][0]["fingerprint"] == "f" and index["kept"].to_list() == [True]
-    runs = pl.DataFrame([{"asset": "ok", "shard": None, "run_id": "r1", "code_version": "c", "data_version": "d",
-                          "rule_params": None, "materialized_at": 1.0}])
-    joined = with_runs(index, runs)
-    assert joined.select("run_id", "data_version").rows() == [("r1", "d")]
+    assert index.row(3, named=True)["models"][0]["fingerprint"] == "f" and index["kept"].to_list() == [True] * 4
+    # in record-id order; a shard with its own run takes it whole, the others the asset's run
+    assert index.select("record_id", "run_id", "data_version", "rule_params").rows() == [
+        ("p:1", "r-s1", "d1", '{"x":1}'), ("p:2", "r-whole", "dw", None), ("p:3", "r-whole", "dw", None),
+        ("x:1", "r1", "d", None)]
+    before = content_version(con, f"({with_runs_sql(sql, 'runs')})")
+    assert before == content_version(con, f"({with_runs_sql(sql, 'runs')})")
+    con.execute("UPDATE ok SET shard = 's9'")
+    assert content_version(con, f"({with_runs_sql(sql, 'runs')})") != before
 
 
 @pytest.mark.parametrize("asset", sorted(RULESETS))
