@@ -63,9 +63,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
 
     def make_safe_partition_path(self, base_path: UPath, partition: str) -> UPath:
         """A partition key is data (a shard name): it never climbs out of the asset's folder."""
-        from dagster._core.storage.upath_io_manager import escape_dotdot_segments, escape_leading_slash
-
-        return base_path / escape_dotdot_segments(escape_leading_slash(partition))
+        return base_path / warehouse.partition_segment(partition)
 
     def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame, path: UPath) -> None:
         """A DataFrame is written; a LazyFrame (a table larger than memory) is streamed batch by batch."""

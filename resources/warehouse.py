@@ -52,6 +52,29 @@ def view_sql(name: str, source_glob: str) -> str:
     )
 
 
+def partition_segment(partition: str) -> str:
+    """A partition key as the file name stem the Parquet IO manager stores it under: a key is data
+    (a shard name) and never climbs out of its asset's folder."""
+    from dagster._core.storage.upath_io_manager import escape_dotdot_segments, escape_leading_slash
+
+    return escape_dotdot_segments(escape_leading_slash(partition))
+
+
+_FOLDER_VIEW = re.compile(r"read_parquet\('((?:[^']|'')*)/\*\.parquet'")
+
+
+def partition_file(con: duckdb.DuckDBPyConnection, view: str, partition: str) -> str | None:
+    """The one file of `partition` behind `view` when the view reads a partitioned asset's folder
+    (`<folder>/*.parquet`); None for any other view. A lookup that knows its shard reads that file
+    instead of opening every shard's (the audit at 2,000 shards, bench/bench_scale.py)."""
+    rows = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ?", [view]).fetchall()
+    found = _FOLDER_VIEW.search(rows[0][0]) if rows else None
+    if found is None:
+        return None
+    folder = found.group(1).replace("''", "'")
+    return f"{folder}/{partition_segment(partition)}.parquet"
+
+
 def remote_filesystem(root: str | None, storage_options: dict[str, Any] | None = None):
     """The fsspec filesystem of a remote data root (None for a local one)."""
     from upath import UPath

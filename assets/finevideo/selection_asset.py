@@ -80,8 +80,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
                                "taxonomy_labels")
     labels = unique_copies(all_labels, video_duplicates)
     # only the candidates' rows of the earlier stages are read, never every shard whole
-    candidate = pl.col("record_id").is_in(kept(labels)["record_id"].implode()) if "kept" in labels.columns \
-        else pl.lit(False)
+    candidate = kept(labels)["record_id"] if "kept" in labels.columns else pl.Series([], dtype=pl.String)
     judged = video_duplicates["record_id"] if video_duplicates.height else pl.Series([], dtype=pl.String)
     awaiting = kept(all_labels).filter(~pl.col("record_id").is_in(judged.implode())).height \
         if "kept" in all_labels.columns else 0
@@ -89,17 +88,17 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
               ("files", "video_files", video_files, FILE_COLUMNS),
               ("dynamism", "dynamism_screen", dynamism_screen, DYNAMISM_COLUMNS))
     candidates = candidate_frame(labels, *(shard_columns(value, ["record_id", *RANKING_COLUMNS[stage]], name,
-                                                         where=candidate) for stage, name, value, _ in stages))
+                                                         ids=candidate) for stage, name, value, _ in stages))
     shards = coverage(context, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
                                 "video_files": video_files, "dynamism_screen": dynamism_screen},
                       dg.AssetKey("raw_video_metadata"), video_shards)
     budget_s, how = budget_seconds(config, candidates)
     by_rule = curate(candidates, budget_s, config.seed, landing_order(context.instance, video_shards))
     picked = by_rule[config.final_fill]
-    selected = pl.col("record_id").is_in(kept(picked)["record_id"].implode())
+    selected = kept(picked)["record_id"]
     for _, name, value, columns in stages:
         rest = [c for c in columns if c not in picked.columns]
-        picked = picked.join(shard_columns(value, ["record_id", *rest], name, where=selected), on="record_id",
+        picked = picked.join(shard_columns(value, ["record_id", *rest], name, ids=selected), on="record_id",
                              how="left")
     # the same video records as the labels: no parents; `models` (the labeller) carried with them
     out = declare(picked, models=["models"])

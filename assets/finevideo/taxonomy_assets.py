@@ -169,7 +169,7 @@ def taxonomy_feedback(config: FeedbackConfig, taxonomy_labels: dict[str, pl.Data
     low = labelled.filter(low_confidence(config.low_margin))
     # transcripts are read for the low-margin videos only: the rest of the shards' text is never loaded
     low = low.join(shard_columns(raw_video_metadata, ["record_id", "text"], "raw_video_metadata",
-                                 where=pl.col("record_id").is_in(low["record_id"].implode())),
+                                 ids=low["record_id"]),
                    on="record_id", how="left")
     texts = [video_text({"title": t, "text": x}) for t, x in low.select("title", "text").rows()]
     vectors = embeddings.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)

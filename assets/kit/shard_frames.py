@@ -44,11 +44,12 @@ def by_shard(context: dg.AssetExecutionContext, name: str,
 
 
 def shard_columns(value: Mapping[str, Frame] | Frame | None, columns: Sequence[str], what: str = "input",
-                  where: pl.Expr | None = None) -> pl.DataFrame:
+                  ids: pl.Series | None = None) -> pl.DataFrame:
     """`columns` (those a shard has; the others are null where another shard has them) of every
-    shard in key order, and only the rows `where` holds for (where a shard has what it names), read
-    column by column from the files when the shards arrive lazy. No shard output at all is the same
-    error as `concat_shards`'."""
+    shard in key order, read column by column from the files when the shards arrive lazy; with
+    `ids`, only the rows of those record ids (one semi-join over all shards: a filter per shard
+    would hash the id list once per shard, quadratic at 2,000 shards). No shard output at all is
+    the same error as `concat_shards`'."""
     if value is None or (isinstance(value, Mapping) and not value):
         raise ValueError(f"no shard of {what} has output: every shard's step failed or none has run")
     frames = [value] if isinstance(value, Frame) else [value[k] for k in sorted(value)]
@@ -56,9 +57,12 @@ def shard_columns(value: Mapping[str, Frame] | Frame | None, columns: Sequence[s
     for frame in frames:
         lazy = frame.lazy()
         present = set(lazy.collect_schema().names())
-        lazy = lazy.select([c for c in columns if c in present])
-        narrow.append(lazy.filter(where) if where is not None and set(where.meta.root_names()) <= present else lazy)
-    return pl.concat(narrow, how="diagonal_relaxed").collect(engine="streaming")
+        narrow.append(lazy.select([c for c in columns if c in present]))
+    out = pl.concat(narrow, how="diagonal_relaxed")
+    if ids is not None and "record_id" in out.collect_schema().names():
+        out = out.join(pl.LazyFrame({"record_id": ids.cast(pl.String).unique()}), on="record_id", how="semi",
+                       maintain_order="left")
+    return out.collect(engine="streaming")
 
 
 def row_count(frame: Frame) -> int:

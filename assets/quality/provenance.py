@@ -133,7 +133,7 @@ def content_version(con, relation: str) -> str:
     function across DuckDB versions, which costs one extra downstream run after an upgrade."""
     cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     hashed = ", ".join(_q(c) for c in cols)
-    total, rows = con.execute(f"SELECT sum(hash({hashed}))::VARCHAR, count(*) FROM {relation}").fetchone()
+    total, rows = con.execute(f"SELECT sum(hash({hashed}))::VARCHAR, count(*) FROM {relation}").fetchall()[0]
     return hashlib.sha256(f"{','.join(cols)}|{rows}|{total}".encode()).hexdigest()[:20]
 
 

@@ -62,7 +62,7 @@ def total(rows: dict[str, pl.DataFrame]) -> pl.DataFrame:
 
 @dg.asset
 def lazy_total(rows: dict[str, pl.LazyFrame]) -> pl.DataFrame:
-    return shard_columns(rows, ["n"], "rows", where=pl.col("n") > 1).select(pl.col("n").sum())
+    return shard_columns(rows, ["n"], "rows").filter(pl.col("n") > 1).select(pl.col("n").sum())
 
 
 def test_parquet_io_manager_on_s3_with_partitions_and_fan_in(s3_endpoint):

@@ -68,7 +68,7 @@ def wide(context: dg.AssetExecutionContext) -> pl.DataFrame:
 @dg.asset
 def lazy_fan_in(wide: dict[str, pl.LazyFrame]) -> pl.DataFrame:
     assert all(isinstance(v, pl.LazyFrame) for v in wide.values())
-    out = shard_columns(wide, ["record_id", "value", "extra"], "wide", where=pl.col("value") > 1)
+    out = shard_columns(wide, ["record_id", "value", "extra"], "wide", ids=pl.Series(["b:2", "a:2", "c:9"]))
     counts = {k: row_count(v) for k, v in wide.items()}
     return out.with_columns(pl.lit(str(sorted(counts.items()))).alias("counts"))
 

@@ -155,3 +155,25 @@ def test_a_parent_outside_the_index_is_named_not_dropped():
     a = audit(con, "doc:b", {"screen": WordRules})
     assert a.parents == [] and a.unindexed_parents == ["sklearn_digits:7"]
     assert "built from (not records of the index): sklearn_digits:7" in "\n".join(render(a))
+
+
+def test_a_stage_row_is_read_from_its_shards_own_file(tmp_path):
+    from assets.quality.audit import _stage_row
+    from resources.warehouse import partition_file, view_sql
+
+    folder = tmp_path / "screen"
+    folder.mkdir()
+    for shard, words in (("s1", 80), ("s'2", 10)):
+        pl.DataFrame({"record_id": ["doc:a"], "shard": [shard], "word_count": [words]}).write_parquet(
+            folder / f"{shard}.parquet")
+    pl.DataFrame({"record_id": ["doc:a"], "shard": ["s1"], "n": [1]}).write_parquet(tmp_path / "fan_in.parquet")
+    con = duckdb.connect()
+    con.execute(view_sql("screen", f"{folder}/*.parquet"))
+    con.execute(view_sql("fan_in", str(tmp_path / "fan_in.parquet")))
+    assert partition_file(con, "screen", "s'2") == f"{folder}/s'2.parquet"
+    assert partition_file(con, "fan_in", "s1") is None and partition_file(con, "absent", "s1") is None
+    assert _stage_row(con, "screen", "doc:a", "s'2")["word_count"] == 10
+    assert _stage_row(con, "screen", "doc:a", "s1")["word_count"] == 80
+    (folder / "s1.parquet").rename(folder / "moved.parquet")  # no file of its own: the view still answers
+    assert _stage_row(con, "screen", "doc:a", "s1")["word_count"] == 80
+    assert _stage_row(con, "fan_in", "doc:a", "s1")["n"] == 1
