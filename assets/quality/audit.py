@@ -26,7 +26,6 @@ import polars as pl
 
 from assets.kit.links import audit_launchpad_url, markdown_link
 from assets.kit.screening import NOT_EVALUATED, RuleSet, evaluate
-from resources.warehouse import partition_file
 
 MAX_SHOWN_CHARS = 100
 MAX_RULE_CHARS = 200
@@ -180,6 +179,9 @@ def _stage_row(con, asset: str, record_id: str, shard: str | None) -> dict[str, 
     """The record's row of one stage: from its shard's own file where the stage is stored per shard
     (the view over every shard's file cost 4 s an audit at 2,000 shards), else from the view."""
     import duckdb
+
+    # here, not at the top: the warehouse resource imports Dagster, and this module stays pure
+    from resources.warehouse import partition_file
 
     cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [asset]).fetchall()}
