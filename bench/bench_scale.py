@@ -74,8 +74,8 @@ import polars as pl
 from assets.kit.shard_frames import concat_shards
 from tests.fakes.bombs import peak_rss_mb
 start = time.perf_counter()
-frames = {p.stem: pl.read_parquet(p) for p in sorted(Path(sys.argv[1]).glob("*.parquet"))}
-df = concat_shards(frames)
+df = concat_shards({p.stem: pl.read_parquet(p) for p in sorted(Path(sys.argv[1]).glob("*.parquet"))})
+df = df.filter("kept") if sys.argv[2:] == ["kept"] else df
 print(json.dumps({"seconds": time.perf_counter() - start, "rows": df.height, "peak_mb": peak_rss_mb()}))
 """
 
@@ -427,19 +427,6 @@ def write_documents(landing: Path, data: Path, n: int, docs: int, qa_per_doc: fl
         qa.write_parquet(data / "filtered_qa" / f"{key}.parquet")
 
 
-QA_FAN_IN = """
-import sys, time, json
-from pathlib import Path
-import polars as pl
-from assets.kit.screening import kept
-from assets.kit.shard_frames import concat_shards
-from tests.fakes.bombs import peak_rss_mb
-start = time.perf_counter()
-qa = kept(concat_shards({p.stem: pl.read_parquet(p) for p in sorted(Path(sys.argv[1]).glob("*.parquet"))}))
-print(json.dumps({"seconds": time.perf_counter() - start, "rows": qa.height, "peak_mb": peak_rss_mb()}))
-"""
-
-
 def measure_documents(n: int, docs: int, qa_per_doc: float, tmp: Path) -> dict[str, float]:
     """The document side at `n` shards of `docs` documents: the landing sensor's ticks, the
     materializations of the per-shard docmatix assets, automation, and the release's Q/A read."""
@@ -450,7 +437,7 @@ def measure_documents(n: int, docs: int, qa_per_doc: float, tmp: Path) -> dict[s
     landing, data = tmp / "landing", tmp / "data"
     write_documents(landing, data, n, docs, qa_per_doc)
     _, out = orchestrate(tmp, landing, 1, per_shard, ASSETS, "documents", lambda: None, prefix="docs_")
-    fan = json.loads(subprocess.run([sys.executable, "-c", QA_FAN_IN, str(data / "filtered_qa")], cwd=ROOT, check=True,
+    fan = json.loads(subprocess.run([sys.executable, "-c", FAN_IN, str(data / "filtered_qa"), "kept"], cwd=ROOT, check=True,
                                     capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}).stdout)
     out["docs_release_qa_read_s"], out["docs_release_qa_peak_mb"] = fan["seconds"], fan["peak_mb"]
     out["docs_release_qa_rows"] = fan["rows"]

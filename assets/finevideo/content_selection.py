@@ -48,8 +48,8 @@ LABEL_COLUMNS = ["category_path", "content_parent_category", "content_fine_categ
 WEIGHTS = {"comment_count": 0.2, "view_count": 0.5, "like_count": 0.3}
 # what the oracle ranks, draws and dedups on, read for every candidate; the rest of each stage's
 # columns is read for the selected videos only (at 1M candidates that is most of the memory)
-RANKING_COLUMNS = {"raw": ["source_key", "channel", "license", "channel_follower_count", *WEIGHTS],
-                   "files": [], "dynamism": ["duration_s"]}
+RANKING_COLUMNS = {"raw_video_metadata": ["source_key", "channel", "license", "channel_follower_count", *WEIGHTS],
+                   "video_files": [], "dynamism_screen": ["duration_s"]}
 CHANNEL_PENALTY = 0.1
 FINAL_FILLS = ("ranked", "shortest_first")
 

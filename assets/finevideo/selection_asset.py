@@ -84,11 +84,10 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
     judged = video_duplicates["record_id"] if video_duplicates.height else pl.Series([], dtype=pl.String)
     awaiting = kept(all_labels).filter(~pl.col("record_id").is_in(judged.implode())).height \
         if "kept" in all_labels.columns else 0
-    stages = (("raw", "raw_video_metadata", raw_video_metadata, RAW_COLUMNS),
-              ("files", "video_files", video_files, FILE_COLUMNS),
-              ("dynamism", "dynamism_screen", dynamism_screen, DYNAMISM_COLUMNS))
-    candidates = candidate_frame(labels, *(shard_columns(value, ["record_id", *RANKING_COLUMNS[stage]], name,
-                                                         ids=candidate) for stage, name, value, _ in stages))
+    stages = (("raw_video_metadata", raw_video_metadata, RAW_COLUMNS), ("video_files", video_files, FILE_COLUMNS),
+              ("dynamism_screen", dynamism_screen, DYNAMISM_COLUMNS))
+    candidates = candidate_frame(labels, *(shard_columns(value, ["record_id", *RANKING_COLUMNS[name]], name,
+                                                         ids=candidate) for name, value, _ in stages))
     shards = coverage(context, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
                                 "video_files": video_files, "dynamism_screen": dynamism_screen},
                       dg.AssetKey("raw_video_metadata"), video_shards)
@@ -96,7 +95,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
     by_rule = curate(candidates, budget_s, config.seed, landing_order(context.instance, video_shards))
     picked = by_rule[config.final_fill]
     selected = kept(picked)["record_id"]
-    for _, name, value, columns in stages:
+    for name, value, columns in stages:
         rest = [c for c in columns if c not in picked.columns]
         picked = picked.join(shard_columns(value, ["record_id", *rest], name, ids=selected), on="record_id",
                              how="left")
