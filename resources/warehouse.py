@@ -63,16 +63,20 @@ def partition_segment(partition: str) -> str:
 _FOLDER_VIEW = re.compile(r"read_parquet\('((?:[^']|'')*)/\*\.parquet'")
 
 
-def partition_file(con: duckdb.DuckDBPyConnection, view: str, partition: str) -> str | None:
-    """The one file of `partition` behind `view` when the view reads a partitioned asset's folder
-    (`<folder>/*.parquet`); None for any other view. A lookup that knows its shard reads that file
-    instead of opening every shard's (the audit at 2,000 shards, bench/bench_scale.py)."""
+def view_folder(con: duckdb.DuckDBPyConnection, view: str) -> str | None:
+    """The folder behind `view` when it reads one (`<folder>/*.parquet`: a partitioned asset, or a
+    segmented store); None for any other view or table."""
     rows = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ?", [view]).fetchall()
     found = _FOLDER_VIEW.search(rows[0][0]) if rows else None
-    if found is None:
-        return None
-    folder = found.group(1).replace("''", "'")
-    return f"{folder}/{partition_segment(partition)}.parquet"
+    return None if found is None else found.group(1).replace("''", "'")
+
+
+def partition_file(con: duckdb.DuckDBPyConnection, view: str, partition: str) -> str | None:
+    """The one file of `partition` behind `view` when the view reads a partitioned asset's folder;
+    None for any other view. A lookup that knows its shard reads that file instead of opening every
+    shard's (the audit at 2,000 shards, bench/bench_scale.py)."""
+    folder = view_folder(con, view)
+    return None if folder is None else f"{folder}/{partition_segment(partition)}.parquet"
 
 
 def remote_filesystem(root: str | None, storage_options: dict[str, Any] | None = None):
@@ -218,7 +222,9 @@ class Warehouse(DuckDBResource):
             for n, g in globs.items():
                 con.execute(view_sql(n, g))
             if "provenance_index" in globs:
-                stages = [r[0] for r in con.execute("SELECT DISTINCT asset FROM provenance_index").fetchall()]
+                from assets.quality.index_store import indexed_assets
+
+                stages = indexed_assets(self.fs, f"{self.data_root.rstrip('/')}/provenance_index")
                 more = source_globs(self.data_root, [s.split("/") for s in stages if s not in globs],
                                     self.storage_options)
                 for n, g in more.items():

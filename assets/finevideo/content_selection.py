@@ -25,9 +25,8 @@ the record kept.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -85,111 +84,255 @@ def engagement(df: pl.DataFrame) -> pl.Series:
     return df.select(total.alias("engagement")).to_series()
 
 
-def select(candidates: pl.DataFrame, cfg: SelectionConfig) -> pl.DataFrame:
-    """Every candidate with `engagement`, `category_rank`, `selected`, `reason`, `detail`, `pick_order`.
-
-    `candidates` needs record_id, channel, category_path, duration_s, view_count, like_count,
-    comment_count and channel_follower_count (counts may be null)."""
-    rng = np.random.default_rng(cfg.seed)
+def ranked(candidates: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Candidates with `engagement` and `category_rank`, sorted by category and rank: engagement
+    desc, then followers asc, ties by a shuffle drawn from `rng` (its first draws)."""
     df = candidates.with_columns(
         engagement(candidates),
         pl.col("channel_follower_count").cast(pl.Float64).fill_null(0.0).alias("_followers"),
         pl.Series("_shuffle", rng.permutation(candidates.height)),
     )
-    # rank inside the category: engagement desc, then followers asc, ties by the seeded shuffle
     df = df.sort(["category_path", "engagement", "_followers", "_shuffle"],
                  descending=[False, True, False, False])
-    df = df.with_columns(pl.int_range(1, pl.len() + 1).over("category_path").alias("category_rank"))
-    rows = [
-        _Row(i, ch, cat, float(d or 0.0), rank, eng)
-        for i, (ch, cat, d, rank, eng) in enumerate(
-            df.select("channel", "category_path", "duration_s", "category_rank", "engagement").rows())
-    ]
-    state = _Selection(rows, cfg, rng)
-    state.fill_quotas()
-    state.final_pass()
-    n = len(rows)
+    return df.with_columns(pl.int_range(1, pl.len() + 1).over("category_path").alias("category_rank"))
+
+
+def select(candidates: pl.DataFrame, cfg: SelectionConfig) -> pl.DataFrame:
+    """Every candidate with `engagement`, `category_rank`, `selected`, `reason`, `detail`, `pick_order`.
+
+    `candidates` needs record_id, channel, category_path, duration_s, view_count, like_count,
+    comment_count and channel_follower_count (counts may be null)."""
+    return select_rules(candidates, cfg, (cfg.final_fill,))[cfg.final_fill]
+
+
+def select_rules(candidates: pl.DataFrame, cfg: SelectionConfig, rules: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """`select` under each final-fill rule in `rules`: the ranking and the quotas (the same draws
+    under every rule) are computed once, the final pass once per rule."""
+    rng = np.random.default_rng(cfg.seed)
+    df = ranked(candidates, rng)
+    cols = df.select(
+        pl.col("channel").rank("dense").fill_null(0).cast(pl.Int64).alias("code"),
+        pl.col("duration_s").cast(pl.Float64).fill_null(0.0), "category_rank", "engagement")
+    quotas = _Oracle(cols, df["category_path"].to_list(), cfg, rng)
+    quotas.fill_quotas()
+    out = {}
+    for rule in rules:
+        state = quotas.fork(replace(cfg, final_fill=rule))
+        state.final_pass()
+        out[rule] = _decided(df, state)
+    return out
+
+
+def _decided(df: pl.DataFrame, state: _Oracle) -> pl.DataFrame:
+    chosen = state.pick_order > 0
+    why = pl.Series("why", state.why).replace_strict({_NONE: None, _NO_BUDGET: NO_BUDGET, _LOST: LOST_DRAW},
+                                                      return_dtype=pl.String)
+    lost = pl.format("acceptance draw lost (p={}: {} already taken from {})",
+                     pl.Series(state.lost_k).replace_strict(state.p_text, default="0.0", return_dtype=pl.String),
+                     pl.Series(state.lost_k), df["channel"].fill_null("None"))
     return df.with_columns(
-        pl.Series("selected", [i in state.chosen for i in range(n)], dtype=pl.Boolean),
-        pl.Series("reason", [None if i in state.chosen else state.why[i][0] for i in range(n)], dtype=pl.String),
-        pl.Series("detail", [None if i in state.chosen else state.why[i][1] for i in range(n)], dtype=pl.String),
-        pl.Series("pick_order", [state.chosen.get(i) for i in range(n)], dtype=pl.Int32),
+        pl.Series("selected", chosen, dtype=pl.Boolean),
+        pl.when(pl.Series(chosen)).then(None).otherwise(why).alias("reason"),
+        pl.when(pl.Series(chosen)).then(None).when(why == LOST_DRAW).then(lost)
+        .otherwise(pl.Series(state.detail, dtype=pl.String)).alias("detail"),
+        pl.when(pl.Series(chosen)).then(pl.Series(state.pick_order)).cast(pl.Int32).alias("pick_order"),
     ).drop("_followers", "_shuffle").sort("record_id")
 
 
-@dataclass(frozen=True)
-class _Row:
-    i: int
-    channel: str
-    category: str
-    duration_s: float
-    rank: int
-    engagement: float
+_NONE, _NO_BUDGET, _LOST = 0, 1, 2
+_WINDOW = 4096  # rows a budget fit tests at once
 
 
-class _Selection:
-    def __init__(self, rows: list[_Row], cfg: SelectionConfig, rng: np.random.Generator):
-        self.rows, self.cfg, self.rng = rows, cfg, rng
-        self.picked: list[int] = []
-        self.chosen: dict[int, int] = {}  # row -> pick order in the final selection
-        self.why: dict[int, tuple[str, str]] = {}
+class _Oracle:
+    """The oracle's decisions as array operations, draw for draw the same as the row-at-a-time loop
+    (tests/unit/test_finevideo_selection_oracle.py keeps that loop as the reference).
 
-    def _draw(self, row: _Row, taken: Counter) -> bool:
-        p = max(1.0 - self.cfg.channel_penalty * taken[row.channel], 0.0)
-        if self.rng.random() < p:
-            return True
-        self.why[row.i] = (LOST_DRAW, f"acceptance draw lost (p={p:.1f}: {taken[row.channel]} already "
-                                      f"taken from {row.channel})")
-        return False
+    Rows come sorted by category and rank. Within a category, every row is drawn until the
+    category's share is used, so the draws form a prefix: acceptance is decided for the whole
+    category at once (a channel's p falls with each of its picks, so at most 1/penalty rounds, each
+    taking every channel's next acceptable row), the prefix is where the cumulative picked hours
+    reach the share, and the generator is then moved on by exactly the prefix's draws. The final
+    pass fits rows in order while they fit; past the first that does not, only rows that fit are
+    visited (and drawn), found a window at a time, and the pass stops once none can."""
+
+    def __init__(self, cols: pl.DataFrame, categories: list, cfg: SelectionConfig, rng: np.random.Generator):
+        self.code = cols["code"].to_numpy()
+        self.duration = cols["duration_s"].to_numpy()
+        self.rank = cols["category_rank"].to_numpy()
+        self.engagement = cols["engagement"].to_numpy()
+        self.categories, self.cfg, self.rng = categories, cfg, rng
+        n = len(categories)
+        self.why = np.zeros(n, dtype=np.int8)
+        self.detail: list[str | None] = [None] * n  # why a row was not chosen, but for a lost draw
+        self.lost_k = np.full(n, -1, dtype=np.int64)  # a lost draw: its channel's picks at the time
+        self.picked = np.zeros(n, dtype=bool)
+        self.pick_order = np.zeros(n, dtype=np.int64)  # 0: not chosen
+        self.chosen_count = 0
+        self.taken = np.zeros(int(self.code.max()) + 1 if n else 1, dtype=np.int64)
+        # p for a channel with k picks, as the loop computes it; p is 0 from `levels` picks on
+        self.p = [max(1.0 - cfg.channel_penalty * k, 0.0) for k in range(self._levels() + 1)]
+        self.p_text = {k: f"{p:.1f}" for k, p in enumerate(self.p)}
+
+    def fork(self, cfg: SelectionConfig) -> _Oracle:
+        """A copy to run the final pass under `cfg` from the same decisions and generator state."""
+        other = object.__new__(_Oracle)
+        other.__dict__.update(self.__dict__)
+        other.cfg = cfg
+        for name in ("why", "lost_k", "picked", "pick_order", "taken"):
+            setattr(other, name, getattr(self, name).copy())
+        other.detail = list(self.detail)
+        other.rng = np.random.Generator(type(self.rng.bit_generator)())
+        other.rng.bit_generator.state = self.rng.bit_generator.state
+        return other
+
+    def _levels(self) -> int:
+        pen, k = self.cfg.channel_penalty, 0
+        if pen <= 0:
+            return 0
+        while max(1.0 - pen * k, 0.0) > 0:
+            k += 1
+        return k
+
+    def _p(self, k: int) -> float:
+        return max(1.0 - self.cfg.channel_penalty * k, 0.0)
+
+    def _lost(self, i: np.ndarray | int, k: np.ndarray | int) -> None:
+        self.why[i] = _LOST
+        self.lost_k[i] = k
+
+    def _accepted(self, rows: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each row's draw `u` is accepted when every row is drawn in order, and the picks
+        its channel had before it."""
+        n = len(rows)
+        if self.cfg.channel_penalty <= 0:  # p is 1: every draw (in [0, 1)) is accepted
+            return np.ones(n, dtype=bool), np.zeros(n, dtype=np.int64) + self.taken[self.code[rows]]
+        order = np.argsort(self.code[rows], kind="stable")
+        ch = self.code[rows][order]
+        su = u[order]
+        starts = np.flatnonzero(np.r_[True, ch[1:] != ch[:-1]])
+        ends = np.r_[starts[1:], n]
+        big = np.iinfo(np.int64).max
+        idx = np.arange(n)
+        # next_ok[k][j]: the first position >= j whose draw beats p(k) (it may lie in a later channel)
+        next_ok = np.stack([np.minimum.accumulate(np.where(su < p, idx, big)[::-1])[::-1] for p in self.p[:-1]])
+        accepted = np.zeros(n, dtype=bool)
+        k = self.taken[ch[starts]].copy()
+        pos = starts.copy()
+        levels = len(self.p) - 1
+        active = (k < levels) & (pos < ends)
+        while active.any():
+            g = np.flatnonzero(active)
+            j = next_ok[k[g], pos[g]]
+            found = j < ends[g]
+            accepted[j[found]] = True
+            hit = g[found]
+            pos[hit] = j[found] + 1
+            k[hit] += 1
+            active[:] = False
+            active[hit] = (k[hit] < levels) & (pos[hit] < ends[hit])
+        # picks before each row: its channel's picks so far, plus those earlier in this block
+        group = np.repeat(np.arange(len(starts)), ends - starts)
+        before = np.cumsum(accepted) - accepted
+        before = before - (np.cumsum(accepted) - accepted)[starts][group] + self.taken[ch[starts]][group]
+        out_acc, out_k = np.empty(n, dtype=bool), np.empty(n, dtype=np.int64)
+        out_acc[order], out_k[order] = accepted, before
+        return out_acc, out_k
 
     def fill_quotas(self) -> None:
-        by_cat: dict[str, list[_Row]] = {}
-        for r in self.rows:
-            by_cat.setdefault(r.category, []).append(r)
-        supply = {c: sum(r.duration_s for r in rs) for c, rs in by_cat.items()}
-        order = sorted(by_cat, key=lambda c: (supply[c], c))
-        taken: Counter[str] = Counter()
+        n = len(self.code)
+        if n == 0:
+            return
+        cats = self.categories
+        starts = [0] + [i for i in range(1, n) if cats[i] != cats[i - 1]]
+        blocks = list(zip(starts, [*starts[1:], n], strict=True))
+        supply = {cats[a]: float(sum(self.duration[a:b].tolist())) for a, b in blocks}
+        order = sorted(blocks, key=lambda ab: (supply[cats[ab[0]]], cats[ab[0]] or ""))
         remaining = self.cfg.budget_s
-        for n_left, cat in zip(range(len(order), 0, -1), order, strict=True):
-            share, used = remaining / n_left, 0.0
-            for r in by_cat[cat]:
-                if used >= share:
-                    self.why[r.i] = (NO_BUDGET, f"its category had filled its share of {share:.0f} s" if share > 0
-                                     else "no budget was left for its category")
-                elif self._draw(r, taken):
-                    self.picked.append(r.i)
-                    used += r.duration_s
-                    taken[r.channel] += 1
-            remaining = max(0.0, remaining - used)
+        for n_left, (a, b) in zip(range(len(order), 0, -1), order, strict=True):
+            share = remaining / n_left
+            state = self.rng.bit_generator.state
+            u = self.rng.random(b - a)
+            rows = np.arange(a, b)
+            accepted, k = self._accepted(rows, u)
+            used = np.cumsum(np.where(accepted, self.duration[a:b], 0.0))
+            used_before = np.r_[0.0, used[:-1]]
+            drawn = int(np.argmax(used_before >= share)) if (used_before >= share).any() else b - a
+            self.rng.bit_generator.state = state
+            self.rng.random(drawn)  # the generator moves on by the draws the loop makes
+            if drawn < b - a:
+                self.why[a + drawn:b] = _NO_BUDGET
+                text = f"its category had filled its share of {share:.0f} s" if share > 0 \
+                    else "no budget was left for its category"
+                self.detail[a + drawn:b] = [text] * (b - a - drawn)
+            took = accepted[:drawn]
+            self.picked[a:a + drawn] = took
+            np.add.at(self.taken, self.code[a:a + drawn][took], 1)
+            lost = np.flatnonzero(~took)
+            self._lost(a + lost, k[lost])
+            remaining = max(0.0, remaining - (float(used[drawn - 1]) if drawn else 0.0))
 
     def final_pass(self) -> None:
         """Fit the picks to the budget, then top up from what the quotas passed over (the channel
         penalty still applies), both in the order of the configured rule."""
         order = self._by_duration if self.cfg.final_fill == "shortest_first" else self._by_rank
-        picked = set(self.picked)
-        spare = [i for i in range(len(self.rows)) if i not in picked and self.why[i][0] == NO_BUDGET]
-        self._fit(order(self.picked))
+        picked = np.flatnonzero(self.picked)
+        spare = np.flatnonzero(~self.picked & (self.why == _NO_BUDGET))
+        self._fit(order(picked))
         self._fit(order(spare), draw=True)
-        for i in self.picked:
-            if i not in self.chosen:
-                self.why[i] = (NO_BUDGET, "picked, then did not fit the budget in the final pass")
+        dropped = picked[self.pick_order[picked] == 0]
+        self.why[dropped] = _NO_BUDGET
+        for i in dropped:
+            self.detail[i] = "picked, then did not fit the budget in the final pass"
 
-    def _by_duration(self, idx: list[int]) -> list[int]:
-        return sorted(idx, key=lambda i: (self.rows[i].duration_s, i))
+    def _by_duration(self, idx: np.ndarray) -> np.ndarray:
+        return idx[np.lexsort((idx, self.duration[idx]))]
 
-    def _by_rank(self, idx: list[int]) -> list[int]:
+    def _by_rank(self, idx: np.ndarray) -> np.ndarray:
         """Best of every category first (the more engaging first), then every second best, ..."""
-        return sorted(idx, key=lambda i: (self.rows[i].rank, -self.rows[i].engagement, self.rows[i].category))
+        names = sorted({self.categories[i] for i in idx.tolist()}, key=lambda c: (c is not None, c or ""))
+        cat = np.array([names.index(c) for c in names], dtype=np.int64)
+        code = dict(zip(names, cat.tolist(), strict=True))
+        cats = np.array([code[self.categories[i]] for i in idx.tolist()], dtype=np.int64)
+        return idx[np.lexsort((cats, -self.engagement[idx], self.rank[idx]))]
 
-    def _fit(self, order: list[int], draw: bool = False) -> None:
-        total = sum(self.rows[i].duration_s for i in self.chosen)
-        taken = Counter(self.rows[i].channel for i in self.chosen)
-        for i in order:
-            r = self.rows[i]
-            if total + r.duration_s <= self.cfg.budget_s and (not draw or self._draw(r, taken)):
-                self.chosen[i] = len(self.chosen) + 1
-                total += r.duration_s
-                taken[r.channel] += 1
+    def _choose(self, i: int) -> None:
+        self.chosen_count += 1
+        self.pick_order[i] = self.chosen_count
+
+    def _fit(self, order: np.ndarray, draw: bool = False) -> None:
+        chosen = np.flatnonzero(self.pick_order)
+        chosen = chosen[np.argsort(self.pick_order[chosen])]
+        total = sum(self.duration[chosen].tolist())  # summed in pick order, as the loop does
+        taken = np.bincount(self.code[chosen], minlength=len(self.taken)) if draw else None
+        d = self.duration[order]
+        budget = self.cfg.budget_s
+        start = 0
+        if not draw:  # every row fits until the first that does not
+            sums = np.cumsum(np.r_[float(total), d])[1:]
+            over = np.flatnonzero(sums > budget)
+            start = int(over[0]) if over.size else len(d)
+            for i in order[:start]:
+                self._choose(int(i))
+            total = float(sums[start - 1]) if start else total
+        least = np.minimum.accumulate(d[::-1])[::-1] if len(d) else d
+        pos = start
+        while pos < len(d) and total + least[pos] <= budget:
+            window = d[pos:pos + _WINDOW]
+            fits = np.flatnonzero(total + window <= budget)
+            if not fits.size:
+                pos += len(window)
+                continue
+            pos += int(fits[0])
+            i = int(order[pos])
+            pos += 1
+            if draw:
+                k = int(taken[self.code[i]])
+                if not self.rng.random() < self._p(k):
+                    self._lost(i, k)
+                    continue
+                taken[self.code[i]] += 1
+            self._choose(i)
+            total += self.duration[i]
 
 
 def balance(selected: pl.DataFrame) -> dict[str, float]:
@@ -274,8 +417,7 @@ def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping
         pl.lit(False).alias("selected"),
     )
     out = {}
-    for rule in FINAL_FILLS:
-        picked = select(eligible, SelectionConfig(budget_s=budget_s, seed=seed, final_fill=rule))
+    for rule, picked in select_rules(eligible, SelectionConfig(budget_s=budget_s, seed=seed), FINAL_FILLS).items():
         df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("record_id")
         out[rule] = df.rename({"selected": "kept"}).with_columns(
             pl.when(pl.col("reason").is_null()).then(pl.lit([], dtype=pl.List(pl.String)))

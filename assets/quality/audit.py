@@ -206,7 +206,7 @@ def audit(con, record_id: str, rulesets: Mapping[str, str | type[RuleSet]] | Non
     rulesets = RULESETS if rulesets is None else rulesets
     seen = set() if seen is None else seen
     seen.add(record_id)
-    index = con.sql("SELECT * FROM provenance_index WHERE record_id = ? "
+    index = con.sql(f"SELECT * FROM {_store(con, 'provenance_index', [record_id])} WHERE record_id = ? "
                     "ORDER BY stage_order, asset, shard NULLS FIRST", params=[record_id]).pl()
     if index.height == 0:
         return None
@@ -239,20 +239,29 @@ def audit(con, record_id: str, rulesets: Mapping[str, str | type[RuleSet]] | Non
                 else:
                     unindexed.append(pid)
     children = con.execute(
-        f"SELECT DISTINCT asset, record_id FROM {_children_of(con, '?')} ORDER BY asset, record_id LIMIT 50",
+        f"SELECT DISTINCT asset, record_id FROM {_children_of(con, '?', [record_id])} ORDER BY asset, record_id "
+        "LIMIT 50",
         [record_id]).fetchall()
     return RecordAudit(record_id, stages, parents, [(a, c) for a, c in children], held_twice,
                        derived_releases(con, record_id), unindexed, parent_ids)
 
 
-def _children_of(con, param: str, many: bool = False) -> str:
-    """The FROM/WHERE that finds records naming `param` (one id, or a list with `many`) as a parent:
-    a range lookup in `provenance_edges` (parent-id order) where the warehouse has it, else a scan
-    of every `parent_ids` list of the index."""
+def _store(con, view: str, ids: list[str]) -> str:
+    """The segments of `view` that can hold `ids` (assets/quality/index_store.py), or the view."""
+    from assets.quality.index_store import routed_relation
+    from resources.warehouse import view_folder  # here: the warehouse resource imports Dagster
+
+    return routed_relation(con, view, view_folder(con, view), ids)
+
+
+def _children_of(con, param: str, ids: list[str], many: bool = False) -> str:
+    """The FROM/WHERE that finds records naming `param` (one id, or a list with `many`; their
+    values are `ids`) as a parent: a range lookup in `provenance_edges` (parent-id order) where the
+    warehouse has it, else a scan of every `parent_ids` list of the index."""
     edges = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'provenance_edges'")
     if edges.fetchall()[0][0]:
         test = f"parent_id IN (SELECT unnest({param}))" if many else f"parent_id = {param}"
-        return f"provenance_edges WHERE {test}"
+        return f"{_store(con, 'provenance_edges', ids)} WHERE {test}"
     test = f"list_has_any(parent_ids, {param})" if many else f"list_contains(parent_ids, {param})"
     return f"provenance_index WHERE {test}"
 
@@ -265,15 +274,16 @@ def derived_releases(con, record_id: str) -> dict[str, int]:
     for _ in range(DESCENDANT_DEPTH):
         if not frontier or len(seen) >= DESCENDANTS_MAX:
             break
-        rows = con.execute(f"SELECT DISTINCT record_id FROM {_children_of(con, '?', many=True)} "
+        rows = con.execute(f"SELECT DISTINCT record_id FROM {_children_of(con, '?', frontier, many=True)} "
                            f"LIMIT {DESCENDANTS_MAX}", [frontier]).fetchall()
         frontier = [r[0] for r in rows if r[0] not in seen and r[0] != record_id]
         seen.update(frontier)
     if not seen:
         return {}
-    rows = con.execute("SELECT asset, count(DISTINCT record_id) FROM provenance_index WHERE record_id IN "
-                       "(SELECT unnest(?)) AND ends_with(asset, '_dataset') GROUP BY asset ORDER BY asset",
-                       [sorted(seen)]).fetchall()
+    ids = sorted(seen)
+    rows = con.execute(f"SELECT asset, count(DISTINCT record_id) FROM {_store(con, 'provenance_index', ids)} "
+                       "WHERE record_id IN (SELECT unnest(?)) AND ends_with(asset, '_dataset') GROUP BY asset "
+                       "ORDER BY asset", [ids]).fetchall()
     return {a: int(n) for a, n in rows}
 
 

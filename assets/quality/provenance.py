@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +71,9 @@ def missing_contract(columns: Sequence[str] | None) -> str | None:
     return None
 
 
-def stage_sql(stage: Stage, columns: Sequence[str]) -> str:
-    """One SELECT turning a stage's view into index rows (all columns cast to the index's types)."""
+def stage_sql(stage: Stage, columns: Sequence[str], relation: str | None = None) -> str:
+    """One SELECT turning a stage's rows (its view, or `relation`) into index rows (all columns cast
+    to the index's types)."""
     cols = set(columns)
 
     def opt(name: str, cast: str = "VARCHAR") -> str:
@@ -84,29 +85,34 @@ def stage_sql(stage: Stage, columns: Sequence[str]) -> str:
         f"CAST({stage.order} AS INTEGER) AS stage_order, {opt('shard')} AS shard, {kept} AS kept, "
         f"{opt('reason')} AS reason, {opt('detail')} AS detail, "
         f"coalesce(CAST(parent_ids AS VARCHAR[]), []) AS parent_ids, "
-        f"coalesce(CAST(models AS {_MODELS_SQL}), []) AS models FROM {_q(stage.asset)}"
+        f"coalesce(CAST(models AS {_MODELS_SQL}), []) AS models FROM {relation or _q(stage.asset)}"
     )
 
 
-def view_columns(con, name: str) -> list[str] | None:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [name],
-    ).fetchall()
-    return [r[0] for r in rows] or None
+def relation_columns(con, relation: str) -> list[str] | None:
+    """The columns of a view, table or `read_parquet(...)` (None when there is no such thing)."""
+    import duckdb
+
+    try:
+        return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()] or None
+    except duckdb.CatalogException:
+        return None
 
 
-def index_sql(con, stages: Sequence[Stage]) -> tuple[str | None, list[Skipped]]:
-    """One SELECT of the index rows of every stage whose view honours the contract (None when no
-    view does); also the stages skipped, with why."""
+def index_sql(con, stages: Sequence[Stage], relations: Mapping[str, str] | None = None
+              ) -> tuple[str | None, list[Skipped]]:
+    """One SELECT of the index rows of every stage whose rows honour the contract (None when none
+    does); also the stages skipped, with why. A stage is read from `relations[asset]` when given
+    (one stored file), else from its view."""
     parts, skipped = [], []
     for stage in stages:
-        cols = view_columns(con, stage.asset)
+        relation = (relations or {}).get(stage.asset) or _q(stage.asset)
+        cols = relation_columns(con, relation)
         why = missing_contract(cols)
         if why is not None:
             skipped.append(Skipped(stage.asset, why))
             continue
-        parts.append(stage_sql(stage, cols))
+        parts.append(stage_sql(stage, cols, relation))
     return (" UNION ALL ".join(parts) if parts else None), skipped
 
 

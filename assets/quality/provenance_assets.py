@@ -6,31 +6,31 @@ topological order: a group added later is indexed without editing this file.
 """
 
 import graphlib
-import tempfile
+import warnings
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from assets.kit.asset_kit import kit_asset, versioned
+from assets.kit.asset_kit import kit_asset
 from assets.kit.links import audit_launchpad_url
-from assets.kit.metadata import PREVIEW_ROWS, bar_chart, preview
-from assets.quality.provenance import (
-    INDEX_SCHEMA,
-    RUN_COLUMNS,
-    RUN_SCHEMA,
-    Stage,
-    content_version,
-    duplicated_ids,
-    index_sql,
-    params_text,
-    sql_string,
-    with_runs_sql,
+from assets.kit.metadata import bar_chart
+from assets.quality.index_store import (
+    LAYOUT,
+    Built,
+    Cursors,
+    build_edge_segment,
+    build_index_segment,
+    plan_sources,
+    read_manifest,
+    segment_key,
+    store_version,
+    sync_segments,
 )
+from assets.quality.provenance import RUN_SCHEMA, Stage, params_text
 from resources.warehouse import Warehouse
 
 INDEXED_GROUPS_EXCLUDED = ("quality",)
-ROW_GROUP = 100_000  # an audit's lookup by id reads one row group of this many rows
 
 
 def stages_of(covered: list) -> list[Stage]:
@@ -91,7 +91,7 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
 
     @kit_asset(
         group="quality",
-        kinds=("duckdb", "polars", "parquet"),
+        kinds=("duckdb", "parquet"),
         deps=[dg.AssetKey.from_user_string(s.asset) for s in stages],
         pool="duckdb",
         description=(
@@ -101,89 +101,143 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
             "version, data version, the rule parameters a screen ran with, time). The `audit` "
             "job (launchpad: `record_id`), `make audit ID=<record_id>` and the `record_audit` view "
             "walk it from a released sample back to its source row. Stages without the contract are "
-            "listed under `stages_skipped` with the reason."
+            "listed under `stages_skipped` with the reason. Stored as segments (one per shard, one per "
+            "unpartitioned stage, each in record-id order, assets/quality/index_store.py): a refresh "
+            "rebuilds only the segments whose input files changed."
         ),
     )
-    def provenance_index(context: dg.AssetExecutionContext, duckdb: Warehouse):
+    def provenance_index(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+        fs, root = store_fs(duckdb)
+        # the audit reads each stage's row through its view: every stage's view is current
         duckdb.refresh_views(tuple(s.asset for s in stages))
-        with tempfile.TemporaryDirectory(prefix="provenance-index-") as tmp:
-            path = str(Path(tmp) / "index.parquet")
-            with duckdb.get_connection() as con:
-                meta, version = write_index(context, con, stages, path)
-            # stored (streamed by the IO manager) before the temporary file goes
-            yield versioned(pl.scan_parquet(path), meta, version=version)
+        plan = plan_sources(fs, root, stages)
+        layout = f"{LAYOUT}|" + ",".join(f"{s.asset}:{s.group}:{s.order}" for s in stages)
+        wanted = {name: (segment_key(layout, sources), {"shard": plan.shards.get(name)})
+                  for name, sources in plan.segments.items()}
+        if not wanted:  # nothing stored yet: one empty segment keeps the table's columns
+            wanted = {"empty": (segment_key(layout, []), {"shard": None})}
+
+        fetched = {}
+
+        def prepare(names: list[str]) -> None:
+            """The latest run of every rebuilt segment's (stage, shard), in two queries per stage."""
+            pairs = pl.DataFrame([(s.stage.asset, plan.shards.get(n)) for n in names for s in plan.segments.get(n, [])],
+                                 schema={"asset": pl.String, "shard": pl.String}, orient="row")
+            fetched["runs"] = latest_runs(context.instance, pairs)
+
+        def runs(pairs: pl.DataFrame) -> pl.DataFrame:
+            return fetched["runs"].join(pairs, on=["asset", "shard"], how="semi", nulls_equal=True)
+
+        folder = f"{root}/provenance_index"
+        with duckdb.get_connection() as con:
+            cursors = Cursors(con)
+            try:
+                built = sync_segments(fs, folder, wanted, lambda name, uri: build_index_segment(
+                    cursors.get(), plan.segments.get(name, []), plan.shards.get(name), uri, runs), layout, prepare)
+            finally:
+                cursors.close()
+        _drop_single_file(fs, root, "provenance_index")
+        duckdb.refresh_views(("provenance_index",))
+        return _result(index_metadata(context, built, stages, plan.unstored), store_version(built.manifest))
 
     return provenance_index
 
 
-def write_index(context: dg.AssetExecutionContext, con, stages: list[Stage], path: str) -> tuple[dict, str]:
-    """The index written to `path` by DuckDB, which joins, sorts and writes out of core (8M rows
-    took 8 GB in memory as one frame), and its metadata and data version, read back from the file."""
-    sql, skipped = index_sql(con, stages)
-    pairs = con.sql(f"SELECT DISTINCT asset, shard FROM ({sql})").pl() if sql else pl.DataFrame(
-        schema={"asset": pl.String, "shard": pl.String})
-    con.register("index_runs", latest_runs(context.instance, pairs).cast(RUN_SCHEMA).select(list(RUN_SCHEMA)))
-    if sql:
-        con.execute("SET preserve_insertion_order = false")  # ORDER BY still orders; less to hold
-        con.execute(f"COPY ({with_runs_sql(sql, 'index_runs')}) TO {sql_string(path)} "
-                    f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
-    else:
-        pl.DataFrame(schema={**INDEX_SCHEMA, **{c: RUN_SCHEMA[c] for c in RUN_COLUMNS}}).write_parquet(path)
-    rel = f"read_parquet({sql_string(path)})"
-    for s in skipped:
-        context.log.info(f"provenance_index: {s.asset} skipped: {s.reason}")
-    dupes = duplicated_ids(con, rel)
-    if dupes.height:
-        context.log.warning(f"provenance_index: {dupes.height} record id(s) held twice by one asset, e.g. "
-                            f"{dupes.row(0, named=True)}; the audit reports them apart")
-    rows, records, without_run = con.execute(
-        f"SELECT count(*), count(DISTINCT record_id), count(*) FILTER (run_id IS NULL) FROM {rel}").fetchall()[0]
-    per_asset = dict(con.execute(f"SELECT asset, count(*) FROM {rel} GROUP BY asset ORDER BY asset").fetchall())
-    head = con.sql(f"SELECT * FROM {rel} LIMIT {PREVIEW_ROWS}").pl()
+def store_fs(warehouse: Warehouse):
+    """The filesystem and root the Parquet assets are stored under (the warehouse's data root)."""
+    if not warehouse.data_root:
+        raise dg.Failure("the warehouse has no data_root (MMFOUNDRY_DATA): the provenance store lives there")
+    if warehouse.fs is not None:
+        return warehouse.fs, warehouse.data_root.rstrip("/")
+    from fsspec.implementations.local import LocalFileSystem
+
+    return LocalFileSystem(), str(Path(warehouse.data_root).resolve())
+
+
+def _drop_single_file(fs, root: str, name: str) -> None:
+    """The one-file layout of earlier versions: the warehouse would prefer it over the segments."""
+    if fs.isfile(f"{root}/{name}.parquet"):
+        fs.rm(f"{root}/{name}.parquet")
+
+
+def _result(metadata: dict, version: str) -> dg.MaterializeResult:
+    with warnings.catch_warnings():  # user data versions are a Dagster beta; the warning would print per step
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(version))
+
+
+def index_metadata(context: dg.AssetExecutionContext, built: Built, stages: list[Stage],
+                   unstored: dict[str, str]) -> dict:
+    """What the UI shows, summed from the manifest's per-segment facts (no pass over the index)."""
+    segments = built.manifest["segments"].values()
+    per_asset: dict[str, int] = {}
+    skipped = dict(unstored)
+    for seg in segments:
+        for asset, n in seg["per_asset"].items():
+            per_asset[asset] = per_asset.get(asset, 0) + n
+        skipped.update({a: r for a, r in seg["skipped"].items() if a not in per_asset})
+    skipped = {a: r for a, r in sorted(skipped.items()) if a not in per_asset}
+    for asset, reason in skipped.items():
+        context.log.info(f"provenance_index: {asset} skipped: {reason}")
+    held = [seg["held_twice_example"][0] for seg in segments if seg["held_twice"]]
+    if held:
+        context.log.warning(f"provenance_index: record ids held twice by one asset in {len(held)} segment(s), e.g. "
+                            f"{held[0]}; the audit reports them apart")
     meta = {
-        "dagster/row_count": rows,
-        "records": records,
+        "dagster/row_count": sum(seg["rows"] for seg in segments),
         "stages_indexed": len(per_asset),
         "covered_assets": dg.MetadataValue.json([s.asset for s in stages]),
-        "stages_skipped": dg.MetadataValue.json({s.asset: s.reason for s in skipped}),
-        "ids_held_twice": dupes.height,
-        "rows_without_run": without_run,
+        "stages_skipped": dg.MetadataValue.json(skipped),
+        "ids_held_twice": sum(seg["held_twice"] for seg in segments),
+        "rows_without_run": sum(seg["without_run"] for seg in segments),
+        "segments": len(built.manifest["segments"]),
+        "segments_rebuilt": len(built.rebuilt),
+        "segments_reused": len(built.reused),
+        "segments_removed": len(built.removed),
+        "rows_rebuilt": sum(built.manifest["segments"][n]["rows"] for n in built.rebuilt),
+        "unroutable_segments": dg.MetadataValue.json(sorted(
+            n for n, seg in built.manifest["segments"].items() if not seg["routable"])),
         "rows_per_stage": bar_chart(per_asset, "index rows per stage", "rows") if per_asset else "none",
-        "preview": preview(head, ["record_id", "asset", "shard", "kept", "reason", "run_id", "code_version",
-                                  "data_version"]),
     }
-    example = con.execute(f"SELECT record_id FROM {rel} ORDER BY NOT ends_with(asset, '_dataset'), record_id "
-                          "LIMIT 1").fetchall()
-    if example:
-        meta["example_record_id"] = dg.MetadataValue.text(example[0][0])
-        meta["example_audit"] = dg.MetadataValue.url(audit_launchpad_url(example[0][0]))
-    return meta, content_version(con, rel)
-
-
-EDGES_SQL = ("SELECT DISTINCT record_id, asset, shard, parent_id FROM (SELECT record_id, asset, shard, "
-             "unnest(parent_ids) AS parent_id FROM provenance_index) WHERE parent_id IS NOT NULL "
-             "ORDER BY parent_id, asset, record_id, shard NULLS LAST")
+    examples = sorted((not seg["example_is_release"], seg["example"]) for seg in segments if seg["example"])
+    if examples:
+        meta["example_record_id"] = dg.MetadataValue.text(examples[0][1])
+        meta["example_audit"] = dg.MetadataValue.url(audit_launchpad_url(examples[0][1]))
+    return meta
 
 
 @kit_asset(
     group="quality",
-    kinds=("duckdb", "polars", "parquet"),
+    kinds=("duckdb", "parquet"),
     deps=[dg.AssetKey("provenance_index")],
     pool="duckdb",
     description=(
         "Every (parent, child) pair of the provenance index, one row per parent id a record names, "
-        "stored in parent-id order. The audit finds a record's children and the releases built "
-        "from it here by a range lookup; scanning `parent_ids` of the whole index instead took "
-        "3 s at 100M rows (bench/bench_scale.py)."
+        "in parent-id order, one segment per index segment (rebuilt when that segment is). The audit "
+        "finds a record's children and the releases built from it here by a range lookup; scanning "
+        "`parent_ids` of the whole index instead took 3 s at 100M rows (bench/bench_scale.py)."
     ),
 )
-def provenance_edges(duckdb: Warehouse):
-    duckdb.refresh_views(("provenance_index",))
-    with tempfile.TemporaryDirectory(prefix="provenance-edges-") as tmp:
-        path = str(Path(tmp) / "edges.parquet")
-        with duckdb.get_connection() as con:
-            con.execute(f"COPY ({EDGES_SQL}) TO {sql_string(path)} (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
-            rel = f"read_parquet({sql_string(path)})"
-            rows, parents = con.execute(f"SELECT count(*), count(DISTINCT parent_id) FROM {rel}").fetchall()[0]
-            version = content_version(con, rel)
-        yield versioned(pl.scan_parquet(path), {"dagster/row_count": rows, "parents": parents}, version=version)
+def provenance_edges(duckdb: Warehouse) -> dg.MaterializeResult:
+    fs, root = store_fs(duckdb)
+    index_folder = f"{root}/provenance_index"
+    index = read_manifest(fs, index_folder)
+    if not index["segments"]:
+        raise dg.Failure("provenance_index has no segments here; materialize it first")
+    layout = f"{LAYOUT}|edges|{index['layout']}"
+    wanted = {name: (seg["key"], {"shard": seg.get("shard"), "index_file": seg["file"]})
+              for name, seg in index["segments"].items()}
+    with duckdb.get_connection() as con:
+        cursors = Cursors(con)
+        try:
+            built = sync_segments(fs, f"{root}/provenance_edges", wanted, lambda name, uri: build_edge_segment(
+                cursors.get(), f"{index_folder}/{index['segments'][name]['file']}",
+                index["segments"][name].get("shard"), uri), layout)
+        finally:
+            cursors.close()
+    _drop_single_file(fs, root, "provenance_edges")
+    duckdb.refresh_views(("provenance_edges",))
+    segments = built.manifest["segments"].values()
+    return _result({"dagster/row_count": sum(s["rows"] for s in segments),
+                    "segments": len(built.manifest["segments"]), "segments_rebuilt": len(built.rebuilt),
+                    "segments_reused": len(built.reused)}, store_version(built.manifest))

@@ -124,7 +124,7 @@ def test_index_reads_the_contract_and_each_materialization(built):
     params = dict(index.filter(pl.col("asset") == "screen_stage").select("shard", "rule_params").unique().rows())
     assert params == {"s1": '{"language":"en","min_words":50}', "s2": '{"language":"en","min_words":10}'}
     q1 = record_id("question", record_id("video", "s1", "v1"), 0)
-    q = index.filter(pl.col("record_id") == q1).row(0, named=True)
+    q = index.filter((pl.col("record_id") == q1) & (pl.col("asset") == "questions")).row(0, named=True)
     assert q["parent_ids"] == ["video:s1:v1"]
     assert q["models"] == [{"role": "question", "backend": "offline", "model": "rules", "task_version": "question@2",
                             "prompt_sha": "abc123", "fingerprint": "fp01"}]
@@ -288,3 +288,67 @@ def test_children_and_releases_read_from_the_edge_table_as_from_the_scan(built):
     assert ("video:s1:v1", record_id("question", "video:s1:v1", 0)) in edges
     assert [p for p, _ in edges] == sorted(p for p, _ in edges)  # stored in parent-id order
     assert children_and_releases() == scanned and scanned[0][0]  # the same answers, and not empty
+
+
+def _index_rows(env) -> list[tuple]:
+    with duckdb.connect(env.warehouse_path, read_only=True) as con:
+        return sorted(con.sql("SELECT * EXCLUDE (materialized_at) FROM provenance_index").fetchall(), key=str)
+
+
+def test_a_refresh_rebuilds_only_the_segments_whose_inputs_changed(built):
+    """Issue 22: one changed shard rebuilds that shard's segment; every other segment is kept as it
+    was, and the store holds what a build from nothing holds (same rows, same data version)."""
+    import shutil
+
+    instance, resources, env, result = built
+    index_asset = build_provenance_index(GRAPH)
+    first = result.asset_materializations_for_node("provenance_index")[0].metadata
+    assert (first["segments"].value, first["segments_rebuilt"].value) == (5, 5)  # s1, s2, three fan-ins
+    dg.materialize([screen_stage], partition_key="s2", instance=instance, resources=resources,
+                   run_config={"ops": {"screen_stage": {"config": {"min_words": 200}}}})
+
+    def index() -> dict:
+        run = dg.materialize([*GRAPH, index_asset], selection=["provenance_index"], instance=instance,
+                             resources=resources)
+        return run.asset_materializations_for_node("provenance_index")[0]
+
+    again = index()
+    assert (again.metadata["segments_rebuilt"].value, again.metadata["segments_reused"].value) == (1, 4)
+    assert again.metadata["rows_rebuilt"].value == 2  # shard s2's two screened rows
+    incremental = _index_rows(env)
+    assert ("video:s2:v1", "screen_stage") in {(r[0], r[1]) for r in incremental}
+    assert [r for r in incremental if r[0] == "video:s2:v1" and r[1] == "screen_stage"][0][6] == "word_count"
+    assert len(list((Path(env.data) / "provenance_index").glob("*.parquet"))) == 5  # the old s2 file is gone
+    shutil.rmtree(Path(env.data) / "provenance_index")
+    fresh = index()
+    assert fresh.metadata["segments_rebuilt"].value == 5
+    assert _index_rows(env) == incremental
+    assert fresh.tags["dagster/data_version"] == again.tags["dagster/data_version"]
+
+
+def test_a_segment_whose_ids_do_not_name_its_shard_is_read_by_every_lookup(tmp_path):
+    """Routing by the shard an id names is checked, never assumed: ids that do not name their shard
+    mark the segment unroutable, and every lookup then reads it."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    from assets.quality.index_store import build_index_segment, plan_sources, routed_files
+    from assets.quality.provenance import RUN_SCHEMA, Stage
+
+    for shard, ids in (("s1", ["video:s1:a", "video:s1:b"]), ("s2", ["other:x"])):
+        (tmp_path / "screen").mkdir(exist_ok=True)
+        declare(pl.DataFrame({"record_id": ids, "shard": [shard] * len(ids)})).write_parquet(
+            tmp_path / "screen" / f"{shard}.parquet")
+    plan = plan_sources(LocalFileSystem(), str(tmp_path), [Stage("screen", "g", 1), Stage("absent", "g", 2)])
+    assert sorted(plan.segments) == ["shard=s1", "shard=s2"] and plan.unstored == {
+        "absent": "no warehouse view (not materialized yet)"}
+    manifest = {"segments": {}}
+    with duckdb.connect() as con:
+        for name, sources in plan.segments.items():
+            uri = str(tmp_path / f"{name}.parquet")
+            facts = build_index_segment(con, sources, plan.shards[name], uri, lambda p: pl.DataFrame(schema=RUN_SCHEMA))
+            manifest["segments"][name] = {"file": f"{name}.parquet", "shard": plan.shards[name], **facts}
+    assert manifest["segments"]["shard=s1"]["routable"] and not manifest["segments"]["shard=s2"]["routable"]
+    assert manifest["segments"]["shard=s1"]["without_run"] == 2
+    assert routed_files(manifest, "f", ["video:s1:b"]) == ["f/shard=s1.parquet", "f/shard=s2.parquet"]
+    assert routed_files(manifest, "f", ["video:s9:b"]) == ["f/shard=s2.parquet"]
+    assert routed_files(manifest, "f", ["scene:(video:s1:a):3"]) == ["f/shard=s1.parquet", "f/shard=s2.parquet"]
