@@ -293,7 +293,20 @@ def routed_relation(con, view: str, folder: str | None, ids: Sequence[str]) -> s
     path = f"{folder}/{MANIFEST}"
     if not con.execute("SELECT count(*) FROM glob(?)", [path]).fetchall()[0][0]:
         return f'"{view}"'
-    text = con.execute("SELECT content FROM read_text(?)", [path]).fetchall()[0][0]
-    files = routed_files(json.loads(text), folder, ids)
+    files = routed_files(_manifest_at(con, path), folder, ids)
     return f"read_parquet([{', '.join(sql_string(f) for f in files)}], union_by_name = true)" if files \
         else f'(SELECT * FROM "{view}" WHERE false)'
+
+
+_MANIFESTS: dict[str, tuple[tuple, dict[str, Any]]] = {}
+
+
+def _manifest_at(con, path: str) -> dict[str, Any]:
+    """The manifest at `path`, parsed once per version of the file: an audit routes a dozen lookups,
+    and at 2,000 shards the manifest is half a megabyte of JSON."""
+    stamp = tuple(con.execute("SELECT size, last_modified FROM read_text(?)", [path]).fetchall()[0])
+    cached = _MANIFESTS.get(path)
+    if cached is None or cached[0] != stamp:
+        text = con.execute("SELECT content FROM read_text(?)", [path]).fetchall()[0][0]
+        _MANIFESTS[path] = cached = (stamp, json.loads(text))
+    return cached[1]
