@@ -222,9 +222,9 @@ class Warehouse(DuckDBResource):
             for n, g in globs.items():
                 con.execute(view_sql(n, g))
             if "provenance_index" in globs:
-                from assets.quality.index_store import indexed_assets
+                from assets.quality.index_store import stages_held
 
-                stages = indexed_assets(self.fs, f"{self.data_root.rstrip('/')}/provenance_index")
+                stages = stages_held(con, "provenance_index", view_folder(con, "provenance_index"))
                 more = source_globs(self.data_root, [s.split("/") for s in stages if s not in globs],
                                     self.storage_options)
                 for n, g in more.items():

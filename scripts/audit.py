@@ -27,8 +27,10 @@ def freshness_warning(con, environ: dict[str, str] | None = None) -> str:
         import dagster as dg
 
         from assets.quality.audit_job import index_freshness
+        from assets.quality.index_store import stages_held
+        from resources.warehouse import view_folder
 
-        covered = [r[0] for r in con.execute("SELECT DISTINCT asset FROM provenance_index").fetchall()]
+        covered = stages_held(con, "provenance_index", view_folder(con, "provenance_index"))
         with dg.DagsterInstance.from_config(home) as instance:
             freshness = index_freshness(instance, covered)
     except Exception as e:  # an unreadable instance must not keep the audit from printing

@@ -125,12 +125,6 @@ def read_manifest(fs, folder: str) -> dict[str, Any]:
     return json.loads(fs.cat_file(path))
 
 
-def indexed_assets(fs, folder: str) -> list[str]:
-    """The stages the store holds rows of, from its manifest (no pass over the rows)."""
-    segments = read_manifest(fs, folder)["segments"].values()
-    return sorted({a for seg in segments for a in seg.get("per_asset", {})})
-
-
 def write_manifest(fs, folder: str, manifest: Mapping[str, Any]) -> None:
     """Written whole, then moved into place: a reader sees the old manifest or the new one."""
     tmp = f"{folder}/{MANIFEST}.tmp"
@@ -310,3 +304,12 @@ def _manifest_at(con, path: str) -> dict[str, Any]:
         text = con.execute("SELECT content FROM read_text(?)", [path]).fetchall()[0][0]
         _MANIFESTS[path] = cached = (stamp, json.loads(text))
     return cached[1]
+
+
+def stages_held(con, view: str, folder: str | None) -> list[str]:
+    """The stages `view` holds rows of: from the store's manifest when it is one (no pass over
+    15.8M rows at 2,000 shards), else from the rows."""
+    path = f"{folder}/{MANIFEST}" if folder else None
+    if path and con.execute("SELECT count(*) FROM glob(?)", [path]).fetchall()[0][0]:
+        return sorted({a for seg in _manifest_at(con, path)["segments"].values() for a in seg["per_asset"]})
+    return [r[0] for r in con.execute(f'SELECT DISTINCT asset FROM "{view}" ORDER BY 1').fetchall()]
