@@ -25,6 +25,7 @@ the record kept.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -169,8 +170,12 @@ class _Oracle:
         self.pick_order = np.zeros(n, dtype=np.int64)  # 0: not chosen
         self.chosen_count = 0
         self.taken = np.zeros(int(self.code.max()) + 1 if n else 1, dtype=np.int64)
+        # rows come sorted by category: each category is one block, numbered in the categories' order
+        self.starts = [0] + [i for i in range(1, n) if categories[i] != categories[i - 1]] if n else []
+        self.block = np.cumsum(np.isin(np.arange(n), self.starts[1:])) if n else np.zeros(0, dtype=np.int64)
         # p for a channel with k picks, as the loop computes it; p is 0 from `levels` picks on
-        self.p = [max(1.0 - cfg.channel_penalty * k, 0.0) for k in range(self._levels() + 1)]
+        levels = 0 if cfg.channel_penalty <= 0 else next(k for k in itertools.count() if self._p(k) == 0)
+        self.p = [self._p(k) for k in range(levels + 1)]
         self.p_text = {k: f"{p:.1f}" for k, p in enumerate(self.p)}
 
     def fork(self, cfg: SelectionConfig) -> _Oracle:
@@ -184,14 +189,6 @@ class _Oracle:
         other.rng = np.random.Generator(type(self.rng.bit_generator)())
         other.rng.bit_generator.state = self.rng.bit_generator.state
         return other
-
-    def _levels(self) -> int:
-        pen, k = self.cfg.channel_penalty, 0
-        if pen <= 0:
-            return 0
-        while max(1.0 - pen * k, 0.0) > 0:
-            k += 1
-        return k
 
     def _p(self, k: int) -> float:
         return max(1.0 - self.cfg.channel_penalty * k, 0.0)
@@ -243,8 +240,7 @@ class _Oracle:
         if n == 0:
             return
         cats = self.categories
-        starts = [0] + [i for i in range(1, n) if cats[i] != cats[i - 1]]
-        blocks = list(zip(starts, [*starts[1:], n], strict=True))
+        blocks = list(zip(self.starts, [*self.starts[1:], n], strict=True))
         supply = {cats[a]: float(sum(self.duration[a:b].tolist())) for a, b in blocks}
         order = sorted(blocks, key=lambda ab: (supply[cats[ab[0]]], cats[ab[0]] or ""))
         remaining = self.cfg.budget_s
@@ -289,11 +285,7 @@ class _Oracle:
 
     def _by_rank(self, idx: np.ndarray) -> np.ndarray:
         """Best of every category first (the more engaging first), then every second best, ..."""
-        names = sorted({self.categories[i] for i in idx.tolist()}, key=lambda c: (c is not None, c or ""))
-        cat = np.array([names.index(c) for c in names], dtype=np.int64)
-        code = dict(zip(names, cat.tolist(), strict=True))
-        cats = np.array([code[self.categories[i]] for i in idx.tolist()], dtype=np.int64)
-        return idx[np.lexsort((cats, -self.engagement[idx], self.rank[idx]))]
+        return idx[np.lexsort((self.block[idx], -self.engagement[idx], self.rank[idx]))]
 
     def _choose(self, i: int) -> None:
         self.chosen_count += 1

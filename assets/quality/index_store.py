@@ -282,34 +282,35 @@ def index_columns() -> dict[str, Any]:
 def routed_relation(con, view: str, folder: str | None, ids: Sequence[str]) -> str:
     """A relation over the segments of `view`'s store (in `folder`) that can hold `ids`; the view
     itself when it is not a segmented store (a table, a view over one file)."""
-    if folder is None:
+    manifest = _manifest_in(con, folder)
+    if manifest is None:
         return f'"{view}"'
-    path = f"{folder}/{MANIFEST}"
-    if not con.execute("SELECT count(*) FROM glob(?)", [path]).fetchall()[0][0]:
-        return f'"{view}"'
-    files = routed_files(_manifest_at(con, path), folder, ids)
+    files = routed_files(manifest, folder, ids)
     return f"read_parquet([{', '.join(sql_string(f) for f in files)}], union_by_name = true)" if files \
         else f'(SELECT * FROM "{view}" WHERE false)'
+
+
+def stages_held(con, view: str, folder: str | None) -> list[str]:
+    """The stages `view` holds rows of: from the store's manifest when it is one (no pass over
+    15.8M rows at 2,000 shards), else from the rows."""
+    manifest = _manifest_in(con, folder)
+    if manifest is not None:
+        return sorted({a for seg in manifest["segments"].values() for a in seg["per_asset"]})
+    return [r[0] for r in con.execute(f'SELECT DISTINCT asset FROM "{view}" ORDER BY 1').fetchall()]
 
 
 _MANIFESTS: dict[str, tuple[tuple, dict[str, Any]]] = {}
 
 
-def _manifest_at(con, path: str) -> dict[str, Any]:
-    """The manifest at `path`, parsed once per version of the file: an audit routes a dozen lookups,
-    and at 2,000 shards the manifest is half a megabyte of JSON."""
+def _manifest_in(con, folder: str | None) -> dict[str, Any] | None:
+    """The manifest in `folder` (None when there is none), parsed once per version of the file: an
+    audit routes a dozen lookups, and at 2,000 shards the manifest is half a megabyte of JSON."""
+    path = f"{folder}/{MANIFEST}" if folder else None
+    if path is None or not con.execute("SELECT count(*) FROM glob(?)", [path]).fetchall()[0][0]:
+        return None
     stamp = tuple(con.execute("SELECT size, last_modified FROM read_text(?)", [path]).fetchall()[0])
     cached = _MANIFESTS.get(path)
     if cached is None or cached[0] != stamp:
         text = con.execute("SELECT content FROM read_text(?)", [path]).fetchall()[0][0]
         _MANIFESTS[path] = cached = (stamp, json.loads(text))
     return cached[1]
-
-
-def stages_held(con, view: str, folder: str | None) -> list[str]:
-    """The stages `view` holds rows of: from the store's manifest when it is one (no pass over
-    15.8M rows at 2,000 shards), else from the rows."""
-    path = f"{folder}/{MANIFEST}" if folder else None
-    if path and con.execute("SELECT count(*) FROM glob(?)", [path]).fetchall()[0][0]:
-        return sorted({a for seg in _manifest_at(con, path)["segments"].values() for a in seg["per_asset"]})
-    return [r[0] for r in con.execute(f'SELECT DISTINCT asset FROM "{view}" ORDER BY 1').fetchall()]
