@@ -92,10 +92,19 @@ def ranked(candidates: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         engagement(candidates),
         pl.col("channel_follower_count").cast(pl.Float64).fill_null(0.0).alias("_followers"),
         pl.Series("_shuffle", rng.permutation(candidates.height)),
+        _dense_code("category_path").alias("_category"),
     )
-    df = df.sort(["category_path", "engagement", "_followers", "_shuffle"],
-                 descending=[False, True, False, False])
-    return df.with_columns(pl.int_range(1, pl.len() + 1).over("category_path").alias("category_rank"))
+    # on the category's number, not its name: a string sort of 1.9M rows took seconds
+    df = df.sort(["_category", "engagement", "_followers", "_shuffle"], descending=[False, True, False, False])
+    return df.with_columns(pl.int_range(1, pl.len() + 1).over("_category").alias("category_rank")).drop("_category")
+
+
+def _dense_code(column: str) -> pl.Expr:
+    """`column`'s dense rank (1 for the smallest value, 0 for null) without sorting every row: the
+    distinct values are few next to the rows (categories, channels)."""
+    values = pl.col(column).unique().drop_nulls().sort()
+    return pl.col(column).replace_strict(values, pl.int_range(1, values.len() + 1),
+                                         default=0, return_dtype=pl.Int64)
 
 
 def select(candidates: pl.DataFrame, cfg: SelectionConfig) -> pl.DataFrame:
@@ -110,9 +119,10 @@ def select_rules(candidates: pl.DataFrame, cfg: SelectionConfig, rules: Sequence
     """`select` under each final-fill rule in `rules`: the ranking and the quotas (the same draws
     under every rule) are computed once, the final pass once per rule."""
     rng = np.random.default_rng(cfg.seed)
-    df = ranked(candidates, rng)
+    # the output goes back to record-id order by this number (re-sorting the ids took seconds)
+    df = ranked(candidates.sort("record_id").with_row_index("_at"), rng)
     cols = df.select(
-        pl.col("channel").rank("dense").fill_null(0).cast(pl.Int64).alias("code"),
+        _dense_code("channel").alias("code"),
         pl.col("duration_s").cast(pl.Float64).fill_null(0.0), "category_rank", "engagement")
     quotas = _Oracle(cols, df["category_path"].to_list(), cfg, rng)
     quotas.fill_quotas()
@@ -137,7 +147,7 @@ def _decided(df: pl.DataFrame, state: _Oracle) -> pl.DataFrame:
         pl.when(pl.Series(chosen)).then(None).when(why == LOST_DRAW).then(lost)
         .otherwise(pl.Series(state.detail, dtype=pl.String)).alias("detail"),
         pl.when(pl.Series(chosen)).then(pl.Series(state.pick_order)).cast(pl.Int32).alias("pick_order"),
-    ).drop("_followers", "_shuffle").sort("record_id")
+    ).sort("_at").drop("_followers", "_shuffle", "_at")
 
 
 _NONE, _NO_BUDGET, _LOST = 0, 1, 2
@@ -176,6 +186,8 @@ class _Oracle:
         # p for a channel with k picks, as the loop computes it; p is 0 from `levels` picks on
         levels = 0 if cfg.channel_penalty <= 0 else next(k for k in itertools.count() if self._p(k) == 0)
         self.p = [self._p(k) for k in range(levels + 1)]
+        # picks from which a channel's draws are all lost (none without a penalty)
+        self.hopeless = levels if cfg.channel_penalty > 0 else np.iinfo(np.int64).max
         self.p_text = {k: f"{p:.1f}" for k, p in enumerate(self.p)}
 
     def fork(self, cfg: SelectionConfig) -> _Oracle:
@@ -291,6 +303,19 @@ class _Oracle:
         self.chosen_count += 1
         self.pick_order[i] = self.chosen_count
 
+    def _skip_hopeless(self, rows: np.ndarray, taken: np.ndarray, fits: np.ndarray) -> np.ndarray:
+        """Draw for the leading `rows` (those that fit, in order) whose channel's p is already 0:
+        every such draw is lost and changes neither the total nor any channel's picks, so they are
+        drawn as one batch (the generator moves on by as many draws as the loop makes). Returns
+        the fits from the first row that still has a chance."""
+        k = taken[self.code[rows]]
+        alive = np.flatnonzero(k < self.hopeless)
+        lost = alive[0] if alive.size else len(rows)
+        if lost:
+            self.rng.random(lost)
+            self._lost(rows[:lost], k[:lost])
+        return fits[lost:]
+
     def _fit(self, order: np.ndarray, draw: bool = False) -> None:
         chosen = np.flatnonzero(self.pick_order)
         chosen = chosen[np.argsort(self.pick_order[chosen])]
@@ -314,6 +339,11 @@ class _Oracle:
             if not fits.size:
                 pos += len(window)
                 continue
+            if draw:
+                fits = self._skip_hopeless(order[pos + fits], taken, fits)
+                if not fits.size:
+                    pos += len(window)
+                    continue
             pos += int(fits[0])
             i = int(order[pos])
             pos += 1
@@ -389,7 +419,11 @@ def first_landings(candidates: pl.DataFrame, landed: Mapping[str, int] | None = 
     rank = pl.col("shard").replace_strict(dict(landed), default=len(landed), return_dtype=pl.Int64)
     source = pl.coalesce(pl.col("source_key"), pl.col("record_id"))
     first = pl.col("record_id").sort_by(rank, "shard", "record_id").first().over(source)
-    return candidates.with_columns(pl.when(pl.col("record_id") != first).then(first).alias("duplicate_of"))
+    # the window runs over the sources landed more than once only: few, next to 1.9M candidates
+    rows = candidates.with_row_index("_at")
+    copies = rows.filter(source.is_duplicated()).select(
+        "_at", pl.when(pl.col("record_id") != first).then(first).alias("duplicate_of"))
+    return rows.join(copies, on="_at", how="left", maintain_order="left").drop("_at")
 
 
 def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping[str, int] | None = None
@@ -397,7 +431,7 @@ def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping
     """Per final-fill rule, every candidate with kept (= selected), reason, reasons and detail.
     Cross-shard duplicates of a source (its first landing, by `landed` order, goes on) and rows without a duration are
     rejected first."""
-    pre = first_landings(candidates, landed).sort("record_id").with_columns(
+    pre = first_landings(candidates, landed).sort("record_id").with_row_index("_pre").with_columns(
         pl.when(pl.col("duplicate_of").is_not_null()).then(pl.lit(DUPLICATE))
         .when(pl.col("duration_s").is_null()).then(pl.lit(NO_DURATION)).alias("reason"),
     )
@@ -410,7 +444,7 @@ def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping
     )
     out = {}
     for rule, picked in select_rules(eligible, SelectionConfig(budget_s=budget_s, seed=seed), FINAL_FILLS).items():
-        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("record_id")
+        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("_pre").drop("_pre")
         out[rule] = df.rename({"selected": "kept"}).with_columns(
             pl.when(pl.col("reason").is_null()).then(pl.lit([], dtype=pl.List(pl.String)))
             .otherwise(pl.concat_list(pl.col("reason"))).alias("reasons"))
