@@ -86,8 +86,10 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
         if "kept" in all_labels.columns else 0
     stages = (("raw_video_metadata", raw_video_metadata, RAW_COLUMNS), ("video_files", video_files, FILE_COLUMNS),
               ("dynamism_screen", dynamism_screen, DYNAMISM_COLUMNS))
+    # a stage without ranking columns is not read here (a left join on its ids would add nothing)
     candidates = candidate_frame(labels, *(shard_columns(value, ["record_id", *RANKING_COLUMNS[name]], name,
-                                                         ids=candidate) for name, value, _ in stages))
+                                                         ids=candidate) if RANKING_COLUMNS[name] else pl.DataFrame()
+                                           for name, value, _ in stages))
     shards = coverage(context, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
                                 "video_files": video_files, "dynamism_screen": dynamism_screen},
                       dg.AssetKey("raw_video_metadata"), video_shards)
