@@ -43,8 +43,12 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m scripts.demo
 
+# the suite on TEST_WORKERS processes, whole modules at a time (their fixtures are built once), in
+# collection order so the long end-to-end tests start first and the short ones fill in around them
+TEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
