@@ -20,7 +20,8 @@ events with data versions) for the six per-shard FineVideo assets. Measured per 
 - warehouse: registering the DuckDB view over every shard's file and counting its rows;
 - the real fan-in steps, each materialized by Dagster in its own process over synthetic per-shard
   stage outputs (`write_stages`), time and peak memory: `curated_selection` (lazy, narrow reads,
-  the vectorised oracle), `provenance_index` and `provenance_edges` (segments written by DuckDB);
+  the vectorised oracle, the per-shard candidate store: `*_shards_read` is how many shards' stage
+  files it read), `provenance_index` and `provenance_edges` (segments written by DuckDB);
   then storage per million records (every table on disk) and the instance's size per million
   records;
 - incremental refresh: one new shard's outputs land after the full refresh, and the three fan-ins
@@ -68,8 +69,9 @@ assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
 start = time.perf_counter()
 res = dg.materialize(assets, selection=[sys.argv[2]], instance=instance, resources=build_resources())
 meta = res.asset_materializations_for_node(sys.argv[2])[0].metadata
+read = meta.get("candidate_shards_read")  # curated_selection: shards whose stage files it read
 print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "success": res.success,
-                  "rows": meta["dagster/row_count"].value}))
+                  "rows": meta["dagster/row_count"].value, "shards_read": read.value if read else None}))
 """
 FAN_IN = """
 import sys, time, json
@@ -382,6 +384,8 @@ def measure(n: int, rows: int, tmp: Path) -> dict[str, float]:
             assert step["success"], f"{asset} failed"
             out[f"{asset}{suffix}_s"], out[f"{asset}{suffix}_peak_mb"] = step["seconds"], step["peak_mb"]
             out[f"{asset}{suffix}_rows"] = step["rows"]
+            if step["shards_read"] is not None:
+                out[f"{asset}{suffix}_shards_read"] = step["shards_read"]
 
     steps("")
     # the new shard, as its 4 shard steps and the duplicates screen leave it; then the fan-ins again

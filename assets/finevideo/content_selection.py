@@ -33,7 +33,6 @@ import numpy as np
 import polars as pl
 
 from assets.kit.provenance import MODELS
-from assets.kit.screening import kept
 
 # what a candidate carries from each stage, for selection, annotation and release
 RAW_COLUMNS = ["source_key", "title", "channel", "channel_id", "license", "date", "view_count", "like_count",
@@ -381,14 +380,6 @@ def hours_per_category(selected: pl.DataFrame) -> dict[str, float]:
         return {}
     per = selected.group_by("category_path").agg((pl.col("duration_s").sum() / 3600).alias("h"))
     return {c: round(h, 4) for c, h in per.sort("category_path").iter_rows()}
-
-
-def unique_copies(labels: pl.DataFrame, duplicates: pl.DataFrame) -> pl.DataFrame:
-    """The labels of the videos `video_duplicates` kept (near-duplicate copies were rejected there,
-    naming the copy that goes on); a label it has not screened is not a candidate yet."""
-    if "kept" not in labels.columns or not duplicates.height:
-        return labels.clear()
-    return labels.join(kept(duplicates).select("record_id"), on="record_id", how="semi")
 
 
 def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame, dyn: pl.DataFrame

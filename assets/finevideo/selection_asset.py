@@ -6,18 +6,15 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from assets.finevideo.candidate_store import cached_candidates
 from assets.finevideo.content_selection import (
     DUPLICATE,
     DYNAMISM_COLUMNS,
     FILE_COLUMNS,
-    LABEL_COLUMNS,
-    RANKING_COLUMNS,
     RAW_COLUMNS,
     balance,
-    candidate_frame,
     curate,
     hours_per_category,
-    unique_copies,
 )
 from assets.kit.asset_kit import kit_asset, versioned
 from assets.kit.checks import provenance_result, provenance_spec, screen_check_results
@@ -27,7 +24,9 @@ from assets.kit.provenance import declare
 from assets.kit.screening import kept
 from assets.kit.shard_coverage import coverage, coverage_metadata, landing_order
 from assets.kit.shard_frames import shard_columns
+from assets.quality.provenance_assets import store_fs
 from resources.settings import load_settings
+from resources.warehouse import Warehouse, partition_segment
 
 PROD_BUDGET_HOURS = 4000.0
 
@@ -68,28 +67,27 @@ def budget_seconds(cfg: CurationConfig, candidates: pl.DataFrame) -> tuple[float
         "several shards is selected at most once: its later landings (in the order the shards landed) "
         "are rejected as duplicate_source, naming the record that went on. A shard without output "
         "(failed, killed) or whose file was unreadable or withdrawn is left out and named in "
-        "`excluded_shards`. The ranking reads a few columns of every candidate; the rest (transcript, "
-        "file and decode facts) is read for the selected videos only and is null on the other rows."
+        "`excluded_shards`. The ranking reads a few columns of every candidate, kept per shard in "
+        "`curated_selection_candidates/` beside the tables and read again from the stage files only "
+        "for shards whose files changed (`candidate_shards_read`); the rest (transcript, file and "
+        "decode facts) is read for the selected videos only and is null on the other rows."
     ),
 )
-def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
+def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig, duckdb: Warehouse,
                       taxonomy_labels: dict[str, pl.LazyFrame], video_duplicates: pl.DataFrame,
                       raw_video_metadata: dict[str, pl.LazyFrame], video_files: dict[str, pl.LazyFrame],
                       dynamism_screen: dict[str, pl.LazyFrame]):
-    all_labels = shard_columns(taxonomy_labels, ["record_id", "shard", "video_id", "kept", *LABEL_COLUMNS],
-                               "taxonomy_labels")
-    labels = unique_copies(all_labels, video_duplicates)
-    # only the candidates' rows of the earlier stages are read, never every shard whole
-    candidate = kept(labels)["record_id"] if "kept" in labels.columns else pl.Series([], dtype=pl.String)
+    # every labelled video's ranking columns, from the per-shard store where its files are unchanged
+    fs, root = store_fs(duckdb)
+    labelled, store = cached_candidates(
+        fs, root, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
+                   "dynamism_screen": dynamism_screen}, partition_segment)
     judged = video_duplicates["record_id"] if video_duplicates.height else pl.Series([], dtype=pl.String)
-    awaiting = kept(all_labels).filter(~pl.col("record_id").is_in(judged.implode())).height \
-        if "kept" in all_labels.columns else 0
+    awaiting = labelled.filter(~pl.col("record_id").is_in(judged.implode())).height
+    candidates = labelled.join(kept(video_duplicates).select("record_id"), on="record_id", how="semi") \
+        if video_duplicates.height else labelled.clear()
     stages = (("raw_video_metadata", raw_video_metadata, RAW_COLUMNS), ("video_files", video_files, FILE_COLUMNS),
               ("dynamism_screen", dynamism_screen, DYNAMISM_COLUMNS))
-    # a stage without ranking columns is not read here (a left join on its ids would add nothing)
-    candidates = candidate_frame(labels, *(shard_columns(value, ["record_id", *RANKING_COLUMNS[name]], name,
-                                                         ids=candidate) if RANKING_COLUMNS[name] else pl.DataFrame()
-                                           for name, value, _ in stages))
     shards = coverage(context, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
                                 "video_files": video_files, "dynamism_screen": dynamism_screen},
                       dg.AssetKey("raw_video_metadata"), video_shards)
@@ -120,6 +118,9 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
             "final_fill": config.final_fill,
             "seed": config.seed,
             "duplicate_sources": out.filter(pl.col("reason") == DUPLICATE).height,
+            # the candidate store: shards whose ranking columns were read from their files this run
+            "candidate_shards_read": len(store.rebuilt),
+            "candidate_shards_reused": len(store.reused),
             # labelled videos the duplicate screen has not judged yet: candidates once it has
             "awaiting_duplicate_screen": awaiting,
             "max_channel_share": sides[config.final_fill]["max_channel_share"],

@@ -12,9 +12,12 @@ transcripts beside those columns are most of the bytes (bench/bench_scale.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import polars as pl
+
+if TYPE_CHECKING:  # pure: the selection's candidate store imports this module without Dagster
+    import dagster as dg
 
 Frame = pl.DataFrame | pl.LazyFrame
 

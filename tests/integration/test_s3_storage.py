@@ -232,3 +232,31 @@ def test_provenance_store_on_s3_rebuilds_one_segment_for_one_new_shard(s3_endpoi
     with other_host.read_connection(["provenance_index", "provenance_edges"]) as con:
         found = audit(con, "video:p3:2")
     assert found is not None and [s.asset for s in found.stages] == ["records"] and found.stages[0].run_id
+
+
+def test_selection_candidate_store_on_s3_reads_one_new_shard(s3_endpoint, tmp_path):
+    """The selection's candidate store under an S3 data root: a new shard is the one segment read."""
+    import pyarrow.dataset as ds
+
+    from assets.finevideo.candidate_store import cached_candidates
+    from tests.integration.test_selection_candidates import STAGES, _read_every_file, _write_shard
+
+    fs = _fs(s3_endpoint)
+    root = f"s3://{BUCKET}/candidates"
+    local = tmp_path / "stages"
+    runs = []
+    for landed, shard_set in ((["shard-001", "shard-002"], ["shard-001", "shard-002"]),
+                              (["shard-003"], ["shard-001", "shard-002", "shard-003"])):
+        for i, shard in enumerate(landed):  # only the new shard's files are written
+            _write_shard(local, shard, 30, seed=len(shard_set) + i)
+            for s in STAGES:
+                fs.put_file(str(local / s / f"{shard}.parquet"), f"{BUCKET}/candidates/{s}/{shard}.parquet")
+        fs.invalidate_cache()
+        inputs = {s: {k: pl.scan_pyarrow_dataset(ds.dataset(f"{BUCKET}/candidates/{s}/{k}.parquet", filesystem=fs,
+                                                            format="parquet")) for k in shard_set} for s in STAGES}
+        out, built = cached_candidates(fs, root, inputs, lambda k: k)
+        expected = _read_every_file({s: {k: pl.scan_parquet(local / s / f"{k}.parquet") for k in shard_set}
+                                     for s in STAGES})
+        assert out.sort("record_id").equals(expected.sort("record_id"))
+        runs.append((len(built.rebuilt), len(built.reused)))
+    assert runs == [(2, 0), (1, 2)]
