@@ -7,8 +7,8 @@ joined with their ranking columns within the shard, are stored once as a segment
 `<data>/curated_selection_candidates/`, keyed by the fingerprints of the shard's three stage files
 (the provenance index's segment store, assets/quality/index_store.py). A run rebuilds the segments
 of new or rewritten shards, drops those of shards no longer in its inputs, and reads the rest back
-as they are. A shard whose files are not under the store's root (another IO manager) is read as
-before, uncached; the rows are the same either way.
+as they are. A shard whose stored files are not exactly its inputs (some under another root or IO
+manager) is read from its inputs, uncached; the rows are the same either way.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ LABEL_READ = ["record_id", "shard", "video_id", "kept", *LABEL_COLUMNS]
 COLUMNS = ["record_id", "shard", "video_id", *LABEL_COLUMNS,
            *(c for c in RAW_COLUMNS if c in RANKING_COLUMNS["raw_video_metadata"]),
            *(c for c in DYNAMISM_COLUMNS if c in RANKING_COLUMNS["dynamism_screen"])]
-LAYOUT = "candidates-1|" + ",".join(COLUMNS)  # a change of columns rebuilds every segment
+# a change of columns rebuilds every segment; bump the number when what a segment holds changes
+# otherwise (shard_candidates, candidate_frame)
+LAYOUT = "candidates-1|" + ",".join(COLUMNS)
 
 
 def shard_candidates(labels: Frame, raw: Frame | None, dyn: Frame | None) -> pl.DataFrame:
@@ -43,22 +45,27 @@ def shard_candidates(labels: Frame, raw: Frame | None, dyn: Frame | None) -> pl.
     def ranking(frame: Frame | None, stage: str) -> pl.DataFrame:
         return pl.DataFrame() if frame is None else shard_columns(frame, ["record_id", *RANKING_COLUMNS[stage]])
 
-    return candidate_frame(shard_columns(labels, LABEL_READ), ranking(raw, "raw_video_metadata"), pl.DataFrame(),
+    return candidate_frame(shard_columns(labels, LABEL_READ), ranking(raw, "raw_video_metadata"),
                            ranking(dyn, "dynamism_screen"))
 
 
 def cached_candidates(fs, root: str, inputs: Mapping[str, Mapping[str, Frame]], stem: Callable[[str], str]
-                      ) -> tuple[pl.DataFrame, Built]:
+                      ) -> tuple[pl.DataFrame, Built, list[str]]:
     """Every shard's candidates (the kept labels of `inputs["taxonomy_labels"]` with their ranking
-    columns), from the store where the shard's files are unchanged. `stem` gives the file name
-    stem a shard is stored under."""
-    labels, raw, dyn = (inputs.get(s) or {} for s in STAGES)
+    columns), from the store where the shard's files are unchanged; also the shards read from
+    outside the store. `stem` gives the file name stem a shard is stored under. No shard output of
+    a stage at all is the same error as a fan-in's."""
+    for stage in STAGES:
+        if not inputs.get(stage):
+            raise ValueError(f"no shard of {stage} has output: every shard's step failed or none has run")
+    labels, raw, dyn = (inputs[s] for s in STAGES)
     plan = plan_sources(fs, root, [Stage(asset, "finevideo", i) for i, asset in enumerate(STAGES)])
     shard_of = {stem(k): k for k in labels}
     wanted = {}
     for name, sources in plan.segments.items():
         shard = shard_of.get(plan.shards.get(name, ""))
-        if shard is not None and any(s.stage.asset == "taxonomy_labels" for s in sources):
+        # stored only when its key covers exactly the files the segment is made from
+        if shard is not None and {s.stage.asset for s in sources} == {st for st in STAGES if shard in inputs[st]}:
             wanted[name] = (segment_key(LAYOUT, sources), {"shard": shard})
     folder = f"{root.rstrip('/')}/{FOLDER}"
 
@@ -71,13 +78,13 @@ def cached_candidates(fs, root: str, inputs: Mapping[str, Mapping[str, Frame]], 
 
     built = sync_segments(fs, folder, wanted, build, LAYOUT)
     frames: dict[str, Frame] = {s["shard"]: _scan(fs, f"{folder}/{s['file']}") for s in built.manifest["segments"].values()}
-    for shard in labels:
-        if shard not in frames:
-            frames[shard] = shard_candidates(labels[shard], raw.get(shard), dyn.get(shard))
+    unstored = [shard for shard in labels if shard not in frames]
+    for shard in unstored:
+        frames[shard] = shard_candidates(labels[shard], raw.get(shard), dyn.get(shard))
     out = shard_columns(frames, COLUMNS, "taxonomy_labels")
     if "source_key" not in out.columns:  # as candidate_frame gives it when no shard has one
         out = out.with_columns(pl.lit(None, dtype=pl.String).alias("source_key"))
-    return out, built
+    return out, built, unstored
 
 
 def _scan(fs, uri: str) -> pl.LazyFrame:

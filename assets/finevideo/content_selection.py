@@ -48,7 +48,7 @@ WEIGHTS = {"comment_count": 0.2, "view_count": 0.5, "like_count": 0.3}
 # what the oracle ranks, draws and dedups on, read for every candidate; the rest of each stage's
 # columns is read for the selected videos only (at 1M candidates that is most of the memory)
 RANKING_COLUMNS = {"raw_video_metadata": ["source_key", "channel", "license", "channel_follower_count", *WEIGHTS],
-                   "video_files": [], "dynamism_screen": ["duration_s"]}
+                   "dynamism_screen": ["duration_s"]}
 CHANNEL_PENALTY = 0.1
 FINAL_FILLS = ("ranked", "shortest_first")
 
@@ -107,7 +107,8 @@ def _dense_code(column: str) -> pl.Expr:
 
 
 def select(candidates: pl.DataFrame, cfg: SelectionConfig) -> pl.DataFrame:
-    """Every candidate with `engagement`, `category_rank`, `selected`, `reason`, `detail`, `pick_order`.
+    """Every candidate with `engagement`, `category_rank`, `selected`, `reason`, `detail`, `pick_order`,
+    in record-id order (ties in the ranking are broken by a shuffle drawn over the input's order).
 
     `candidates` needs record_id, channel, category_path, duration_s, view_count, like_count,
     comment_count and channel_follower_count (counts may be null)."""
@@ -118,8 +119,8 @@ def select_rules(candidates: pl.DataFrame, cfg: SelectionConfig, rules: Sequence
     """`select` under each final-fill rule in `rules`: the ranking and the quotas (the same draws
     under every rule) are computed once, the final pass once per rule."""
     rng = np.random.default_rng(cfg.seed)
-    # the output goes back to record-id order by this number (re-sorting the ids took seconds)
-    df = ranked(candidates.sort("record_id").with_row_index("_at"), rng)
+    # the rows go back to the input's order by this number (re-sorting 1.9M ids took seconds)
+    df = ranked(candidates.with_row_index(_ROW), rng)
     cols = df.select(
         _dense_code("channel").alias("code"),
         pl.col("duration_s").cast(pl.Float64).fill_null(0.0), "category_rank", "engagement")
@@ -140,16 +141,19 @@ def _decided(df: pl.DataFrame, state: _Oracle) -> pl.DataFrame:
     lost = pl.format("acceptance draw lost (p={}: {} already taken from {})",
                      pl.Series(state.lost_k).replace_strict(state.p_text, default="0.0", return_dtype=pl.String),
                      pl.Series(state.lost_k), df["channel"].fill_null("None"))
-    return df.with_columns(
+    out = df.with_columns(
         pl.Series("selected", chosen, dtype=pl.Boolean),
         pl.when(pl.Series(chosen)).then(None).otherwise(why).alias("reason"),
         pl.when(pl.Series(chosen)).then(None).when(why == LOST_DRAW).then(lost)
         .otherwise(pl.Series(state.detail, dtype=pl.String)).alias("detail"),
         pl.when(pl.Series(chosen)).then(pl.Series(state.pick_order)).cast(pl.Int32).alias("pick_order"),
-    ).sort("_at").drop("_followers", "_shuffle", "_at")
+    ).sort(_ROW).drop("_followers", "_shuffle", _ROW)
+    # in record-id order: `curate` passes them so already, so the check is all it costs there
+    return out if out["record_id"].is_sorted() else out.sort("record_id")
 
 
 _NONE, _NO_BUDGET, _LOST = 0, 1, 2
+_ROW, _PRE = "__selection_row", "__curate_row"  # working row numbers, named apart from any input column
 _WINDOW = 4096  # rows a budget fit tests at once
 
 
@@ -382,8 +386,7 @@ def hours_per_category(selected: pl.DataFrame) -> dict[str, float]:
     return {c: round(h, 4) for c, h in per.sort("category_path").iter_rows()}
 
 
-def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame, dyn: pl.DataFrame
-                    ) -> pl.DataFrame:
+def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, dyn: pl.DataFrame) -> pl.DataFrame:
     """Kept labels (with their `models`) and what selection, annotation and release need from the
     earlier stages, joined on `record_id` (unique across shards: it names the shard)."""
     if "kept" not in labels.columns:  # no shard has been labelled yet
@@ -391,7 +394,7 @@ def candidate_frame(labels: pl.DataFrame, raw: pl.DataFrame, files: pl.DataFrame
                                       "kept": pl.Boolean, "category_path": pl.String, "models": MODELS})
     label_cols = [c for c in LABEL_COLUMNS if c in labels.columns]
     out = labels.filter(pl.col("kept")).select("record_id", "shard", "video_id", *label_cols)
-    for frame, cols in ((raw, RAW_COLUMNS), (files, FILE_COLUMNS), (dyn, DYNAMISM_COLUMNS)):
+    for frame, cols in ((raw, RAW_COLUMNS), (dyn, DYNAMISM_COLUMNS)):
         present = [c for c in cols if c in frame.columns and c not in out.columns]
         if "record_id" in frame.columns:  # a frame read down to the candidates may have no rows
             out = out.join(frame.select("record_id", *present), on="record_id", how="left")
@@ -411,10 +414,10 @@ def first_landings(candidates: pl.DataFrame, landed: Mapping[str, int] | None = 
     source = pl.coalesce(pl.col("source_key"), pl.col("record_id"))
     first = pl.col("record_id").sort_by(rank, "shard", "record_id").first().over(source)
     # the window runs over the sources landed more than once only: few, next to 1.9M candidates
-    rows = candidates.with_row_index("_at")
+    rows = candidates.drop("duplicate_of", strict=False).with_row_index(_ROW)
     copies = rows.filter(source.is_duplicated()).select(
-        "_at", pl.when(pl.col("record_id") != first).then(first).alias("duplicate_of"))
-    return rows.join(copies, on="_at", how="left", maintain_order="left").drop("_at")
+        _ROW, pl.when(pl.col("record_id") != first).then(first).alias("duplicate_of"))
+    return rows.join(copies, on=_ROW, how="left", maintain_order="left").drop(_ROW)
 
 
 def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping[str, int] | None = None
@@ -422,7 +425,7 @@ def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping
     """Per final-fill rule, every candidate with kept (= selected), reason, reasons and detail.
     Cross-shard duplicates of a source (its first landing, by `landed` order, goes on) and rows without a duration are
     rejected first."""
-    pre = first_landings(candidates, landed).sort("record_id").with_row_index("_pre").with_columns(
+    pre = first_landings(candidates, landed).sort("record_id").with_row_index(_PRE).with_columns(
         pl.when(pl.col("duplicate_of").is_not_null()).then(pl.lit(DUPLICATE))
         .when(pl.col("duration_s").is_null()).then(pl.lit(NO_DURATION)).alias("reason"),
     )
@@ -435,7 +438,7 @@ def curate(candidates: pl.DataFrame, budget_s: float, seed: int, landed: Mapping
     )
     out = {}
     for rule, picked in select_rules(eligible, SelectionConfig(budget_s=budget_s, seed=seed), FINAL_FILLS).items():
-        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort("_pre").drop("_pre")
+        df = pl.concat([picked, rejected], how="diagonal_relaxed").sort(_PRE).drop(_PRE)
         out[rule] = df.rename({"selected": "kept"}).with_columns(
             pl.when(pl.col("reason").is_null()).then(pl.lit([], dtype=pl.List(pl.String)))
             .otherwise(pl.concat_list(pl.col("reason"))).alias("reasons"))

@@ -79,7 +79,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
                       dynamism_screen: dict[str, pl.LazyFrame]):
     # every labelled video's ranking columns, from the per-shard store where its files are unchanged
     fs, root = store_fs(duckdb)
-    labelled, store = cached_candidates(
+    labelled, store, unstored = cached_candidates(
         fs, root, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
                    "dynamism_screen": dynamism_screen}, partition_segment)
     judged = video_duplicates["record_id"] if video_duplicates.height else pl.Series([], dtype=pl.String)
@@ -119,7 +119,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
             "seed": config.seed,
             "duplicate_sources": out.filter(pl.col("reason") == DUPLICATE).height,
             # the candidate store: shards whose ranking columns were read from their files this run
-            "candidate_shards_read": len(store.rebuilt),
+            "candidate_shards_read": len(store.rebuilt) + len(unstored),
             "candidate_shards_reused": len(store.reused),
             # labelled videos the duplicate screen has not judged yet: candidates once it has
             "awaiting_duplicate_screen": awaiting,

@@ -254,7 +254,7 @@ def test_selection_candidate_store_on_s3_reads_one_new_shard(s3_endpoint, tmp_pa
         fs.invalidate_cache()
         inputs = {s: {k: pl.scan_pyarrow_dataset(ds.dataset(f"{BUCKET}/candidates/{s}/{k}.parquet", filesystem=fs,
                                                             format="parquet")) for k in shard_set} for s in STAGES}
-        out, built = cached_candidates(fs, root, inputs, lambda k: k)
+        out, built, _ = cached_candidates(fs, root, inputs, lambda k: k)
         expected = _read_every_file({s: {k: pl.scan_parquet(local / s / f"{k}.parquet") for k in shard_set}
                                      for s in STAGES})
         assert out.sort("record_id").equals(expected.sort("record_id"))

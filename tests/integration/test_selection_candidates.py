@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import polars as pl
+import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from assets.finevideo.candidate_store import FOLDER, cached_candidates
@@ -50,7 +51,7 @@ def _read_every_file(inputs: dict[str, dict[str, pl.LazyFrame]]) -> pl.DataFrame
     """The candidates as selection read them before the store: every stage's files, joined over all ids."""
     whole = {s: pl.concat([inputs[s][k] for k in sorted(inputs[s])], how="diagonal_relaxed").collect() for s in STAGES}
     return candidate_frame(whole["taxonomy_labels"], whole["raw_video_metadata"].drop("title", "text"),
-                           pl.DataFrame(), whole["dynamism_screen"])
+                           whole["dynamism_screen"])
 
 
 def _sorted(df: pl.DataFrame) -> pl.DataFrame:
@@ -63,8 +64,8 @@ def test_a_refresh_reads_only_changed_shards_and_gives_the_rows_of_every_file(tm
     for i, shard in enumerate(shards):
         _write_shard(tmp_path, shard, 40, seed=i)
 
-    first, built = cached_candidates(fs, root, _inputs(tmp_path, shards), lambda k: k)
-    assert sorted(built.rebuilt) == [f"shard={s}" for s in shards] and not built.reused
+    first, built, unstored = cached_candidates(fs, root, _inputs(tmp_path, shards), lambda k: k)
+    assert sorted(built.rebuilt) == [f"shard={s}" for s in shards] and not built.reused and not unstored
     expected = _read_every_file(_inputs(tmp_path, shards))
     assert first.columns == expected.columns
     assert _sorted(first).equals(_sorted(expected))
@@ -74,7 +75,7 @@ def test_a_refresh_reads_only_changed_shards_and_gives_the_rows_of_every_file(tm
     _write_shard(tmp_path, "shard-002", 40, seed=7)
     _write_shard(tmp_path, "shard-004", 25, seed=4)
     shards.append("shard-004")
-    second, built = cached_candidates(fs, root, _inputs(tmp_path, shards), lambda k: k)
+    second, built, unstored = cached_candidates(fs, root, _inputs(tmp_path, shards), lambda k: k)
     assert sorted(built.rebuilt) == ["shard=shard-002", "shard=shard-004"]
     assert sorted(built.reused) == ["shard=shard-001", "shard=shard-003"]
     assert _sorted(second).equals(_sorted(_read_every_file(_inputs(tmp_path, shards))))
@@ -85,8 +86,31 @@ def test_a_refresh_reads_only_changed_shards_and_gives_the_rows_of_every_file(tm
     _write_shard(elsewhere, "shard-009", 10, seed=9)
     for stage, frames in _inputs(elsewhere, ["shard-009"]).items():
         inputs[stage].update(frames)
-    third, built = cached_candidates(fs, root, inputs, lambda k: k)
-    assert built.removed == ["shard=shard-003"] and not built.rebuilt
+    third, built, unstored = cached_candidates(fs, root, inputs, lambda k: k)
+    assert built.removed == ["shard=shard-003"] and not built.rebuilt and unstored == ["shard-009"]
     assert len(fs.ls(f"{root}/{FOLDER}")) == 3 + 1  # three segments and the manifest
     assert _sorted(third).equals(_sorted(_read_every_file(inputs)))
     assert third.filter(pl.col("shard") == "shard-009").height > 0
+
+
+def test_a_shard_whose_inputs_are_not_all_stored_files_is_read_uncached(tmp_path):
+    """A stage input from elsewhere is not in the store's key: caching the shard would miss its changes."""
+    fs, root = LocalFileSystem(), str(tmp_path)
+    _write_shard(tmp_path, "shard-001", 20, seed=1)
+    (tmp_path / "raw_video_metadata" / "shard-001.parquet").unlink()  # stored by another IO manager
+    other = tmp_path / "other"
+    inputs = {st: frames for st, frames in _inputs(tmp_path, ["shard-001"]).items() if st != "raw_video_metadata"}
+    for seed in (2, 3):  # the raw metadata, stored under another root, changes between the runs
+        _write_shard(other, "shard-001", 20, seed=seed)
+        inputs["raw_video_metadata"] = _inputs(other, ["shard-001"])["raw_video_metadata"]
+        out, built, unstored = cached_candidates(fs, root, inputs, lambda k: k)
+        assert unstored == ["shard-001"] and not built.rebuilt
+        assert _sorted(out).equals(_sorted(_read_every_file(inputs)))
+
+
+def test_no_shard_output_of_a_stage_is_a_clear_error(tmp_path):
+    _write_shard(tmp_path, "shard-001", 5, seed=1)
+    inputs = _inputs(tmp_path, ["shard-001"])
+    inputs["dynamism_screen"] = {}
+    with pytest.raises(ValueError, match="no shard of dynamism_screen has output"):
+        cached_candidates(LocalFileSystem(), str(tmp_path), inputs, lambda k: k)
