@@ -21,6 +21,7 @@ import polars as pl
 from pydantic import Field
 from upath import UPath
 
+from assets.kit.shard_frames import scan_file
 from resources import warehouse
 
 FINGERPRINT_EXEMPT = "where bytes are kept, content-addressed: never what they are"
@@ -81,15 +82,6 @@ class ParquetUPathIOManager(dg.UPathIOManager):
         with path.open("rb") as f:
             return pl.read_parquet(f)
 
-    def _scan(self, path: UPath) -> pl.LazyFrame:
-        """The file as a lazy scan: a fan-in then reads only the columns it selects. Off a local
-        disk through the UPath's own filesystem, so S3 and GCS keep the options they were given."""
-        if is_local(path):
-            return pl.scan_parquet(path.path)
-        import pyarrow.dataset as ds
-
-        return pl.scan_pyarrow_dataset(ds.dataset(path.path, filesystem=path.fs, format="parquet"))
-
     def load_partitions(self, context: dg.InputContext):
         """A fan-in (a step reading many shards) gets the shards that have an output: a shard whose
         step failed, was skipped behind a failed check or was killed has no file, and one broken
@@ -110,7 +102,7 @@ class ParquetUPathIOManager(dg.UPathIOManager):
                 if not lazy:
                     loaded[key] = self.load_from_path(context, path)
                 elif path.exists():
-                    loaded[key] = self._scan(path)
+                    loaded[key] = scan_file(path.fs, path.path)
                 else:
                     raise FileNotFoundError(path)
             except FileNotFoundError:

@@ -175,6 +175,19 @@ class Warehouse(DuckDBResource):
     def remote(self) -> bool:
         return self.fs is not None
 
+    def store(self):
+        """The filesystem and root the Parquet assets are stored under, for steps that keep their
+        own files beside the tables (the provenance index, selection's candidate store)."""
+        if not self.data_root:
+            import dagster as dg
+
+            raise dg.Failure("the warehouse has no data_root (MMFOUNDRY_DATA): this step's store lives there")
+        if self.fs is not None:
+            return self.fs, self.data_root.rstrip("/")
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem(), str(Path(self.data_root).resolve())
+
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with super().get_connection() as con:

@@ -24,7 +24,7 @@ from assets.finevideo.content_selection import (
     RAW_COLUMNS,
     candidate_frame,
 )
-from assets.kit.shard_frames import Frame, shard_columns
+from assets.kit.shard_frames import Frame, scan_file, shard_columns
 from assets.quality.index_store import Built, plan_sources, segment_key, sync_segments
 from assets.quality.provenance import Stage
 
@@ -77,7 +77,7 @@ def cached_candidates(fs, root: str, inputs: Mapping[str, Mapping[str, Frame]], 
         return {"rows": df.height}
 
     built = sync_segments(fs, folder, wanted, build, LAYOUT)
-    frames: dict[str, Frame] = {s["shard"]: _scan(fs, f"{folder}/{s['file']}") for s in built.manifest["segments"].values()}
+    frames: dict[str, Frame] = {s["shard"]: scan_file(fs, f"{folder}/{s['file']}") for s in built.manifest["segments"].values()}
     unstored = [shard for shard in labels if shard not in frames]
     for shard in unstored:
         frames[shard] = shard_candidates(labels[shard], raw.get(shard), dyn.get(shard))
@@ -86,13 +86,3 @@ def cached_candidates(fs, root: str, inputs: Mapping[str, Mapping[str, Frame]], 
         out = out.with_columns(pl.lit(None, dtype=pl.String).alias("source_key"))
     return out, built, unstored
 
-
-def _scan(fs, uri: str) -> pl.LazyFrame:
-    """A stored segment as a lazy read; off an object store through its own filesystem (and options)."""
-    from fsspec.implementations.local import LocalFileSystem
-
-    if isinstance(fs, LocalFileSystem):
-        return pl.scan_parquet(uri)
-    import pyarrow.dataset as ds
-
-    return pl.scan_pyarrow_dataset(ds.dataset(uri, filesystem=fs, format="parquet"))

@@ -24,7 +24,6 @@ from assets.kit.provenance import declare
 from assets.kit.screening import kept
 from assets.kit.shard_coverage import coverage, coverage_metadata, landing_order
 from assets.kit.shard_frames import shard_columns
-from assets.quality.provenance_assets import store_fs
 from resources.settings import load_settings
 from resources.warehouse import Warehouse, partition_segment
 
@@ -78,7 +77,7 @@ def curated_selection(context: dg.AssetExecutionContext, config: CurationConfig,
                       raw_video_metadata: dict[str, pl.LazyFrame], video_files: dict[str, pl.LazyFrame],
                       dynamism_screen: dict[str, pl.LazyFrame]):
     # every labelled video's ranking columns, from the per-shard store where its files are unchanged
-    fs, root = store_fs(duckdb)
+    fs, root = duckdb.store()
     labelled, store, unstored = cached_candidates(
         fs, root, {"taxonomy_labels": taxonomy_labels, "raw_video_metadata": raw_video_metadata,
                    "dynamism_screen": dynamism_screen}, partition_segment)

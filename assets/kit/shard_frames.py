@@ -72,3 +72,15 @@ def shard_columns(value: Mapping[str, Frame] | Frame | None, columns: Sequence[s
 def row_count(frame: Frame) -> int:
     """Rows of a shard's frame; a lazy Parquet scan answers from the file's footer."""
     return frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect().item()
+
+
+def scan_file(fs, path: str) -> pl.LazyFrame:
+    """A stored Parquet file as a lazy scan (a fan-in then reads only the columns it selects): off a
+    local disk directly, off an object store through its own filesystem, so it keeps its options."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    if isinstance(fs, LocalFileSystem):
+        return pl.scan_parquet(path)
+    import pyarrow.dataset as ds
+
+    return pl.scan_pyarrow_dataset(ds.dataset(path, filesystem=fs, format="parquet"))

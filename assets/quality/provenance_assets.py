@@ -7,7 +7,6 @@ topological order: a group added later is indexed without editing this file.
 
 import graphlib
 import warnings
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -107,7 +106,7 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
         ),
     )
     def provenance_index(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
-        fs, root = store_fs(duckdb)
+        fs, root = duckdb.store()
         # the audit reads each stage's row through its view: every stage's view is current
         duckdb.refresh_views(tuple(s.asset for s in stages))
         plan = plan_sources(fs, root, stages)
@@ -141,17 +140,6 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
         return _result(index_metadata(context, built, stages, plan.unstored), store_version(built.manifest))
 
     return provenance_index
-
-
-def store_fs(warehouse: Warehouse):
-    """The filesystem and root the Parquet assets are stored under (the warehouse's data root)."""
-    if not warehouse.data_root:
-        raise dg.Failure("the warehouse has no data_root (MMFOUNDRY_DATA): the provenance store lives there")
-    if warehouse.fs is not None:
-        return warehouse.fs, warehouse.data_root.rstrip("/")
-    from fsspec.implementations.local import LocalFileSystem
-
-    return LocalFileSystem(), str(Path(warehouse.data_root).resolve())
 
 
 def _drop_single_file(fs, root: str, name: str) -> None:
@@ -219,7 +207,7 @@ def index_metadata(context: dg.AssetExecutionContext, built: Built, stages: list
     ),
 )
 def provenance_edges(duckdb: Warehouse) -> dg.MaterializeResult:
-    fs, root = store_fs(duckdb)
+    fs, root = duckdb.store()
     index_folder = f"{root}/provenance_index"
     index = read_manifest(fs, index_folder)
     if not index["segments"]:
