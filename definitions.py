@@ -10,6 +10,7 @@ import dagster as dg
 
 from assets.quality.provenance_assets import build_provenance_index, provenance_edges
 from resources.deployment import build_executor, build_resources
+from resources.settings import load_settings
 from sensors.automation import apply_policy, automation_sensors
 from sensors.landing import SHARD_SOURCES, build_landing_sensor
 
@@ -50,7 +51,7 @@ def build_definitions() -> dg.Definitions:
     all_assets, all_checks, all_jobs = load_groups()
     all_assets += [build_provenance_index(all_assets), provenance_edges]
     validate_sql_models(all_assets)
-    all_assets, keys_by_kind = apply_policy(all_assets)
+    all_assets, keys_by_kind = apply_policy(all_assets, load_settings().release_cron)
     sensors = [build_landing_sensor(src, partitioned_by(all_assets, src.partitions_def))
                for src in SHARD_SOURCES]
     sensors += automation_sensors(keys_by_kind)

@@ -14,6 +14,8 @@ from typing import Any
 FINGERPRINT_EXEMPT = "deployment settings: where things live, not what they are"
 
 DEPLOYMENTS = ("local", "prod")
+# how often pool-wide fan-ins may refresh (sensors/automation.py): in prod hourly, locally at once
+RELEASE_CRON_DEFAULTS = {"local": None, "prod": "0 * * * *"}
 REMOTE_SCHEMES = ("s3://", "gs://", "gcs://")
 
 
@@ -58,6 +60,7 @@ class Settings:
     landing: str
     warehouse: str | None = None  # MMFOUNDRY_WAREHOUSE; required when `data` is remote
     cache: str | None = None  # MMFOUNDRY_CACHE
+    release_cron: str | None = None  # MMFOUNDRY_RELEASE_CRON; None: pool-wide fan-ins refresh at once
 
     @property
     def warehouse_path(self) -> str:
@@ -108,4 +111,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     cache = env.get("MMFOUNDRY_CACHE", "").strip() or None
     return Settings(deployment=deployment, data=data, landing=landing,
                     warehouse=_absolute(warehouse) if warehouse else None,
-                    cache=_absolute(cache) if cache else None)
+                    cache=_absolute(cache) if cache else None,
+                    release_cron=_release_cron(env.get("MMFOUNDRY_RELEASE_CRON", "").strip(), deployment))
+
+
+def _release_cron(value: str, deployment: str) -> str | None:
+    """`eager` (refresh at once), a cron string, or empty for the deployment's default."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if not value:
+        return RELEASE_CRON_DEFAULTS[deployment]
+    if value == "eager":
+        return None
+    if not is_valid_cron_string(value):
+        raise ConfigError(f"MMFOUNDRY_RELEASE_CRON must be a cron string (e.g. '0 * * * *') or 'eager'; got {value!r}")
+    return value

@@ -99,26 +99,39 @@ def connect(db_path: str, read_only: bool = False, fs=None) -> duckdb.DuckDBPyCo
     return con
 
 
+_VIEW_SOURCE = re.compile(r"read_parquet\('((?:[^']|'')*)', \(union_by_name = true\)\)")
+
+
 @retry(
     retry=retry_if_exception_type(duckdb.IOException),
     wait=wait_random_exponential(multiplier=0.05, max=2),
     stop=stop_after_delay(LOCK_WAIT_S),
     reraise=True,
 )
-def execute(db_path: str, statements: list[str], fs=None) -> None:
-    """Run statements in one short write transaction, waiting out another writer's lock."""
+def ensure_views(db_path: str, globs: dict[str, str], fs=None) -> list[str]:
+    """Create the views of `globs` (name -> Parquet glob) that are missing or read another glob;
+    returns the names created. A view that already reads its glob is left alone: DuckDB binds a
+    view's files and columns again at every query (new shards, new or dropped columns and changed
+    types included), while re-creating it reads every file's footer (union by name), 0.2 s per
+    view at 2,000 shards and paid by every shard step and every index build."""
     with connect(db_path, fs=fs) as con:
-        con.execute("BEGIN")
-        for stmt in statements:
-            con.execute(stmt)
-        con.execute("COMMIT")
+        current = {name: _VIEW_SOURCE.search(sql) for name, sql in con.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
+        stale = [n for n, g in globs.items()
+                 if current.get(n) is None or current[n].group(1).replace("''", "'") != g]
+        if stale:
+            con.execute("BEGIN")
+            for name in stale:
+                con.execute(view_sql(name, globs[name]))
+            con.execute("COMMIT")
+    return stale
 
 
 def try_register_asset_view(db_path: str, key_path: list[str], source_glob: str, log=None, fs=None) -> bool:
     log = log or _log
     name = view_name(key_path)
     try:
-        execute(db_path, [view_sql(name, source_glob)], fs=fs)
+        ensure_views(db_path, {name: source_glob}, fs=fs)
         return True
     except duckdb.Error as e:
         log.warning(f"warehouse view {name} not refreshed ({type(e).__name__}: {e}); next sync retries")
@@ -144,11 +157,10 @@ def source_globs(base_path: str, key_paths: Iterable[list[str]],
 
 def sync_views(db_path: str, base_path: str, key_paths: Iterable[list[str]],
                storage_options: dict[str, Any] | None = None) -> list[str]:
-    """(Re)create the view of every asset that has data under `base_path`; returns view names."""
+    """Make sure every asset that has data under `base_path` has its view; returns view names."""
     globs = source_globs(base_path, key_paths, storage_options)
     if globs:
-        execute(db_path, [view_sql(n, g) for n, g in globs.items()],
-                fs=remote_filesystem(base_path, storage_options))
+        ensure_views(db_path, globs, fs=remote_filesystem(base_path, storage_options))
     return list(globs)
 
 

@@ -93,6 +93,11 @@ def versioned(df: pl.DataFrame | pl.LazyFrame, metadata: dict[str, Any] | None =
         return dg.Output(df, metadata=meta, data_version=dg.DataVersion(version))
 
 
+# "incremental" on a fan-in whose cost follows what changed, not the pool: automation does not hold
+# it to the release schedule (sensors/automation.py)
+REFRESH_TAG = "mmfoundry/refresh"
+
+
 def kit_asset(*, group: str, description: str, partitions_def: dg.PartitionsDefinition | None = None,
               kinds: Sequence[str] = ("polars", "parquet"), rules: RuleSet | None = None,
               tasks: Sequence[type[Task]] = (), screen: bool = False,

@@ -11,7 +11,7 @@ import warnings
 import dagster as dg
 import polars as pl
 
-from assets.kit.asset_kit import kit_asset
+from assets.kit.asset_kit import REFRESH_TAG, kit_asset
 from assets.kit.links import audit_launchpad_url
 from assets.kit.metadata import bar_chart
 from assets.quality.index_store import (
@@ -93,6 +93,7 @@ def build_provenance_index(covered: list) -> dg.AssetsDefinition:
         kinds=("duckdb", "parquet"),
         deps=[dg.AssetKey.from_user_string(s.asset) for s in stages],
         pool="duckdb",
+        tags={REFRESH_TAG: "incremental"},
         description=(
             "Every record of every stage, read from the provenance contract its rows declare: its "
             "verdict (kept, reason, detail), its parents' ids (`parent_ids`), the models behind its "

@@ -4,12 +4,13 @@ across shards and a report, each reporting a content data version as the project
 What each tick requests is compared with what a person expects."""
 
 import contextlib
+import datetime
 
 import dagster as dg
 import polars as pl
 from pydantic import BaseModel
 
-from assets.kit.asset_kit import versioned
+from assets.kit.asset_kit import REFRESH_TAG, versioned
 from assets.kit.task import Task
 from resources.storage import ParquetIOManager
 from sensors.automation import apply_policy, automation_sensors
@@ -40,7 +41,8 @@ class LabelTaskV2(LabelTask):
 CONTENT = {}  # shard -> what its landed file holds now (a test rewrites a shard by changing it)
 
 
-def graph(root, task: type[Task] = LabelTask, report_version: str = "1") -> dg.Definitions:
+def graph(root, task: type[Task] = LabelTask, report_version: str = "1", release_cron: str | None = None
+          ) -> dg.Definitions:
     @dg.asset(partitions_def=SHARDS, group_name="g", code_version="1")
     def raw(context):
         key = context.partition_key
@@ -66,7 +68,12 @@ def graph(root, task: type[Task] = LabelTask, report_version: str = "1") -> dg.D
     def report(selection: pl.DataFrame):
         return versioned(selection)
 
-    assets, by_kind = apply_policy([raw, screen, labels, selection, report])
+    @dg.asset(group_name="quality", code_version="1", tags={REFRESH_TAG: "incremental"})
+    def index(labels: dict[str, pl.DataFrame]):  # the provenance index's shape: per shard, not pool-wide
+        return versioned(pl.concat([labels[k] for k in sorted(labels)]))
+
+    extra = [index] if release_cron else []
+    assets, by_kind = apply_policy([raw, screen, labels, selection, report, *extra], release_cron)
     return dg.Definitions(assets=assets, sensors=automation_sensors(by_kind),
                           resources={"io_manager": ParquetIOManager(base_path=str(root))})
 
@@ -238,3 +245,46 @@ def test_model_backed_assets_carry_their_tasks_in_the_code_version(monkeypatch):
     assert before == code_version("assets.docmatix.qa_assets", tasks=(QAGenerationTask,))
     monkeypatch.setattr(QAGenerationTask, "version", "2")
     assert code_version("assets.docmatix.qa_assets", tasks=(QAGenerationTask,)) != before
+
+
+def test_on_a_release_schedule_a_pool_wide_fan_in_refreshes_once_per_tick(tmp_path):
+    """With MMFOUNDRY_RELEASE_CRON set, a landed shard runs its own steps and the incremental index
+    at once; the fan-in that reads every shard waits for the schedule's next tick and then takes
+    every shard that landed since in one run. Its first build does not wait."""
+    CONTENT.clear()
+    defs = graph(tmp_path, release_cron="0 * * * *")
+    at = datetime.datetime(2026, 12, 6, 10, 5, tzinfo=datetime.UTC)
+
+    def tick(cursor, minutes):
+        return dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor,
+                                                 evaluation_time=at + datetime.timedelta(minutes=minutes))
+
+    with dg.instance_for_test() as instance:
+        t = tick(None, 0)
+        instance.add_dynamic_partitions("auto_shards", ["s1", "s2"])
+        for k in ("s1", "s2"):
+            run(defs, instance, ["raw", "screen", "labels"], k)
+        t = tick(t.cursor, 1)
+        assert requested(t) == {"selection": [None], "report": [None], "index": [None]}  # never built: at once
+        run(defs, instance, ["selection", "report", "index"])
+        t = tick(t.cursor, 2)
+        assert requested(t) == {}
+
+        for minute, shard in ((10, "s3"), (30, "s4")):
+            instance.add_dynamic_partitions("auto_shards", [shard])
+            run(defs, instance, ["raw"], shard)
+            t = tick(t.cursor, minute)
+            assert requested(t) == {"screen": [shard], "labels": [shard]}
+            run(defs, instance, ["screen", "labels"], shard)
+            t = tick(t.cursor, minute + 5)
+            assert requested(t) == {"index": [None]}, "a shard started a pool-wide fan-in before the schedule"
+            run(defs, instance, ["index"])
+        assert pl.read_parquet(tmp_path / "selection.parquet")["shard"].to_list() == ["s1", "s2"]
+
+        t = tick(t.cursor, 56)  # 11:01: the hourly tick has passed
+        assert requested(t) == {"selection": [None], "report": [None]}
+        run(defs, instance, ["selection", "report"])
+        assert pl.read_parquet(tmp_path / "selection.parquet")["shard"].to_list() == ["s1", "s2", "s3", "s4"]
+        t = tick(t.cursor, 58)
+        assert requested(t) == {}
+    CONTENT.clear()

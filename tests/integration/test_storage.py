@@ -8,7 +8,7 @@ from upath import UPath
 
 from assets.kit.shard_frames import row_count, shard_columns
 from resources.storage import MediaStore, ParquetIOManager, atomic_write
-from resources.warehouse import sync_views, view_name
+from resources.warehouse import ensure_views, sync_views, view_name
 
 shards = dg.DynamicPartitionsDefinition(name="test_shards")
 
@@ -105,6 +105,26 @@ def test_sync_views_rebuilds_every_view(tmp_path):
     with duckdb.connect(db, read_only=True) as con:
         assert con.sql("SELECT count(*), count(b) FROM x").fetchall()[0] == (2, 1)  # union by name
     assert view_name(["a", "b-c"]) == "a__b_c"
+
+
+def test_a_view_is_created_once_and_still_sees_new_shards_and_columns(tmp_path):
+    """Re-creating a view reads every file's footer; a view that already reads its glob is kept,
+    and DuckDB binds it again at every query."""
+    folder = tmp_path / "x"
+    folder.mkdir()
+    pl.DataFrame({"a": [1], "b": ["x"]}).write_parquet(folder / "p1.parquet")
+    db, glob = str(tmp_path / "wh.duckdb"), f"{folder}/*.parquet"
+    assert ensure_views(db, {"x": glob}) == ["x"]
+    assert ensure_views(db, {"x": glob}) == []
+    pl.DataFrame({"a": [2], "c": [1.5]}).write_parquet(folder / "p2.parquet")  # a new shard, a new column
+    pl.DataFrame({"a": [3]}).write_parquet(tmp_path / "y's.parquet")
+    assert ensure_views(db, {"x": glob, "y": str(tmp_path / "y's.parquet")}) == ["y"]
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.sql("SELECT a, b, c FROM x ORDER BY a").fetchall() == [(1, "x", None), (2, None, 1.5)]
+        assert con.sql("SELECT a FROM y").fetchall() == [(3,)]
+    assert ensure_views(db, {"x": str(folder / "p1.parquet")}) == ["x"]  # another source: re-created
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM x").fetchall() == [(1,)]
 
 
 def test_non_dataframe_output_is_a_clear_type_error(tmp_path):

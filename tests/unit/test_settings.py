@@ -31,12 +31,22 @@ def test_remote_data_needs_an_explicit_local_warehouse_and_caches_beside_it(tmp_
         ({"MMFOUNDRY_DEPLOYMENT": "staging"}, "MMFOUNDRY_DEPLOYMENT must be one of local, prod; got 'staging'"),
         ({"MMFOUNDRY_DATA": "ftp://host/x"}, "MMFOUNDRY_DATA must be a local path, s3://... or gs://...; got 'ftp://host/x'"),
         ({"MMFOUNDRY_LANDING": "http://x/y"}, "MMFOUNDRY_LANDING must be a local path"),
+        ({"MMFOUNDRY_RELEASE_CRON": "hourly"}, "MMFOUNDRY_RELEASE_CRON must be a cron string"),
     ],
 )
 def test_bad_values_fail_with_one_clear_line(env, message):
     with pytest.raises(ConfigError) as err:
         load_settings(env)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_release_schedule_is_hourly_in_prod_at_once_locally_and_settable(tmp_path):
+    local = {"MMFOUNDRY_DATA": str(tmp_path)}
+    prod = {**local, "MMFOUNDRY_DEPLOYMENT": "prod"}
+    assert load_settings(local).release_cron is None
+    assert load_settings(prod).release_cron == "0 * * * *"
+    assert load_settings({**prod, "MMFOUNDRY_RELEASE_CRON": "eager"}).release_cron is None
+    assert load_settings({**local, "MMFOUNDRY_RELEASE_CRON": "0 3 * * *"}).release_cron == "0 3 * * *"
 
 
 def test_bad_model_backend_is_a_config_error(tmp_path):
