@@ -60,15 +60,22 @@ def partition_segment(partition: str) -> str:
     return escape_dotdot_segments(escape_leading_slash(partition))
 
 
-_FOLDER_VIEW = re.compile(r"read_parquet\('((?:[^']|'')*)/\*\.parquet'")
+# the source of a view `view_sql` made, as DuckDB stores the statement
+_VIEW_SOURCE = re.compile(r"read_parquet\('((?:[^']|'')*)', \(union_by_name = true\)\)")
+_FOLDER = "/*.parquet"
+
+
+def _view_source(sql: str) -> str | None:
+    found = _VIEW_SOURCE.search(sql)
+    return None if found is None else found.group(1).replace("''", "'")
 
 
 def view_folder(con: duckdb.DuckDBPyConnection, view: str) -> str | None:
     """The folder behind `view` when it reads one (`<folder>/*.parquet`: a partitioned asset, or a
     segmented store); None for any other view or table."""
     rows = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = ?", [view]).fetchall()
-    found = _FOLDER_VIEW.search(rows[0][0]) if rows else None
-    return None if found is None else found.group(1).replace("''", "'")
+    source = _view_source(rows[0][0]) if rows else None
+    return source[: -len(_FOLDER)] if source and source.endswith(_FOLDER) else None
 
 
 def partition_file(con: duckdb.DuckDBPyConnection, view: str, partition: str) -> str | None:
@@ -99,9 +106,6 @@ def connect(db_path: str, read_only: bool = False, fs=None) -> duckdb.DuckDBPyCo
     return con
 
 
-_VIEW_SOURCE = re.compile(r"read_parquet\('((?:[^']|'')*)', \(union_by_name = true\)\)")
-
-
 @retry(
     retry=retry_if_exception_type(duckdb.IOException),
     wait=wait_random_exponential(multiplier=0.05, max=2),
@@ -115,10 +119,9 @@ def ensure_views(db_path: str, globs: dict[str, str], fs=None) -> list[str]:
     types included), while re-creating it reads every file's footer (union by name), 0.2 s per
     view at 2,000 shards and paid by every shard step and every index build."""
     with connect(db_path, fs=fs) as con:
-        current = {name: _VIEW_SOURCE.search(sql) for name, sql in con.execute(
+        current = {name: _view_source(sql) for name, sql in con.execute(
             "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
-        stale = [n for n, g in globs.items()
-                 if current.get(n) is None or current[n].group(1).replace("''", "'") != g]
+        stale = [n for n, g in globs.items() if current.get(n) != g]
         if stale:
             con.execute("BEGIN")
             for name in stale:
