@@ -20,11 +20,13 @@ The rest, from the same decode (`_sweep`). Shots, motion and the annotation step
 whole video, so after the skims the video is decoded once, in order, a GOP at a time. A GOP an open
 stretch needs is decoded in full by the stream's decoder (where a stretch ends inside it, the rest
 skips non-reference frames: nothing depends on them). Every other GOP goes to a second decoder
-(`_Glance`) that skips the deblocking filter and the non-reference frames: its pictures are only
-looked at, never compared for freezes, and a GOP changes decoder only at its keyframe. The shot
-detector (PySceneDetect's AdaptiveDetector rule and the fade/dissolve test, scene_cuts.py) looks at
-every frame of the stretches and at least GLANCE_FPS pictures a second elsewhere (a cut there is
-seen at most three frames late: tests/realdata/shots.py SWEEP_TOLERANCE); frames carry their
+(`_Glance`) that skips the deblocking filter and the non-reference frames, and every B-frame where
+the GOP's slice headers prove no decoded picture refers to one (h264_references.py): its pictures
+are only looked at, never compared for freezes, and a GOP changes decoder only at its keyframe. The
+shot detector (PySceneDetect's AdaptiveDetector rule and the fade/dissolve test, scene_cuts.py)
+looks at every frame of the stretches and elsewhere at least GLANCE_FPS pictures a second, or every
+picture a B skip leaves, at most MAX_SKIPPED frames apart (a cut there is seen at most three frames
+late: tests/realdata/shots.py SWEEP_TOLERANCE); frames carry their
 real numbers, so `min_scene_frames` counts video frames. The same frames feed the per-second motion
 profile (a change over skipped frames counts as that many steps' mean), and a still is taken every
 second (small upright JPEGs), from which the frames of every shot's middle and the thumbnail are
@@ -72,6 +74,7 @@ FRAME_SLACK_S = 1.0  # a FineVideo call also sees the first frame after its 60 s
 STILL_STEP_S = 1.0  # stills taken this far apart for the annotation step to choose from
 MAX_STILLS = 4000  # per video (a 4 KB-40 KB JPEG each): longer videos get them further apart
 GLANCE_FPS = 12.0  # pictures a second the shot detector looks at, at least, outside the freeze stretches
+MAX_SKIPPED = 3  # ... or, where B-frames are skipped, frames in a row left unseen (tests/realdata/shots.py SWEEP_TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -429,7 +432,7 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
 
     container, stream = _open(path, threads)  # a fresh demuxer: every packet from the first, as ffmpeg reads them
     exact_ctx = stream.codec_context
-    glance = _Glance(path, float(info.rate or 0), threads)
+    glance = _Glance(path, float(info.rate or 0), threads, stream)
     runs = {w: WindowRun(w, info.time_base, info.origin, info.rate) for w in windows}
     cutter, numbers = CutDetector(stream, shots), _Numbers()
     stills = _Stills(duration_s, dict(stream.metadata or {}))
@@ -480,7 +483,7 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
             if state["everything"] and all_settled():
                 state["everything"] = False  # the rest of the video is only looked at
         number = numbers.of(frame.pts)
-        if not measured and previous is not None and number - previous[3] < stride:
+        if not measured and previous is not None and number - previous[3] < state["stride"]:
             stills.offer(cutter.time_of(frame.pts), frame)  # decoded as a reference, not looked at
             return
         cutter.feed(frame, repeat, number)
@@ -500,7 +503,9 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
             state["floor"] = keyframe_pts
         state["ctx"] = ctx
 
-    def send(gop: list, next_key: float) -> None:
+    def send(gop: list, following) -> None:
+        """Decode `gop`; `following` is the next GOP's keyframe packet (None at the end)."""
+        next_key = info.seconds(following.pts) if following is not None else math.inf
         first = gop[0] if gop else None
         keyframe_pts = first.pts if first is not None and first.is_keyframe else None
         if gop and waiting and waiting[0].lo < next_key:  # stretches starting before the next keyframe
@@ -512,6 +517,9 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
                 running.append(s)
                 armed.append(s.whole)
         use(exact_ctx if state["everything"] or running else glance.ctx, keyframe_pts)
+        state["stride"] = stride
+        if state["ctx"] is glance.ctx and glance.skip_b(gop, following):
+            state["stride"] = 1  # what a B skip leaves is at most MAX_SKIPPED frames apart: look at all of it
         for packet in gop:
             state["frames"] += packet.pts is not None
             numbers.packet(packet.pts)
@@ -531,10 +539,10 @@ def _sweep(path: Path, info: _Stream, duration_s: float, windows: list[Window], 
             if packet.size == 0:
                 continue
             if packet.is_keyframe and packet.pts is not None and gop:
-                send(gop, info.seconds(packet.pts))
+                send(gop, packet)
                 gop = []
             gop.append(packet)
-        send(gop, math.inf)
+        send(gop, None)
         use(None, None)
     return _Swept(runs, armed, cutter.shots(), changes, stills, state["decoded"], state["frames"], state["undecodable"])
 
@@ -543,15 +551,30 @@ class _Glance:
     """The decoder for GOPs no freeze measurement needs. It skips the deblocking filter (its pictures
     drift from the exact ones by a few grey levels over a GOP: they are only looked at, never
     compared for freezes) and, from 2 x GLANCE_FPS, the non-reference frames, which no other frame
-    needs. Not every B-frame: a P-frame may refer to a reference B-frame (x264's default B-pyramid
-    with more than one reference does), and decoding it without one conceals the gap silently with
+    needs. Every B-frame only where an H.264 GOP's slice headers prove that no decoded picture
+    refers to one and that what is left is at most MAX_SKIPPED frames apart (`skip_b`,
+    h264_references.py): a P-frame may refer to a reference B-frame (x264's default B-pyramid with
+    more than one reference does), and decoding it without one conceals the gap silently with
     pictures off by tens of grey levels. Opened from a second demuxer so its parameters are the
     stream's own; it reads no packets of its own."""
 
-    def __init__(self, path: Path, fps: float, threads: int):
+    def __init__(self, path: Path, fps: float, threads: int, stream):
+        from assets.finevideo.h264_references import GopReferences
+
         self._path, self._threads = path, threads
         self._skip = "NONREF" if fps >= 2 * GLANCE_FPS else "DEFAULT"
+        self._references = (GopReferences(stream.codec_context.extradata)
+                            if self._skip == "NONREF" and stream.codec_context.name == "h264" else None)
         self._container = None
+
+    def skip_b(self, gop: list, following) -> bool:
+        """Set this GOP's skipping: B-frames too where that is proven harmless (see the class)."""
+        refs = self._references
+        safe = refs is not None and refs.b_pictures_unreferenced(
+            [(p.pts, memoryview(p)) for p in gop], following is None or refs.starts_idr(memoryview(following)),
+            MAX_SKIPPED)
+        self.ctx.skip_frame = "BIDIR" if safe else self._skip
+        return safe
 
     @property
     def ctx(self):
