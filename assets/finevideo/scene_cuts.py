@@ -79,6 +79,7 @@ hold" test, and is then neither a cut nor a transition.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -91,6 +92,9 @@ from pydantic import BaseModel, ConfigDict, Field
 DETECTION_WIDTH = 256  # scenedetect.scene_manager.DEFAULT_MIN_WIDTH
 BLEND_CELL = 8  # pixels (of the ~256 px detection image) averaged into one cell for the blend test
 THRESHOLD = 15.0  # FineVideo's ContentDetector threshold (kept for `content_detector`, no longer the default)
+# a step over several video frames (a skipping decoder's) may carry that many times gradual_share of a
+# transition's change, never more than this: a cut's one step carries nearly all of it
+SPARSE_SHARE = 0.75
 
 
 class ShotParams(BaseModel):
@@ -340,10 +344,16 @@ class _Candidate:
 
 @dataclass
 class _Transitions:
-    """Windows that join two different pictures by a blend (see the module docstring)."""
+    """Windows that join two different pictures by a blend (see the module docstring).
+
+    Windows, their margins and their strides are measured in video frames (`numbers`, each fed
+    frame's number in the video), so where only some frames are fed (a skipping decoder) a window
+    still spans the time it names, and a picture half a window away is as far as on every frame.
+    Where every frame is fed, numbers are positions and everything is as on every frame."""
 
     params: ShotParams
     rate: float
+    numbers: list[int] = field(default_factory=list)  # per fed frame, its number in the video (the feeder appends)
     seconds: list[float] = field(default_factory=list)
     steps: list[float] = field(default_factory=list)  # visible content score from the previous frame
     flat: list[bool] = field(default_factory=list)
@@ -359,6 +369,7 @@ class _Transitions:
         self._seen = [0.0]  # the same sums of the visible scores
         self._plan = [(lag, _margin(lag) + lag, _stride(lag)) for lag in self.lags]
         self._reach = max(back for _, back, _ in self._plan)  # frames from the earliest window start
+        self._next = dict.fromkeys(self.lags, 0)  # per lag, the first fed frame not yet a window start
 
     def feed(self, seconds: float, hsv, grey, step: float, visible: float, flat: bool, new: bool) -> None:
         """`step`: the content score from the previous frame; `visible`: the same, 0 between two
@@ -371,27 +382,37 @@ class _Transitions:
         self._seen.append(self._seen[-1] + visible)
         self.flat.append(flat)
         self._ring.append(_Picture(hsv, grey) if new or not self._ring else self._ring[-1])
-        if i >= self._reach and cum[i + 1] - cum[i - self._reach] < self.params.transition_score:
-            return  # still or slow footage: no window here can join two different pictures
-        for lag, back, stride in self._plan:
-            a = i - back
-            if a >= 0 and a % stride == 0:
-                self._window(a, lag, i)
+        quiet = i >= self._reach and cum[i + 1] - cum[i - self._reach] < self.params.transition_score
+        for lag, back, stride in self._plan:  # the windows whose margin after them is now complete
+            self._starts(lag, stride, self._at(self.numbers[i] - back + 1), i, quiet)
+
+    def _starts(self, lag: int, stride: int, stop: int, after: int, quiet: bool = False) -> None:
+        """Test the windows of `lag` from each fed frame before `stop` not yet tested that is the first
+        fed frame of its stride; `quiet`: the last `_reach` steps add up to too little for a
+        transition, so no window inside them is tested."""
+        for a in range(self._next[lag], stop):
+            if quiet and a >= after - self._reach - 1:
+                continue
+            if a == 0 or self.numbers[a] // stride != self.numbers[a - 1] // stride:
+                self._window(a, lag, after)
+        self._next[lag] = max(self._next[lag], stop)
 
     def finish(self) -> None:
         """Test the windows that end too close to the last frame to be tested while feeding."""
         last = len(self.seconds) - 1
         for lag in self.lags:
-            for b in range(max(lag, last - _margin(lag) + 1), last + 1):
-                if (b - lag) % _stride(lag) == 0:
-                    self._window(b - lag, lag, last)
+            self._starts(lag, _stride(lag), self._at(self.numbers[last] - lag + 1), last)
+
+    def _at(self, number: int) -> int:
+        """The first fed frame numbered `number` or later."""
+        return bisect.bisect_left(self.numbers, number)
 
     def _window(self, a: int, lag: int, after: int) -> None:
-        b = a + lag
-        if a < 0 or self._cum[b + 1] - self._cum[a + 1] < self.params.transition_score:
+        b = self._at(self.numbers[a] + lag)
+        if b > after or self._cum[b + 1] - self._cum[a + 1] < self.params.transition_score:
             return  # the scores inside add up to less than the change a transition makes
-        before = max(0, a - _margin(lag)) if a > 0 else None
-        seen, inside = self._seen, (self._seen[b + 1] - self._seen[a + 1]) / lag
+        before = self._at(self.numbers[a] - _margin(lag)) if a > 0 else None
+        seen, inside = self._seen, (self._seen[b + 1] - self._seen[a + 1]) / (b - a)
         for lo, hi in ((before, a), (b, after)):  # footage changing as fast outside: motion, not a blend
             if lo is not None and hi > lo and inside < self.params.stand_out * (seen[hi + 1] - seen[lo + 1]) / (hi - lo):
                 return
@@ -407,8 +428,11 @@ class _Transitions:
         the same way outside it."""
         p = self.params
         flat_a, flat_b = self.flat[a], self.flat[b]
-        steepest = max(self.steps[a + 1: b + 1])
-        if (flat_a and flat_b) or steepest > p.gradual_share * (self._cum[b + 1] - self._cum[a + 1]):
+        steps = self.steps[a + 1: b + 1]
+        steepest = max(steps)
+        k = a + 1 + steps.index(steepest)
+        share = min(SPARSE_SHARE, p.gradual_share * (self.numbers[k] - self.numbers[k - 1]))
+        if (flat_a and flat_b) or steepest > share * (self._cum[b + 1] - self._cum[a + 1]):
             return  # one step carries more than the share of any change the window can make: a cut
         first, last = self._picture(a), self._picture(b)
         self.tests += 1
@@ -438,7 +462,7 @@ class _Transitions:
             if abs(alpha - expected) > p.hold or _l1(x - expected * d) / size > p.blend_residual:
                 return
         change = content_score(first.hsv, last.hsv)  # the dearest test last
-        if change < p.transition_score or steepest > p.gradual_share * change:
+        if change < p.transition_score or steepest > share * change:
             return
         self._add(a, b, worst, x0, d, dd)
 
@@ -528,9 +552,10 @@ class CutDetector:
     """Feed decoded frames in presentation order; `shots()` returns the cuts and transitions,
     `cuts()` the cut times in seconds. Frames are counted by their number in the video (given with
     each frame where frames between were not decoded, else their position), so min_scene_frames is
-    in real frames whatever the timestamps; times come from the timestamps. The transition test and
-    the adaptive rule's neighbours still count fed frames: where only every few frames are fed they
-    span that many times as long (bench_footage measures what that does to the shots)."""
+    in real frames whatever the timestamps, and so are the transition test's windows; times come
+    from the timestamps. The adaptive rule's neighbours still count fed frames: where only every few
+    frames are fed they span that many times as long (bench_footage measures what that does to the
+    shots)."""
 
     def __init__(self, stream, params: ShotParams = SHOTS):
         self.params = params
@@ -541,9 +566,9 @@ class CutDetector:
         tb = Fraction(stream.time_base)
         self._tb = (tb.numerator, tb.denominator)
         self._origin = stream.start_time  # time 0: the stream's first timestamp (its first frame's, if unset)
-        self._transitions = _Transitions(params, rate)
-        self._found: list[int] = []
         self._numbers: list[int] = []  # per fed frame, its number in the video
+        self._transitions = _Transitions(params, rate, self._numbers)
+        self._found: list[int] = []
         self._shots: Shots | None = None
         self.image = None  # the last frame as the detector saw it
         self.grey = None  # ... and in grey
@@ -572,6 +597,8 @@ class CutDetector:
         visible = 0.0 if self._flat and was_flat else raw
         position = len(self._transitions.seconds)
         number = position if number is None else number
+        if self._numbers and number <= self._numbers[-1]:
+            number = self._numbers[-1] + 1  # numbers only grow: a window's frames lie between its ends
         self._numbers.append(number)
         cut = self._cuts.feed(position, visible, number)
         if cut is not None:

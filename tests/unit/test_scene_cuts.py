@@ -227,3 +227,30 @@ def test_parameters_are_data_and_change_the_decision(clips):
     assert "AdaptiveDetector" in SHOTS.describe()
     strict = ShotParams(blend_residual=0.01)  # no real blend is that clean: the dissolve is missed
     assert detect_shots(clips["dissolve"], strict).transitions == []
+
+
+@pytest.mark.parametrize("name, every", [("dissolve", 3), ("fade_in_and_out", 4), ("cut", 3)])
+def test_transitions_are_found_where_only_every_few_frames_are_seen(clips, name, every):
+    """A skipping decoder feeds every few frames with their numbers in the video: the transition
+    windows count video frames, so they span the time they name, and the shots come out as on every
+    frame, within the frames not seen (counting fed frames, the dissolve's cut fell on its first
+    frame and the fades at the ends were not found)."""
+    import av
+
+    from assets.finevideo.scene_cuts import CutDetector
+
+    with av.open(str(clips[name])) as c:
+        stream = c.streams.video[0]
+        detector = CutDetector(stream)
+        for number, frame in enumerate(c.decode(stream)):
+            if number % every == 0:
+                detector.feed(frame, number=number)
+        sparse = detector.shots()
+    dense = detect_shots(clips[name])
+    assert [t.kind for t in sparse.transitions] == [t.kind for t in dense.transitions]
+    assert [c.kind for c in sparse.cuts] == [c.kind for c in dense.cuts]
+    assert dense.cuts or dense.transitions
+    for s, d in zip(sparse.transitions, dense.transitions, strict=True):
+        assert abs(s.start_frame - d.start_frame) < every and abs(s.end_frame - d.end_frame) < every
+    for s, d in zip(sparse.cuts, dense.cuts, strict=True):
+        assert 0 <= s.frame - d.frame < every
