@@ -263,7 +263,13 @@ class GopReferences:
         self._sps: dict[int, _Sps] = {}
         self._pps: dict[int, _Pps] = {}
         self._length_size: int | None = None
-        data = bytes(extradata or b"")
+        self._readable = True
+        try:
+            self._read_extradata(bytes(extradata or b""))
+        except (Unsupported, IndexError, ValueError):
+            self._readable = False  # parameter sets it cannot read: every answer is no
+
+    def _read_extradata(self, data: bytes) -> None:
         if len(data) >= 7 and data[0] == 1:  # avcC
             self._length_size = (data[4] & 3) + 1
             at, count = 6, data[5] & 0x1F
@@ -301,11 +307,11 @@ class GopReferences:
         skipped, every other picture decodes exactly as before, and no more than `max_gap` pictures
         in presentation order are skipped in a row (what is left to look at is at most that many
         frames apart)."""
-        if not next_idr or not gop:
+        if not next_idr or not gop or not self._readable:
             return False
         try:
             kept = self._walk(gop)
-        except (Unsupported, IndexError, KeyError):
+        except (Unsupported, IndexError, KeyError, ValueError):
             return False
         if kept is None:
             return False

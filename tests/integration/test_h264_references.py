@@ -94,6 +94,17 @@ def test_where_the_skip_is_proven_every_decoded_picture_is_exact(encodes, name):
         assert proven_wider and all(skipped[pts] == kept[pts] for pts in skipped if pts in proven_wider)
 
 
+def test_unreadable_parameter_sets_or_packets_are_a_no_not_an_error(encodes):
+    refs, gops = _gops(encodes["veryfast"])
+    gop, following = gops[0]
+    assert refs.b_pictures_unreferenced(gop, True, 3)
+    broken = GopReferences(bytes([1, 100, 0, 30, 0xFF, 0xE1, 0, 40]) + b"\x67" + bytes(3))  # an SPS cut short
+    assert not broken.b_pictures_unreferenced(gop, True, 3)
+    garbage = [(pts, bytes(len(data))) for pts, data in gop]  # zeroed packets: NAL lengths of 0
+    assert not refs.b_pictures_unreferenced(garbage, True, 3)
+    assert not refs.b_pictures_unreferenced([(pts, data[:7]) for pts, data in gop], True, 3)  # cut packets
+
+
 def test_exp_golomb_codes_and_emulation_prevention():
     # 1 -> 0; 010 -> 1; 011 -> 2; 00100 -> 3; as se: 0, +1, -1, +2
     bits = _Bits(bytes([0b10100110, 0b01000000]))
