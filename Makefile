@@ -53,7 +53,9 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
+# the per-pool limits first (dagster.yaml holds only a default): one GPU step and one DuckDB writer at a time
 ui: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m scripts.pools
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/dagster dev -w workspace.yaml -p $(PORT)
 
 bench: install
