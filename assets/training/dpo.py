@@ -51,6 +51,11 @@ def trl_dataset(rows: Sequence[dict]):
     })
 
 
+def loss_name(sft_weight: float) -> str:
+    """The loss `train_dpo` trains with, as the README and the asset's metadata name it."""
+    return f"sigmoid DPO + {sft_weight:g} x SFT on the chosen answer (RPO)" if sft_weight > 0 else "sigmoid DPO"
+
+
 def train_dpo(model, processor, rows: Sequence[dict], *, steps: int, batch_size: int, grad_accumulation: int,
               lr: float, beta: float, lora, seed: int, workdir: str, bf16: bool = False,
               gradient_checkpointing: bool = False, use_cpu: bool = True, logging_steps: int = 10,

@@ -233,7 +233,9 @@ def memory_plan_fits_target(memory_plan: pl.DataFrame) -> dg.AssetCheckResult:
     description=(
         "DPO of the stage-2 model with TRL's DPOTrainer and a peft LoRA adapter on the decoder and projector "
         "(reference = the frozen base with the adapter disabled), merged after training. Batch, accumulation, "
-        "checkpointing and precision come from memory_plan. TRL's rewards/accuracies, margins, chosen and "
+        "checkpointing and precision come from memory_plan. The loss is sigmoid DPO plus, while the profile's "
+        "dpo_sft_weight is above 0 (1.0 by default), that weight times TRL's 'sft' loss, the NLL of the chosen "
+        "answer (RPO); metadata `loss` names the one used. TRL's rewards/accuracies, margins, chosen and "
         "rejected, and the same metrics on held-out test pairs. Parent: the stage-2 model."
     ),
 )
@@ -289,7 +291,8 @@ def dpo_model(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUReso
         **{f"held_out/{k}": v for k, v in held_out.items()},
         "trainer": summary["trainer"], "peft": summary["peft"], "batch_size": batch,
         "grad_accumulation": accumulation, "bf16": bf16, "beta": b.dpo_beta, "lr": b.dpo_lr,
-        "lora_rank": b.lora_rank, "sft_weight": b.dpo_sft_weight, "train_pairs": len(train_rows),
+        "lora_rank": b.lora_rank, "sft_weight": b.dpo_sft_weight, "loss": dpo.loss_name(b.dpo_sft_weight),
+        "train_pairs": len(train_rows),
         "held_out_pairs": test_rows.height, "trained_on": "preference_pairs (pref split)", **budget_meta(b),
         "rewards_curve": png_markdown(dpo_rewards_figure(logs), "DPO rewards"), "checkpoint_uri": uri,
         "checkpoint_sha256": sha, **gpu.describe(),

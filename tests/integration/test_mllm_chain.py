@@ -110,6 +110,9 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
 
         dpo = _meta(instance, "dpo_model")
         assert dpo["trainer"].value.startswith("trl.DPOTrainer")
+        weight = dpo["sft_weight"].value
+        rpo = f"sigmoid DPO + {weight:g} x SFT on the chosen answer (RPO)"
+        assert dpo["loss"].value == ("sigmoid DPO" if weight == 0 else rpo)
         for key in ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected"):
             assert f"train/{key}" in dpo and f"held_out/{key}" in dpo
         amber = _meta(instance, "hallucination_eval")

@@ -51,3 +51,8 @@ def test_completion_logps_sum_only_the_completion_and_ignore_padding():
         logp = torch.log_softmax(lm(input_ids=ids).logits[0, :-1], -1)
         want = sum(logp[len(p) - 1 + j, c[j]].item() for j in range(len(c)))
         assert got[k].item() == pytest.approx(want, abs=1e-4)
+
+
+def test_the_loss_is_named_as_trained():
+    assert dpo.loss_name(0.0) == "sigmoid DPO"
+    assert dpo.loss_name(1.0) == "sigmoid DPO + 1 x SFT on the chosen answer (RPO)"
