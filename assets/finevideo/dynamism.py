@@ -63,6 +63,7 @@ from assets.finevideo.freezes import (
     static_fraction,
     unbroken,
 )
+from assets.finevideo.h264_references import GopReferences
 from assets.finevideo.scene_cuts import SHOTS, CutDetector, ShotParams, Shots
 
 MAX_PENDING_KEYFRAMES = 64  # keyframes held for comparison; dropping older ones only loses evidence
@@ -559,8 +560,6 @@ class _Glance:
     stream's own; it reads no packets of its own."""
 
     def __init__(self, path: Path, fps: float, threads: int, stream):
-        from assets.finevideo.h264_references import GopReferences
-
         self._path, self._threads = path, threads
         self._skip = "NONREF" if fps >= 2 * GLANCE_FPS else "DEFAULT"
         self._references = (GopReferences(stream.codec_context.extradata)

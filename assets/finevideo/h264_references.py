@@ -20,17 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HEADER_BYTES = (32, 256)  # of a slice NAL read first, and again where the header runs past them (weights)
+HEADER_BYTES = 256  # of a slice NAL: past dec_ref_pic_marking even with a weight table for 32 references
 HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
 P, B, SP = 0, 1, 3  # slice_type % 5 (2: I, 4: SI)
 
 
 class Unsupported(Exception):
     """A stream feature this reading does not follow: the answer is then no."""
-
-
-class _ShortRead(Unsupported):
-    """The header runs past the bytes read."""
 
 
 class _Bits:
@@ -40,7 +36,7 @@ class _Bits:
 
     def u(self, n: int) -> int:
         if n > self._left:
-            raise _ShortRead("header runs past the bytes read")
+            raise Unsupported("header runs past the bytes read")
         self._left -= n
         return (self._value >> self._left) & ((1 << n) - 1)
 
@@ -163,15 +159,8 @@ class _Slice:
 
 
 def _parse_slice(nal, sps: dict[int, _Sps], pps: dict[int, _Pps]) -> _Slice:
-    try:
-        return _read_slice(nal, sps, pps, HEADER_BYTES[0])
-    except _ShortRead:
-        return _read_slice(nal, sps, pps, HEADER_BYTES[1])
-
-
-def _read_slice(nal, sps: dict[int, _Sps], pps: dict[int, _Pps], size: int) -> _Slice:
     ref_idc, idr = (nal[0] >> 5) & 3, (nal[0] & 0x1F) == 5
-    r = _Bits(_rbsp(nal, size))
+    r = _Bits(_rbsp(nal, HEADER_BYTES))
     first_mb, kind = r.ue(), r.ue() % 5
     p = pps.get(r.ue())
     s = sps.get(p.sps_id) if p is not None else None

@@ -353,7 +353,7 @@ class _Transitions:
 
     params: ShotParams
     rate: float
-    numbers: list[int] = field(default_factory=list)  # per fed frame, its number in the video (the feeder appends)
+    numbers: list[int]  # per fed frame, its number in the video (the feeder appends to it before `feed`)
     seconds: list[float] = field(default_factory=list)
     steps: list[float] = field(default_factory=list)  # visible content score from the previous frame
     flat: list[bool] = field(default_factory=list)
