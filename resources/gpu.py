@@ -8,7 +8,7 @@ budget, or to refuse with the numbers when nothing fits; it lives in `gpu_memory
 editing it marks the memory plan stale).
 
 Two launch modes run the same training code: `in_process` (default: the job function is called
-inside the asset's step) and `pipes` (the job's module runs as a separate process under
+inside the asset's step) and `pipes` (`assets/training/pipes.py` runs the job as a separate process under
 `dg.PipesSubprocessClient`, reporting its summary as materialization metadata through
 dagster-pipes). In production the same module runs in a GPU pod through `dagster_k8s.PipesK8sClient`
 or an ECS task through `dagster_aws.pipes.PipesECSClient` (deploy/gpu_pipes.md).
@@ -27,6 +27,9 @@ import dagster as dg
 from pydantic import Field
 
 from resources.gpu_memory import GB
+from resources.torch_device import resolve_device, resolve_dtype
+
+PIPES_ENTRY = "assets.training.pipes"
 
 FINGERPRINT_EXEMPT = "which device runs a step; its numerics are the training code's (memory arithmetic: gpu_memory.py)"
 
@@ -45,25 +48,10 @@ class GPUResource(dg.ConfigurableResource):
     )
 
     def torch_device(self):
-        import torch
-
-        if self.device != "auto":
-            return torch.device(self.device)
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return resolve_device(self.device)
 
     def torch_dtype(self):
-        import torch
-
-        if self.dtype != "auto":
-            return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.dtype]
-        dev = self.torch_device()
-        if dev.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return torch.float32
+        return resolve_dtype(self.dtype, self.torch_device())
 
     def setup(self) -> None:
         """Threads and seeds, once at the start of a training step."""
@@ -103,15 +91,14 @@ class GPUResource(dg.ConfigurableResource):
         self,
         context: dg.AssetExecutionContext,
         job: Callable[..., dict],
-        module: str,
         payload: dict,
         workdir: str | os.PathLike,
     ) -> dict[str, Any]:
-        """Run a training job and return its summary, in the chosen launch mode.
+        """Run a training job and return its summary with the launch record (`launch`, `gpu_*`).
 
-        `job(payload, workdir, device, log)` is the in-process entry point; `python -m module` must
-        run the same job from Pipes extras {payload, workdir, gpu} and report its summary with
-        `report_asset_materialization(metadata=...)`."""
+        `job(payload, workdir, device, log)` is a module-level function of plain-JSON inputs and
+        outputs; under Pipes `python -m assets.training.pipes` imports it by name from the extras
+        {job, payload, workdir, gpu} and reports its summary as materialization metadata."""
         if self.launch == "in_process":
             self.setup()
             summary = job(payload, workdir, self.torch_device(), context.log.info)
@@ -120,9 +107,10 @@ class GPUResource(dg.ConfigurableResource):
         pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         client = dg.PipesSubprocessClient(cwd=root, env={"PYTHONPATH": pythonpath})
         invocation = client.run(
-            command=[sys.executable, "-m", module],
+            command=[sys.executable, "-m", PIPES_ENTRY],
             context=context,
-            extras={"payload": payload, "workdir": str(workdir), "gpu": self.settings()},
+            extras={"job": f"{job.__module__}:{job.__name__}", "payload": payload, "workdir": str(workdir),
+                    "gpu": self.settings()},
         )
         result = invocation.get_materialize_result()
         return {k: getattr(v, "value", v) for k, v in (result.metadata or {}).items()}

@@ -18,8 +18,6 @@ Pure logic: polars; torch and transformers are imported inside the loaders.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -84,37 +82,15 @@ def evaluation_frame(namespace: str, rows: list[dict], variant: tuple[str, str],
     return declare(df, parents=[parent], models=["_models"]).drop("_models")
 
 
-def put_checkpoint(media: MediaStore, model, extra: dict) -> tuple[str, str, int]:
-    from assets.training.mllm_components import save_checkpoint
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.safetensors")
-        save_checkpoint(model, path, extra)
-        ref = media.put_file(path, ".safetensors")
-    return ref.uri, ref.sha256, ref.size
-
-
 def dims_of(row: dict) -> ModelDims | None:
     return ModelDims(**json.loads(row["dims"])) if row.get("dims") else None
 
 
 def load_model_row(media: MediaStore, row: dict, device="cpu"):
     """(model, tokenizer, processor, image tokens) of a frame row written by a model asset."""
-    from assets.training import mllm_components as mc
+    from assets.training.mllm_jobs import load_model, model_files
 
-    if row.get("pretrained_path"):  # production: processor from the local checkpoint folder
-        from transformers import AutoProcessor
-
-        processor = AutoProcessor.from_pretrained(row["pretrained_path"], local_files_only=True)
-        if row.get("checkpoint_uri"):
-            model = mc.load_checkpoint(str(media.local_path(row["checkpoint_uri"])), device)
-        else:
-            model, _ = mc.load_pretrained_llava(row["pretrained_path"], device)
-        return model, processor.tokenizer, processor, count_image_tokens(processor)
-    model = mc.load_checkpoint(str(media.local_path(row["checkpoint_uri"])), device)
-    tokenizer = mc.wrap_tokenizer(media.local_path(row["tokenizer_uri"]).read_text())
-    dims = dims_of(row)
-    return model, tokenizer, mc.build_processor(tokenizer, dims), dims.image_tokens
+    return load_model(model_files(row, media.local_path), device)
 
 
 def count_image_tokens(processor) -> int:

@@ -3,7 +3,9 @@
 mllm_stage2 -> preference_pairs -> memory_plan -> dpo_model -> hallucination_eval
 
 Thin wrappers over `preference.py` (on-policy RLAIF-V pairs), `dpo_memory.py` (the section-7
-memory formula), `dpo.py` (TRL DPOTrainer + peft LoRA) and `hallucination.py` (AMBER). Budgets come
+memory formula), `dpo.py` (TRL DPOTrainer + peft LoRA) and `hallucination.py` (AMBER). The device
+work (sampling, DPO, evaluation) is `dpo_jobs.run_job`, in the step or under Dagster Pipes as
+`GPUResource.launch` says; each asset records where it ran (`launch`, `device`). Budgets come
 from the training profile (run config `profile`), recorded in each output's metadata.
 
 Provenance: a pair's parent is its scene and the sampling policy is in `models` (role `policy`);
@@ -14,8 +16,6 @@ parent is its test scene and the evaluated checkpoint is in `models` (role `eval
 import json
 import os
 import random
-import tempfile
-import time
 
 import dagster as dg
 import polars as pl
@@ -26,26 +26,18 @@ from assets.kit.checks import provenance_result, provenance_spec
 from assets.kit.identity import parse_record_id, record_id
 from assets.kit.metadata import markdown_table, png_markdown, preview
 from assets.kit.provenance import declare, models_series
-from assets.training import digit_scenes as ds
-from assets.training.checkpoints import (
-    dims_of,
-    evaluation_frame,
-    load_model_row,
-    model_row,
-    model_used,
-    put_checkpoint,
-    scene_pixels,
-)
+from assets.training.checkpoints import dims_of, evaluation_frame, load_model_row, model_row, model_used
+from assets.training.dpo_jobs import CAPTION_QUESTION, run_job
 from assets.training.dpo_memory import activation_gb_per_pair, plan_row
+from assets.training.job_launch import device_job, launch_record
 from assets.training.mllm_config import MllmBudget, budget_for
+from assets.training.mllm_jobs import MODEL, ROWS, model_files
 from assets.training.scene_frames import scenes_from_frame
 from assets.training.scheduling import GPU_OP_TAGS, GPU_POOL
 from assets.training.training_charts import dpo_rewards_figure, scene_grid_figure
 from resources.gpu import GPUResource
 from resources.gpu_memory import GB, estimate_memory
 from resources.storage import MediaStore
-
-CAPTION_QUESTION = ds.CAPTION_PROMPTS[0]
 
 
 class DpoConfig(dg.Config):
@@ -81,14 +73,10 @@ def _grid(pngs: list[bytes], titles: list[str], title: str, cols: int = 4) -> dg
 )
 def preference_pairs(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUResource, media: MediaStore,
                      digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame):
-    from assets.training.mllm_training import answer_questions
     from assets.training.preference import build_pair, pair_record_id, thumbnail_png
 
     b = budget_for(config.profile)
-    gpu.setup()
-    device = gpu.torch_device()
     policy = mllm_stage2.row(0, named=True)
-    model, tok, processor, n_img = load_model_row(media, policy, device)
     # Training pairs: the pref split (handwriting stage 2 never saw). Held-out pairs: test scenes
     # the evaluations do not use.
     parts = [digit_scenes.filter(pl.col("split") == "pref").head(b.pair_scenes),
@@ -96,17 +84,15 @@ def preference_pairs(context: dg.AssetExecutionContext, config: DpoConfig, gpu: 
                                                                    b.pair_test_scenes)]
     frame = pl.concat(parts)
     scenes = scenes_from_frame(frame)
-    pixels = scene_pixels(processor, frame)
     k = b.samples_per_scene
-    reps = [i for i in range(len(scenes)) for _ in range(k)]
-    start = time.perf_counter()
-    samples = answer_questions(model, tok, pixels[reps], [CAPTION_QUESTION] * len(reps), n_img,
-                               max_new_tokens=40, temperature=b.sample_temperature, seed=gpu.seed, device=device)
-    sampling_seconds = time.perf_counter() - start
+    payload = {"job": "sample_captions", "policy": model_files(policy, media.local_path), "samples": k,
+               "temperature": b.sample_temperature}
+    with device_job(context, gpu, run_job, payload, {"scenes": frame}) as (sampled, _):
+        samples = sampled["samples"]
     rng = random.Random(f"pairs:{gpu.seed}")
     rows = []
     for i, (scene, png) in enumerate(zip(scenes, frame["image_png"].to_list(), strict=True)):
-        pair = build_pair(scene, CAPTION_QUESTION, samples[i * k:(i + 1) * k], rng)
+        pair = build_pair(scene, CAPTION_QUESTION, samples[i], rng)
         thumb, before, after = thumbnail_png(png, b.thumbnail_side)
         rows.append({
             "record_id": pair_record_id(scene.scene_id), "ds_name": "digit_scenes", "image": thumb,
@@ -134,8 +120,8 @@ def preference_pairs(context: dg.AssetExecutionContext, config: DpoConfig, gpu: 
         "sampled_captions_hallucinating": float(df["hallucinating_samples"].sum() / max(1, df["samples"].sum())),
         "sampled_captions_faithful": float(df["faithful_samples"].sum() / max(1, df["samples"].sum())),
         "chosen_source": counts("chosen_source"), "rejected_source": counts("rejected_source"),
-        "rejected_fault": counts("rejected_fault"), "sampling_seconds": sampling_seconds,
-        "thumbnail_side": b.thumbnail_side,
+        "rejected_fault": counts("rejected_fault"), "sampling_seconds": sampled["sampling_seconds"],
+        "thumbnail_side": b.thumbnail_side, **launch_record(sampled),
         "preview": preview(df, ["record_id", "question", "chosen", "rejected", "rejected_fault", "rejected_source"]),
         "sample_pairs": _grid(sample["image"].to_list(),
                               [f"+ {c}\n- {r}" for c, r in zip(sample["chosen"], sample["rejected"], strict=True)],
@@ -242,98 +228,35 @@ def memory_plan_fits_target(memory_plan: pl.DataFrame) -> dg.AssetCheckResult:
 def dpo_model(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUResource, media: MediaStore,
               digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame, preference_pairs: pl.DataFrame,
               memory_plan: pl.DataFrame):
-    import torch
-
     from assets.training import dpo
-    from assets.training.prompt_format import answer_text, prompt_text
 
     b = budget_for(config.profile)
-    gpu.setup()
-    device = gpu.torch_device()
     plan = memory_plan.filter(pl.col("record_id") == record_id("memory_plan", "this_run")).row(0, named=True)
     policy_row = mllm_stage2.row(0, named=True)
-    model, tok, processor, n_img = load_model_row(media, policy_row, device)
-    # bf16 where the plan needs it or the GPU resource asks for it (auto: bf16 on a CUDA card that has it).
-    bf16 = device.type == "cuda" and (plan["precision"] == "bf16" or gpu.torch_dtype() == torch.bfloat16)
-    if bf16:
-        model = model.to(torch.bfloat16)
     batch = int(min(plan["batch_size"], b.dpo_batch))
     accumulation = int(max(1, (b.dpo_batch * b.dpo_grad_accumulation) // batch))
-    train_rows = preference_pairs.filter(pl.col("origin_split") == "pref").to_dicts()
-    with tempfile.TemporaryDirectory() as workdir:
-        merged, logs, summary = dpo.train_dpo(
-            model, processor, train_rows, steps=b.dpo_steps, batch_size=batch, grad_accumulation=accumulation,
-            lr=b.dpo_lr, beta=b.dpo_beta, lora=dpo.lora_config(b.lora_rank, b.lora_alpha), seed=gpu.seed,
-            workdir=workdir, bf16=bf16, gradient_checkpointing=bool(plan["gradient_checkpointing"]),
-            use_cpu=device.type == "cpu", logging_steps=max(1, b.dpo_steps // 20), sft_weight=b.dpo_sft_weight)
-    merged = merged.float().eval()
-    # Held-out pairs: DPO's implicit reward of the merged policy against the stage-2 reference.
-    test_rows = preference_pairs.filter(pl.col("origin_split") == "test")
-    held_out = {}
-    if test_rows.height:
-        from assets.training.mllm_components import pixel_values
-
-        reference, *_ = load_model_row(media, policy_row, device)
-        px = pixel_values(processor, test_rows["image"].to_list())
-        prompts = [prompt_text(q, True) for q in test_rows["question"]]
-        chosen = [answer_text(c) for c in test_rows["chosen"]]
-        rejected = [answer_text(r) for r in test_rows["rejected"]]
-        logps = {name: dpo.completion_logps(m, tok, px, prompts, comp, n_img, device=device)
-                 for name, m, comp in (("pc", merged, chosen), ("pr", merged, rejected),
-                                       ("rc", reference, chosen), ("rr", reference, rejected))}
-        held_out = dpo.dpo_terms(logps["pc"], logps["pr"], logps["rc"], logps["rr"], b.dpo_beta)
-    uri, sha, size = put_checkpoint(media, merged, {"dims": json.loads(policy_row["dims"]) if policy_row["dims"] else None,
-                                                    "dpo": summary})
-    df = model_row("dpo", uri, sha, size, policy_row, dims_of(policy_row), b.profile, [policy_row["record_id"]],
-                   {**summary, **{f"held_out/{k}": v for k, v in held_out.items()}, "log_history": logs})
+    payload = {"job": "dpo", "profile": b.profile, "policy": model_files(policy_row, media.local_path),
+               "batch": batch, "accumulation": accumulation, "precision": plan["precision"],
+               "gradient_checkpointing": bool(plan["gradient_checkpointing"])}
+    with device_job(context, gpu, run_job, payload, {"pairs": preference_pairs}) as (result, out):
+        ref = media.put_file(out / MODEL, ".safetensors")
+    summary, held_out, logs = result["summary"], result["held_out"], result["logs"]
+    df = model_row("dpo", ref.uri, ref.sha256, ref.size, policy_row, dims_of(policy_row), b.profile,
+                   [policy_row["record_id"]], {**summary, **{f"held_out/{k}": v for k, v in held_out.items()},
+                                               "log_history": logs})
     yield from published(df, {
         **{f"train/{k}": v for k, v in summary.items() if isinstance(v, float | int)},
         **{f"held_out/{k}": v for k, v in held_out.items()},
         "trainer": summary["trainer"], "peft": summary["peft"], "batch_size": batch,
-        "grad_accumulation": accumulation, "bf16": bf16, "beta": b.dpo_beta, "lr": b.dpo_lr,
+        "grad_accumulation": accumulation, "bf16": result["bf16"], "beta": b.dpo_beta, "lr": b.dpo_lr,
         "lora_rank": b.lora_rank, "sft_weight": b.dpo_sft_weight, "loss": dpo.loss_name(b.dpo_sft_weight),
-        "train_pairs": len(train_rows),
-        "held_out_pairs": test_rows.height, "trained_on": "preference_pairs (pref split)", **budget_meta(b),
-        "rewards_curve": png_markdown(dpo_rewards_figure(logs), "DPO rewards"), "checkpoint_uri": uri,
-        "checkpoint_sha256": sha, **gpu.describe(),
+        "train_pairs": result["train_pairs"], "held_out_pairs": result["held_out_pairs"], "trained_on": "preference_pairs (pref split)", **budget_meta(b),
+        "rewards_curve": png_markdown(dpo_rewards_figure(logs), "DPO rewards"), "checkpoint_uri": ref.uri,
+        "checkpoint_sha256": ref.sha256, **launch_record(result),
     })
 
 
 # --------------------------------------------------------------------------- hallucination evaluation
-
-
-def amber_scores(model, tok, processor, n_img: int, scenes: list[ds.Scene], test_df: pl.DataFrame, seed: int,
-                 device) -> tuple[dict, list[dict]]:
-    """AMBER's scores and one row per item: a caption per scene (`item` 0) and the scene's yes/no
-    existence probes (`item` 0, 1, ... in the order `existence_probes` draws them)."""
-    from assets.training import hallucination as hl
-    from assets.training.mllm_metrics import caption_correct
-    from assets.training.mllm_training import answer_questions
-
-    pixels = scene_pixels(processor, test_df)
-    captions = answer_questions(model, tok, pixels, [CAPTION_QUESTION] * len(scenes), n_img, max_new_tokens=40,
-                                device=device)
-    objects = hl.chair_scores([hl.caption_objects(c) for c in captions], [s.classes for s in scenes])
-    located = hl.chair_scores([set(ds.parse_caption(c)) for c in captions],
-                              [{(p.digit, p.position) for p in s.digits} for s in scenes])
-    probes = hl.existence_probes(scenes, seed)
-    answers = answer_questions(model, tok, pixels[[i for i, _, _ in probes]], [q for _, q, _ in probes], n_img,
-                               max_new_tokens=4, device=device)
-    yn = hl.yes_no_scores(answers, [t for _, _, t in probes])
-    scores = {"CHAIR": objects.chair, "Cover": objects.cover, "Hal": objects.hal,
-              "CHAIR_loc": located.chair, "position_error_rate": hl.position_error_rate(captions, scenes),
-              "caption_accuracy": sum(caption_correct(c, s) for c, s in zip(captions, scenes, strict=True)) / len(scenes),
-              "yes_no_accuracy": yn.accuracy, "yes_no_f1_no": yn.f1_no, "yes_no_unparsed": yn.unparsed,
-              "mentions": objects.mentions, "hallucinated_mentions": objects.hallucinated}
-    rows = [{"task": "caption", "scene_id": s.scene_id, "item": 0, "question": CAPTION_QUESTION,
-             "truth": ds.caption(s), "prediction": c, "hallucinated": sorted(hl.caption_objects(c) - s.classes)}
-            for s, c in zip(scenes, captions, strict=True)]
-    seen: dict[int, int] = {}
-    for (i, q, t), a in zip(probes, answers, strict=True):
-        item = seen[i] = seen.get(i, -1) + 1
-        rows.append({"task": "yes_no", "scene_id": scenes[i].scene_id, "item": item, "question": q, "truth": t,
-                     "prediction": a, "hallucinated": []})
-    return scores, rows
 
 
 AMBER_TABLE = ("CHAIR", "Cover", "Hal", "CHAIR_loc", "position_error_rate", "caption_accuracy", "yes_no_accuracy",
@@ -354,19 +277,15 @@ def hallucination_eval(context: dg.AssetExecutionContext, config: DpoConfig, gpu
                        media: MediaStore, digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame,
                        dpo_model: pl.DataFrame):
     b = budget_for(config.profile)
-    gpu.setup()
-    device = gpu.torch_device()
     test_df = digit_scenes.filter(pl.col("split") == "test").head(b.amber_scenes)
-    scenes = scenes_from_frame(test_df)
-    results, frames, evaluated = {}, [], {}
-    for name, frame in (("before_dpo", mllm_stage2), ("after_dpo", dpo_model)):
-        row = frame.row(0, named=True)
-        model, tok, processor, n_img = load_model_row(media, row, device)
-        results[name], rows = amber_scores(model, tok, processor, n_img, scenes, test_df, gpu.seed, device)
-        frames.append(evaluation_frame("hallucination_eval", rows, ("variant", name),
-                                       ["variant", "task", "scene_id", "item"], "scene_id", row,
-                                       {"hallucinated": pl.List(pl.Int64)}))
-        evaluated[name] = row["record_id"]
+    rows_of = {"before_dpo": mllm_stage2.row(0, named=True), "after_dpo": dpo_model.row(0, named=True)}
+    payload = {"job": "amber", "models": {n: model_files(r, media.local_path) for n, r in rows_of.items()}}
+    with device_job(context, gpu, run_job, payload, {"scenes": test_df}) as (result, out):
+        rows = json.loads((out / ROWS).read_text())
+    results = result["scores"]
+    evaluated = {n: r["record_id"] for n, r in rows_of.items()}
+    frames = [evaluation_frame("hallucination_eval", rows[n], ("variant", n), ["variant", "task", "scene_id", "item"],
+                               "scene_id", r, {"hallucinated": pl.List(pl.Int64)}) for n, r in rows_of.items()]
     df = pl.concat(frames)
     before, after = results["before_dpo"], results["after_dpo"]
     table = pl.DataFrame([{"metric": m, "before_dpo": round(before[m], 4), "after_dpo": round(after[m], 4),
@@ -377,7 +296,7 @@ def hallucination_eval(context: dg.AssetExecutionContext, config: DpoConfig, gpu
     after_caps = dict(captions.filter(pl.col("variant") == "after_dpo").select("scene_id", "prediction").iter_rows())
     pngs = dict(zip(test_df["record_id"], test_df["image_png"], strict=True))
     yield from published(df, {
-        "dagster/row_count": df.height, "scenes": len(scenes),
+        "dagster/row_count": df.height, "scenes": test_df.height, **launch_record(result),
         **{f"before/{k}": float(v) for k, v in before.items()}, **{f"after/{k}": float(v) for k, v in after.items()},
         "chair_relative_reduction": rel, "cover_change_points": 100 * (after["Cover"] - before["Cover"]),
         "evaluated_models": dg.MetadataValue.json(evaluated), **budget_meta(b),

@@ -4,7 +4,9 @@ digit_scenes -> digit_scene_dialogues (scene_assets.py) -> mllm_tokenizer -> mll
 mllm_text_decoder -> mllm_base_model -> mllm_stage1 -> mllm_stage2 -> mllm_eval
 
 Thin wrappers: the world is `digit_scenes.py`, the parts `mllm_components.py`, the stages
-`mllm_training.py`, the metrics `mllm_metrics.py`, checkpoint rows `checkpoints.py`. Checkpoints
+`mllm_training.py`, the metrics `mllm_metrics.py`, checkpoint rows `checkpoints.py`. Every asset in
+the GPU pool runs its work as a device job (`mllm_jobs.run_job`), in the step or under Dagster
+Pipes as `GPUResource.launch` says, and records where it ran (`launch`, `device`) in its metadata. Checkpoints
 are safetensors files in the media store, referenced by `checkpoint_uri` + `checkpoint_sha256`; a
 model's record is `<component>:<checkpoint sha256>` and names the artifacts it starts from as
 parents. Budgets are optimizer steps chosen by the training profile (config `profile`, else
@@ -12,10 +14,8 @@ MMFOUNDRY_TRAINING_PROFILE): a run setting, recorded in every output's metadata 
 `budget`), not part of the code version.
 """
 
-import hashlib
 import json
 import os
-import time
 
 import dagster as dg
 import polars as pl
@@ -26,17 +26,10 @@ from assets.kit.checks import provenance_result, provenance_spec
 from assets.kit.identity import record_id
 from assets.kit.metadata import markdown_table, png_markdown, preview
 from assets.kit.provenance import declare
-from assets.training import digit_scenes as ds
-from assets.training.checkpoints import (
-    dims_of,
-    evaluation_frame,
-    load_model_row,
-    model_row,
-    pretrained_source,
-    put_checkpoint,
-    scene_pixels,
-)
+from assets.training.checkpoints import dims_of, evaluation_frame, model_row, pretrained_source
+from assets.training.job_launch import device_job, launch_record
 from assets.training.mllm_config import MllmBudget, budget_for
+from assets.training.mllm_jobs import MODEL, ROWS, model_files, run_job
 from assets.training.scene_frames import conversations_from_frame, scenes_from_frame
 from assets.training.scheduling import GPU_OP_TAGS, GPU_POOL
 from assets.training.training_charts import loss_figure, scene_grid_figure
@@ -65,25 +58,6 @@ def published(df: pl.DataFrame, metadata: dict):
     """The output (content-hashed data version) and its provenance contract check."""
     yield versioned(df, metadata)
     yield provenance_result(df)
-
-
-def _frozen_digest(model, parts: set[str]) -> str:
-    """sha256 over the bytes of every parameter in `parts` (proof that frozen weights did not move)."""
-    from assets.training.mllm_components import part_of
-
-    h = hashlib.sha256()
-    for name, p in sorted(model.state_dict().items()):
-        if part_of(name) in parts:
-            h.update(name.encode())
-            h.update(p.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def _autocast(gpu: GPUResource):
-    import torch
-
-    dtype = gpu.torch_dtype()
-    return dtype if dtype != torch.float32 and gpu.torch_device().type == "cuda" else None
 
 
 # --------------------------------------------------------------------------- components
@@ -122,23 +96,16 @@ def mllm_tokenizer(context: dg.AssetExecutionContext, config: MllmConfig, media:
 )
 def mllm_vision_encoder(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource,
                         media: MediaStore, digit_scenes: pl.DataFrame):
-    from assets.training import mllm_components as mc
-
     b = budget_for(config.profile)
-    gpu.setup()
-    device = gpu.torch_device()
-    pool = ds.load_digit_pool(gpu.seed)
-    images = ds.digit_images()
-    sampler = mc.SceneSampler(pool["train"], images, b.dims.patch_size, gpu.seed)
-    held_out = mc.scenes_to_tensors(scenes_from_frame(digit_scenes, "test"), images, b.dims.patch_size)
-    enc, metrics = mc.pretrain_vision_encoder(sampler, b.dims, b.encoder_steps, b.encoder_batch, b.encoder_lr,
-                                              gpu.seed, device, eval_set=held_out)
-    uri, sha, size = put_checkpoint(media, enc, {"metrics": metrics})
-    df = model_row("vision_encoder", uri, sha, size, None, b.dims, b.profile, [], metrics)
+    with device_job(context, gpu, run_job, {"job": "vision_encoder", "profile": b.profile},
+                    {"scenes": digit_scenes.filter(pl.col("split") == "test")}) as (summary, out):
+        ref = media.put_file(out / MODEL, ".safetensors")
+    metrics = summary["metrics"]
+    df = model_row("vision_encoder", ref.uri, ref.sha256, ref.size, None, b.dims, b.profile, [], metrics)
     yield from published(df, {
-        "parameters": sum(p.numel() for p in enc.parameters()), **{k: float(v) for k, v in metrics.items()},
+        "parameters": summary["parameters"], **{k: float(v) for k, v in metrics.items()},
         "trained_on": "random scenes of the train digits; evaluated on digit_scenes (test split)",
-        "checkpoint_uri": uri, "checkpoint_sha256": sha, **budget_meta(b), **gpu.describe(),
+        "checkpoint_uri": ref.uri, "checkpoint_sha256": ref.sha256, **budget_meta(b), **launch_record(summary),
     })
 
 
@@ -151,23 +118,20 @@ def mllm_vision_encoder(context: dg.AssetExecutionContext, config: MllmConfig, g
 def mllm_text_decoder(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource,
                       media: MediaStore, digit_scenes: pl.DataFrame, digit_scene_dialogues: pl.DataFrame,
                       mllm_tokenizer: pl.DataFrame):
-    from assets.training import mllm_components as mc
-
     b = budget_for(config.profile)
-    gpu.setup()
     tok_row = mllm_tokenizer.row(0, named=True)
-    tok = mc.wrap_tokenizer(media.local_path(tok_row["tokenizer_uri"]).read_text())
-    scenes = {s.scene_id: s for s in scenes_from_frame(digit_scenes)}
-    texts = mc.decoder_corpus(conversations_from_frame(digit_scene_dialogues, "train"), scenes)
-    held_out = mc.decoder_corpus(conversations_from_frame(digit_scene_dialogues, "test"), scenes)[:500]
-    lm, metrics = mc.pretrain_text_decoder(tok, texts, b.dims, b.decoder_steps, b.decoder_batch, b.decoder_lr,
-                                           gpu.seed, gpu.torch_device(), eval_texts=held_out)
-    uri, sha, size = put_checkpoint(media, lm, {"metrics": metrics})
-    df = model_row("text_decoder", uri, sha, size, tok_row, b.dims, b.profile, [tok_row["record_id"]], metrics)
+    payload = {"job": "text_decoder", "profile": b.profile,
+               "tokenizer": str(media.local_path(tok_row["tokenizer_uri"]))}
+    with device_job(context, gpu, run_job, payload,
+                    {"scenes": digit_scenes, "dialogues": digit_scene_dialogues}) as (summary, out):
+        ref = media.put_file(out / MODEL, ".safetensors")
+    metrics = summary["metrics"]
+    df = model_row("text_decoder", ref.uri, ref.sha256, ref.size, tok_row, b.dims, b.profile,
+                   [tok_row["record_id"]], metrics)
     yield from published(df, {
-        "architecture": type(lm).__name__, "parameters": sum(p.numel() for p in lm.parameters()),
+        "architecture": summary["architecture"], "parameters": summary["parameters"],
         **{k: float(v) for k, v in metrics.items()}, "trained_on": "digit_scene_dialogues (train split)",
-        "checkpoint_uri": uri, "checkpoint_sha256": sha, **budget_meta(b), **gpu.describe(),
+        "checkpoint_uri": ref.uri, "checkpoint_sha256": ref.sha256, **budget_meta(b), **launch_record(summary),
     })
 
 
@@ -180,48 +144,55 @@ def mllm_text_decoder(context: dg.AssetExecutionContext, config: MllmConfig, gpu
 def mllm_base_model(context: dg.AssetExecutionContext, config: BaseModelConfig, gpu: GPUResource,
                     media: MediaStore, mllm_tokenizer: pl.DataFrame, mllm_vision_encoder: pl.DataFrame,
                     mllm_text_decoder: pl.DataFrame):
-    from assets.training import mllm_components as mc
-
     b = budget_for(config.profile)
-    gpu.setup()
     if config.pretrained_path:
-        model, processor = mc.load_pretrained_llava(config.pretrained_path)
-        counts = mc.parameter_counts(model)
+        with device_job(context, gpu, run_job, {"job": "base_model", "profile": b.profile,
+                                                "pretrained_path": config.pretrained_path}) as (summary, _):
+            counts = summary["counts"]
         source = pretrained_source(config.pretrained_path)
         df = model_row("base_model", None, None, None, {"pretrained_path": config.pretrained_path}, None,
                        b.profile, [source], counts, rid=record_id("base_model", source))
-        yield from published(df, {"pretrained_path": config.pretrained_path, **counts, **budget_meta(b)})
+        yield from published(df, {"pretrained_path": config.pretrained_path, **counts, **budget_meta(b),
+                                  **launch_record(summary)})
         return
     tok_row = mllm_tokenizer.row(0, named=True)
-    tok = mc.wrap_tokenizer(media.local_path(tok_row["tokenizer_uri"]).read_text())
     enc_row, dec_row = mllm_vision_encoder.row(0, named=True), mllm_text_decoder.row(0, named=True)
-    enc = mc.load_checkpoint(str(media.local_path(enc_row["checkpoint_uri"])))
-    dec = mc.load_checkpoint(str(media.local_path(dec_row["checkpoint_uri"])))
-    model = mc.assemble_llava(enc, dec, tok, b.dims, seed=gpu.seed)
-    counts = mc.parameter_counts(model)
-    uri, sha, size = put_checkpoint(media, model, {"dims": b.dims.as_dict()})
-    df = model_row("base_model", uri, sha, size, tok_row, b.dims, b.profile,
+    payload = {"job": "base_model", "profile": b.profile,
+               **{k: str(media.local_path(r[c])) for k, r, c in (("tokenizer", tok_row, "tokenizer_uri"),
+                                                                  ("encoder", enc_row, "checkpoint_uri"),
+                                                                  ("decoder", dec_row, "checkpoint_uri"))}}
+    with device_job(context, gpu, run_job, payload) as (summary, out):
+        ref = media.put_file(out / MODEL, ".safetensors")
+    counts = summary["counts"]
+    df = model_row("base_model", ref.uri, ref.sha256, ref.size, tok_row, b.dims, b.profile,
                    [enc_row["record_id"], dec_row["record_id"], tok_row["record_id"]], counts)
     yield from published(df, {
         **{f"parameters/{k}": v for k, v in counts.items()}, "image_tokens": b.dims.image_tokens,
-        "decoder": type(dec).__name__, "checkpoint_uri": uri, "checkpoint_sha256": sha, **budget_meta(b),
-        "config": dg.MetadataValue.json(json.loads(model.config.to_json_string())),
+        "decoder": summary["decoder"], "checkpoint_uri": ref.uri, "checkpoint_sha256": ref.sha256,
+        **budget_meta(b), "config": dg.MetadataValue.json(summary["config"]), **launch_record(summary),
     })
 
 
 # --------------------------------------------------------------------------- stages
 
 
-def _stage_data(digit_scenes: pl.DataFrame, dialogues: pl.DataFrame, tokenizer, n_image_tokens: int,
-                kinds: set[str]):
-    from assets.training.mllm_training import encode_set
+def _train_stage(context, gpu: GPUResource, media: MediaStore, name: str, parent: dict, kinds: set[str],
+                 lrs: dict[str, float], steps: int, batch: int, frozen: set[str], digit_scenes: pl.DataFrame,
+                 dialogues: pl.DataFrame):
+    """Run one stage as a device job; (summary, stored checkpoint)."""
+    payload = {"job": "stage", "name": name, "model": model_files(parent, media.local_path), "kinds": sorted(kinds),
+               "lrs": lrs, "steps": steps, "batch": batch, "frozen": sorted(frozen)}
+    with device_job(context, gpu, run_job, payload, {"scenes": digit_scenes, "dialogues": dialogues}) as (
+            summary, out):
+        if summary["frozen_sha256_before"] != summary["frozen_sha256_after"]:
+            raise dg.Failure(f"{name} changed frozen {'/'.join(sorted(frozen))} weights")
+        ref = media.put_file(out / MODEL, ".safetensors")
+    return summary, ref
 
-    train = digit_scenes.filter(pl.col("split") == "train")
-    index = {sid: i for i, sid in enumerate(train["record_id"].to_list())}
-    convs = [c for c in conversations_from_frame(dialogues, "train") if c.kind in kinds]
-    data = encode_set(tokenizer, [[(t.question, t.answer) for t in c.turns] for c in convs],
-                      [index[c.scene_id] for c in convs], n_image_tokens)
-    return train, data
+
+def _stage_figures(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k in ("steps", "batch_size", "loss_curve", "final_loss", "seconds",
+                                                         "trainable_params")}
 
 
 @kit_asset(
@@ -232,34 +203,24 @@ def _stage_data(digit_scenes: pl.DataFrame, dialogues: pl.DataFrame, tokenizer, 
 )
 def mllm_stage1(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource, media: MediaStore,
                 digit_scenes: pl.DataFrame, digit_scene_dialogues: pl.DataFrame, mllm_base_model: pl.DataFrame):
-    from assets.training.mllm_training import train_llava
-
     b = budget_for(config.profile)
-    gpu.setup()
-    device = gpu.torch_device()
     base = mllm_base_model.row(0, named=True)
-    model, tok, processor, n_img = load_model_row(media, base, device)
-    train, data = _stage_data(digit_scenes, digit_scene_dialogues, tok, n_img, {"caption"})
-    pixels = scene_pixels(processor, train)
-    before = _frozen_digest(model, {"vision", "language"})
-    stats = train_llava(model, data, pixels, {"projector": b.stage1_lr}, b.stage1_steps, b.stage1_batch,
-                        gpu.seed, tok.pad_token_id, device, _autocast(gpu))
-    after = _frozen_digest(model, {"vision", "language"})
-    if before != after:
-        raise dg.Failure("stage 1 changed frozen vision/language weights")
-    uri, sha, size = put_checkpoint(media, model, {"dims": json.loads(base["dims"]) if base["dims"] else None})
-    df = model_row("stage1", uri, sha, size, base, dims_of(base), b.profile, [base["record_id"]],
-                   {k: v for k, v in stats.items() if k != "lrs"})
+    stats, ref = _train_stage(context, gpu, media, "stage 1", base, {"caption"}, {"projector": b.stage1_lr},
+                              b.stage1_steps, b.stage1_batch, {"vision", "language"}, digit_scenes,
+                              digit_scene_dialogues)
+    df = model_row("stage1", ref.uri, ref.sha256, ref.size, base, dims_of(base), b.profile, [base["record_id"]],
+                   _stage_figures(stats))
     yield from published(df, {
         "steps": b.stage1_steps, "batch_size": b.stage1_batch, "lr/projector": b.stage1_lr,
         "trainable_params": stats["trainable_params"], "final_loss": stats["final_loss"],
-        "seconds": stats["seconds"], "train_conversations": len(data),
-        "trained_on": "digit_scene_dialogues (train split, captions)", "frozen_sha256_before": before,
-        "frozen_sha256_after": after, "frozen_unchanged": before == after, "checkpoint_uri": uri,
-        "checkpoint_sha256": sha, **budget_meta(b),
+        "seconds": stats["seconds"], "train_conversations": stats["train_conversations"],
+        "trained_on": "digit_scene_dialogues (train split, captions)",
+        "frozen_sha256_before": stats["frozen_sha256_before"], "frozen_sha256_after": stats["frozen_sha256_after"],
+        "frozen_unchanged": stats["frozen_sha256_before"] == stats["frozen_sha256_after"],
+        "checkpoint_uri": ref.uri, "checkpoint_sha256": ref.sha256, **budget_meta(b),
         "loss_curve": png_markdown(loss_figure({"stage 1": stats["loss_curve"]}, "stage 1 loss (captions)"),
                                    "stage 1 loss (captions)"),
-        **gpu.describe(),
+        **launch_record(stats),
     })
 
 
@@ -272,32 +233,25 @@ def mllm_stage1(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUR
 )
 def mllm_stage2(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource, media: MediaStore,
                 digit_scenes: pl.DataFrame, digit_scene_dialogues: pl.DataFrame, mllm_stage1: pl.DataFrame):
-    from assets.training.mllm_training import train_llava
-
     b = budget_for(config.profile)
-    gpu.setup()
-    device = gpu.torch_device()
     s1 = mllm_stage1.row(0, named=True)
-    model, tok, processor, n_img = load_model_row(media, s1, device)
-    train, data = _stage_data(digit_scenes, digit_scene_dialogues, tok, n_img, {"caption", "qa", "dialogue"})
-    pixels = scene_pixels(processor, train)
     lrs = {"projector": b.stage2_lr, "language": b.stage2_lr}
     if b.stage2_vision_lr > 0:
         lrs["vision"] = b.stage2_vision_lr
-    stats = train_llava(model, data, pixels, lrs, b.stage2_steps, b.stage2_batch, gpu.seed, tok.pad_token_id,
-                        device, _autocast(gpu))
-    uri, sha, size = put_checkpoint(media, model, {"dims": json.loads(s1["dims"]) if s1["dims"] else None})
-    df = model_row("stage2", uri, sha, size, s1, dims_of(s1), b.profile, [s1["record_id"]],
-                   {k: v for k, v in stats.items() if k != "lrs"})
+    frozen = set() if "vision" in lrs else {"vision"}
+    stats, ref = _train_stage(context, gpu, media, "stage 2", s1, {"caption", "qa", "dialogue"}, lrs,
+                              b.stage2_steps, b.stage2_batch, frozen, digit_scenes, digit_scene_dialogues)
+    df = model_row("stage2", ref.uri, ref.sha256, ref.size, s1, dims_of(s1), b.profile, [s1["record_id"]],
+                   _stage_figures(stats))
     yield from published(df, {
         "steps": b.stage2_steps, "batch_size": b.stage2_batch, **{f"lr/{k}": v for k, v in lrs.items()},
         "trainable_params": stats["trainable_params"], "final_loss": stats["final_loss"],
-        "seconds": stats["seconds"], "train_conversations": len(data),
-        "trained_on": "digit_scene_dialogues (train split)", "checkpoint_uri": uri, "checkpoint_sha256": sha,
-        **budget_meta(b),
+        "seconds": stats["seconds"], "train_conversations": stats["train_conversations"],
+        "trained_on": "digit_scene_dialogues (train split)", "checkpoint_uri": ref.uri,
+        "checkpoint_sha256": ref.sha256, **budget_meta(b),
         "loss_curve": png_markdown(loss_figure({"stage 2": stats["loss_curve"]}, "stage 2 loss (instructions)"),
                                    "stage 2 loss (instructions)"),
-        **gpu.describe(),
+        **launch_record(stats),
     })
 
 
@@ -315,39 +269,30 @@ EVAL_METRICS = ("caption_accuracy", "qa_accuracy", "count_accuracy", "exist_accu
 def mllm_eval(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUResource, media: MediaStore,
               digit_scenes: pl.DataFrame, digit_scene_dialogues: pl.DataFrame, mllm_base_model: pl.DataFrame,
               mllm_stage1: pl.DataFrame, mllm_stage2: pl.DataFrame):
-    from assets.training.mllm_metrics import evaluate
-
     b = budget_for(config.profile)
-    gpu.setup()
-    device = gpu.torch_device()
     test_df = digit_scenes.filter(pl.col("split") == "test").head(b.eval_scenes)
-    scenes = scenes_from_frame(test_df)
-    keep = set(test_df["record_id"].to_list())
-    convs = [c for c in conversations_from_frame(digit_scene_dialogues, "test") if c.scene_id in keep]
-    frames, summary, evaluated = [], {}, {}
-    for stage, frame in (("base", mllm_base_model), ("stage1", mllm_stage1), ("stage2", mllm_stage2)):
-        start = time.perf_counter()
-        row = frame.row(0, named=True)
-        model, tok, processor, n_img = load_model_row(media, row, device)
-        pixels = scene_pixels(processor, test_df)
-        summary[stage], rows = evaluate(model, tok, pixels, scenes, convs, n_img, device)
-        summary[stage]["eval_seconds"] = time.perf_counter() - start
-        frames.append(evaluation_frame("mllm_eval", rows, ("stage", stage), ["stage", "conversation_id", "turn"],
-                                       "conversation_id", row))
-        evaluated[stage] = row["record_id"]
-    df = pl.concat(frames, how="diagonal_relaxed")
+    rows_of = {stage: frame.row(0, named=True) for stage, frame in (
+        ("base", mllm_base_model), ("stage1", mllm_stage1), ("stage2", mllm_stage2))}
+    payload = {"job": "evaluate", "models": {s: model_files(r, media.local_path) for s, r in rows_of.items()}}
+    with device_job(context, gpu, run_job, payload, {"scenes": test_df, "dialogues": digit_scene_dialogues}) as (
+            result, out):
+        rows = json.loads((out / ROWS).read_text())
+    summary = result["scores"]
+    df = pl.concat([evaluation_frame("mllm_eval", rows[stage], ("stage", stage), ["stage", "conversation_id", "turn"],
+                                     "conversation_id", row) for stage, row in rows_of.items()], how="diagonal_relaxed")
     table = pl.DataFrame([{"metric": m, **{s: round(summary[s].get(m, float("nan")), 3) for s in summary}}
                           for m in EVAL_METRICS])
     caps = df.filter((pl.col("stage") == "stage2") & (pl.col("kind") == "caption")).head(8)
     pngs = dict(zip(test_df["record_id"], test_df["image_png"], strict=True))
     yield from published(df, {
-        "dagster/row_count": df.height, "eval_scenes": len(scenes),
+        "dagster/row_count": df.height, "eval_scenes": test_df.height,
         **{f"{s}/{m}": float(v) for s in summary for m, v in summary[s].items()},
-        "evaluated_models": dg.MetadataValue.json(evaluated), **budget_meta(b),
+        "evaluated_models": dg.MetadataValue.json({s: r["record_id"] for s, r in rows_of.items()}), **budget_meta(b),
         "metrics": dg.MetadataValue.md(markdown_table(table, 20)),
         "sample_captions": png_markdown(scene_grid_figure([pngs[s] for s in caps["scene_id"]],
                                                           [f"pred: {p}" for p in caps["prediction"]],
                                                           "stage 2 captions (held-out)"), "stage 2 captions"),
         "errors_stage2": preview(df.filter((pl.col("stage") == "stage2") & (pl.col("score") < 1)),
                                  ["qtype", "question", "truth", "prediction", "score"]),
+        **launch_record(result),
     })

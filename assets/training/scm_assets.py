@@ -27,8 +27,6 @@ from resources.gpu import GPUResource
 from resources.gpu_memory import estimate_memory
 from resources.storage import MediaStore
 
-PIPES_MODULE = "assets.training.scm.pipes"
-
 
 class ScmTeacherConfig(dg.Config):
     profile: str | None = Field(default=None, description="fast | default | large (else MMFOUNDRY_TRAINING_PROFILE)")
@@ -76,7 +74,7 @@ def _run(context, gpu: GPUResource, payload: dict, media: MediaStore):
     from assets.training.scm.jobs import CHECKPOINT, CURVE, run_job
 
     with tempfile.TemporaryDirectory(prefix=f"scm_{payload['job']}_") as work:
-        summary = gpu.run_job(context, run_job, PIPES_MODULE, payload, work)
+        summary = gpu.run_job(context, run_job, payload, work)
         ref = media.put_file(Path(work) / CHECKPOINT, suffix=".pt")
         curve = json.loads((Path(work) / CURVE).read_text())
     return summary, ref, curve
@@ -176,28 +174,32 @@ def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu
 )
 def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: GPUResource,
                media: MediaStore, scm_teacher: pl.DataFrame, scm_student: pl.DataFrame):
+    import numpy as np
+
     from assets.training.scm import plots as scm_plots
     from assets.training.scm.config import scm_config
-    from assets.training.scm.data import load_images
-    from assets.training.scm.jobs import cap_threads
-    from assets.training.scm.report import ROW_COLUMNS, build_report
-    from assets.training.scm.train import load_checkpoint
+    from assets.training.scm.jobs import SAMPLES, run_job
+    from assets.training.scm.report import ROW_COLUMNS
 
     profile = training_profile(config.profile)
     full = scm_config(profile)
     cfg = full.report
-    gpu.setup()
-    cap_threads(full.max_threads)
-    device = gpu.torch_device()
-    teacher, tckpt = load_checkpoint(media.local_path(scm_teacher["checkpoint_uri"][0]), device)
-    student, _ = load_checkpoint(media.local_path(scm_student["checkpoint_uri"][0]), device)
-    d = tckpt["config"]
-    data = load_images(d["source"], d["image_size"], seed=d["seed"], sigma_d=tckpt["data"]["sigma_d"])
-    rep = build_report(teacher, student, data, cfg, device, log=context.log.info)
-    df = report_frame(rep.rows, ROW_COLUMNS, d["source"], {"teacher": checkpoint_record(scm_teacher),
-                                                           "student": checkpoint_record(scm_student)})
-    samplers = [r for r in rep.rows if r["section"] == "sampler"]
-    chosen, ref = rep.row(rep.chosen), rep.row("teacher_reference")
+    payload = {"job": "report", "report": cfg.as_dict(), "max_threads": full.max_threads,
+               "teacher_checkpoint": str(media.local_path(scm_teacher["checkpoint_uri"][0])),
+               "student_checkpoint": str(media.local_path(scm_student["checkpoint_uri"][0]))}
+    with tempfile.TemporaryDirectory(prefix="scm_report_") as work:
+        rep = gpu.run_job(context, run_job, payload, work)
+        with np.load(Path(work) / SAMPLES) as npz:
+            samples = {k: npz[k] for k in npz.files}
+    rows = rep["rows"]
+    df = report_frame(rows, ROW_COLUMNS, rep["source"], {"teacher": checkpoint_record(scm_teacher),
+                                                         "student": checkpoint_record(scm_student)})
+
+    def row(sampler: str) -> dict:
+        return next(r for r in rows if r["section"] == "sampler" and r["sampler"] == sampler)
+
+    samplers = [r for r in rows if r["section"] == "sampler"]
+    chosen, ref = row(rep["chosen"]), row("teacher_reference")
     curve = [r for r in scm_student.to_dicts() if r.get("ratio_1step") is not None]
     table = df.filter(pl.col("section") != "heun_sweep").select(
         "sampler", "nfe", "t_mid", "fd_test", "ratio_to_teacher", "sec_per_sample", "speedup_vs_reference",
@@ -208,20 +210,20 @@ def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: 
         "config": dg.MetadataValue.json(cfg.as_dict()),
         "evaluated_models": dg.MetadataValue.json({n: r["record_id"] for n, r in (
             ("teacher", checkpoint_record(scm_teacher)), ("student", checkpoint_record(scm_student)))}),
-        "reference_nfe": rep.reference_nfe,
-        "chosen_sampler": rep.chosen,
+        "reference_nfe": rep["reference_nfe"],
+        "chosen_sampler": rep["chosen"],
         "fd_ratio_chosen": round(chosen["ratio_to_teacher"], 3),
         "speedup_chosen": round(chosen["speedup_vs_reference"], 1),
         "fd_teacher_reference": round(ref["fd_test"], 4),
-        "fd_real_vs_real": round(rep.floor_test, 4),
-        "classifier_accuracy": dg.MetadataValue.json(rep.classifier_accuracy),
-        "device": gpu.describe()["device"],
+        "fd_real_vs_real": round(rep["floor_test"], 4),
+        "classifier_accuracy": dg.MetadataValue.json(rep["classifier_accuracy"]),
+        "launch": rep["launch"], "device": rep["gpu_device"],
         "samplers": preview(table, max_rows=20),
         "heun_sweep": preview(df.filter(pl.col("section") == "heun_sweep").with_columns(pl.col(pl.Float64).round(4)),
                               ["nfe", "fd_val", "fd_test", "reference"], max_rows=30),
-        "sample_grid": png_markdown(scm_plots.sample_grid(rep.samples), "samples"),
+        "sample_grid": png_markdown(scm_plots.sample_grid(samples), "samples"),
         "fd_vs_nfe": png_markdown(scm_plots.nfe_curve(
-            [r for r in rep.rows if r["section"] == "heun_sweep"],
-            [r for r in samplers if r["sampler"] != "teacher_reference"], rep.floor_test), "FD vs NFE"),
+            [r for r in rows if r["section"] == "heun_sweep"],
+            [r for r in samplers if r["sampler"] != "teacher_reference"], rep["floor_test"]), "FD vs NFE"),
         **({"fd_ratio_curve": png_markdown(scm_plots.ratio_curve(curve), "FD ratio curve")} if curve else {}),
     })

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
 
@@ -168,6 +169,37 @@ def test_gpu_pipes_doc_names_paths_the_image_has():
     for module in re.findall(r"python -m ([\w.]+)|\"-m\", \"([\w.]+)\"", doc):
         name = next(m for m in module if m)
         assert (ROOT / (name.replace(".", "/") + ".py")).exists(), f"gpu_pipes.md runs {name}, not in the image"
+
+
+def test_the_cuda_image_is_one_build_argument():
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^ARG TORCH_INDEX=https://download\.pytorch\.org/whl/cpu$", text, re.M)
+    installs = re.findall(r"pip install torch==(\S+) --index-url (\S+)", text)
+    assert installs == [("2.13.0", "${TORCH_INDEX}")]
+    assert "--build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu" in (DEPLOY / "gpu_pipes.md").read_text()
+
+
+def test_every_gpu_step_pod_asks_for_a_gpu_under_the_k8s_executor():
+    """k8s_job_executor builds each step's Job from the step's op tags: the manifest dagster-k8s
+    writes for every asset in the gpu pool limits its container to one nvidia.com/gpu, and no
+    other asset asks for one."""
+    from dagster_k8s.job import DagsterK8sJobConfig, construct_dagster_k8s_job, get_user_defined_k8s_config
+
+    from assets.training.scheduling import GPU_POOL
+    from definitions import defs
+
+    job_config = DagsterK8sJobConfig(job_image="mmfoundry:test", dagster_home="/opt/dagster/dagster_home",
+                                     instance_config_map="dagster-instance")
+    on_gpu = set()
+    for asset in defs.assets:
+        if not isinstance(asset, dg.AssetsDefinition) or not asset.is_executable:
+            continue
+        manifest = construct_dagster_k8s_job(job_config, ["dagster", "api", "execute_step"], "dagster-step-x",
+                                             user_defined_k8s_config=get_user_defined_k8s_config(asset.op.tags))
+        limits = manifest.spec.template.spec.containers[0].resources.limits or {}
+        assert (limits.get("nvidia.com/gpu") == "1") == (asset.op.pool == GPU_POOL), asset.key
+        on_gpu |= {asset.key.path[-1]} if asset.op.pool == GPU_POOL else set()
+    assert {"scm_teacher", "scm_report", "mllm_stage1", "mllm_stage2", "dpo_model", "hallucination_eval"} <= on_gpu
 
 
 @pytest.mark.slow

@@ -74,21 +74,31 @@ def test_fast_profile_teacher_student_report(mmf_env, one_thread):
 
 
 def test_pipes_launch_runs_the_same_job_in_a_subprocess(mmf_env, one_thread):
+    """Training and sampling both go through the Pipes process: each of the three assets records
+    `launch: pipes` from the process itself, and the report's rows come back whole."""
     defs = build_definitions()
     pipes_gpu = GPUResource(device="cpu", threads=1, launch="pipes")
+    names = ("scm_teacher", "scm_student", "scm_report")
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [defs.get_assets_def("scm_teacher")],
+            [defs.get_assets_def(n) for n in names],
             resources={**defs.resources, "gpu": pipes_gpu},
-            run_config={"ops": {"scm_teacher": {"config": {"profile": "fast", "steps": 20}}}},
+            run_config={"ops": {"scm_teacher": {"config": {"profile": "fast", "steps": 20}},
+                                "scm_student": {"config": {"profile": "fast", "steps": 10}},
+                                "scm_report": {"config": {"profile": "fast"}}}},
             instance=instance,
         )
         assert result.success
-        meta = result.asset_materializations_for_node("scm_teacher")[0].metadata
+        meta = {n: result.asset_materializations_for_node(n)[0].metadata for n in names}
         logs = [e.message for e in instance.all_logs(result.run_id)]
-    assert meta["launch"].value == "pipes" and meta["steps"].value == 20
-    assert meta["gpu_threads"].value == "1"
+    assert all(m["launch"].value == "pipes" for m in meta.values())
+    assert meta["scm_teacher"]["steps"].value == 20 and meta["scm_student"]["steps"].value == 10
+    assert meta["scm_teacher"]["gpu_threads"].value == "1" and meta["scm_report"]["device"].value == "cpu"
     assert any("sCM teacher" in (m or "") for m in logs)  # progress streamed through the Pipes log
     df = result.output_for_node("scm_teacher")
     assert df["step"].max() == 20
+    report = result.output_for_node("scm_report")
+    samplers = set(report.filter(pl.col("section") == "sampler")["sampler"])
+    assert samplers == {"teacher_reference", "teacher_2step", "student_1step", "student_2step"}
+    assert "data:image/png;base64," in meta["scm_report"]["sample_grid"].value
     assert (mmf_env.data and df["checkpoint_uri"][0].startswith("file://"))

@@ -93,14 +93,18 @@ def test_an_edit_marks_exactly_the_assets_that_run_it_stale(tree, label):
 
 def test_the_lazy_import_is_what_carries_the_edit(tree):
     """mllm_training is imported by no module at load time: it reaches the stage assets' version only
-    through the `from assets.training.mllm_training import ...` inside their bodies."""
+    through the `from assets.training.mllm_training import ...` inside the device job's functions
+    (mllm_jobs, which the assets hand to GPUResource.run_job)."""
     closure = fingerprint.module_closure(["assets.training.mllm_assets"])
     assert "assets.training.mllm_training" in closure
-    tree_ = ast.parse((tree / "mllm_assets.py").read_text())
-    top = {n.module for n in tree_.body if isinstance(n, ast.ImportFrom)}
+    for module in ("mllm_assets", "mllm_jobs"):
+        tree_ = ast.parse((tree / f"{module}.py").read_text())
+        top = {n.module for n in tree_.body if isinstance(n, ast.ImportFrom)}
+        assert "assets.training.mllm_training" not in top, module
+    tree_ = ast.parse((tree / "mllm_jobs.py").read_text())
     inner = {n.module for f in tree_.body if isinstance(f, ast.FunctionDef)
              for n in ast.walk(f) if isinstance(n, ast.ImportFrom)}
-    assert "assets.training.mllm_training" in inner and "assets.training.mllm_training" not in top
+    assert "assets.training.mllm_training" in inner
     assert "assets.training.mllm_training" not in fingerprint.module_closure(["assets.training.scene_assets"])
 
 

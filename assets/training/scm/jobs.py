@@ -1,8 +1,9 @@
 """The two sCM training jobs as one entry point, `run_job(payload, workdir, device, log)`, shared by
 the in-process launch and the Dagster Pipes launch (`scm/pipes.py`). No Dagster here.
 
-A job reads its inputs from `payload` (plain JSON: configs, the teacher checkpoint's local path),
-writes `checkpoint.pt` and `curve.json` into `workdir`, and returns a JSON-able summary. Training
+A job reads its inputs from `payload` (plain JSON: configs, checkpoints' local paths), writes
+its files into `workdir` (the trainers `checkpoint.pt` and `curve.json`; the report `samples.npz`)
+and returns a JSON-able summary. Training
 is in fp32 whatever `GPUResource.dtype` says: the models are small, and the sCD tangent (a JVP
 through the student) is sensitive to reduced precision.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 CHECKPOINT = "checkpoint.pt"
 CURVE = "curve.json"
+SAMPLES = "samples.npz"
 
 
 def teacher_config_from(d: dict):
@@ -55,6 +57,8 @@ def run_job(payload: dict, workdir: str | Path, device="cpu", log: Callable[[str
         return _teacher(payload, workdir, device, log)
     if payload["job"] == "student":
         return _student(payload, workdir, device, log)
+    if payload["job"] == "report":
+        return _report(payload, workdir, device, log)
     raise ValueError(f"unknown sCM job {payload['job']!r}")
 
 
@@ -124,3 +128,25 @@ def _student(payload: dict, workdir: Path, device, log) -> dict:
     return {**res.meta, "final_loss": res.curve[-1]["loss"], "precision": "fp32",
             **({"final_ratio_1step": last[-1]["ratio_1step"], "final_ratio_2step": last[-1]["ratio_2step"]}
                if last else {})}
+
+
+def _report(payload: dict, workdir: Path, device, log) -> dict:
+    """The sampling report of a teacher and a student checkpoint (`scm/report.py`): its rows and
+    figures as the summary, the decoded samples for the picture in samples.npz."""
+    import numpy as np
+
+    from assets.training.scm.data import load_images
+    from assets.training.scm.report import build_report
+    from assets.training.scm.train import load_checkpoint
+
+    cfg = report_config_from(payload["report"])
+    teacher, tckpt = load_checkpoint(payload["teacher_checkpoint"], device)
+    student, _ = load_checkpoint(payload["student_checkpoint"], device)
+    d = tckpt["config"]
+    data = load_images(d["source"], d["image_size"], seed=d["seed"], sigma_d=tckpt["data"]["sigma_d"])
+    rep = build_report(teacher, student, data, cfg, device, log=log)
+    np.savez_compressed(workdir / SAMPLES, **rep.samples)
+    return json.loads(json.dumps({
+        "rows": rep.rows, "reference_nfe": rep.reference_nfe, "chosen": rep.chosen, "floor_val": rep.floor_val,
+        "floor_test": rep.floor_test, "classifier_accuracy": rep.classifier_accuracy, "source": d["source"]},
+        default=float))
