@@ -8,8 +8,8 @@ DPO: mllm_stage2 -> preference_pairs -> memory_plan -> dpo_model -> hallucinatio
 
 import dagster as dg
 
+from assets.training import goal_checks
 from assets.training.dpo_assets import (
-    dpo_lowers_chair,
     dpo_model,
     hallucination_eval,
     memory_plan,
@@ -35,4 +35,4 @@ ASSETS: list[dg.AssetsDefinition] = [
     preference_pairs, memory_plan, dpo_model, hallucination_eval,
 ]
 
-CHECKS: list[dg.AssetChecksDefinition] = [memory_plan_fits_target, dpo_lowers_chair]
+CHECKS: list[dg.AssetChecksDefinition] = [memory_plan_fits_target, *goal_checks.CHECKS]

@@ -37,10 +37,13 @@ def _meta(instance, name):
     return _event(instance, name).metadata
 
 
+def _check(instance, name, check) -> dg.AssetCheckEvaluation:
+    key = dg.AssetCheckKey(dg.AssetKey(name), check)
+    return instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key].event.asset_check_evaluation
+
+
 def _provenance_passed(instance, name) -> bool:
-    key = dg.AssetCheckKey(dg.AssetKey(name), "provenance")
-    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
-    return record.event.asset_check_evaluation.passed
+    return _check(instance, name, "provenance").passed
 
 
 def test_scene_data_carries_provenance_and_balance(mmf_env, monkeypatch):
@@ -142,6 +145,13 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
         for side in ("before", "after"):
             for metric in ("CHAIR", "Cover", "Hal", "yes_no_accuracy", "yes_no_f1_no"):
                 assert 0.0 <= amber[f"{side}/{metric}"].value <= 1.0
+        # the goals are judged, as warnings at this smoke profile
+        for name, check in (("mllm_eval", "stage2_qa_goal"), ("mllm_eval", "grounding_goal"),
+                            ("mllm_eval", "dialogue_goal"), ("hallucination_eval", "dpo_lowers_chair")):
+            judged = _check(instance, name, check)
+            assert judged.severity == dg.AssetCheckSeverity.WARN and judged.metadata["profile"].value == "fast"
+        assert _check(instance, "mllm_eval", "stage2_qa_goal").metadata["qa_accuracy"].value == pytest.approx(
+            ev["stage2/qa_accuracy"].value)
         chair = {k: round(v.value, 4) for k, v in amber.items() if "CHAIR" in k or "Cover" in k}
         assert amber["after/CHAIR"].value < amber["before/CHAIR"].value, chair
         assert dpo["held_out/rewards/margins"].value > 0, dpo["held_out/rewards/margins"].value

@@ -1,0 +1,80 @@
+"""The training goals (`goals.py`) as asset checks that can fail: ERROR at the profiles the
+figures are measured at, WARN at `fast`. Each recomputes its figure from the rows the asset
+wrote (the per-item scores), not from the asset's own summary, and reads the run's profile from
+the materialization it judges.
+"""
+
+import dagster as dg
+import polars as pl
+
+from assets.training import goals
+from assets.training.dpo_assets import hallucination_eval
+from assets.training.mllm_assets import mllm_eval
+
+FINGERPRINT_EXEMPT = "checks judge an output; they do not make it"
+
+
+def _profile(context: dg.AssetCheckExecutionContext, asset: str) -> str | None:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    return meta["profile"].value if "profile" in meta else None
+
+
+def _result(context, asset: str, passed: bool, metadata: dict) -> dg.AssetCheckResult:
+    profile = _profile(context, asset)
+    severity = dg.AssetCheckSeverity.WARN if goals.is_smoke(profile) else dg.AssetCheckSeverity.ERROR
+    return dg.AssetCheckResult(passed=bool(passed), severity=severity, metadata={"profile": profile or "", **metadata})
+
+
+def _stage2(mllm_eval: pl.DataFrame) -> dict[str, float]:
+    from assets.training.mllm_metrics import summarise
+
+    return summarise(mllm_eval.filter(pl.col("stage") == "stage2").to_dicts())
+
+
+@dg.asset_check(asset=mllm_eval, description=f"Stage 2 answers >= {goals.STAGE2_QA:.0%} of held-out count, "
+                "existence, region and reading questions exactly (ERROR at default/large, WARN at fast).")
+def stage2_qa_goal(context: dg.AssetCheckExecutionContext, mllm_eval: pl.DataFrame) -> dg.AssetCheckResult:
+    qa = _stage2(mllm_eval).get("qa_accuracy", 0.0)
+    return _result(context, "mllm_eval", qa >= goals.STAGE2_QA, {"qa_accuracy": qa, "goal": goals.STAGE2_QA})
+
+
+@dg.asset_check(asset=mllm_eval, description=f"Stage 2's box for 'where is the N?' overlaps the truth at IoU >= 0.5 "
+                f"on >= {goals.GROUNDING_ACC50:.0%} of held-out grounding questions (ERROR at default/large).")
+def grounding_goal(context: dg.AssetCheckExecutionContext, mllm_eval: pl.DataFrame) -> dg.AssetCheckResult:
+    s = _stage2(mllm_eval)
+    acc50 = s.get("bbox_acc50", 0.0)
+    return _result(context, "mllm_eval", acc50 >= goals.GROUNDING_ACC50,
+                   {"bbox_acc50": acc50, "bbox_iou": s.get("bbox_iou", 0.0), "goal": goals.GROUNDING_ACC50})
+
+
+@dg.asset_check(asset=mllm_eval, description=f"Stage 2 gets >= {goals.DIALOGUE_ALL_CORRECT:.0%} of held-out "
+                "multi-turn dialogues right in every turn, after its own earlier answers (ERROR at default/large).")
+def dialogue_goal(context: dg.AssetCheckExecutionContext, mllm_eval: pl.DataFrame) -> dg.AssetCheckResult:
+    s = _stage2(mllm_eval)
+    whole = s.get("dialogue_all_correct", 0.0)
+    return _result(context, "mllm_eval", whole >= goals.DIALOGUE_ALL_CORRECT,
+                   {"dialogue_all_correct": whole, "dialogue_turn_accuracy": s.get("dialogue_turn_accuracy", 0.0),
+                    "goal": goals.DIALOGUE_ALL_CORRECT})
+
+
+@dg.asset_check(asset=hallucination_eval, description=f"DPO lowers CHAIR by >= {goals.CHAIR_REDUCTION:.0%} relative "
+                f"while Cover drops by at most {goals.COVER_DROP_POINTS:g} points (ERROR at default/large).")
+def dpo_lowers_chair(context: dg.AssetCheckExecutionContext, hallucination_eval: pl.DataFrame) -> dg.AssetCheckResult:
+    from assets.training import hallucination as hl
+
+    caps = hallucination_eval.filter(pl.col("task") == "caption")
+    scores = {}
+    for name in ("before_dpo", "after_dpo"):
+        part = caps.filter(pl.col("variant") == name)
+        truth = [hl.caption_objects(t) for t in part["truth"]]
+        scores[name] = hl.chair_scores([hl.caption_objects(p) for p in part["prediction"]], truth)
+    before, after = scores["before_dpo"], scores["after_dpo"]
+    rel = (before.chair - after.chair) / before.chair if before.chair else 0.0
+    cover_drop = 100 * (before.cover - after.cover)
+    return _result(context, "hallucination_eval", rel >= goals.CHAIR_REDUCTION and cover_drop <= goals.COVER_DROP_POINTS,
+                   {"chair_before": before.chair, "chair_after": after.chair, "chair_relative_reduction": rel,
+                    "cover_drop_points": cover_drop})
+
+
+CHECKS = [stage2_qa_goal, grounding_goal, dialogue_goal, dpo_lowers_chair]
