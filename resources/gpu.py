@@ -43,8 +43,8 @@ class GPUResource(dg.ConfigurableResource):
     vram_gb: float | None = Field(default=None, description="Override the detected GPU memory.")
     launch: Literal["in_process", "pipes"] = Field(
         default="in_process",
-        description="in_process: call the job in the step; pipes: run its module as a subprocess "
-                    "under dg.PipesSubprocessClient (same code, separate process).",
+        description="in_process: call the job in the step; pipes: run it as a subprocess "
+                    "(python -m assets.training.pipes) under dg.PipesSubprocessClient (same code, separate process).",
     )
 
     def torch_device(self):

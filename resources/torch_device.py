@@ -7,8 +7,6 @@ written.
 
 from __future__ import annotations
 
-DTYPES = ("fp32", "bf16", "fp16")
-
 
 def resolve_device(setting: str = "auto"):
     import torch

@@ -3,17 +3,20 @@
 sCM: scm_teacher -> scm_student -> scm_report.
 MLLM: digit_scenes -> digit_scene_dialogues -> mllm_tokenizer -> mllm_vision_encoder,
 mllm_text_decoder -> mllm_base_model -> mllm_stage1 -> mllm_stage2 -> mllm_eval.
-DPO: mllm_stage2 -> preference_pairs -> memory_plan -> dpo_model -> hallucination_eval.
+DPO: mllm_stage2, preference_labeler -> preference_pairs -> memory_plan -> dpo_model -> hallucination_eval
+-> dpo_ablation.
 """
 
 import dagster as dg
 
 from assets.training import goal_checks
 from assets.training.dpo_assets import (
+    dpo_ablation,
     dpo_model,
     hallucination_eval,
     memory_plan,
     memory_plan_fits_target,
+    preference_labeler,
     preference_pairs,
 )
 from assets.training.mllm_assets import (
@@ -32,7 +35,7 @@ ASSETS: list[dg.AssetsDefinition] = [
     scm_teacher, scm_student, scm_report,
     digit_scenes, digit_scene_dialogues,
     mllm_tokenizer, mllm_vision_encoder, mllm_text_decoder, mllm_base_model, mllm_stage1, mllm_stage2, mllm_eval,
-    preference_pairs, memory_plan, dpo_model, hallucination_eval,
+    preference_labeler, preference_pairs, memory_plan, dpo_model, hallucination_eval, dpo_ablation,
 ]
 
 CHECKS: list[dg.AssetChecksDefinition] = [memory_plan_fits_target, *goal_checks.CHECKS]

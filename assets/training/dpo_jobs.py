@@ -53,9 +53,20 @@ def _sample_captions(p: dict, workdir: Path, device, log) -> dict:
             "sampling_seconds": time.perf_counter() - start}
 
 
+def pairs_of(pairs: pl.DataFrame, labels: str) -> pl.DataFrame:
+    """The rows that make a pair under `labels`: `labeler` (chosen / rejected) or `oracle`
+    (the same samples ranked by the annotation: oracle_chosen / oracle_rejected)."""
+    if labels == "oracle":
+        pairs = pairs.drop("chosen", "rejected").rename({"oracle_chosen": "chosen", "oracle_rejected": "rejected"})
+    elif labels != "labeler":
+        raise ValueError(f"unknown preference labels {labels!r}")
+    return pairs.filter(pl.col("chosen").is_not_null() & pl.col("rejected").is_not_null())
+
+
 def _dpo(p: dict, workdir: Path, device, log) -> dict:
-    """TRL's DPOTrainer on the `pref` pairs with the plan's batch and checkpointing, then the
-    implicit reward of the merged policy against the starting one on the held-out pairs."""
+    """TRL's DPOTrainer on the `pref` pairs (`labels`: labeler or oracle) with the plan's batch and
+    checkpointing and the loss's SFT weight (`sft_weight`, 0 = pure sigmoid DPO), then the implicit
+    reward of the merged policy against the starting one on the held-out pairs."""
     import torch
 
     from assets.training import dpo
@@ -69,16 +80,19 @@ def _dpo(p: dict, workdir: Path, device, log) -> dict:
     bf16 = device.type == "cuda" and (p["precision"] == "bf16" or resolve_dtype(p["dtype"], device) == torch.bfloat16)
     if bf16:
         model = model.to(torch.bfloat16)
-    pairs = pl.read_parquet(p["pairs"])
+    pairs = pairs_of(pl.read_parquet(p["pairs"]), p["labels"])
+    sft_weight = p["sft_weight"]
     train_rows = pairs.filter(pl.col("origin_split") == "pref").to_dicts()
-    log(f"DPO: {b.dpo_steps} steps x batch {p['batch']} (x{p['accumulation']}) on {len(train_rows)} pairs, "
-        f"{dpo.loss_name(b.dpo_sft_weight)}")
+    if not train_rows:
+        raise ValueError(f"no {p['labels']} preference pair to train on")
+    log(f"DPO: {b.dpo_steps} steps x batch {p['batch']} (x{p['accumulation']}) on {len(train_rows)} {p['labels']} "
+        f"pairs, {dpo.loss_name(sft_weight)}")
     with tempfile.TemporaryDirectory() as trainer_dir:
         merged, logs, summary = dpo.train_dpo(
             model, processor, train_rows, steps=b.dpo_steps, batch_size=p["batch"], grad_accumulation=p["accumulation"],
             lr=b.dpo_lr, beta=b.dpo_beta, lora=dpo.lora_config(b.lora_rank, b.lora_alpha), seed=p["seed"],
             workdir=trainer_dir, bf16=bf16, gradient_checkpointing=p["gradient_checkpointing"],
-            use_cpu=device.type == "cpu", logging_steps=max(1, b.dpo_steps // 20), sft_weight=b.dpo_sft_weight)
+            use_cpu=device.type == "cpu", logging_steps=max(1, b.dpo_steps // 20), sft_weight=sft_weight)
     merged = merged.float().eval()
     test_rows = pairs.filter(pl.col("origin_split") == "test")
     held_out = {}
@@ -95,7 +109,7 @@ def _dpo(p: dict, workdir: Path, device, log) -> dict:
     dims = p["policy"]["dims"]
     save_checkpoint(merged, str(workdir / MODEL), {"dims": json.loads(dims) if dims else None, "dpo": summary})
     return {"summary": summary, "held_out": held_out, "logs": logs, "bf16": bf16, "train_pairs": len(train_rows),
-            "held_out_pairs": test_rows.height}
+            "held_out_pairs": test_rows.height, "loss": dpo.loss_name(sft_weight), "labels": p["labels"]}
 
 
 def amber_scores(model, tok, processor, n_img: int, scenes: list[ds.Scene], test_df: pl.DataFrame, seed: int,

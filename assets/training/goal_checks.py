@@ -10,6 +10,7 @@ import polars as pl
 from assets.training import goals
 from assets.training.dpo_assets import hallucination_eval
 from assets.training.mllm_assets import mllm_eval
+from assets.training.scm_assets import scm_report
 
 FINGERPRINT_EXEMPT = "checks judge an output; they do not make it"
 
@@ -77,4 +78,19 @@ def dpo_lowers_chair(context: dg.AssetCheckExecutionContext, hallucination_eval:
                     "cover_drop_points": cover_drop})
 
 
-CHECKS = [stage2_qa_goal, grounding_goal, dialogue_goal, dpo_lowers_chair]
+@dg.asset_check(asset=scm_report, description=f"The 1-step sCM student is >= {goals.SCM_SPEEDUP:g}x faster than the "
+                f"teacher at matched quality, at an FD ratio <= {goals.SCM_FD_RATIO} to the teacher's reference "
+                "sampler (ERROR at default/large, WARN at fast).")
+def scm_speedup_goal(context: dg.AssetCheckExecutionContext, scm_report: pl.DataFrame) -> dg.AssetCheckResult:
+    one = scm_report.filter((pl.col("section") == "sampler") & (pl.col("sampler") == "student_1step")).row(0, named=True)
+    # a matched NFE at the sweep's cheapest point is only an upper bound on the speed-up
+    passed = (one["ratio_to_teacher"] <= goals.SCM_FD_RATIO and one["speedup_matched"] >= goals.SCM_SPEEDUP
+              and one["matched_bound"] != "<=")
+    return _result(context, "scm_report", passed, {
+        "fd_ratio": one["ratio_to_teacher"], "fd_ratio_ci95": [one["ratio_lo"], one["ratio_hi"]],
+        "speedup_matched": one["speedup_matched"],
+        "speedup_matched_ci95": [one["speedup_matched_lo"], one["speedup_matched_hi"]],
+        "matched_nfe": f"{one['matched_bound']}{one['matched_nfe']:.2f}", "speedup_vs_reference": one["speedup_vs_reference"]})
+
+
+CHECKS = [stage2_qa_goal, grounding_goal, dialogue_goal, dpo_lowers_chair, scm_speedup_goal]

@@ -77,6 +77,8 @@ class MllmBudget:
     samples_per_scene: int = 4
     sample_temperature: float = 1.0
     thumbnail_side: int = 36
+    labeler_scenes: int = 3000  # the claim labeler's own training scenes (train digits)
+    labeler_eval_scenes: int = 1000  # its error measured on scenes of the test digits
     # DPO
     dpo_steps: int = 150
     dpo_batch: int = 16
@@ -98,8 +100,9 @@ class MllmBudget:
 FAST = MllmBudget(
     profile="fast", train_scenes=600, test_scenes=60,
     encoder_steps=150, decoder_steps=300, stage1_steps=60, stage2_steps=150,
-    eval_scenes=40, pair_scenes=64, pair_test_scenes=16, samples_per_scene=2,
-    dpo_steps=10, dpo_batch=8, amber_scenes=40,
+    eval_scenes=40, pair_scenes=64, pair_test_scenes=16, samples_per_scene=4, labeler_scenes=600,
+    labeler_eval_scenes=200,
+    dpo_steps=30, dpo_batch=8, amber_scenes=40,
 )
 
 DEFAULT = MllmBudget(profile="default", train_scenes=6000, test_scenes=1100)

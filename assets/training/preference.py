@@ -2,20 +2,18 @@
 
 RLAIF-V samples several responses from the policy, has a labeler judge each response's claims,
 and pairs a more faithful response (chosen) with a less faithful one (rejected). Here the policy is
-the stage-2 model, the responses are captions sampled at a temperature, and the labeler is the
-scene's own annotation: every "a d at the p" claim is checked against the digits actually placed
-(a perfect labeler where RLAIF-V uses an open MLLM; the difference is said in the asset).
+the stage-2 model, the responses are captions sampled at a temperature, and each "a d at the p"
+claim is checked against a reading of the scene (cell -> digit): the independent labeler's reading
+of the pixels (`claim_labeler.py`, the default) or the scene's annotation (the oracle, kept beside
+it for comparison).
 
-- chosen: the sampled caption with no wrong claim and the fewest missing digits (source `policy`,
-  or `policy_partial` when it leaves a digit out: saying less beats inventing), else the reference
-  caption (source `reference`);
-- rejected: the sampled caption with the most wrong claims, one that names a digit not in the scene
-  (`hallucinated_digit`) before one that puts a present digit in the wrong cell (`wrong_position`),
-  else a synthetic edit of the reference with one of those faults or an added digit
-  (`extra_digit`), so every scene yields one pair;
-- images are thumbnail-resized (Pillow's `Image.thumbnail`, aspect kept) to bound memory.
+Both sides of a pair are the policy's own samples (fully on-policy): chosen = a sample with the
+fewest wrong claims (then the fewest missing digits: saying less beats inventing), rejected = the
+one with the most among those ranking strictly worse (a hallucinated digit before a misplaced one
+at equal counts), and no pair where every sample ranks the same. A scene whose samples all rank the same gives no pair, and says why; images are
+thumbnail-resized (Pillow's `Image.thumbnail`, aspect kept) to bound memory.
 
-A pair's record is `preference_pair:<scene id>` (one pair per scene); its parent is the scene and
+A pair's record is `preference_pair:<scene id>` (one row per scene); its parent is the scene and
 the policy that sampled it is in `models` (role `policy`).
 
 Pure logic: Pillow and the digit-scenes module only.
@@ -33,7 +31,6 @@ from assets.training import digit_scenes as ds
 
 RLAIF_V_FIELDS = ("ds_name", "image", "question", "chosen", "rejected", "origin_dataset", "origin_split",
                   "idx", "image_path")
-FAULTS = ("hallucinated_digit", "wrong_position", "extra_digit")
 
 
 def pair_record_id(scene_id: str) -> str:
@@ -60,37 +57,15 @@ class Verdict:
         return None
 
 
-def judge(text: str, scene: ds.Scene) -> Verdict:
-    """Check each claim of a caption against the scene (the labeler)."""
+def judge(text: str, seen: dict[int, int]) -> Verdict:
+    """Check each claim of a caption against a reading of the scene (cell -> digit)."""
     claims = ds.parse_caption(text)
-    truth = {(p.digit, p.position) for p in scene.digits}
-    halluc = sum(d not in scene.classes for d, _ in claims)
-    misplaced = sum(d in scene.classes and (d, pos) not in truth for d, pos in claims)
+    truth = {(d, ds.POSITION_NAMES[c]) for c, d in seen.items()}
+    present = set(seen.values())
+    halluc = sum(d not in present for d, _ in claims)
+    misplaced = sum(d in present and (d, pos) not in truth for d, pos in claims)
     missing = len(truth - set(claims))
     return Verdict(halluc, misplaced, missing, len(claims))
-
-
-def _caption_of(items: Sequence[tuple[int, int]]) -> str:
-    parts = [f"{ds.article(d)} {d} at the {ds.POSITION_NAMES[c]}" for c, d in sorted(items)]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def perturb(scene: ds.Scene, fault: str, rng: random.Random) -> str:
-    """The reference caption with one fault: a digit swapped for an absent one, a digit moved to
-    an empty cell, or an absent digit added in an empty cell."""
-    items = [(p.cell, p.digit) for p in scene.digits]
-    absent = [d for d in range(10) if d not in scene.classes]
-    empty = [c for c in range(ds.GRID * ds.GRID) if c not in {p.cell for p in scene.digits}]
-    k = rng.randrange(len(items))
-    if fault == "hallucinated_digit":
-        items[k] = (items[k][0], rng.choice(absent))
-    elif fault == "wrong_position":
-        items[k] = (rng.choice(empty), items[k][1])
-    elif fault == "extra_digit":
-        items.append((rng.choice(empty), rng.choice(absent)))
-    else:
-        raise ValueError(f"unknown fault {fault!r}")
-    return _caption_of(items)
 
 
 def thumbnail_png(data: bytes, max_side: int) -> tuple[bytes, tuple[int, int], tuple[int, int]]:
@@ -105,31 +80,26 @@ def thumbnail_png(data: bytes, max_side: int) -> tuple[bytes, tuple[int, int], t
     return buf.getvalue(), before, img.size
 
 
-def build_pair(scene: ds.Scene, question: str, samples: Sequence[str], rng: random.Random) -> dict:
-    """One pair for a scene from the policy's samples, ranked RLAIF-V's way by their wrong claims
-    (hallucinated digits first, then misplaced ones; fewer missing digits break ties):
-    chosen = the best sample if it has no wrong claim (a sample that leaves a digit out is still
-    preferred to one that invents a digit), else the reference caption; rejected = the worst sample
-    if it has a wrong claim, preferring hallucinated digits, else a synthetic fault."""
-    verdicts = [(s, judge(s, scene)) for s in samples if s.strip()]
-    clean = [(s, v) for s, v in verdicts if v.claims and not v.hallucinated and not v.misplaced]
-    faulty = [(s, v) for s, v in verdicts if v.fault]
-    if clean:
-        best = min(v.missing for _, v in clean)
-        chosen = rng.choice([s for s, v in clean if v.missing == best])
-        chosen_source = "policy" if best == 0 else "policy_partial"
-    else:
-        chosen, chosen_source = ds.caption(scene), "reference"
-    if faulty:
-        worst = max((v.hallucinated, v.misplaced) for _, v in faulty)
-        rejected, kind = rng.choice([(s, v.fault) for s, v in faulty if (v.hallucinated, v.misplaced) == worst])
-        rejected_source = "policy"
-    else:
-        kind = rng.choice(FAULTS)
-        rejected, rejected_source = perturb(scene, kind, rng), "synthetic"
-    return {
-        "question": question, "chosen": chosen, "rejected": rejected,
-        "chosen_source": chosen_source, "rejected_source": rejected_source, "rejected_fault": kind,
-        "samples": len(samples), "faithful_samples": sum(v.faithful for _, v in verdicts),
-        "hallucinating_samples": sum(v.hallucinated > 0 for _, v in verdicts),
-    }
+def build_pair(question: str, samples: Sequence[str], seen: dict[int, int], rng: random.Random) -> dict:
+    """One on-policy pair from a scene's samples judged against `seen`; `chosen` and `rejected` are
+    None (and `reason` says why) when no sample ranks strictly better than another."""
+    verdicts = [(s, judge(s, seen)) for s in samples if s.strip()]
+    out = {"question": question, "chosen": None, "rejected": None, "rejected_fault": None, "chosen_wrong": None,
+           "rejected_wrong": None, "reason": None, "samples": len(samples),
+           "faithful_samples": sum(v.faithful for _, v in verdicts),
+           "hallucinating_samples": sum(v.hallucinated > 0 for _, v in verdicts)}
+    if len(verdicts) < 2:
+        return {**out, "reason": "fewer than two answers"}
+
+    def rank(v: Verdict) -> tuple[int, int]:
+        return v.hallucinated + v.misplaced, v.missing
+
+    best = min(rank(v) for _, v in verdicts)
+    worse = [(s, v) for s, v in verdicts if rank(v) > best]
+    if not worse:
+        return {**out, "reason": "samples rank the same"}
+    chosen = rng.choice([(s, v) for s, v in verdicts if rank(v) == best])
+    worst = max((rank(v)[0], v.hallucinated, v.missing) for _, v in worse)
+    rejected = rng.choice([(s, v) for s, v in worse if (rank(v)[0], v.hallucinated, v.missing) == worst])
+    return {**out, "chosen": chosen[0], "rejected": rejected[0], "rejected_fault": rejected[1].fault or "missing_digit",
+            "chosen_wrong": best[0], "rejected_wrong": rank(rejected[1])[0]}

@@ -166,10 +166,12 @@ def scm_student(context: dg.AssetExecutionContext, config: ScmStudentConfig, gpu
     group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description=(
         "sCM quality/speed report: Frechet distance in the features of a classifier trained on the same "
-        "images (not FID) beside the real-vs-real floor; teacher Heun sweep to 126 NFE and its reference "
-        "NFE (smallest within 2% of 126 NFE), naive teacher 2-step, student 1-step and 2-step (t_mid "
-        "tuned on val); wall-clock per sample measured side by side; class coverage; a sample grid. One row "
-        "per sampler (`network` teacher / student, or the data floor), naming the checkpoint it evaluated."
+        "images (not FID) beside the real-vs-real floor, with paired 95% bootstrap intervals; teacher Heun "
+        "sweep to 126 NFE and its reference NFE (smallest within 2% of 126 NFE), naive teacher 2-step, "
+        "student 1-step and 2-step (t_mid tuned on val); wall-clock per sample measured side by side, and "
+        "the speed-up at matched quality (the teacher NFE reaching the sampler's FD, Heun timed there); "
+        "class coverage; a sample grid. One row per sampler (`network` teacher / student, or the data "
+        "floor), naming the checkpoint it evaluated."
     ),
 )
 def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: GPUResource,
@@ -202,8 +204,10 @@ def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: 
     chosen, ref = row(rep["chosen"]), row("teacher_reference")
     curve = [r for r in scm_student.to_dicts() if r.get("ratio_1step") is not None]
     table = df.filter(pl.col("section") != "heun_sweep").select(
-        "sampler", "nfe", "t_mid", "fd_test", "ratio_to_teacher", "sec_per_sample", "speedup_vs_reference",
-        "coverage").with_columns(pl.col(pl.Float64).round(4))
+        "sampler", "nfe", "t_mid", "fd_test", "fd_test_lo", "fd_test_hi", "ratio_to_teacher", "ratio_lo", "ratio_hi",
+        "excess_ratio", "sec_per_sample", "speedup_vs_reference", "matched_bound", "matched_nfe", "speedup_matched",
+        "speedup_matched_lo", "speedup_matched_hi", "coverage").with_columns(pl.col(pl.Float64).round(4))
+    one = row("student_1step")
     yield from published(df, {
         "dagster/row_count": df.height,
         "profile": profile,
@@ -214,6 +218,14 @@ def scm_report(context: dg.AssetExecutionContext, config: ScmReportConfig, gpu: 
         "chosen_sampler": rep["chosen"],
         "fd_ratio_chosen": round(chosen["ratio_to_teacher"], 3),
         "speedup_chosen": round(chosen["speedup_vs_reference"], 1),
+        "fd_ratio_1step": round(one["ratio_to_teacher"], 3),
+        "fd_ratio_1step_ci95": dg.MetadataValue.json([round(one["ratio_lo"], 3), round(one["ratio_hi"], 3)]),
+        "excess_ratio_1step": round(one["excess_ratio"], 3),
+        "excess_ratio_1step_ci95": dg.MetadataValue.json([round(one["excess_lo"], 3), round(one["excess_hi"], 3)]),
+        "matched_nfe_1step": f"{one['matched_bound']}{one['matched_nfe']:.1f}",
+        "speedup_matched_1step": round(one["speedup_matched"], 1),
+        "speedup_matched_1step_ci95": dg.MetadataValue.json([round(one["speedup_matched_lo"], 1),
+                                                             round(one["speedup_matched_hi"], 1)]),
         "fd_teacher_reference": round(ref["fd_test"], 4),
         "fd_real_vs_real": round(rep["floor_test"], 4),
         "classifier_accuracy": dg.MetadataValue.json(rep["classifier_accuracy"]),

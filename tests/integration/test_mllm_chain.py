@@ -12,8 +12,8 @@ from resources.warehouse import query
 from scripts.materialize import materialize_graph
 
 CHAIN = ["digit_scenes", "digit_scene_dialogues", "mllm_tokenizer", "mllm_vision_encoder", "mllm_text_decoder",
-         "mllm_base_model", "mllm_stage1", "mllm_stage2", "mllm_eval", "preference_pairs", "memory_plan",
-         "dpo_model", "hallucination_eval"]
+         "mllm_base_model", "mllm_stage1", "mllm_stage2", "mllm_eval", "preference_labeler", "preference_pairs",
+         "memory_plan", "dpo_model", "hallucination_eval", "dpo_ablation"]
 
 
 def _env(monkeypatch):
@@ -103,7 +103,8 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
         # every step in the GPU pool ran as a Pipes process, which says so itself
         on_gpu = gpu_assets() & set(CHAIN)
         assert on_gpu == {"mllm_vision_encoder", "mllm_text_decoder", "mllm_base_model", "mllm_stage1",
-                          "mllm_stage2", "mllm_eval", "preference_pairs", "dpo_model", "hallucination_eval"}
+                          "mllm_stage2", "mllm_eval", "preference_pairs", "dpo_model", "hallucination_eval",
+                          "dpo_ablation"}
         for name in on_gpu:
             meta = _meta(instance, name)
             assert (meta["launch"].value, meta["device"].value, meta["threads"].value) == ("pipes", "cpu", "1"), name
@@ -152,9 +153,10 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
             assert judged.severity == dg.AssetCheckSeverity.WARN and judged.metadata["profile"].value == "fast"
         assert _check(instance, "mllm_eval", "stage2_qa_goal").metadata["qa_accuracy"].value == pytest.approx(
             ev["stage2/qa_accuracy"].value)
-        chair = {k: round(v.value, 4) for k, v in amber.items() if "CHAIR" in k or "Cover" in k}
-        assert amber["after/CHAIR"].value < amber["before/CHAIR"].value, chair
-        assert dpo["held_out/rewards/margins"].value > 0, dpo["held_out/rewards/margins"].value
+        # DPO's own direction on pairs it never trained on. Whether CHAIR falls is judged at the default
+        # profile (dpo_lowers_chair, ERROR there): this profile's stage 2 can hardly caption (accuracy
+        # ~0.03), so its on-policy samples hold no faithful caption to prefer.
+        assert dpo["held_out/rewards/margins"].value > 0 and dpo["held_out/rewards/accuracies"].value > 0.5
 
     # checkpoints: `<component>:<sha256 of the file>`, each naming what it starts from
     for name, row in models.items():
@@ -172,7 +174,17 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
         assert field in pairs.columns
     assert set(pairs["origin_split"]) == {"pref", "test"}
     assert pairs["thumbnail_size"].to_list() == [[36, 36]] * pairs.height
-    assert (pairs["chosen"] != pairs["rejected"]).all()
+    # fully on-policy: both sides are samples of the policy, a pair only where chosen ranks better
+    paired = pairs.filter("paired")
+    assert paired.height > 0 and (paired["chosen"] != paired["rejected"]).all()
+    assert (paired["chosen_wrong"] <= paired["rejected_wrong"]).all()
+    assert pairs.filter(~pl.col("paired"))["reason"].is_in(["samples rank the same", "fewer than two answers"]).all()
+    labeler = query(mmf_env.warehouse_path, "SELECT * FROM preference_labeler").row(0, named=True)
+    assert labeler["record_id"] == f"claim_labeler:{labeler['labeler_sha256']}" and labeler["cell_error"] < 0.1
+    ablation = query(mmf_env.warehouse_path, "SELECT * FROM dpo_ablation ORDER BY variant")
+    assert ablation["variant"].to_list() == ["dpo_model", "oracle_pairs", "sigmoid_only"]
+    assert set(ablation["loss"]) == {"sigmoid DPO", dpo["loss"].value}
+    assert ablation.filter(pl.col("variant") == "oracle_pairs")["labels"][0] == "oracle"
     assert pairs["parent_ids"].to_list() == [[s] for s in pairs["scene_id"]]
     policy = {(m["role"], m["model"], m["fingerprint"]) for ms in pairs["models"] for m in ms}
     assert policy == {("policy", models["mllm_stage2"]["record_id"], models["mllm_stage2"]["checkpoint_sha256"])}

@@ -52,6 +52,15 @@ def test_fast_profile_teacher_student_report(mmf_env, one_thread):
     assert set(samplers) == {"teacher_reference", "teacher_2step", "student_1step", "student_2step"}
     assert samplers["student_1step"]["nfe"] == 1 and samplers["student_2step"]["nfe"] == 2
     assert samplers["student_1step"]["speedup_vs_reference"] > 1
+    # intervals around every figure, and the speed-up at matched quality
+    for r in samplers.values():
+        assert r["fd_test_lo"] <= r["fd_test"] <= r["fd_test_hi"] and r["ratio_lo"] <= r["ratio_to_teacher"] <= r["ratio_hi"]
+    one = samplers["student_1step"]
+    assert one["matched_bound"] in ("", ">=", "<=") and 2 <= one["matched_nfe"] <= 126
+    assert one["speedup_matched_lo"] <= one["speedup_matched"] <= one["speedup_matched_hi"] and one["speedup_matched"] > 0
+    assert samplers["teacher_reference"]["matched_nfe"] is None
+    sweep_times = report.filter((pl.col("section") == "heun_sweep") & pl.col("sec_per_sample").is_not_null())
+    assert sweep_times.height >= 1 and sweep_times.filter("reference").height == 1
     assert sum(r["chosen"] for r in samplers.values()) == 1
     sweep = report.filter(pl.col("section") == "heun_sweep")
     assert sweep["nfe"].max() == 126 and sweep["reference"].sum() == 1
@@ -60,6 +69,7 @@ def test_fast_profile_teacher_student_report(mmf_env, one_thread):
     assert floor["fd_test"][0] < samplers["teacher_2step"]["fd_test"]
     assert "data:image/png;base64," in meta["scm_report"]["sample_grid"].value
     assert meta["scm_report"]["fd_ratio_chosen"].value > 0
+    assert meta["scm_report"]["speedup_matched_1step"].value == pytest.approx(one["speedup_matched"], abs=0.06)
     # provenance: step rows of a run, the final step stands for the checkpoint
     for df in (teacher, student, report):
         assert contract_problems(df) == [] and df["record_id"].n_unique() == df.height

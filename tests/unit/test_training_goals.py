@@ -46,3 +46,19 @@ def test_met_goals_pass():
     met = _run_checks(_eval_rows(qa_right=93, boxes=[0.6] * 7 + [0.2] * 3, dialogues_right=6), "default")
     assert all(e.passed for e in met.values()), {n: e.metadata for n, e in met.items()}
     assert goals.is_smoke("fast") and not goals.is_smoke("default")
+
+
+@pytest.mark.parametrize(("ratio", "speedup", "passed"), [(1.2, 30.0, True), (1.2, 20.0, False), (1.6, 40.0, False)])
+def test_scm_goal_needs_both_the_matched_speedup_and_the_fd_ratio(ratio, speedup, passed):
+    one = {"section": "sampler", "sampler": "student_1step", "ratio_to_teacher": ratio, "ratio_lo": ratio - 0.1,
+           "ratio_hi": ratio + 0.1, "speedup_matched": speedup, "speedup_matched_lo": speedup - 5,
+           "speedup_matched_hi": speedup + 5, "matched_bound": "", "matched_nfe": 20.0, "speedup_vs_reference": 50.0}
+
+    @dg.asset(name="scm_report")
+    def stand_in():
+        return dg.Output(pl.DataFrame([one, {**one, "sampler": "student_2step"}]), metadata={"profile": "default"})
+
+    result = dg.materialize([stand_in, goal_checks.scm_speedup_goal], instance=dg.DagsterInstance.ephemeral())
+    (judged,) = result.get_asset_check_evaluations()
+    assert judged.passed is passed and judged.severity == dg.AssetCheckSeverity.ERROR
+    assert judged.metadata["speedup_matched"].value == speedup

@@ -97,6 +97,7 @@ class ReportConfig:
     t_mids: tuple[float, ...] = (0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4)
     timing_batch: int = 256
     timing_repeats: int = 3
+    bootstrap: int = 200  # rounds for the 95% intervals of FD, ratios and matched speed-ups
     classifier_hidden: tuple[int, ...] = (128, 64)
     seed: int = 123
 
@@ -128,7 +129,7 @@ def scm_config(profile: str) -> ScmConfig:
             StudentConfig(steps=150, batch=128, lr=5e-4, tangent_warmup=50, ema_decay=0.95,
                           log_every=10, eval_every=50, eval_samples=300, eval_t_mids=(1.1,)),
             ReportConfig(eval_samples=300, heun_steps=(1, 2, 4, 8, 16, 32, 63),
-                         t_mids=(0.7, 0.9, 1.1, 1.3), timing_batch=128, timing_repeats=2,
+                         t_mids=(0.7, 0.9, 1.1, 1.3), timing_batch=128, timing_repeats=2, bootstrap=50,
                          classifier_hidden=(64, 32)),
             max_threads=1,
         )

@@ -26,7 +26,8 @@ class Judge:
         self.data = data
         x_tr, y_tr = data.part("train")
         self.classifier = FeatureClassifier(tuple(hidden), seed).fit(x_tr, y_tr)
-        self.stats = {s: GaussianStats.of(self.classifier.features(data.part(s)[0])) for s in ("val", "test")}
+        self.real_features = {s: self.classifier.features(data.part(s)[0]) for s in ("val", "test")}
+        self.stats = {s: GaussianStats.of(f) for s, f in self.real_features.items()}
         self.accuracy = {s: self.classifier.accuracy(*data.part(s)) for s in ("val", "test")}
 
     def fd(self, samples: np.ndarray | torch.Tensor, split: str) -> float:
@@ -36,13 +37,30 @@ class Judge:
     def coverage(self, samples: np.ndarray | torch.Tensor) -> dict[str, float]:
         return class_coverage(self.classifier.predict(self.data.clip(_np(samples))), self.data.n_classes)
 
-    def real_floor(self, n: int, split: str, seed: int) -> float:
-        """FD of `n` real training images (drawn with replacement when n exceeds the split) against
-        `split`: what a generator that reproduces the training distribution scores at this n."""
+    def train_draw(self, n: int, seed: int) -> np.ndarray:
+        """`n` real training images (drawn with replacement when n exceeds the split)."""
         x_tr, _ = self.data.part("train")
         rng = np.random.default_rng(seed)
-        idx = rng.choice(len(x_tr), size=n, replace=n > len(x_tr))
-        return self.fd(x_tr[idx], split)
+        return x_tr[rng.choice(len(x_tr), size=n, replace=n > len(x_tr))]
+
+    def bootstrap_fd(self, named: dict[str, np.ndarray | torch.Tensor], split: str, n_boot: int,
+                     seed: int) -> dict[str, np.ndarray]:
+        """FD of each sample set against `split` over `n_boot` bootstrap rounds. In a round the real
+        split's images are redrawn with replacement once, and one redraw of sample indices is shared
+        by every set of the same size (the samplers start from the same noise, row for row): ratios
+        and differences between sets taken round by round are paired, so their spread is the
+        uncertainty of the comparison, not of each FD alone."""
+        rng = np.random.default_rng(seed)
+        real = self.real_features[split]
+        feats = {k: self.classifier.features(self.data.clip(_np(x))) for k, x in named.items()}
+        out = {k: np.empty(n_boot) for k in named}
+        for b in range(n_boot):
+            ref = GaussianStats.of(real[rng.integers(0, len(real), len(real))])
+            draws: dict[int, np.ndarray] = {}
+            for k, f in feats.items():
+                idx = draws.setdefault(len(f), rng.integers(0, len(f), len(f)))
+                out[k][b] = frechet_distance(GaussianStats.of(f[idx]), ref)
+        return out
 
 
 def _np(x) -> np.ndarray:

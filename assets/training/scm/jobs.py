@@ -1,5 +1,6 @@
-"""The two sCM training jobs as one entry point, `run_job(payload, workdir, device, log)`, shared by
-the in-process launch and the Dagster Pipes launch (`scm/pipes.py`). No Dagster here.
+"""The sCM jobs (teacher, student, report) as one entry point, `run_job(payload, workdir, device,
+log)`, shared by the in-process launch and the Dagster Pipes launch (`assets/training/pipes.py`).
+No Dagster here.
 
 A job reads its inputs from `payload` (plain JSON: configs, checkpoints' local paths), writes
 its files into `workdir` (the trainers `checkpoint.pt` and `curve.json`; the report `samples.npz`)
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 CHECKPOINT = "checkpoint.pt"
@@ -41,25 +43,29 @@ def report_config_from(d: dict):
     return ReportConfig(**d)
 
 
-def cap_threads(max_threads: int | None) -> None:
-    """Lower torch's CPU thread count to `max_threads` (0 or None: leave it)."""
+@contextmanager
+def capped_threads(max_threads: int | None):
+    """torch's CPU thread count lowered to `max_threads` (0 or None: left) for the job only, so an
+    in-process job leaves the step's later work as a Pipes process would find it."""
     import torch
 
-    if max_threads and torch.get_num_threads() > max_threads:
+    before = torch.get_num_threads()
+    if max_threads and before > max_threads:
         torch.set_num_threads(max_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_job(payload: dict, workdir: str | Path, device="cpu", log: Callable[[str], None] = print) -> dict:
-    cap_threads(payload.get("max_threads"))
+    jobs = {"teacher": _teacher, "student": _student, "report": _report}
+    if payload["job"] not in jobs:
+        raise ValueError(f"unknown sCM job {payload['job']!r}")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    if payload["job"] == "teacher":
-        return _teacher(payload, workdir, device, log)
-    if payload["job"] == "student":
-        return _student(payload, workdir, device, log)
-    if payload["job"] == "report":
-        return _report(payload, workdir, device, log)
-    raise ValueError(f"unknown sCM job {payload['job']!r}")
+    with capped_threads(payload.get("max_threads")):
+        return jobs[payload["job"]](payload, workdir, device, log)
 
 
 def _every(n_rows: int) -> int:
