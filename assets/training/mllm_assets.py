@@ -256,13 +256,16 @@ def mllm_stage2(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUR
 
 
 EVAL_METRICS = ("caption_accuracy", "qa_accuracy", "count_accuracy", "exist_accuracy", "what_at_accuracy",
-                "read_accuracy", "bbox_iou", "bbox_acc50", "dialogue_turn_accuracy", "dialogue_all_correct")
+                "read_accuracy", "bbox_iou", "bbox_acc50", "dialogue_turn_accuracy", "dialogue_all_correct",
+                "text_only_qa_accuracy", "text_only_caption_accuracy", "image_only_caption_accuracy")
 
 
 @kit_asset(
     group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description="Held-out evaluation of the assembled model, stage 1 and stage 2: caption accuracy, QA "
-                "accuracy (count, existence, region, reading), bbox IoU, multi-turn dialogue accuracy. One row "
+                "accuracy (count, existence, region, reading), bbox IoU, multi-turn dialogue accuracy, and the "
+                "other modalities: the questions with the scene as text and no image, the image with no "
+                "question (metadata `<stage>/text_only_*`, `<stage>/image_only_*`). One row "
                 "per (stage, conversation, turn) with the prediction and its score; parent = the test "
                 "conversation, `models` = the evaluated checkpoint.",
 )

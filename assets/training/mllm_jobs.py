@@ -160,7 +160,7 @@ def _evaluate(p: dict, workdir: Path, device, log) -> dict:
     import time
 
     from assets.training.checkpoints import scene_pixels
-    from assets.training.mllm_metrics import evaluate
+    from assets.training.mllm_metrics import evaluate, modality_scores
 
     test_df = pl.read_parquet(p["scenes"])
     scenes = scenes_from_frame(test_df)
@@ -170,8 +170,9 @@ def _evaluate(p: dict, workdir: Path, device, log) -> dict:
     for name, files in p["models"].items():
         start = time.perf_counter()
         model, tok, processor, n_img = load_model(files, device)
-        summary[name], rows[name] = evaluate(model, tok, scene_pixels(processor, test_df), scenes, convs, n_img,
-                                             device)
+        pixels = scene_pixels(processor, test_df)
+        summary[name], rows[name] = evaluate(model, tok, pixels, scenes, convs, n_img, device)
+        summary[name].update(modality_scores(model, tok, pixels, scenes, convs, n_img, device))
         summary[name]["eval_seconds"] = time.perf_counter() - start
         log(f"{name}: QA {summary[name].get('qa_accuracy', float('nan')):.3f} on {len(convs)} conversations")
     (workdir / ROWS).write_text(json.dumps(rows))

@@ -7,7 +7,10 @@
 - bbox IoU: mean IoU of the box the model writes for "where is the 7?" (0 when it writes none),
   and the share with IoU >= 0.5. Boxes are not in QA accuracy, which counts exact answers;
 - dialogue: every turn of held-out multi-turn dialogues answered after the model's own earlier
-  answers (a real conversation, not teacher-forced); turn accuracy and all-turns-right rate.
+  answers (a real conversation, not teacher-forced); turn accuracy and all-turns-right rate;
+- modalities (`modality_scores`): the same single-turn questions with the scene given as text
+  instead of pixels (its nine cells as symbols, as the decoder learnt language; no image at all),
+  and the image given with no question (does the model describe it unprompted?).
 
 `score_answer` is pure; `evaluate` runs a model (torch imported lazily through mllm_training).
 """
@@ -119,3 +122,35 @@ def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequen
                          "dialogue_id": c.record_id, "qtype": t.qtype, "question": t.question, "truth": truth,
                          "prediction": p, "score": score_answer(t.qtype, p, t.answer, by_id[c.scene_id])})
     return summarise(rows), rows
+
+
+def modality_scores(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequence[ds.Conversation],
+                    n_image_tokens: int, device="cpu", batch_size: int = 128) -> dict[str, float]:
+    """text_only_qa_accuracy / text_only_caption_accuracy: single-turn items answered from the
+    scene's text transcript with no image; image_only_caption_accuracy: the image with an empty
+    question, scored as a caption."""
+    from assets.training.mllm_training import generate
+    from assets.training.prompt_format import IMAGE, prompt_text
+
+    by_id = {s.scene_id: s for s in scenes}
+    index = {s.scene_id: i for i, s in enumerate(scenes)}
+    single = [c for c in convs if c.kind != "dialogue"]
+
+    def ids(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    prompts = [ids(prompt_text(c.turns[0].question, True).replace(IMAGE, " " + ds.grid_text(by_id[c.scene_id]), 1))
+               for c in single]
+    answers = generate(model, tokenizer, prompts, None, max_new_tokens=40, batch_size=batch_size, device=device)
+    scores: dict[str, list[float]] = defaultdict(list)
+    for c, a in zip(single, answers, strict=True):
+        t = c.turns[0]
+        if t.qtype == "caption":
+            scores["text_only_caption_accuracy"].append(float(caption_correct(a, by_id[c.scene_id])))
+        elif t.qtype in QA_TYPES:
+            scores["text_only_qa_accuracy"].append(score_answer(t.qtype, a, t.answer, by_id[c.scene_id]))
+    empty = ids(prompt_text("", True).replace(IMAGE, IMAGE * n_image_tokens))
+    captions = generate(model, tokenizer, [empty] * len(scenes), pixels[[index[s.scene_id] for s in scenes]],
+                        max_new_tokens=40, batch_size=batch_size, device=device)
+    scores["image_only_caption_accuracy"] = [float(caption_correct(c, s)) for c, s in zip(captions, scenes, strict=True)]
+    return {k: sum(v) / len(v) for k, v in scores.items() if v}

@@ -126,7 +126,8 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
 
         ev = _meta(instance, "mllm_eval")
         for stage in ("base", "stage1", "stage2"):
-            for metric in ("caption_accuracy", "qa_accuracy", "bbox_iou", "dialogue_turn_accuracy"):
+            for metric in ("caption_accuracy", "qa_accuracy", "bbox_iou", "dialogue_turn_accuracy",
+                           "text_only_qa_accuracy", "text_only_caption_accuracy", "image_only_caption_accuracy"):
                 assert 0.0 <= ev[f"{stage}/{metric}"].value <= 1.0
         # the direction of every gain (the fast profile's budgets are small, the order is not): stage 1
         # (captions only) improves captions; stage 2 (instructions) improves everything asked of it
