@@ -18,6 +18,8 @@ Pure logic: polars; torch and transformers are imported inside the loaders.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -88,9 +90,33 @@ def dims_of(row: dict) -> ModelDims | None:
 
 def load_model_row(media: MediaStore, row: dict, device="cpu"):
     """(model, tokenizer, processor, image tokens) of a frame row written by a model asset."""
-    from assets.training.mllm_jobs import load_model, model_files
-
     return load_model(model_files(row, media.local_path), device)
+
+
+def model_files(row: dict, local_path: Callable[[str], Path]) -> dict:
+    """What a job needs to load a model row (an MLLM or DPO asset's row): local file paths."""
+    return {"checkpoint": str(local_path(row["checkpoint_uri"])) if row.get("checkpoint_uri") else None,
+            "tokenizer": str(local_path(row["tokenizer_uri"])) if row.get("tokenizer_uri") else None,
+            "dims": row.get("dims"), "pretrained_path": row.get("pretrained_path")}
+
+
+def load_model(files: dict, device="cpu"):
+    """(model, tokenizer, processor, image tokens) from `model_files`."""
+    from assets.training import mllm_components as mc
+
+    if files.get("pretrained_path"):  # production: processor from the local checkpoint folder
+        from transformers import AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(files["pretrained_path"], local_files_only=True)
+        if files.get("checkpoint"):
+            model = mc.load_checkpoint(files["checkpoint"], device)
+        else:
+            model, _ = mc.load_pretrained_llava(files["pretrained_path"], device)
+        return model, processor.tokenizer, processor, count_image_tokens(processor)
+    model = mc.load_checkpoint(files["checkpoint"], device)
+    tokenizer = mc.wrap_tokenizer(Path(files["tokenizer"]).read_text())
+    dims = ModelDims(**json.loads(files["dims"]))
+    return model, tokenizer, mc.build_processor(tokenizer, dims), dims.image_tokens
 
 
 def count_image_tokens(processor) -> int:

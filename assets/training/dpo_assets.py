@@ -29,12 +29,19 @@ from assets.kit.identity import parse_record_id, record_id, record_id_expr
 from assets.kit.metadata import markdown_table, png_markdown, preview
 from assets.kit.provenance import declare, models_series
 from assets.training import digit_scenes as ds
-from assets.training.checkpoints import dims_of, evaluation_frame, load_model_row, model_row, model_used
-from assets.training.dpo_jobs import CAPTION_QUESTION, run_job
+from assets.training.checkpoints import (
+    dims_of,
+    evaluation_frame,
+    load_model_row,
+    model_files,
+    model_row,
+    model_used,
+)
+from assets.training.dpo_jobs import CAPTION_QUESTION, pairs_of, run_job
 from assets.training.dpo_memory import activation_gb_per_pair, plan_row
 from assets.training.job_launch import device_job, launch_record
 from assets.training.mllm_config import MllmBudget, budget_for
-from assets.training.mllm_jobs import MODEL, ROWS, model_files
+from assets.training.mllm_jobs import MODEL, ROWS
 from assets.training.scene_frames import scenes_from_frame
 from assets.training.scheduling import GPU_OP_TAGS, GPU_POOL
 from assets.training.training_charts import dpo_rewards_figure, scene_grid_figure
@@ -115,7 +122,7 @@ def preference_labeler(context: dg.AssetExecutionContext, config: DpoConfig, med
 def preference_pairs(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUResource, media: MediaStore,
                      digit_scenes: pl.DataFrame, mllm_stage2: pl.DataFrame, preference_labeler: pl.DataFrame):
     from assets.training import claim_labeler as cl
-    from assets.training.preference import build_pair, pair_record_id, thumbnail_png
+    from assets.training.preference import build_pair, judge, pair_record_id, thumbnail_png
 
     b = budget_for(config.profile)
     policy = mllm_stage2.row(0, named=True)
@@ -151,7 +158,8 @@ def preference_pairs(context: dg.AssetExecutionContext, config: DpoConfig, gpu: 
             "rejected_wrong": pair["rejected_wrong"], "labeler_reading": json.dumps(seen, sort_keys=True),
             "oracle_chosen": oracle["chosen"], "oracle_rejected": oracle["rejected"],
             # the annotation ranks the labeler's chosen below its rejected (a label error that matters)
-            "oracle_reverses": pair["chosen"] is not None and _wrong(pair["chosen"], truth) > _wrong(pair["rejected"], truth),
+            "oracle_reverses": pair["chosen"] is not None and (
+                judge(pair["chosen"], truth).wrong > judge(pair["rejected"], truth).wrong),
             "samples": pair["samples"], "faithful_samples": oracle["faithful_samples"],
             "hallucinating_samples": oracle["hallucinating_samples"], "image_size": list(before),
             "thumbnail_size": list(after),
@@ -187,13 +195,6 @@ def preference_pairs(context: dg.AssetExecutionContext, config: DpoConfig, gpu: 
                               [f"+ {c}\n- {r}" for c, r in zip(sample["chosen"], sample["rejected"], strict=True)],
                               "chosen (+) / rejected (-)", cols=3) if sample.height else "no pair",
     })
-
-
-def _wrong(text: str, truth: dict[int, int]) -> int:
-    from assets.training.preference import judge
-
-    v = judge(text, truth)
-    return v.hallucinated + v.misplaced
 
 
 # --------------------------------------------------------------------------- memory plan
@@ -416,8 +417,6 @@ def dpo_ablation(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUR
 
     b = budget_for(config.profile)
     policy_row = mllm_stage2.row(0, named=True)
-    from assets.training.dpo_jobs import pairs_of
-
     trained, skipped = {}, {}
     for name, (labels, sft) in ABLATIONS.items():
         if pairs_of(preference_pairs, labels).filter(pl.col("origin_split") == "pref").is_empty():

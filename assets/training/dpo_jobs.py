@@ -16,9 +16,9 @@ from pathlib import Path
 import polars as pl
 
 from assets.training import digit_scenes as ds
-from assets.training.checkpoints import scene_pixels
+from assets.training.checkpoints import load_model, scene_pixels
 from assets.training.mllm_config import budget
-from assets.training.mllm_jobs import MODEL, ROWS, load_model, plain
+from assets.training.mllm_jobs import MODEL, ROWS, plain
 from assets.training.scene_frames import scenes_from_frame
 from resources.torch_device import resolve_dtype
 

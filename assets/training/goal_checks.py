@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 
 from assets.training import goals
-from assets.training.dpo_assets import hallucination_eval
+from assets.training.dpo_assets import chair_of, hallucination_eval
 from assets.training.mllm_assets import mllm_eval
 from assets.training.scm_assets import scm_report
 
@@ -62,19 +62,12 @@ def dialogue_goal(context: dg.AssetCheckExecutionContext, mllm_eval: pl.DataFram
 @dg.asset_check(asset=hallucination_eval, description=f"DPO lowers CHAIR by >= {goals.CHAIR_REDUCTION:.0%} relative "
                 f"while Cover drops by at most {goals.COVER_DROP_POINTS:g} points (ERROR at default/large).")
 def dpo_lowers_chair(context: dg.AssetCheckExecutionContext, hallucination_eval: pl.DataFrame) -> dg.AssetCheckResult:
-    from assets.training import hallucination as hl
-
     caps = hallucination_eval.filter(pl.col("task") == "caption")
-    scores = {}
-    for name in ("before_dpo", "after_dpo"):
-        part = caps.filter(pl.col("variant") == name)
-        truth = [hl.caption_objects(t) for t in part["truth"]]
-        scores[name] = hl.chair_scores([hl.caption_objects(p) for p in part["prediction"]], truth)
-    before, after = scores["before_dpo"], scores["after_dpo"]
-    rel = (before.chair - after.chair) / before.chair if before.chair else 0.0
-    cover_drop = 100 * (before.cover - after.cover)
+    before, after = (chair_of(caps.filter(pl.col("variant") == v)) for v in ("before_dpo", "after_dpo"))
+    rel = (before["CHAIR"] - after["CHAIR"]) / before["CHAIR"] if before["CHAIR"] else 0.0
+    cover_drop = 100 * (before["Cover"] - after["Cover"])
     return _result(context, "hallucination_eval", rel >= goals.CHAIR_REDUCTION and cover_drop <= goals.COVER_DROP_POINTS,
-                   {"chair_before": before.chair, "chair_after": after.chair, "chair_relative_reduction": rel,
+                   {"chair_before": before["CHAIR"], "chair_after": after["CHAIR"], "chair_relative_reduction": rel,
                     "cover_drop_points": cover_drop})
 
 

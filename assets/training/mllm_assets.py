@@ -26,10 +26,10 @@ from assets.kit.checks import provenance_result, provenance_spec
 from assets.kit.identity import record_id
 from assets.kit.metadata import markdown_table, png_markdown, preview
 from assets.kit.provenance import declare
-from assets.training.checkpoints import dims_of, evaluation_frame, model_row, pretrained_source
+from assets.training.checkpoints import dims_of, evaluation_frame, model_files, model_row, pretrained_source
 from assets.training.job_launch import device_job, launch_record
 from assets.training.mllm_config import MllmBudget, budget_for
-from assets.training.mllm_jobs import MODEL, ROWS, model_files, run_job
+from assets.training.mllm_jobs import MODEL, ROWS, run_job
 from assets.training.scene_frames import conversations_from_frame, scenes_from_frame
 from assets.training.scheduling import GPU_OP_TAGS, GPU_POOL
 from assets.training.training_charts import loss_figure, scene_grid_figure

@@ -19,40 +19,13 @@ from pathlib import Path
 import polars as pl
 
 from assets.training import digit_scenes as ds
-from assets.training.mllm_config import ModelDims, budget
+from assets.training.checkpoints import load_model
+from assets.training.mllm_config import budget
 from assets.training.scene_frames import conversations_from_frame, scenes_from_frame
 from resources.torch_device import autocast_dtype
 
 MODEL = "model.safetensors"
 ROWS = "rows.json"
-
-
-def model_files(row: dict, local_path: Callable[[str], Path]) -> dict:
-    """What a job needs to load a model row (an MLLM or DPO asset's row): local file paths."""
-    return {"checkpoint": str(local_path(row["checkpoint_uri"])) if row.get("checkpoint_uri") else None,
-            "tokenizer": str(local_path(row["tokenizer_uri"])) if row.get("tokenizer_uri") else None,
-            "dims": row.get("dims"), "pretrained_path": row.get("pretrained_path")}
-
-
-def load_model(files: dict, device="cpu"):
-    """(model, tokenizer, processor, image tokens) from `model_files`."""
-    from assets.training import mllm_components as mc
-
-    if files.get("pretrained_path"):  # production: processor from the local checkpoint folder
-        from transformers import AutoProcessor
-
-        from assets.training.checkpoints import count_image_tokens
-
-        processor = AutoProcessor.from_pretrained(files["pretrained_path"], local_files_only=True)
-        if files.get("checkpoint"):
-            model = mc.load_checkpoint(files["checkpoint"], device)
-        else:
-            model, _ = mc.load_pretrained_llava(files["pretrained_path"], device)
-        return model, processor.tokenizer, processor, count_image_tokens(processor)
-    model = mc.load_checkpoint(files["checkpoint"], device)
-    tokenizer = mc.wrap_tokenizer(Path(files["tokenizer"]).read_text())
-    dims = ModelDims(**json.loads(files["dims"]))
-    return model, tokenizer, mc.build_processor(tokenizer, dims), dims.image_tokens
 
 
 def frozen_digest(model, parts: set[str]) -> str:

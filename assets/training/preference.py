@@ -45,6 +45,10 @@ class Verdict:
     claims: int
 
     @property
+    def wrong(self) -> int:
+        return self.hallucinated + self.misplaced
+
+    @property
     def faithful(self) -> bool:
         return self.hallucinated == 0 and self.misplaced == 0 and self.missing == 0 and self.claims > 0
 
@@ -92,7 +96,7 @@ def build_pair(question: str, samples: Sequence[str], seen: dict[int, int], rng:
         return {**out, "reason": "fewer than two answers"}
 
     def rank(v: Verdict) -> tuple[int, int]:
-        return v.hallucinated + v.misplaced, v.missing
+        return v.wrong, v.missing
 
     best = min(rank(v) for _, v in verdicts)
     worse = [(s, v) for s, v in verdicts if rank(v) > best]

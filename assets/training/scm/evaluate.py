@@ -5,14 +5,16 @@ FD-ratio curve measured while the student trains. No Dagster.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-from assets.training.scm import sampling as scm_sampling
 from assets.training.scm.data import ImageData
 from assets.training.scm.frechet import FeatureClassifier, GaussianStats, class_coverage, frechet_distance
+
+if TYPE_CHECKING:  # torch is loaded by the sampling that RatioCurve runs, not by judging
+    import torch
+    from torch import nn
 
 
 class Judge:
@@ -64,7 +66,7 @@ class Judge:
 
 
 def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 class RatioCurve:
@@ -73,6 +75,8 @@ class RatioCurve:
 
     def __init__(self, judge: Judge, teacher: nn.Module, n: int, t_mids: Sequence[float],
                  teacher_steps: int, seed: int, device: torch.device | str = "cpu"):
+        from assets.training.scm import sampling as scm_sampling
+
         self.judge, self.n, self.t_mids, self.seed, self.device = judge, n, tuple(t_mids), seed, device
         shape = judge.data.shape
         x = scm_sampling.sample(teacher, "heun", n, shape, seed, steps=teacher_steps, device=device)
@@ -80,6 +84,8 @@ class RatioCurve:
         self.teacher_nfe = 2 * teacher_steps
 
     def __call__(self, net: nn.Module, step: int) -> dict:
+        from assets.training.scm import sampling as scm_sampling
+
         shape = self.judge.data.shape
         fd1 = self.judge.fd(scm_sampling.sample(net, "cm1", self.n, shape, self.seed, device=self.device), "val")
         fd2 = min(self.judge.fd(scm_sampling.sample(net, "cm2", self.n, shape, self.seed, t_mid=tm,

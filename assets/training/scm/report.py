@@ -26,15 +26,17 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-from assets.training.scm import sampling as scm_sampling
 from assets.training.scm.config import ReportConfig
 from assets.training.scm.data import ImageData
 from assets.training.scm.evaluate import Judge
+
+if TYPE_CHECKING:  # the matching and interval arithmetic needs no torch; build_report imports it
+    import torch
+    from torch import nn
 
 ROW_COLUMNS = ("section", "sampler", "network", "nfe", "steps", "t_mid", "fd_val", "fd_test", "fd_test_lo",
                "fd_test_hi", "ratio_to_teacher", "ratio_lo", "ratio_hi", "excess_ratio", "excess_lo", "excess_hi",
@@ -142,6 +144,10 @@ def time_samplers(samplers: dict[str, Callable[[], torch.Tensor]], batch: int, r
 
 def build_report(teacher: nn.Module, student: nn.Module, data: ImageData, cfg: ReportConfig,
                  device: torch.device | str = "cpu", log: Callable[[str], None] = lambda m: None) -> Report:
+    import torch
+
+    from assets.training.scm import sampling as scm_sampling
+
     judge = Judge(data, cfg.classifier_hidden, seed=cfg.seed)
     shape, n, seed = data.shape, cfg.eval_samples, cfg.seed
     floor_draw = judge.train_draw(n, seed)
