@@ -119,6 +119,12 @@ def t_interval(values: list[float]) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def _mean_ci(m: tuple[float, float, float], fmt: str) -> str:
+    """`mean [lo, hi]`, or the mean alone where one seed gives no interval."""
+    mean, lo, hi = m
+    return f"{mean:{fmt}}" if lo != lo else f"{mean:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
 def main() -> None:
     import torch
 
@@ -139,7 +145,7 @@ def main() -> None:
     log = (lambda m: None) if os.environ.get("MMFOUNDRY_SCM_BENCH_VERBOSE") != "1" else print
     runs = [one_seed(cfg, seed, threads, log) for seed in seeds]
 
-    print(f"\n--- across {len(seeds)} seeds: mean [95% t-interval] ---")
+    print(f"\n--- across {len(seeds)} seeds: mean [95% t-interval; none from one seed] ---")
     figures = (("ratio_to_teacher", "FD ratio"), ("excess_ratio", "excess over floor"),
                ("speedup_vs_reference", "speed-up vs reference"), ("matched_nfe", "matched NFE"),
                ("speedup_matched", "speed-up matched"))
@@ -147,8 +153,7 @@ def main() -> None:
     for sampler in ("teacher_2step", "student_1step", "student_2step"):
         row = [sampler]
         for key, _ in figures:
-            mean, lo, hi = t_interval([r[sampler][key] for r in runs])
-            row.append(f"{mean:.3g} [{lo:.3g}, {hi:.3g}]")
+            row.append(_mean_ci(t_interval([r[sampler][key] for r in runs]), ".3g"))
         row.append(" ".join(sorted({r[sampler]["matched_bound"] or "in" for r in runs})))
         rows.append(row)
     print_table(["sampler", *(label for _, label in figures), "matched within sweep"], rows)
@@ -157,7 +162,7 @@ def main() -> None:
     ratio, speed = t_interval([r["ratio_to_teacher"] for r in one]), t_interval([r["speedup_matched"] for r in one])
     met = ratio[0] <= goals.SCM_FD_RATIO and speed[0] >= goals.SCM_SPEEDUP
     print(f"\ngoal: 1-step speed-up at matched quality >= {goals.SCM_SPEEDUP:g}x at FD ratio <= {goals.SCM_FD_RATIO}: "
-          f"{speed[0]:.1f}x [{speed[1]:.1f}, {speed[2]:.1f}] at ratio {ratio[0]:.3f} [{ratio[1]:.3f}, {ratio[2]:.3f}]: "
+          f"{_mean_ci(speed, '.1f')}x at ratio {_mean_ci(ratio, '.3f')}: "
           f"{'met' if met else 'NOT met'}")
     print(f"\nload average at end {os.getloadavg()[0]:.2f}: wall-clock figures are noisy on a shared machine")
 
