@@ -1,6 +1,7 @@
 """The training group's definitions, listed explicitly (the root `definitions.py` imports them).
 
-sCM: scm_teacher -> scm_student -> scm_report.
+sCM: scm_teacher -> scm_student -> scm_report; the scaling study scm_scaling (one partition per size)
+-> scm_scaling_claims.
 MLLM: digit_scenes -> digit_scene_dialogues -> mllm_tokenizer -> mllm_vision_encoder,
 mllm_text_decoder -> mllm_base_model -> mllm_stage1 -> mllm_stage2 -> mllm_eval.
 DPO: mllm_stage2, preference_labeler -> preference_pairs -> memory_plan -> dpo_model -> hallucination_eval
@@ -30,9 +31,10 @@ from assets.training.mllm_assets import (
 )
 from assets.training.scene_assets import digit_scene_dialogues, digit_scenes
 from assets.training.scm_assets import scm_report, scm_student, scm_teacher
+from assets.training.scm_scaling_assets import scm_scaling, scm_scaling_claims
 
 ASSETS: list[dg.AssetsDefinition] = [
-    scm_teacher, scm_student, scm_report,
+    scm_teacher, scm_student, scm_report, scm_scaling, scm_scaling_claims,
     digit_scenes, digit_scene_dialogues,
     mllm_tokenizer, mllm_vision_encoder, mllm_text_decoder, mllm_base_model, mllm_stage1, mllm_stage2, mllm_eval,
     preference_labeler, preference_pairs, memory_plan, dpo_model, hallucination_eval, dpo_ablation,

@@ -18,6 +18,7 @@ parent is its test scene and the evaluated checkpoint is in `models` (role `eval
 import json
 import os
 import random
+from functools import partial
 
 import dagster as dg
 import polars as pl
@@ -39,6 +40,7 @@ from assets.training.checkpoints import (
 )
 from assets.training.dpo_jobs import CAPTION_QUESTION, pairs_of, run_job
 from assets.training.dpo_memory import activation_gb_per_pair, plan_row
+from assets.training.intervals import scene_bootstrap
 from assets.training.job_launch import device_job, launch_record
 from assets.training.mllm_config import MllmBudget, budget_for
 from assets.training.mllm_jobs import MODEL, ROWS
@@ -370,6 +372,7 @@ def hallucination_eval(context: dg.AssetExecutionContext, config: DpoConfig, gpu
                            "change": round(after[m] - before[m], 4)} for m in AMBER_TABLE])
     rel = (before["CHAIR"] - after["CHAIR"]) / before["CHAIR"] if before["CHAIR"] else 0.0
     captions = df.filter(pl.col("task") == "caption")
+    change_ci = caption_change_intervals(captions, "after_dpo")
     fixed = captions.filter((pl.col("variant") == "before_dpo") & (pl.col("hallucinated").list.len() > 0)).head(6)
     after_caps = dict(captions.filter(pl.col("variant") == "after_dpo").select("scene_id", "prediction").iter_rows())
     pngs = dict(zip(test_df["record_id"], test_df["image_png"], strict=True))
@@ -377,6 +380,7 @@ def hallucination_eval(context: dg.AssetExecutionContext, config: DpoConfig, gpu
         "dagster/row_count": df.height, "scenes": test_df.height, **launch_record(result),
         **{f"before/{k}": float(v) for k, v in before.items()}, **{f"after/{k}": float(v) for k, v in after.items()},
         "chair_relative_reduction": rel, "cover_change_points": 100 * (after["Cover"] - before["Cover"]),
+        **{f"{k}_ci95": dg.MetadataValue.json(v) for k, v in change_ci.items()},
         "evaluated_models": dg.MetadataValue.json(evaluated), **budget_meta(b),
         "amber": dg.MetadataValue.md(markdown_table(table, 20)),
         "hallucinations_before_dpo": _grid(
@@ -393,6 +397,17 @@ def chair_of(captions: pl.DataFrame) -> dict[str, float]:
     s = hl.chair_scores([hl.caption_objects(p) for p in captions["prediction"]],
                         [hl.caption_objects(t) for t in captions["truth"]])
     return {"CHAIR": s.chair, "Cover": s.cover, "Hal": s.hal}
+
+
+def caption_change_intervals(captions: pl.DataFrame, after: str, seed: int = 0) -> dict[str, list[float]]:
+    """Paired scene-bootstrap intervals of CHAIR's relative reduction and Cover's change from
+    `before_dpo` to the `after` variant of caption rows (variant, scene_id, prediction, truth)."""
+    from assets.training import hallucination as hl
+
+    rows = [{"scene_id": r["scene_id"], "variant": r["variant"], "mentioned": hl.caption_objects(r["prediction"]),
+             "true": hl.caption_objects(r["truth"])} for r in captions.iter_rows(named=True)
+            if r["variant"] in ("before_dpo", after)]
+    return scene_bootstrap(rows, partial(hl.chair_change, after=after), seed=seed)
 
 
 # variant -> (pair labels, SFT weight; None = the profile's)
@@ -442,12 +457,16 @@ def dpo_ablation(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUR
     for name, (result, row) in trained.items():
         caps = pl.DataFrame([r for r in rows[name] if r["task"] == "caption"])
         variants.append((name, result["labels"], result["loss"], row, chair_of(caps), result["train_pairs"]))
+        captions = pl.concat([captions.select("variant", "scene_id", "prediction", "truth"),
+                              caps.select(pl.lit(name).alias("variant"), "scene_id", "prediction", "truth")])
     out_rows = []
     for name, labels, loss, row, after, pairs in variants:
+        ci = caption_change_intervals(captions, "after_dpo" if name == "dpo_model" else name)
         out_rows.append({
             "variant": name, "labels": labels, "loss": loss, "train_pairs": pairs,
             "chair_before": before["CHAIR"], "chair_after": after["CHAIR"],
             "chair_relative_reduction": (before["CHAIR"] - after["CHAIR"]) / before["CHAIR"] if before["CHAIR"] else 0.0,
+            "chair_reduction_lo": ci["chair_relative_reduction"][0], "chair_reduction_hi": ci["chair_relative_reduction"][1],
             "cover_before": before["Cover"], "cover_after": after["Cover"],
             "cover_change_points": 100 * (after["Cover"] - before["Cover"]), "hal_after": after["Hal"],
             "checkpoint_sha256": row["checkpoint_sha256"], "_model": row})
@@ -458,7 +477,8 @@ def dpo_ablation(context: dg.AssetExecutionContext, config: DpoConfig, gpu: GPUR
                    models_series([[model_used("evaluated", r["_model"])] for r in out_rows], "_models"))
     df = declare(df, parents=["_parents"], models=["_models"]).drop("_parents", "_models")
     table = df.select("variant", "labels", "loss", "train_pairs", "chair_before", "chair_after",
-                      "chair_relative_reduction", "cover_change_points", "hal_after").with_columns(
+                      "chair_relative_reduction", "chair_reduction_lo", "chair_reduction_hi", "cover_change_points",
+                      "hal_after").with_columns(
         pl.col(pl.Float64).round(4))
     yield from published(df, {
         "dagster/row_count": df.height, "ablation": dg.MetadataValue.md(markdown_table(table, 10)),

@@ -56,6 +56,17 @@ def chair_scores(mentioned: Sequence[set[int]], truth: Sequence[set[int]]) -> Ch
     )
 
 
+def chair_change(rows: Sequence[dict], before: str = "before_dpo", after: str = "after_dpo") -> dict[str, float]:
+    """CHAIR's relative reduction and Cover's change in points from one model to another, from
+    caption rows carrying `variant` and the parsed `mentioned` / `true` digit sets (parsed once,
+    so a bootstrap can recompute this a thousand times)."""
+    s = {v: chair_scores([r["mentioned"] for r in rows if r["variant"] == v], [r["true"] for r in rows if r["variant"] == v])
+         for v in (before, after)}
+    b, a = s[before], s[after]
+    return {"chair_relative_reduction": (b.chair - a.chair) / b.chair if b.chair else 0.0,
+            "cover_change_points": 100 * (a.cover - b.cover)}
+
+
 def caption_objects(text: str) -> set[int]:
     return {d for d, _ in ds.parse_caption(text)}
 

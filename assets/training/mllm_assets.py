@@ -27,6 +27,7 @@ from assets.kit.identity import record_id
 from assets.kit.metadata import markdown_table, png_markdown, preview
 from assets.kit.provenance import declare
 from assets.training.checkpoints import dims_of, evaluation_frame, model_files, model_row, pretrained_source
+from assets.training.intervals import formatted
 from assets.training.job_launch import device_job, launch_record
 from assets.training.mllm_config import MllmBudget, budget_for
 from assets.training.mllm_jobs import MODEL, ROWS, run_job
@@ -265,7 +266,8 @@ EVAL_METRICS = ("caption_accuracy", "qa_accuracy", "count_accuracy", "exist_accu
     description="Held-out evaluation of the assembled model, stage 1 and stage 2: caption accuracy, QA "
                 "accuracy (count, existence, region, reading), bbox IoU, multi-turn dialogue accuracy, and the "
                 "other modalities: the questions with the scene as text and no image, the image with no "
-                "question (metadata `<stage>/text_only_*`, `<stage>/image_only_*`). One row "
+                "question (metadata `<stage>/text_only_*`, `<stage>/image_only_*`). Every figure has a 95% "
+                "interval from resampling whole test scenes (`intervals`). One row "
                 "per (stage, conversation, turn) with the prediction and its score; parent = the test "
                 "conversation, `models` = the evaluated checkpoint.",
 )
@@ -283,13 +285,14 @@ def mllm_eval(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPURes
     summary = result["scores"]
     df = pl.concat([evaluation_frame("mllm_eval", rows[stage], ("stage", stage), ["stage", "conversation_id", "turn"],
                                      "conversation_id", row) for stage, row in rows_of.items()], how="diagonal_relaxed")
-    table = pl.DataFrame([{"metric": m, **{s: round(summary[s].get(m, float("nan")), 3) for s in summary}}
-                          for m in EVAL_METRICS])
+    table = pl.DataFrame([{"metric": m, **{s: formatted(summary[s].get(m, float("nan")), result["intervals"][s].get(m))
+                                           for s in summary}} for m in EVAL_METRICS])
     caps = df.filter((pl.col("stage") == "stage2") & (pl.col("kind") == "caption")).head(8)
     pngs = dict(zip(test_df["record_id"], test_df["image_png"], strict=True))
     yield from published(df, {
         "dagster/row_count": df.height, "eval_scenes": test_df.height,
         **{f"{s}/{m}": float(v) for s in summary for m, v in summary[s].items()},
+        "intervals": dg.MetadataValue.json(result["intervals"]),
         "evaluated_models": dg.MetadataValue.json({s: r["record_id"] for s, r in rows_of.items()}), **budget_meta(b),
         "metrics": dg.MetadataValue.md(markdown_table(table, 20)),
         "sample_captions": png_markdown(scene_grid_figure([pngs[s] for s in caps["scene_id"]],

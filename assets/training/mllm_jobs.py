@@ -133,20 +133,23 @@ def _evaluate(p: dict, workdir: Path, device, log) -> dict:
     import time
 
     from assets.training.checkpoints import scene_pixels
-    from assets.training.mllm_metrics import evaluate, modality_scores
+    from assets.training.intervals import means, scene_bootstrap
+    from assets.training.mllm_metrics import evaluate, modality_scores, summary_intervals
 
     test_df = pl.read_parquet(p["scenes"])
     scenes = scenes_from_frame(test_df)
     keep = set(test_df["record_id"].to_list())
     convs = [c for c in conversations_from_frame(pl.read_parquet(p["dialogues"]), "test") if c.scene_id in keep]
-    summary, rows = {}, {}
+    summary, rows, intervals = {}, {}, {}
     for name, files in p["models"].items():
         start = time.perf_counter()
         model, tok, processor, n_img = load_model(files, device)
         pixels = scene_pixels(processor, test_df)
         summary[name], rows[name] = evaluate(model, tok, pixels, scenes, convs, n_img, device)
-        summary[name].update(modality_scores(model, tok, pixels, scenes, convs, n_img, device))
+        modal, modal_rows = modality_scores(model, tok, pixels, scenes, convs, n_img, device)
+        summary[name].update(modal)
         summary[name]["eval_seconds"] = time.perf_counter() - start
+        intervals[name] = {**summary_intervals(rows[name], p["seed"]), **scene_bootstrap(modal_rows, means, seed=p["seed"])}
         log(f"{name}: QA {summary[name].get('qa_accuracy', float('nan')):.3f} on {len(convs)} conversations")
     (workdir / ROWS).write_text(json.dumps(rows))
-    return {"scores": summary}
+    return {"scores": summary, "intervals": intervals}

@@ -10,7 +10,9 @@
   answers (a real conversation, not teacher-forced); turn accuracy and all-turns-right rate;
 - modalities (`modality_scores`): the same single-turn questions with the scene given as text
   instead of pixels (its nine cells as symbols, as the decoder learnt language; no image at all),
-  and the image given with no question (does the model describe it unprompted?).
+  and the image given with no question (does the model describe it unprompted?);
+- every figure has a 95% interval from resampling whole held-out scenes (`summary_intervals`,
+  assets.training.intervals).
 
 `score_answer` is pure; `evaluate` runs a model (torch imported lazily through mllm_training).
 """
@@ -21,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from assets.training import digit_scenes as ds
+from assets.training.intervals import means, scene_bootstrap
 
 QA_TYPES = ("count", "exist", "what_at", "read")
 
@@ -79,6 +82,15 @@ def summarise(rows: Sequence[dict]) -> dict[str, float]:
     return out
 
 
+def summary_intervals(rows: Sequence[dict], seed: int = 0) -> dict[str, list[float]]:
+    """`summarise`'s figures with scene-bootstrap intervals; a dialogue drawn twice counts twice."""
+    def statistic(sample: list[dict]) -> dict[str, float]:
+        return summarise([{**r, "dialogue_id": (r["dialogue_id"], r["copy"])} if r["kind"] == "dialogue" else r
+                          for r in sample])
+
+    return scene_bootstrap(rows, statistic, seed=seed)
+
+
 def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequence[ds.Conversation],
              n_image_tokens: int, device="cpu", batch_size: int = 128) -> tuple[dict[str, float], list[dict]]:
     """Answer every single-turn item and play every dialogue; returns the summary and per-item rows
@@ -125,10 +137,11 @@ def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequen
 
 
 def modality_scores(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequence[ds.Conversation],
-                    n_image_tokens: int, device="cpu", batch_size: int = 128) -> dict[str, float]:
+                    n_image_tokens: int, device="cpu", batch_size: int = 128) -> tuple[dict[str, float], list[dict]]:
     """text_only_qa_accuracy / text_only_caption_accuracy: single-turn items answered from the
     scene's text transcript with no image; image_only_caption_accuracy: the image with an empty
-    question, scored as a caption."""
+    question, scored as a caption. Returns the figures and the scored items (scene_id, metric,
+    score) they are the means of."""
     from assets.training.mllm_training import generate
     from assets.training.prompt_format import IMAGE, prompt_text
 
@@ -142,15 +155,18 @@ def modality_scores(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs:
     prompts = [ids(prompt_text(c.turns[0].question, True).replace(IMAGE, " " + ds.grid_text(by_id[c.scene_id]), 1))
                for c in single]
     answers = generate(model, tokenizer, prompts, None, max_new_tokens=40, batch_size=batch_size, device=device)
-    scores: dict[str, list[float]] = defaultdict(list)
+    rows: list[dict] = []
     for c, a in zip(single, answers, strict=True):
         t = c.turns[0]
         if t.qtype == "caption":
-            scores["text_only_caption_accuracy"].append(float(caption_correct(a, by_id[c.scene_id])))
+            rows.append({"scene_id": c.scene_id, "metric": "text_only_caption_accuracy",
+                         "score": float(caption_correct(a, by_id[c.scene_id]))})
         elif t.qtype in QA_TYPES:
-            scores["text_only_qa_accuracy"].append(score_answer(t.qtype, a, t.answer, by_id[c.scene_id]))
+            rows.append({"scene_id": c.scene_id, "metric": "text_only_qa_accuracy",
+                         "score": score_answer(t.qtype, a, t.answer, by_id[c.scene_id])})
     empty = ids(prompt_text("", True).replace(IMAGE, IMAGE * n_image_tokens))
     captions = generate(model, tokenizer, [empty] * len(scenes), pixels[[index[s.scene_id] for s in scenes]],
                         max_new_tokens=40, batch_size=batch_size, device=device)
-    scores["image_only_caption_accuracy"] = [float(caption_correct(c, s)) for c, s in zip(captions, scenes, strict=True)]
-    return {k: sum(v) / len(v) for k, v in scores.items() if v}
+    rows += [{"scene_id": s.scene_id, "metric": "image_only_caption_accuracy", "score": float(caption_correct(c, s))}
+             for c, s in zip(captions, scenes, strict=True)]
+    return means(rows), rows

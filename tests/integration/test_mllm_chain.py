@@ -129,6 +129,8 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
             for metric in ("caption_accuracy", "qa_accuracy", "bbox_iou", "dialogue_turn_accuracy",
                            "text_only_qa_accuracy", "text_only_caption_accuracy", "image_only_caption_accuracy"):
                 assert 0.0 <= ev[f"{stage}/{metric}"].value <= 1.0
+                lo, hi = ev["intervals"].value[stage][metric]  # resampled whole test scenes
+                assert lo <= ev[f"{stage}/{metric}"].value <= hi, (stage, metric)
         # the direction of every gain (the fast profile's budgets are small, the order is not): stage 1
         # (captions only) improves captions; stage 2 (instructions) improves everything asked of it
         values = str({k: round(v.value, 3) for k, v in ev.items() if isinstance(v, dg.FloatMetadataValue)})
@@ -147,6 +149,9 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
         for side in ("before", "after"):
             for metric in ("CHAIR", "Cover", "Hal", "yes_no_accuracy", "yes_no_f1_no"):
                 assert 0.0 <= amber[f"{side}/{metric}"].value <= 1.0
+        for key in ("chair_relative_reduction", "cover_change_points"):  # paired: same scenes before and after
+            lo, hi = amber[f"{key}_ci95"].value
+            assert lo <= amber[key].value <= hi, key
         # the goals are judged, as warnings at this smoke profile
         for name, check in (("mllm_eval", "stage2_qa_goal"), ("mllm_eval", "grounding_goal"),
                             ("mllm_eval", "dialogue_goal"), ("hallucination_eval", "dpo_lowers_chair")):
@@ -186,6 +191,8 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
     assert ablation["variant"].to_list() == ["dpo_model", "oracle_pairs", "sigmoid_only"]
     assert set(ablation["loss"]) == {"sigmoid DPO", dpo["loss"].value}
     assert ablation.filter(pl.col("variant") == "oracle_pairs")["labels"][0] == "oracle"
+    assert (ablation["chair_reduction_lo"] <= ablation["chair_relative_reduction"]).all()
+    assert (ablation["chair_relative_reduction"] <= ablation["chair_reduction_hi"]).all()
     assert pairs["parent_ids"].to_list() == [[s] for s in pairs["scene_id"]]
     policy = {(m["role"], m["model"], m["fingerprint"]) for ms in pairs["models"] for m in ms}
     assert policy == {("policy", models["mllm_stage2"]["record_id"], models["mllm_stage2"]["checkpoint_sha256"])}

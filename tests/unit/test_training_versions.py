@@ -22,12 +22,12 @@ from assets.training import definitions
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ("assets.training.scene_assets", "assets.training.mllm_assets", "assets.training.dpo_assets",
-           "assets.training.scm_assets")
+           "assets.training.scm_assets", "assets.training.scm_scaling_assets")
 SCENES = {"digit_scenes", "digit_scene_dialogues"}
 MLLM = {"mllm_tokenizer", "mllm_vision_encoder", "mllm_text_decoder", "mllm_base_model", "mllm_stage1",
         "mllm_stage2", "mllm_eval"}
 DPO = {"preference_labeler", "preference_pairs", "memory_plan", "dpo_model", "hallucination_eval", "dpo_ablation"}
-SCM = {"scm_teacher", "scm_student", "scm_report"}
+SCM = {"scm_teacher", "scm_student", "scm_report", "scm_scaling", "scm_scaling_claims"}
 
 # label: (file under assets/training, text before, text after, the assets that must go stale)
 EDITS = {
@@ -118,7 +118,7 @@ def test_definitions_list_every_asset_and_check_of_the_group():
                 checks.add(value)
             elif isinstance(value, dg.AssetsDefinition):
                 assets.add(value)
-    assert assets == set(definitions.ASSETS) and len(definitions.ASSETS) == len(assets) == 18
+    assert assets == set(definitions.ASSETS) and len(definitions.ASSETS) == len(assets) == 20
     assert checks == set(definitions.CHECKS) and len(checks) == 6
     for a in definitions.ASSETS:
         spec = a.specs_by_key[a.key]

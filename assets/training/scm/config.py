@@ -148,6 +148,22 @@ def scm_config(profile: str) -> ScmConfig:
     raise ConfigError(f"unknown training profile {profile!r}")
 
 
+# The scaling study (scm/scaling.py): each size is the profile's recipe with the network's width
+# scaled (UNet channels stay a multiple of the GroupNorm groups), trained and judged the same way.
+SCALING_WIDTHS = {"small": 0.5, "medium": 1.0, "large": 1.5}
+SCALING_STEPS = (1, 2, 4)
+
+
+def scaled(cfg: ScmConfig, size: str) -> ScmConfig:
+    """The profile's config with the teacher (and so the student) `SCALING_WIDTHS[size]` times as wide."""
+    if size not in SCALING_WIDTHS:
+        raise ValueError(f"unknown scaling size {size!r}; one of {sorted(SCALING_WIDTHS)}")
+    net = cfg.teacher.net
+    unit = net.groups if net.arch == "unet" else 8
+    channels = max(unit, unit * round(net.channels * SCALING_WIDTHS[size] / unit))
+    return replace(cfg, teacher=replace(cfg.teacher, net=replace(net, channels=channels)))
+
+
 def with_overrides(cfg, **kw):
     """A copy of a frozen config with some fields replaced (None values are ignored)."""
     return replace(cfg, **{k: v for k, v in kw.items() if v is not None})

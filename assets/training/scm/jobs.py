@@ -3,8 +3,8 @@ log)`, shared by the in-process launch and the Dagster Pipes launch (`assets/tra
 No Dagster here.
 
 A job reads its inputs from `payload` (plain JSON: configs, checkpoints' local paths), writes
-its files into `workdir` (the trainers `checkpoint.pt` and `curve.json`; the report `samples.npz`)
-and returns a JSON-able summary. Training
+its files into `workdir` (the trainers `checkpoint.pt` and `curve.json`; the report `samples.npz`;
+one size of the scaling study `teacher.pt` and `student.pt`) and returns a JSON-able summary. Training
 is in fp32 whatever `GPUResource.dtype` says: the models are small, and the sCD tangent (a JVP
 through the student) is sensitive to reduced precision.
 """
@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHECKPOINT = "checkpoint.pt"
+SCALING_CHECKPOINTS = {"teacher": "teacher.pt", "student": "student.pt"}
 CURVE = "curve.json"
 SAMPLES = "samples.npz"
 
@@ -59,7 +60,7 @@ def capped_threads(max_threads: int | None):
 
 
 def run_job(payload: dict, workdir: str | Path, device="cpu", log: Callable[[str], None] = print) -> dict:
-    jobs = {"teacher": _teacher, "student": _student, "report": _report}
+    jobs = {"teacher": _teacher, "student": _student, "report": _report, "scaling": _scaling}
     if payload["job"] not in jobs:
         raise ValueError(f"unknown sCM job {payload['job']!r}")
     workdir = Path(workdir)
@@ -156,3 +157,33 @@ def _report(payload: dict, workdir: Path, device, log) -> dict:
         "rows": rep.rows, "reference_nfe": rep.reference_nfe, "chosen": rep.chosen, "floor_val": rep.floor_val,
         "floor_test": rep.floor_test, "classifier_accuracy": rep.classifier_accuracy, "source": d["source"]},
         default=float))
+
+
+def _scaling(payload: dict, workdir: Path, device, log) -> dict:
+    """One size of the scaling study (`scm/scaling.py`): teacher and student trained at the size's
+    width with the profile's recipe, then judged at every step count; no FD curve while training
+    (the study judges the final students only)."""
+    from dataclasses import replace
+
+    from assets.training.scm.data import load_images
+    from assets.training.scm.scaling import study_size
+    from assets.training.scm.train import checkpoint_bytes, load_net, train_student, train_teacher
+
+    tcfg = teacher_config_from(payload["teacher"])
+    scfg = replace(student_config_from(payload["student"]), eval_every=0)
+    report = report_config_from(payload["report"])
+    data = load_images(tcfg.source, tcfg.image_size, seed=tcfg.seed)
+    log(f"scaling {payload['size']}: {tcfg.net.arch} width {tcfg.net.channels}, teacher {tcfg.steps} steps, "
+        f"student {scfg.steps} steps")
+    t_res = train_teacher(tcfg, data, device)
+    teacher = load_net(t_res.net_config, t_res.state_dict, device)
+    s_res = train_student(scfg, teacher, t_res.net_config, data, device)
+    student = load_net(s_res.net_config, s_res.state_dict, device)
+    (workdir / SCALING_CHECKPOINTS["teacher"]).write_bytes(checkpoint_bytes("scm_teacher", t_res, tcfg.as_dict(), data))
+    (workdir / SCALING_CHECKPOINTS["student"]).write_bytes(checkpoint_bytes("scm_student", s_res, scfg.as_dict(), data))
+    rows = study_size(payload["size"], teacher, student, t_res.meta["params"], data, report, payload["steps"],
+                      device, log)
+    return json.loads(json.dumps({
+        "rows": rows, "params": t_res.meta["params"], "width": tcfg.net.channels, "source": tcfg.source,
+        "teacher_seconds": t_res.meta["train_seconds"], "student_seconds": s_res.meta["train_seconds"],
+        "teacher_final_loss": t_res.curve[-1]["loss"], "student_final_loss": s_res.curve[-1]["loss"]}, default=float))

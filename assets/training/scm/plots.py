@@ -85,3 +85,30 @@ def sample_grid(samples: dict[str, np.ndarray], per_row: int = 16):
         ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def scaling_figure(rows: Sequence[dict]):
+    """The scaling study: the students' FD ratio to their teacher (95% intervals) and matched-quality
+    speed-up against parameters, one line per sampling step count."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    students = [r for r in rows if r["network"] == "student"]
+    for k in sorted({r["steps"] for r in students}):
+        rs = sorted((r for r in students if r["steps"] == k), key=lambda r: r["params"])
+        x = [r["params"] for r in rs]
+        for ax, key in ((axes[0], "ratio"), (axes[1], "speedup_matched")):
+            y = [r["ratio_to_teacher" if key == "ratio" else key] for r in rs]
+            lo = [r["ratio_lo" if key == "ratio" else f"{key}_lo"] for r in rs]
+            hi = [r["ratio_hi" if key == "ratio" else f"{key}_hi"] for r in rs]
+            ax.errorbar(x, y, yerr=[np.subtract(y, lo), np.subtract(hi, y)], marker="o", capsize=3,
+                        label=f"{k} step{'s' if k > 1 else ''}")
+    axes[0].axhline(1.0, color="grey", ls="--", lw=1)
+    for ax, label in ((axes[0], "FD ratio to teacher (test)"), (axes[1], "speed-up at matched FD")):
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle("sCM scaling study")
+    fig.tight_layout()
+    return fig

@@ -4,8 +4,9 @@
   rho = 7 noise-level schedule mapped to TrigFlow time t = arctan(sigma / sigma_d), ending at t = 0.
 - `euler`: first-order steps; in TrigFlow the exact DDIM update x_s = cos(t - s) x_t -
   sin(t - s) sigma_d F (NFE = steps). The "naive teacher 2-step" sampler.
-- `consistency`: 1 step x0 = f(x_{t_max}, t_max), or 2 steps re-noising to t_mid in between
-  (x_mid = cos(t_mid) x0 + sin(t_mid) sigma_d eps'), which is what the distilled student runs.
+- `consistency`: 1 step x0 = f(x_{t_max}, t_max), or more steps re-noising to each t_mid in
+  between (x_mid = cos(t_mid) x0 + sin(t_mid) sigma_d eps'), which is what the distilled student
+  runs ("cm1", "cm2", and "cm" with any `t_mids` for the scaling study's 4 steps).
 
 Every sampler takes its noise from a seeded generator, so two samplers called with the same seed
 start from the same eps (common random numbers make their comparison less noisy).
@@ -92,9 +93,9 @@ def consistency(net: nn.Module, x: torch.Tensor, t_mids: Sequence[float] = (),
 
 
 def sample(net: nn.Module, kind: str, n: int, shape: Sequence[int], seed: int, *, steps: int = 1,
-           t_mid: float | None = None, batch: int = 1000, device: torch.device | str = "cpu",
-           sigma_d: float = SIGMA_D) -> torch.Tensor:
-    """`n` samples on CPU from sampler `kind` ("heun", "euler2", "cm1", "cm2"), in batches."""
+           t_mid: float | None = None, t_mids: Sequence[float] = (), batch: int = 1000,
+           device: torch.device | str = "cpu", sigma_d: float = SIGMA_D) -> torch.Tensor:
+    """`n` samples on CPU from sampler `kind` ("heun", "euler2", "cm1", "cm2", "cm"), in batches."""
     x_all, gen = initial_noise(n, shape, seed, device, sigma_d)
     out = []
     for i in range(0, n, batch):
@@ -107,6 +108,8 @@ def sample(net: nn.Module, kind: str, n: int, shape: Sequence[int], seed: int, *
             y = consistency(net, x, (), gen, sigma_d=sigma_d)
         elif kind == "cm2":
             y = consistency(net, x, (float(t_mid),), gen, sigma_d=sigma_d)
+        elif kind == "cm":
+            y = consistency(net, x, tuple(float(t) for t in t_mids), gen, sigma_d=sigma_d)
         else:
             raise ValueError(f"unknown sampler {kind!r}")
         out.append(y.float().cpu())
@@ -114,4 +117,4 @@ def sample(net: nn.Module, kind: str, n: int, shape: Sequence[int], seed: int, *
 
 
 def nfe(kind: str, steps: int = 1) -> int:
-    return {"heun": 2 * steps, "euler2": 2, "cm1": 1, "cm2": 2}[kind]
+    return {"heun": 2 * steps, "euler2": 2, "cm1": 1, "cm2": 2, "cm": steps}[kind]
