@@ -24,7 +24,7 @@ import time
 CHAIN = ["digit_scenes", "digit_scene_dialogues", "mllm_tokenizer", "mllm_vision_encoder", "mllm_text_decoder",
          "mllm_base_model", "mllm_stage1", "mllm_stage2", "mllm_eval", "preference_labeler", "preference_pairs",
          "memory_plan", "dpo_model", "hallucination_eval", "dpo_ablation"]
-EVAL_ROWS = ("caption_accuracy", "qa_accuracy", "count_accuracy", "exist_accuracy", "what_at_accuracy",
+EVAL_ROWS = ("caption_accuracy", "caption_claim_f1", "qa_accuracy", "count_accuracy", "exist_accuracy", "what_at_accuracy",
              "read_accuracy", "bbox_iou", "bbox_acc50", "dialogue_turn_accuracy", "dialogue_all_correct",
              "text_only_qa_accuracy", "text_only_caption_accuracy", "image_only_caption_accuracy")
 DPO_KEYS = ("loss", "rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected")

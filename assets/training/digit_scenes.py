@@ -248,8 +248,10 @@ def read_answer(scene: Scene) -> str:
 
 
 def bbox_answer(p: Placed) -> str:
-    """[x0, y0, x1, y1] in pixels of the 36x36 image the model sees."""
-    return "[" + ", ".join(str(v) for v in p.bbox) + "]"
+    """The region, then [x0, y0, x1, y1] in pixels of the 36x36 image the model sees ("top left
+    [1, 0, 9, 8]"), as grounded answers in Shikra or Kosmos-2 name what the box holds: the model
+    first finds the cell (what captions teach it), then writes the box inside it."""
+    return f"{p.position} [" + ", ".join(str(v) for v in p.bbox) + "]"
 
 
 def what_at_answer(scene: Scene, cell: int) -> str:
@@ -313,7 +315,10 @@ def scene_turns(scene: Scene, rng: random.Random, caption_noise: float = 0.0) ->
 def conversations(scene: Scene, seed: int, dialogues: int = 1, max_turns: int = 3,
                   caption_noise: float = 0.0) -> list[Conversation]:
     """Every single-turn conversation of the scene, plus `dialogues` multi-turn ones (2..max_turns
-    turns, a random order of the same questions, so later turns see earlier answers)."""
+    turns, a random order of the same questions, so later turns see earlier answers), plus a
+    grounding question for each other digit that occurs once in the scene (a box needs more
+    examples than a yes/no: with one grounding question per scene, stage 2 put 30-40% of boxes in
+    the wrong cell)."""
     rng = random.Random(f"{seed}:{scene.scene_id}")
     turns = scene_turns(scene, rng, caption_noise)
     out = []
@@ -324,6 +329,12 @@ def conversations(scene: Scene, seed: int, dialogues: int = 1, max_turns: int = 
         k = rng.randint(2, max_turns)
         out.append(Conversation(conversation_id(scene.scene_id, "dialogue", j), scene.scene_id, "dialogue",
                                 rng.sample(turns, k)))
+    asked = {t.target for t in turns if t.qtype == "where"}
+    counts = {d: sum(p.digit == d for p in scene.digits) for d in scene.classes}
+    for i, p in enumerate((p for p in scene.digits if counts[p.digit] == 1 and str(p.digit) not in asked),
+                          start=len(turns)):
+        turn = Turn("where", rng.choice(WHERE_PROMPTS).format(d=p.digit), bbox_answer(p), target=str(p.digit))
+        out.append(Conversation(conversation_id(scene.scene_id, "qa", i), scene.scene_id, "qa", [turn]))
     return out
 
 

@@ -115,13 +115,17 @@ def png_to_image(data: bytes):
 
 def patch_targets(scene: ds.Scene, patch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Per patch (row-major): the digit whose tile covers most of it (at least a quarter of the
-    patch), else BACKGROUND; and that tile's centre relative to the patch centre, in patch units.
-    Dense digit recognition and localisation targets."""
+    patch), else BACKGROUND; and where that tile's top-left corner sits in the patch, in whole
+    pixels (x, y; 0..patch_size-1). Dense digit recognition and localisation targets.
+
+    The position is a class, not a regressed offset: a box is written as integers, and a feature
+    that says "offset 3" in its own direction is one the decoder can copy into a digit, where one
+    that says it as a magnitude along a shared direction needs thresholds to be learnt first (with a
+    regressed offset, stage 2 wrote each cell's modal box whatever the digit's offset)."""
     n = ds.CANVAS // patch_size
     labels = np.full((n, n), BACKGROUND, dtype=np.int64)
-    offsets = np.zeros((n, n, 2), dtype=np.float32)
+    offsets = np.zeros((n, n, 2), dtype=np.int64)
     best = np.zeros((n, n))
-    half = ds.TILE / 2
     for p in scene.digits:
         for i in range(n):
             oy = max(0, min(p.y + ds.TILE, (i + 1) * patch_size) - max(p.y, i * patch_size))
@@ -131,8 +135,8 @@ def patch_targets(scene: ds.Scene, patch_size: int) -> tuple[np.ndarray, np.ndar
                 if area > best[i, j] and area * 4 >= patch_size * patch_size:
                     best[i, j] = area
                     labels[i, j] = p.digit
-                    offsets[i, j] = ((p.x + half - (j + 0.5) * patch_size) / patch_size,
-                                     (p.y + half - (i + 0.5) * patch_size) / patch_size)
+                    offsets[i, j] = (min(max(p.x - j * patch_size, 0), patch_size - 1),
+                                     min(max(p.y - i * patch_size, 0), patch_size - 1))
     return labels.reshape(-1), offsets.reshape(-1, 2)
 
 
@@ -185,7 +189,8 @@ def vision_config(dims: ModelDims):
 def pretrain_vision_encoder(sampler: SceneSampler, dims: ModelDims, steps: int, batch_size: int,
                             lr: float, seed: int, device="cpu", eval_set=None):
     """CLIPVisionModel + a linear patch head: 11-way digit/background classification and, on
-    digit patches, the tile centre's offset (smooth L1), on fresh scenes every step. AdamW with
+    digit patches, the tile corner's x and y in the patch (patch_size-way classes each), on fresh
+    scenes every step. AdamW with
     cosine decay. The head reads the features LLaVA will read (last layer, CLS dropped)."""
     import torch
     import torch.nn.functional as F
@@ -193,7 +198,7 @@ def pretrain_vision_encoder(sampler: SceneSampler, dims: ModelDims, steps: int, 
 
     torch.manual_seed(seed)
     enc = CLIPVisionModel(vision_config(dims)).to(device)
-    head = torch.nn.Linear(dims.vision_hidden, BACKGROUND + 3).to(device)
+    head = torch.nn.Linear(dims.vision_hidden, BACKGROUND + 1 + 2 * dims.patch_size).to(device)
     params = list(enc.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = cosine_schedule(opt, steps, warmup=max(1, steps // 20))
@@ -209,7 +214,8 @@ def pretrain_vision_encoder(sampler: SceneSampler, dims: ModelDims, steps: int, 
         loss = F.cross_entropy(out[..., :BACKGROUND + 1].flatten(0, 1), y.flatten(), weight=weight)
         digit = y != BACKGROUND
         if digit.any():
-            loss = loss + F.smooth_l1_loss(out[..., BACKGROUND + 1:][digit], off[digit], beta=0.1)
+            ox, oy = offset_logits(out[digit], dims.patch_size)
+            loss = loss + F.cross_entropy(ox, off[digit][:, 0]) + F.cross_entropy(oy, off[digit][:, 1])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -224,9 +230,15 @@ def pretrain_vision_encoder(sampler: SceneSampler, dims: ModelDims, steps: int, 
     return enc, metrics
 
 
+def offset_logits(out, patch_size: int):
+    """The patch head's x and y offset logits (after the 11 digit/background logits)."""
+    return (out[..., BACKGROUND + 1:BACKGROUND + 1 + patch_size],
+            out[..., BACKGROUND + 1 + patch_size:BACKGROUND + 1 + 2 * patch_size])
+
+
 def patch_accuracy(enc, head, pixels, labels, offsets, device="cpu") -> dict[str, float]:
-    """Held-out patch accuracy (all patches and digit patches) and the mean offset error in
-    pixels on digit patches."""
+    """Held-out patch accuracy (all patches and digit patches) and the mean error of the
+    predicted offset in pixels on digit patches."""
     import torch
 
     enc.eval()
@@ -238,8 +250,8 @@ def patch_accuracy(enc, head, pixels, labels, offsets, device="cpu") -> dict[str
     out = torch.cat(preds)
     pred = out[..., :BACKGROUND + 1].argmax(-1)
     digit = labels != BACKGROUND
-    patch = enc.config.patch_size
-    err = (out[..., BACKGROUND + 1:][digit] - offsets[digit]).abs().mean() * patch
+    ox, oy = offset_logits(out[digit], enc.config.patch_size)
+    err = (torch.stack([ox.argmax(-1), oy.argmax(-1)], -1) - offsets[digit]).abs().float().mean()
     return {"patch_accuracy": float((pred == labels).float().mean()),
             "digit_patch_accuracy": float((pred[digit] == labels[digit]).float().mean()),
             "offset_error_px": float(err)}

@@ -103,8 +103,9 @@ def _base_model(p: dict, workdir: Path, device, log) -> dict:
 
 
 def _stage(p: dict, workdir: Path, device, log) -> dict:
-    """One training stage: the parts in `lrs` train on the train-split conversations of `kinds`;
-    the digest of the parts named in `frozen` is taken before and after."""
+    """One training stage: the parts in `lrs` train on the train-split conversations of `kinds`
+    (single-turn box questions `grounding_repeat` times over); the digest of the parts named in
+    `frozen` is taken before and after."""
     from assets.training import mllm_components as mc
     from assets.training.checkpoints import scene_pixels
     from assets.training.mllm_training import encode_set, train_llava
@@ -113,6 +114,8 @@ def _stage(p: dict, workdir: Path, device, log) -> dict:
     train = pl.read_parquet(p["scenes"]).filter(pl.col("split") == "train")
     index = {sid: i for i, sid in enumerate(train["record_id"].to_list())}
     convs = [c for c in conversations_from_frame(pl.read_parquet(p["dialogues"]), "train") if c.kind in p["kinds"]]
+    boxes = [c for c in convs if c.kind == "qa" and c.turns[0].qtype == "where"]
+    convs += boxes * (p.get("grounding_repeat", 1) - 1)
     data = encode_set(tok, [[(t.question, t.answer) for t in c.turns] for c in convs],
                       [index[c.scene_id] for c in convs], n_img)
     pixels = scene_pixels(processor, train)

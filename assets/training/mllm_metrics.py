@@ -2,6 +2,8 @@
 
 - caption accuracy: the caption's (digit, position) claims equal the scene's, nothing missing,
   nothing extra (always against the scene, never against a collected, possibly noisy caption);
+  caption claim F1 beside it gives partial credit (a caption with two of three digits right), the
+  figure that still moves when a small model writes no caption exactly right;
 - QA accuracy: exact answer (normalised) on counting, existence, region ("what is at the top
   left?") and reading (OCR, left to right) questions, micro-averaged; per type beside it;
 - bbox IoU: mean IoU of the box the model writes for "where is the 7?" (0 when it writes none),
@@ -42,6 +44,13 @@ def caption_correct(text: str, scene: ds.Scene) -> bool:
     return sorted(claims) == truth
 
 
+def caption_claim_f1(text: str, scene: ds.Scene) -> float:
+    """F1 of the caption's (digit, position) claims against the scene's."""
+    claims, truth = set(ds.parse_caption(text)), {(p.digit, p.position) for p in scene.digits}
+    hits = len(claims & truth)
+    return 2 * hits / (len(claims) + len(truth)) if claims or truth else 1.0
+
+
 def score_answer(qtype: str, prediction: str, truth: str, scene: ds.Scene | None = None) -> float:
     """1/0 for exact-answer types and captions; IoU for boxes."""
     if qtype == "where":
@@ -75,6 +84,9 @@ def summarise(rows: Sequence[dict]) -> dict[str, float]:
         out["qa_accuracy"] = sum(qa) / len(qa)
     if by_type.get("caption"):
         out["caption_accuracy"] = out.pop("caption_accuracy")
+    f1 = [r["claim_f1"] for r in rows if r["kind"] != "dialogue" and r.get("claim_f1") is not None]
+    if f1:
+        out["caption_claim_f1"] = sum(f1) / len(f1)
     turns = [s for v in dialogues.values() for s in v]
     if turns:
         out["dialogue_turn_accuracy"] = sum(turns) / len(turns)
@@ -115,7 +127,8 @@ def evaluate(model, tokenizer, pixels, scenes: Sequence[ds.Scene], convs: Sequen
             truth = ds.caption(by_id[c.scene_id]) if t.qtype == "caption" else t.answer
             rows.append({"conversation_id": c.record_id, "turn": 0, "scene_id": c.scene_id, "kind": c.kind,
                          "qtype": t.qtype, "question": t.question, "truth": truth, "prediction": p,
-                         "score": score_answer(t.qtype, p, t.answer, by_id[c.scene_id])})
+                         "score": score_answer(t.qtype, p, t.answer, by_id[c.scene_id]),
+                         "claim_f1": caption_claim_f1(p, by_id[c.scene_id]) if t.qtype == "caption" else None})
     dialogues = [c for c in convs if c.kind == "dialogue"]
     histories: list[list[tuple[str, str]]] = [[] for _ in dialogues]
     for turn in range(max((len(c.turns) for c in dialogues), default=0)):

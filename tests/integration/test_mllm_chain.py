@@ -132,9 +132,10 @@ def test_fast_chain_trains_every_stage(mmf_env, monkeypatch):
                 lo, hi = ev["intervals"].value[stage][metric]  # resampled whole test scenes
                 assert lo <= ev[f"{stage}/{metric}"].value <= hi, (stage, metric)
         # the direction of every gain (the fast profile's budgets are small, the order is not): stage 1
-        # (captions only) improves captions; stage 2 (instructions) improves everything asked of it
+        # (captions only) improves captions (claim F1: at this budget no caption is wholly right yet);
+        # stage 2 (instructions) improves everything asked of it
         values = str({k: round(v.value, 3) for k, v in ev.items() if isinstance(v, dg.FloatMetadataValue)})
-        assert ev["stage1/caption_accuracy"].value > ev["base/caption_accuracy"].value, values
+        assert ev["stage1/caption_claim_f1"].value > ev["base/caption_claim_f1"].value, values
         for metric in ("qa_accuracy", "dialogue_turn_accuracy", "bbox_iou"):
             assert ev[f"stage2/{metric}"].value > max(ev[f"stage1/{metric}"].value, ev[f"base/{metric}"].value), values
 

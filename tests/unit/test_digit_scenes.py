@@ -64,7 +64,7 @@ def test_reading_order_is_by_column_then_row_whatever_the_offsets():
 def test_bbox_is_the_tile_in_model_pixels_and_parses_back():
     p = scene((4, 1, 2, 3)).digits[0]
     assert p.bbox == (14, 3, 22, 11)
-    assert ds.bbox_answer(p) == "[14, 3, 22, 11]"
+    assert ds.bbox_answer(p) == "top middle [14, 3, 22, 11]"
     assert ds.parse_box("the box is [14, 3, 22, 11].") == (14, 3, 22, 11)
     assert ds.parse_box("nowhere") is None
 
@@ -108,8 +108,21 @@ def test_conversations_have_single_turns_and_a_dialogue():
     convs = ds.conversations(s, seed=0, dialogues=1)
     kinds = [c.kind for c in convs]
     assert kinds.count("caption") == 1 and kinds.count("dialogue") == 1
-    dialogue = convs[-1]
+    dialogue = next(c for c in convs if c.kind == "dialogue")
     assert 2 <= len(dialogue.turns) <= 3 and len({c.record_id for c in convs}) == len(convs)
+
+
+def test_every_digit_that_occurs_once_gets_a_grounding_question_naming_its_cell():
+    s = scene((5, 3, 1, 2), (3, 5, 0, 0), (5, 8, 4, 4))  # the 3 is unique, the two 5s are not
+    where = [c for c in ds.conversations(s, seed=0, dialogues=1) if c.kind == "qa" and c.turns[0].qtype == "where"]
+    assert [c.turns[0].target for c in where] == ["3"]
+    assert where[0].turns[0].answer == "middle right [24, 12, 32, 20]"
+    two = scene((7, 0, 2, 1), (1, 4, 0, 3))
+    where = [c for c in ds.conversations(two, seed=0, dialogues=1) if c.kind == "qa" and c.turns[0].qtype == "where"]
+    assert sorted(c.turns[0].target for c in where) == ["1", "7"]  # one from the turns, one added
+    for c in where:
+        p = next(p for p in two.digits if str(p.digit) == c.turns[0].target)
+        assert c.turns[0].answer.startswith(p.position + " [") and ds.parse_box(c.turns[0].answer) == p.bbox
 
 
 def test_collected_caption_invents_the_co_occurring_digit_at_the_next_free_cell():

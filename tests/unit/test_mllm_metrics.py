@@ -3,7 +3,7 @@
 import pytest
 
 from assets.training import digit_scenes as ds
-from assets.training.mllm_metrics import caption_correct, iou, score_answer, summarise
+from assets.training.mllm_metrics import caption_claim_f1, caption_correct, iou, score_answer, summarise
 
 
 def _scene():
@@ -55,3 +55,15 @@ def test_summarise_micro_averages_qa_and_keeps_boxes_apart():
     assert out["caption_accuracy"] == 0.0
     assert out["dialogue_turn_accuracy"] == pytest.approx(2 / 3)
     assert out["dialogue_all_correct"] == 0.5
+
+
+def test_caption_claim_f1_gives_partial_credit():
+    s = _scene()
+    assert caption_claim_f1("a 3 at the top left and a 7 at the bottom right", s) == 1.0
+    assert caption_claim_f1("a 3 at the top left", s) == pytest.approx(2 * 1 / 3)
+    assert caption_claim_f1("a 3 at the top left and a 7 at the center", s) == 0.5
+    assert caption_claim_f1("nothing here", s) == 0.0
+    rows = [{"kind": "caption", "qtype": "caption", "score": 0.0, "claim_f1": 0.5},
+            {"kind": "qa", "qtype": "count", "score": 1.0, "claim_f1": None},
+            {"kind": "dialogue", "dialogue_id": "d", "qtype": "caption", "score": 1.0, "claim_f1": 1.0}]
+    assert summarise(rows)["caption_claim_f1"] == 0.5  # single-turn captions only
