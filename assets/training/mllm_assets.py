@@ -179,11 +179,11 @@ def mllm_base_model(context: dg.AssetExecutionContext, config: BaseModelConfig, 
 
 def _train_stage(context, gpu: GPUResource, media: MediaStore, name: str, parent: dict, kinds: set[str],
                  lrs: dict[str, float], steps: int, batch: int, frozen: set[str], digit_scenes: pl.DataFrame,
-                 dialogues: pl.DataFrame, grounding_repeat: int = 1):
+                 dialogues: pl.DataFrame, repeat: dict[str, int] | None = None):
     """Run one stage as a device job; (summary, stored checkpoint)."""
     payload = {"job": "stage", "name": name, "model": model_files(parent, media.local_path), "kinds": sorted(kinds),
                "lrs": lrs, "steps": steps, "batch": batch, "frozen": sorted(frozen),
-               "grounding_repeat": grounding_repeat}
+               "repeat": repeat or {}}
     with device_job(context, gpu, run_job, payload, {"scenes": digit_scenes, "dialogues": dialogues}) as (
             summary, out):
         if summary["frozen_sha256_before"] != summary["frozen_sha256_after"]:
@@ -230,7 +230,7 @@ def mllm_stage1(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUR
     group="training", kinds={"pytorch"}, pool=GPU_POOL, op_tags=GPU_OP_TAGS, check_specs=(provenance_spec,),
     description="Stage 2 (instruction tuning): projector and decoder trained on every conversation "
                 "(captions, counting, existence, grounding, region, reading, multi-turn), labels only on "
-                "the answers, box questions weighted by the profile's `stage2_grounding_repeat`; the vision "
+                "the answers, question types weighted by the profile's `stage2_repeat`; the vision "
                 "encoder joins at a lower lr when the profile sets one. Parent: the "
                 "stage-1 model.",
 )
@@ -244,14 +244,14 @@ def mllm_stage2(context: dg.AssetExecutionContext, config: MllmConfig, gpu: GPUR
     frozen = set() if "vision" in lrs else {"vision"}
     stats, ref = _train_stage(context, gpu, media, "stage 2", s1, {"caption", "qa", "dialogue"}, lrs,
                               b.stage2_steps, b.stage2_batch, frozen, digit_scenes, digit_scene_dialogues,
-                              b.stage2_grounding_repeat)
+                              b.stage2_repeat)
     df = model_row("stage2", ref.uri, ref.sha256, ref.size, s1, dims_of(s1), b.profile, [s1["record_id"]],
                    _stage_figures(stats))
     yield from published(df, {
         "steps": b.stage2_steps, "batch_size": b.stage2_batch, **{f"lr/{k}": v for k, v in lrs.items()},
         "trainable_params": stats["trainable_params"], "final_loss": stats["final_loss"],
         "seconds": stats["seconds"], "train_conversations": stats["train_conversations"],
-        "trained_on": "digit_scene_dialogues (train split)", "grounding_repeat": b.stage2_grounding_repeat,
+        "trained_on": "digit_scene_dialogues (train split)", "repeat": dg.MetadataValue.json(b.stage2_repeat),
         "checkpoint_uri": ref.uri,
         "checkpoint_sha256": ref.sha256, **budget_meta(b),
         "loss_curve": png_markdown(loss_figure({"stage 2": stats["loss_curve"]}, "stage 2 loss (instructions)"),

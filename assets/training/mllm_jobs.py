@@ -45,6 +45,12 @@ def plain(summary: dict) -> dict:
     return json.loads(json.dumps(summary, default=float))
 
 
+def mixture(convs: list[ds.Conversation], repeat: dict[str, int]) -> list[ds.Conversation]:
+    """The stage's training set: every conversation, and each single-turn question whose type is in
+    `repeat` that many times in all (a data-mixture weight: boxes need more examples than yes/no)."""
+    return convs + [c for c in convs if c.kind == "qa" for _ in range(repeat.get(c.turns[0].qtype, 1) - 1)]
+
+
 def run_job(payload: dict, workdir: str | Path, device="cpu", log: Callable[[str], None] = print) -> dict:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -104,7 +110,7 @@ def _base_model(p: dict, workdir: Path, device, log) -> dict:
 
 def _stage(p: dict, workdir: Path, device, log) -> dict:
     """One training stage: the parts in `lrs` train on the train-split conversations of `kinds`
-    (single-turn box questions `grounding_repeat` times over); the digest of the parts named in
+    (single-turn questions of a type in `repeat` that many times over); the digest of the parts named in
     `frozen` is taken before and after."""
     from assets.training import mllm_components as mc
     from assets.training.checkpoints import scene_pixels
@@ -114,8 +120,7 @@ def _stage(p: dict, workdir: Path, device, log) -> dict:
     train = pl.read_parquet(p["scenes"]).filter(pl.col("split") == "train")
     index = {sid: i for i, sid in enumerate(train["record_id"].to_list())}
     convs = [c for c in conversations_from_frame(pl.read_parquet(p["dialogues"]), "train") if c.kind in p["kinds"]]
-    boxes = [c for c in convs if c.kind == "qa" and c.turns[0].qtype == "where"]
-    convs += boxes * (p.get("grounding_repeat", 1) - 1)
+    convs = mixture(convs, p.get("repeat", {}))
     data = encode_set(tok, [[(t.question, t.answer) for t in c.turns] for c in convs],
                       [index[c.scene_id] for c in convs], n_img)
     pixels = scene_pixels(processor, train)

@@ -150,3 +150,20 @@ def test_caption_noise_rate_is_respected_and_other_answers_stay_exact():
         if cap.noise:
             assert int(cap.noise) not in s.classes and int(cap.noise) in {d for d, _ in ds.parse_caption(cap.answer)}
     assert 0.4 < noisy / len(triggered) < 0.6
+
+
+def test_stage_mixture_repeats_single_turn_questions_of_the_weighted_types_only():
+    from assets.training.mllm_jobs import mixture
+
+    s = scene((5, 3, 1, 2), (3, 5, 0, 0))
+    convs = ds.conversations(s, seed=0, dialogues=1)
+    mixed = mixture(convs, {"where": 3, "read": 2})
+
+    def count(cs, qtype, kind="qa"):
+        return sum(c.kind == kind and c.turns[0].qtype == qtype for c in cs)
+
+    assert count(mixed, "where") == 3 * count(convs, "where") > 0
+    assert count(mixed, "read") == 2 * count(convs, "read") > 0
+    assert count(mixed, "count") == count(convs, "count")
+    assert sum(c.kind == "dialogue" for c in mixed) == sum(c.kind == "dialogue" for c in convs)  # dialogues once
+    assert mixture(convs, {}) == convs
