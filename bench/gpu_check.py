@@ -9,7 +9,8 @@ transformers, scikit-learn and matplotlib, but no Dagster or polars):
    the whole training asset chain, MLLM stages, preference labeler and pairs, DPO and its ablation,
    the evaluations and the sCM assets, materialized at a profile (`large` by default) with
    MMFOUNDRY_GPU_LAUNCH=pipes, so every device step runs as a Pipes process on the GPU; it
-   records each asset's seconds, launch record and headline figures, and each goal check.
+   records each asset's seconds, launch record and headline figures, and each goal check. The sCM
+   scaling study (three more trainings) joins it with --chain-scaling.
 
 Each part writes its JSON under --out as soon as it ends (the chain after every asset), so a run
 cut short keeps what it did.
@@ -76,11 +77,14 @@ def scm_part(teacher_steps: int, student_steps: int, out: Path, profile: str = "
 
 
 CHAIN_FIGURES = ("qa_accuracy", "bbox_acc50", "dialogue_all_correct", "chair_relative_reduction", "cell_error",
-                 "train_pairs", "speedup_matched_1step", "fd_ratio_1step", "launch", "device", "dtype", "profile")
+                 "train_pairs", "speedup_matched_1step", "fd_ratio_1step", "launch", "device", "dtype", "profile",
+                 "/holds", "ratio_1step", "ratio_2step", "ratio_4step")
 
 
-def chain_part(out: Path, profile: str) -> dict:
-    """The training assets through Dagster, every device step under Pipes, on this node's GPU."""
+def chain_part(out: Path, profile: str, scaling: bool = False) -> dict:
+    """The training assets through Dagster, every device step under Pipes, on this node's GPU. The
+    scaling study (three more teacher + student trainings at the profile's budget) only when
+    `scaling` is set: at `large` it alone would outlast a 10-minute device call."""
     import os
 
     os.environ.update({"MMFOUNDRY_TRAINING_PROFILE": profile, "MMFOUNDRY_GPU_LAUNCH": "pipes",
@@ -114,6 +118,8 @@ def chain_part(out: Path, profile: str) -> dict:
         start = time.perf_counter()
         result["success"] = True
         for a in ASSETS:  # listed upstream first; one asset a run, so the JSON grows as each ends
+            if not scaling and a.key.path[-1].startswith("scm_scaling"):
+                continue
             t0 = time.perf_counter()
             run = materialize_graph(defs, instance, selection=[a.key], stop_on_failure=False)
             result["success"] &= run.success
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scm-profile", default="large", help="network and batch (fast: a CPU dry run)")
     ap.add_argument("--chain-profile", default="large", help="the training profile of the asset chain part")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: scm, mllm, chain")
+    ap.add_argument("--chain-scaling", action="store_true", help="the chain part includes the sCM scaling study")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
     if "chain" not in skip:
         try:
-            r = chain_part(out, args.chain_profile)
+            r = chain_part(out, args.chain_profile, args.chain_scaling)
             print(f"asset chain ({r['profile']}, Pipes): {'ok' if r['success'] else 'FAILED'} in {r['seconds']:.0f} s; "
                   f"checks {r['checks']}", flush=True)
         except ImportError as e:
