@@ -16,6 +16,7 @@ or an ECS task through `dagster_aws.pipes.PipesECSClient` (deploy/gpu_pipes.md).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -30,6 +31,7 @@ from resources.gpu_memory import GB
 from resources.torch_device import resolve_device, resolve_dtype
 
 PIPES_ENTRY = "assets.training.pipes"
+PIPES_SUMMARY = "pipes_summary.json"  # the job's summary, written by PIPES_ENTRY into its workdir
 
 FINGERPRINT_EXEMPT = "which device runs a step; its numerics are the training code's (memory arithmetic: gpu_memory.py)"
 
@@ -98,7 +100,8 @@ class GPUResource(dg.ConfigurableResource):
 
         `job(payload, workdir, device, log)` is a module-level function of plain-JSON inputs and
         outputs; under Pipes `python -m assets.training.pipes` imports it by name from the extras
-        {job, payload, workdir, gpu} and reports its summary as materialization metadata."""
+        {job, payload, workdir, gpu}, streams its log, and writes its summary into the workdir
+        (reported as materialization metadata too)."""
         if self.launch == "in_process":
             self.setup()
             summary = job(payload, workdir, self.torch_device(), context.log.info)
@@ -106,11 +109,15 @@ class GPUResource(dg.ConfigurableResource):
         root = str(Path(__file__).resolve().parents[1])
         pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         client = dg.PipesSubprocessClient(cwd=root, env={"PYTHONPATH": pythonpath})
-        invocation = client.run(
+        client.run(
             command=[sys.executable, "-m", PIPES_ENTRY],
             context=context,
             extras={"job": f"{job.__module__}:{job.__name__}", "payload": payload, "workdir": str(workdir),
                     "gpu": self.settings()},
         )
-        result = invocation.get_materialize_result()
-        return {k: getattr(v, "value", v) for k, v in (result.metadata or {}).items()}
+        # read from the workdir like the job's other outputs: a Pipes message can be lost on a loaded
+        # node (the reader stops before the last lines), a file the process wrote cannot
+        written = Path(workdir) / PIPES_SUMMARY
+        if not written.exists():
+            raise dg.Failure(f"the Pipes job {job.__module__}:{job.__name__} wrote no {PIPES_SUMMARY} in {workdir}")
+        return json.loads(written.read_text())
