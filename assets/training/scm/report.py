@@ -108,6 +108,20 @@ def time_at(timed: dict[int, float], nfe: float) -> float:
     return max(t0 + (t1 - t0) * (nfe - n0) / (n1 - n0), t0 * nfe / n0 / 2)  # noisy timings never reach 0
 
 
+def matched_figures(nfes: list[int], curve: list[float], boot_curve: np.ndarray, fd: float, fd_boot: np.ndarray,
+                    heun_time: dict[int, float], sec: float) -> dict:
+    """A sampler's speed-up at matched quality and its interval: the teacher NFE reaching `fd` on
+    the Heun `curve` (test FD per swept NFE), found again in every bootstrap round (`boot_curve`
+    [rounds, NFEs] against `fd_boot`), timed by `time_at` and divided by the sampler's `sec`."""
+    m_nfe, bound = matched_nfe(nfes, curve, fd)
+    m_boot = np.array([matched_nfe(nfes, list(c), f)[0] for c, f in zip(boot_curve, fd_boot, strict=True)])
+    s_boot = np.array([time_at(heun_time, m) for m in m_boot]) / sec
+    speedup = time_at(heun_time, m_nfe) / sec
+    return dict(matched_nfe=m_nfe, matched_bound=bound, speedup_matched=speedup,
+                **dict(zip(("matched_nfe_lo", "matched_nfe_hi"), interval(m_boot, m_nfe), strict=True)),
+                **dict(zip(("speedup_matched_lo", "speedup_matched_hi"), interval(s_boot, speedup), strict=True)))
+
+
 def excess_interval(fd: np.ndarray, ref: np.ndarray, floor: np.ndarray, point: float) -> tuple[float | None, float | None]:
     """The interval of (FD - floor) / (teacher FD - floor), where the teacher stands clear of the
     floor in at least 97.5% of the rounds; else none (the ratio's denominator is noise)."""
@@ -221,16 +235,8 @@ def build_report(teacher: nn.Module, student: nn.Module, data: ImageData, cfg: R
         cov = judge.coverage(x)
         fd_b, ref_b, floor_b = boot[name], boot["teacher_reference"], boot["floor"]
         excess = (ft - floor_test) / max(ref_test - floor_test, 1e-9)
-        matched = {}
-        if name in MATCHED:
-            m_nfe, bound = point[name]
-            m_boot = np.array([matched_nfe(nfes, list(curve), fd)[0] for curve, fd in zip(boot_curve, fd_b, strict=True)])
-            s_boot = np.array([time_at(heun_time, m) for m in m_boot]) / timed[name]
-            speedup = time_at(heun_time, m_nfe) / timed[name]
-            matched = dict(matched_nfe=m_nfe, matched_bound=bound, speedup_matched=speedup,
-                           **dict(zip(("matched_nfe_lo", "matched_nfe_hi"), interval(m_boot, m_nfe), strict=True)),
-                           **dict(zip(("speedup_matched_lo", "speedup_matched_hi"), interval(s_boot, speedup),
-                                      strict=True)))
+        matched = (matched_figures(nfes, [sweep[st][1] for st in sorted(sweep)], boot_curve, ft, fd_b, heun_time,
+                                   timed[name]) if name in MATCHED else {})
         rows.append(_row(
             section="sampler", sampler=name, network=network, nfe=nfe, steps=steps, t_mid=tm, fd_val=fv, fd_test=ft,
             **dict(zip(("fd_test_lo", "fd_test_hi"), interval(fd_b, ft), strict=True)),

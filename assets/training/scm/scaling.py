@@ -27,7 +27,14 @@ import numpy as np
 from assets.training.scm.config import ReportConfig
 from assets.training.scm.data import ImageData
 from assets.training.scm.evaluate import Judge
-from assets.training.scm.report import bracket, interval, matched_nfe, reference_steps, time_at, time_samplers
+from assets.training.scm.report import (
+    bracket,
+    interval,
+    matched_figures,
+    matched_nfe,
+    reference_steps,
+    time_samplers,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -105,10 +112,7 @@ def study_size(size: str, teacher: nn.Module, student: nn.Module, params: int, d
     previous = None
     for k, (tm, (_, fd, _)) in tuned.items():
         ratio_b = boot[f"student_{k}"] / ref_boot
-        m_nfe, bound = point[k]
-        m_boot = np.array([matched_nfe(nfes, list(c), f)[0] for c, f in zip(boot_curve, boot[f"student_{k}"], strict=True)])
         sec = timed[f"student_{k}"]
-        speedup = time_at(heun_time, m_nfe) / sec
         rows.append({
             **common, "network": "student", "steps": k, "nfe": k, "t_mids": json.dumps([round(t, 3) for t in tm]),
             "fd_test": fd, **dict(zip(("fd_test_lo", "fd_test_hi"), interval(boot[f"student_{k}"], fd), strict=True)),
@@ -116,9 +120,7 @@ def study_size(size: str, teacher: nn.Module, student: nn.Module, params: int, d
             **dict(zip(("ratio_lo", "ratio_hi"), interval(ratio_b, fd / ref_fd), strict=True)),
             "p_no_gain": None if previous is None else float(np.mean(ratio_b >= previous)),
             "sec_per_sample": sec, "speedup_vs_reference": timed[f"heun_{ref_steps}"] / sec,
-            "matched_nfe": m_nfe, "matched_bound": bound, "speedup_matched": speedup,
-            **dict(zip(("speedup_matched_lo", "speedup_matched_hi"),
-                       interval(np.array([time_at(heun_time, m) for m in m_boot]) / sec, speedup), strict=True))})
+            **matched_figures(nfes, curve, boot_curve, fd, boot[f"student_{k}"], heun_time, sec)})
         previous = ratio_b
     return [{c: r.get(c) for c in COLUMNS} for r in rows]
 
